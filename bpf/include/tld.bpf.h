@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Task local data for BPF programs: find a thread's hint values by key name.
+ *
+ * Each task that uses task local data has an entry in tld_data_map whose value
+ * holds two uptrs: its data page and its process's metadata page (layout in
+ * tld_layout.h). Finding a key by name means walking the metadata entries, so
+ * a program caches the result per task in a struct tld_key:
+ *
+ *	struct task_ctx { ...; struct tld_key lat; };         // your per-task storage
+ *
+ *	s32 BPF_STRUCT_OPS(x_init_task, struct task_struct *p, ...)
+ *	{
+ *		tld_key_init(p, &ctx->lat, "sched.latency_critical");  // once per task
+ *	}
+ *	...
+ *	u8 *lat = tld_lookup(p, &ctx->lat, "sched.latency_critical", sizeof(u8));
+ *	if (lat && *lat) ...
+ *
+ * tld_lookup() then costs one task storage access plus a bounds check. A key
+ * not published yet gives NULL, and a later lookup finds it once the process
+ * adds it, without initialising the task again. A zeroed struct tld_key is
+ * valid too (nothing searched yet). Programs with no per-task storage of their
+ * own define TLD_KEY_CACHE_MAP before including this header and use
+ * tld_lookup_cached(task, slot, name, size).
+ *
+ * The map is not pinned by this header: loaders share it with applications by
+ * bpf_map__set_pin_path(skel->maps.tld_data_map, "/sys/fs/bpf/tld/tld_data_map")
+ * (or tld_map_pin_path() from libtld) before loading.
+ */
+#ifndef TLD_BPF_H
+#define TLD_BPF_H
+
+#ifndef __bpf__
+#error "tld.bpf.h is for BPF programs; user space includes tld.h"
+#endif
+
+#include <bpf/bpf_helpers.h>
+
+#include "tld_layout.h"
+
+#ifndef ENODATA
+#define ENODATA 61
+#endif
+#ifndef ENOENT
+#define ENOENT 2
+#endif
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tld_map_value);
+} tld_data_map SEC(".maps");
+
+/*
+ * A key's place in one task's data page. off > 0: the value's offset from
+ * the page's first byte. off <= 0: minus the number of metadata entries
+ * already searched without finding the key.
+ */
+struct tld_key {
+	__s32 off;
+};
+
+/* Offset meaning "found, but unusable" (wrong size, corrupt layout): lookups give NULL. */
+#define TLD_KEY_INVALID TLD_PAGE_SIZE
+
+/*
+ * Walks the published entries from the first one, comparing names from
+ * entry @from on. Returns the value's offset from the page start (> 0),
+ * TLD_KEY_INVALID for a key whose size is smaller than @size or a layout that
+ * points outside the page, or minus the entries searched.
+ */
+static __attribute__((noinline)) int __tld_search(struct tld_meta_page *meta, __u64 start,
+						   const char *name, int from, __u32 size)
+{
+	__u32 off = 0;
+	int i, cnt;
+
+	cnt = meta->cnt;
+	for (i = 0; i < TLD_MAX_KEYS; i++) {
+		__u16 sz;
+
+		if (i >= cnt)
+			break;
+		/* Writers publish the size last: an entry with size 0 is not ready, nor anything after it. */
+		sz = meta->entries[i].size;
+		if (!sz)
+			break;
+		if (i >= from && !bpf_strncmp(meta->entries[i].name, TLD_NAME_LEN, name)) {
+			if (sz < size || start + off >= TLD_PAGE_SIZE)
+				return TLD_KEY_INVALID;
+			return start + off;
+		}
+		off += TLD_ROUND_UP(sz);
+	}
+	return -i;
+}
+
+/*
+ * The init step, once per task: resolves @key by @name. Returns 0 when found;
+ * -ENOENT when the process has not published the key yet; -ENODATA when the
+ * task has no task local data yet. In every case @key is usable afterwards.
+ */
+static __always_inline int tld_key_init(struct task_struct *task, struct tld_key *key,
+				       const char *name, __u32 size)
+{
+	struct tld_map_value *v;
+	struct tld_data_page *data;
+	struct tld_meta_page *meta;
+	int off;
+
+	key->off = 0;
+	v = bpf_task_storage_get(&tld_data_map, task, 0, 0);
+	if (!v)
+		return -ENODATA;
+	data = v->data;
+	meta = v->meta;
+	if (!data || !meta)
+		return -ENODATA;
+	off = __tld_search(meta, data->start, name, 0, size);
+	key->off = off;
+	return off > 0 ? 0 : -ENOENT;
+}
+
+/*
+ * Returns a pointer to @task's value of @name (@size bytes, a constant), or
+ * NULL when the task has no task local data or the key is not published (yet),
+ * or is smaller than @size. @key caches where the value is; searching again
+ * happens only while the key is missing and the process has added keys since.
+ */
+#define tld_lookup(task, key, name, size)                                                   \
+	({                                                                                  \
+		struct tld_map_value *__v;                                                  \
+		struct tld_data_page *__d;                                                  \
+		struct tld_meta_page *__m;                                                  \
+		void *__p = NULL;                                                           \
+		long __off;                                                                 \
+                                                                                            \
+		__v = bpf_task_storage_get(&tld_data_map, (task), 0, 0);                    \
+		__d = __v ? __v->data : NULL;                                               \
+		if (__d) {                                                                  \
+			__off = (key)->off;                                                 \
+			if (__off <= 0) {                                                   \
+				__m = __v->meta;                                            \
+				if (__m && -__off < __m->cnt) {                             \
+					__off = __tld_search(__m, __d->start, (name), -__off, \
+							     (size));                       \
+					(key)->off = __off;                                 \
+				}                                                           \
+			}                                                                   \
+			barrier_var(__off);                                                 \
+			if (__off > 0 && __off <= TLD_PAGE_SIZE - (long)(size))             \
+				__p = (void *)__d + __off;                                  \
+		}                                                                           \
+		__p;                                                                        \
+	})
+
+#ifdef TLD_KEY_CACHE_MAP
+#ifndef TLD_CACHE_KEYS
+#define TLD_CACHE_KEYS 8
+#endif
+
+/* The ready-made cache: a task storage map of TLD_CACHE_KEYS keys per task. */
+struct tld_key_cache {
+	struct tld_key keys[TLD_CACHE_KEYS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tld_key_cache);
+} tld_key_cache_map SEC(".maps");
+
+/* Like tld_lookup(), with the key cached in slot @slot (a constant below TLD_CACHE_KEYS). */
+#define tld_lookup_cached(task, slot, name, size)                                            \
+	({                                                                                   \
+		struct tld_key_cache *__c;                                                   \
+		void *__r = NULL;                                                            \
+                                                                                             \
+		_Static_assert((slot) < TLD_CACHE_KEYS, "tld_lookup_cached: slot out of range"); \
+		__c = bpf_task_storage_get(&tld_key_cache_map, (task), 0,                    \
+					   BPF_LOCAL_STORAGE_GET_F_CREATE);                  \
+		if (__c)                                                                     \
+			__r = tld_lookup((task), &__c->keys[(slot)], (name), (size));         \
+		__r;                                                                         \
+	})
+#endif /* TLD_KEY_CACHE_MAP */
+
+#endif /* TLD_BPF_H */

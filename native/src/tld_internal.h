@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* What the parts of libtld share with each other, and nothing else. */
+#ifndef TLD_INTERNAL_H
+#define TLD_INTERNAL_H
+
+#include "tld.h"
+
+#define TLD_HIDDEN __attribute__((visibility("hidden")))
+
+/* The process's metadata page, created on first use (tld_keys.c). */
+TLD_HIDDEN struct tld_meta_page *tld_meta_get(void);
+/* Forgets the metadata page so that tld_free() can release it. */
+TLD_HIDDEN struct tld_meta_page *tld_meta_take(void);
+
+/* The map fd in use, or -1; never opens one (tld_map.c). */
+TLD_HIDDEN int tld_map_fd_peek(void);
+/* Closes the map if libtld opened it. */
+TLD_HIDDEN void tld_map_release(void);
+
+/* printf-style diagnostics through the print callback. */
+TLD_HIDDEN void tld_pr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The shared task storage map: open the pin, or create it with uptr BTF, and check its shape. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+
+#include "tld_internal.h"
+
+static int tld_fd = -1;
+static bool tld_fd_owned;
+static pthread_mutex_t tld_map_lock = PTHREAD_MUTEX_INITIALIZER;
+static char tld_pin_path[PATH_MAX];
+
+static void tld_print_stderr(const char *msg)
+{
+	fprintf(stderr, "libtld: %s\n", msg);
+}
+
+static tld_print_fn_t tld_print = tld_print_stderr;
+
+tld_print_fn_t tld_set_print(tld_print_fn_t fn)
+{
+	return __atomic_exchange_n(&tld_print, fn, __ATOMIC_ACQ_REL);
+}
+
+TLD_HIDDEN void tld_pr(const char *fmt, ...)
+{
+	tld_print_fn_t fn = __atomic_load_n(&tld_print, __ATOMIC_ACQUIRE);
+	char buf[512];
+	va_list ap;
+
+	if (!fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fn(buf);
+}
+
+static void tld_pin_path_init(void)
+{
+	const char *dir = getenv("TLD_PIN_DIR");
+
+	snprintf(tld_pin_path, sizeof(tld_pin_path), "%s/" TLD_MAP_NAME,
+		 dir && *dir ? dir : TLD_DEFAULT_PIN_DIR);
+}
+
+const char *tld_map_pin_path(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, tld_pin_path_init);
+	return tld_pin_path;
+}
+
+/* Follows modifiers and typedefs; notes whether a "uptr" type tag was passed. */
+static const struct btf_type *tld_btf_skip(const struct btf *btf, __u32 id, bool *uptr)
+{
+	const struct btf_type *t = btf__type_by_id(btf, id);
+
+	while (t && (btf_is_mod(t) || btf_is_typedef(t) || btf_is_type_tag(t))) {
+		if (btf_is_type_tag(t) && !strcmp(btf__name_by_offset(btf, t->name_off), "uptr"))
+			*uptr = true;
+		t = btf__type_by_id(btf, t->type);
+	}
+	return t;
+}
+
+/* Checks that member @i of @value is a uptr to a complete struct of @size bytes. */
+static int tld_check_uptr_member(const struct btf *btf, const struct btf_type *value, int i,
+				 __u32 size, const char *what)
+{
+	const struct btf_member *m = btf_members(value) + i;
+	const struct btf_type *t;
+	bool uptr = false;
+
+	if (btf_member_bit_offset(value, i) != (__u32)i * 64) {
+		tld_pr("map value field %d (%s) is not at offset %d", i, what, i * 8);
+		return -EINVAL;
+	}
+	t = tld_btf_skip(btf, m->type, &uptr);
+	if (!t || !btf_is_ptr(t)) {
+		tld_pr("map value field %s is not a pointer", what);
+		return -EINVAL;
+	}
+	t = tld_btf_skip(btf, t->type, &uptr);
+	if (!uptr) {
+		tld_pr("map value field %s lacks the uptr type tag: the kernel would treat it as a number",
+		       what);
+		return -EINVAL;
+	}
+	if (!t || !btf_is_struct(t)) {
+		tld_pr("map value field %s points to a forward-declared type: the kernel cannot pin it "
+		       "(define the struct in the object's BTF)", what);
+		return -EINVAL;
+	}
+	if (t->size != size) {
+		tld_pr("map value field %s points to a struct of %u bytes, the layout has %u",
+		       what, t->size, size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Returns 0 when @fd is a task storage map of the shared shape, -EINVAL (with the reason printed) otherwise. */
+static int tld_check_map(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	const struct btf_type *value;
+	struct btf *btf;
+	int err;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (info.type != BPF_MAP_TYPE_TASK_STORAGE || info.key_size != sizeof(int) ||
+	    info.value_size != sizeof(struct tld_map_value) || !(info.map_flags & BPF_F_NO_PREALLOC)) {
+		tld_pr("map '%s' has type %u, key size %u, value size %u, flags 0x%x; task local data "
+		       "needs type %u (task storage), key size 4, value size 16, flags 0x%x",
+		       info.name, info.type, info.key_size, info.value_size, info.map_flags,
+		       BPF_MAP_TYPE_TASK_STORAGE, BPF_F_NO_PREALLOC);
+		return -EINVAL;
+	}
+	if (!info.btf_id || !info.btf_value_type_id) {
+		tld_pr("map '%s' has no value BTF, so its pointers are not uptrs", info.name);
+		return -EINVAL;
+	}
+	btf = btf__load_from_kernel_by_id(info.btf_id);
+	if (!btf)
+		return -errno;
+	value = btf__type_by_id(btf, info.btf_value_type_id);
+	if (!value || !btf_is_struct(value) || btf_vlen(value) < 2) {
+		tld_pr("map '%s' value is not a struct of two pointers", info.name);
+		err = -EINVAL;
+	} else {
+		err = tld_check_uptr_member(btf, value, 0, sizeof(struct tld_data_page), "data");
+		if (!err)
+			err = tld_check_uptr_member(btf, value, 1, sizeof(struct tld_meta_page), "meta");
+	}
+	btf__free(btf);
+	return err;
+}
+
+/* Builds the value BTF: two uptr-tagged pointers to complete page structs. */
+static int tld_build_btf(struct btf **out, __u32 *key_id, __u32 *value_id)
+{
+	int u8_id, u16_id, u64_id, int_id, char_id, name_id, entry_id, entries_id;
+	int meta_id, bytes_id, data_id, pdata_id, pmeta_id, value;
+	struct btf *btf = btf__new_empty();
+	int err;
+
+	if (!btf)
+		return -errno;
+	u8_id = btf__add_int(btf, "unsigned char", 1, 0);
+	u16_id = btf__add_int(btf, "unsigned short", 2, 0);
+	u64_id = btf__add_int(btf, "unsigned long long", 8, 0);
+	int_id = btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
+	char_id = btf__add_int(btf, "char", 1, BTF_INT_CHAR);
+	name_id = btf__add_array(btf, int_id, char_id, TLD_NAME_LEN);
+
+	entry_id = btf__add_struct(btf, "tld_meta_entry", sizeof(struct tld_meta_entry));
+	btf__add_field(btf, "name", name_id, 0, 0);
+	btf__add_field(btf, "size", u16_id, TLD_NAME_LEN * 8, 0);
+	entries_id = btf__add_array(btf, int_id, entry_id, TLD_MAX_KEYS);
+
+	meta_id = btf__add_struct(btf, "tld_meta_page", sizeof(struct tld_meta_page));
+	btf__add_field(btf, "cnt", u16_id, 0, 0);
+	btf__add_field(btf, "size", u16_id, 16, 0);
+	btf__add_field(btf, "entries", entries_id, 32, 0);
+
+	bytes_id = btf__add_array(btf, int_id, u8_id, TLD_PAGE_SIZE - 8);
+	data_id = btf__add_struct(btf, "tld_data_page", sizeof(struct tld_data_page));
+	btf__add_field(btf, "start", u64_id, 0, 0);
+	btf__add_field(btf, "data", bytes_id, 64, 0);
+
+	pdata_id = btf__add_ptr(btf, btf__add_type_tag(btf, "uptr", data_id));
+	pmeta_id = btf__add_ptr(btf, btf__add_type_tag(btf, "uptr", meta_id));
+	value = btf__add_struct(btf, "tld_map_value", sizeof(struct tld_map_value));
+	btf__add_field(btf, "data", pdata_id, 0, 0);
+	err = btf__add_field(btf, "meta", pmeta_id, 64, 0);
+	if (value < 0 || err < 0) {
+		err = value < 0 ? value : err;
+		goto fail;
+	}
+	err = btf__load_into_kernel(btf);
+	if (err)
+		goto fail;
+	*out = btf;
+	*key_id = int_id;
+	*value_id = value;
+	return 0;
+fail:
+	btf__free(btf);
+	return err;
+}
+
+/* Creates the map; returns its fd or negative errno. */
+static int tld_create_map(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	struct btf *btf = NULL;
+	__u32 key_id = 0, value_id = 0;
+	int fd, err;
+
+	err = tld_build_btf(&btf, &key_id, &value_id);
+	if (err) {
+		tld_pr("cannot load the map's BTF: %s", strerror(-err));
+		return err;
+	}
+	opts.btf_fd = btf__fd(btf);
+	opts.btf_key_type_id = key_id;
+	opts.btf_value_type_id = value_id;
+	fd = bpf_map_create(BPF_MAP_TYPE_TASK_STORAGE, TLD_MAP_NAME, sizeof(int),
+			    sizeof(struct tld_map_value), 0, &opts);
+	err = -errno;
+	btf__free(btf);
+	return fd < 0 ? err : fd;
+}
+
+static int tld_mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+static const char *tld_hint(int err)
+{
+	switch (err) {
+	case -EPERM:
+		return " (needs CAP_BPF and CAP_PERFMON, or root: run with sudo)";
+	case -ENOENT:
+		return " (is bpffs mounted? sudo mount -t bpf bpf /sys/fs/bpf)";
+	case -EACCES:
+		return " (the pin folder is not accessible to this user)";
+	default:
+		return "";
+	}
+}
+
+/* Opens the pin or creates and pins the map. Called with tld_map_lock held. */
+static int tld_open_or_create(void)
+{
+	const char *path = tld_map_pin_path();
+	int fd, err;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			err = tld_check_map(fd);
+			if (err) {
+				tld_pr("refusing the map pinned at %s", path);
+				close(fd);
+				return err;
+			}
+			return fd;
+		}
+		if (errno != ENOENT) {
+			err = -errno;
+			tld_pr("cannot open %s: %s%s", path, strerror(-err), tld_hint(err));
+			return err;
+		}
+		fd = tld_create_map();
+		if (fd < 0) {
+			tld_pr("cannot create the task storage map: %s%s", strerror(-fd), tld_hint(fd));
+			return fd;
+		}
+		err = tld_mkdir_p(path);
+		if (!err && bpf_obj_pin(fd, path))
+			err = -errno;
+		if (!err)
+			return fd;
+		close(fd);
+		/* Another process pinned it first: open theirs. */
+		if (err != -EEXIST) {
+			tld_pr("cannot pin the map at %s: %s%s", path, strerror(-err), tld_hint(err));
+			return err;
+		}
+	}
+	return -EEXIST;
+}
+
+int tld_map_fd(void)
+{
+	int fd = __atomic_load_n(&tld_fd, __ATOMIC_ACQUIRE);
+
+	if (fd >= 0)
+		return fd;
+	pthread_mutex_lock(&tld_map_lock);
+	fd = tld_fd;
+	if (fd < 0) {
+		fd = tld_open_or_create();
+		if (fd >= 0) {
+			tld_fd_owned = true;
+			__atomic_store_n(&tld_fd, fd, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&tld_map_lock);
+	if (fd < 0)
+		errno = -fd;
+	return fd;
+}
+
+int tld_use_map_fd(int fd)
+{
+	int err;
+
+	err = tld_check_map(fd);
+	if (err)
+		return err;
+	pthread_mutex_lock(&tld_map_lock);
+	if (tld_fd >= 0) {
+		err = -EBUSY;
+	} else {
+		tld_fd_owned = false;
+		__atomic_store_n(&tld_fd, fd, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&tld_map_lock);
+	return err;
+}
+
+TLD_HIDDEN int tld_map_fd_peek(void)
+{
+	return __atomic_load_n(&tld_fd, __ATOMIC_ACQUIRE);
+}
+
+TLD_HIDDEN void tld_map_release(void)
+{
+	pthread_mutex_lock(&tld_map_lock);
+	if (tld_fd >= 0 && tld_fd_owned)
+		close(tld_fd);
+	tld_fd = -1;
+	tld_fd_owned = false;
+	pthread_mutex_unlock(&tld_map_lock);
+}

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Per-thread data pages: allocate and pin on first use, unpin on exit, re-pin after fork. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "tld_internal.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* a pidfd of one thread, not of its thread group */
+#endif
+
+#define likely(x) __builtin_expect(!!(x), 1)
+
+/* Every thread that has a page, so that fork() and tld_free() can find them. */
+struct tld_thread {
+	struct tld_thread *next, *prev;
+	struct tld_data_page *page;
+	pid_t tid;
+};
+
+static pthread_mutex_t tld_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tld_thread tld_reg = { &tld_reg, &tld_reg, NULL, 0 };
+/* Bumped by tld_free(): threads whose cached generation differs start over. */
+static unsigned long tld_gen = 1;
+static pthread_key_t tld_exit_key;
+static pthread_once_t tld_once = PTHREAD_ONCE_INIT;
+
+static __thread char *tls_data;
+static __thread unsigned long tls_gen;
+static __thread struct tld_thread *tls_self;
+
+/* Pins @page and @meta for thread @tid; returns 0 or negative errno. */
+static int tld_pin(int map_fd, pid_t tid, struct tld_data_page *page, struct tld_meta_page *meta)
+{
+	struct tld_map_value v = { .data = page, .meta = meta };
+	int pidfd, err = 0;
+
+	pidfd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+	if (pidfd < 0)
+		return -errno;
+	if (bpf_map_update_elem(map_fd, &pidfd, &v, BPF_ANY))
+		err = -errno;
+	close(pidfd);
+	return err;
+}
+
+/* Deletes thread @tid's map entry, which unpins its pages. */
+static void tld_unpin(int map_fd, pid_t tid)
+{
+	int pidfd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+
+	if (pidfd < 0)
+		return; /* the thread is gone, and the kernel freed its storage with it */
+	bpf_map_delete_elem(map_fd, &pidfd);
+	close(pidfd);
+}
+
+static void tld_reg_unlink(struct tld_thread *t)
+{
+	t->prev->next = t->next;
+	t->next->prev = t->prev;
+}
+
+static void tld_thread_exit(void *arg)
+{
+	struct tld_thread *t = arg;
+	int map_fd;
+
+	/* After tld_free() the record is gone already. */
+	if (tls_gen != __atomic_load_n(&tld_gen, __ATOMIC_ACQUIRE) || tls_self != t)
+		return;
+	map_fd = tld_map_fd_peek();
+	/* Unpin before freeing, so no BPF program writes to a page malloc reuses. */
+	if (map_fd >= 0)
+		tld_unpin(map_fd, t->tid);
+	pthread_mutex_lock(&tld_reg_lock);
+	tld_reg_unlink(t);
+	pthread_mutex_unlock(&tld_reg_lock);
+	free(t->page);
+	free(t);
+	tls_data = NULL;
+	tls_self = NULL;
+}
+
+static void tld_fork_prepare(void)
+{
+	pthread_mutex_lock(&tld_reg_lock);
+}
+
+static void tld_fork_parent(void)
+{
+	pthread_mutex_unlock(&tld_reg_lock);
+}
+
+/*
+ * The child has one thread, a copy of every page at the same address, and no
+ * map entry. Keep the forking thread's page (pointers it cached stay valid),
+ * pin it for the child's thread, and drop the copies of the other threads'.
+ */
+static void tld_fork_child(void)
+{
+	struct tld_thread *t, *next;
+	int map_fd, err;
+
+	for (t = tld_reg.next; t != &tld_reg; t = next) {
+		next = t->next;
+		if (t == tls_self)
+			continue;
+		tld_reg_unlink(t);
+		free(t->page);
+		free(t);
+	}
+	pthread_mutex_unlock(&tld_reg_lock);
+	if (!tls_self || tls_gen != tld_gen)
+		return;
+	tls_self->tid = gettid();
+	map_fd = tld_map_fd_peek();
+	err = map_fd < 0 ? map_fd : tld_pin(map_fd, tls_self->tid, tls_self->page, tld_meta_get());
+	if (err)
+		tld_pr("cannot pin the forked child's page: %s", strerror(-err));
+}
+
+static void tld_init_once(void)
+{
+	pthread_key_create(&tld_exit_key, tld_thread_exit);
+	pthread_atfork(tld_fork_prepare, tld_fork_parent, tld_fork_child);
+}
+
+/* Slow path of tld_thread_data(): allocate, pin and register this thread's page. */
+static void *tld_thread_init(void)
+{
+	struct tld_data_page *page = NULL;
+	struct tld_meta_page *meta;
+	struct tld_thread *t = NULL;
+	unsigned long gen;
+	int map_fd, err;
+
+	pthread_once(&tld_once, tld_init_once);
+	gen = __atomic_load_n(&tld_gen, __ATOMIC_ACQUIRE);
+	meta = tld_meta_get();
+	if (!meta)
+		return NULL;
+	map_fd = tld_map_fd();
+	if (map_fd < 0)
+		return NULL;
+	page = aligned_alloc(TLD_PAGE_SIZE, TLD_PAGE_SIZE);
+	t = malloc(sizeof(*t));
+	if (!page || !t) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	memset(page, 0, TLD_PAGE_SIZE);
+	page->start = TLD_DATA_START;
+	t->page = page;
+	t->tid = gettid();
+	err = tld_pin(map_fd, t->tid, page, meta);
+	if (err)
+		goto fail;
+
+	pthread_mutex_lock(&tld_reg_lock);
+	t->next = &tld_reg;
+	t->prev = tld_reg.prev;
+	tld_reg.prev->next = t;
+	tld_reg.prev = t;
+	pthread_mutex_unlock(&tld_reg_lock);
+	pthread_setspecific(tld_exit_key, t);
+
+	tls_self = t;
+	tls_gen = gen;
+	tls_data = (char *)page + TLD_DATA_START;
+	return tls_data;
+fail:
+	free(page);
+	free(t);
+	errno = -err;
+	return NULL;
+}
+
+void *tld_thread_data(void)
+{
+	if (likely(tls_data && tls_gen == __atomic_load_n(&tld_gen, __ATOMIC_RELAXED)))
+		return tls_data;
+	return tld_thread_init();
+}
+
+void *tld_resolve_key(tld_off_t k)
+{
+	char *data;
+
+	if (k.off < 0 || k.off >= TLD_DATA_MAX) {
+		errno = k.off < 0 ? -k.off : EINVAL;
+		return NULL;
+	}
+	data = tld_thread_data();
+	return data ? data + k.off : NULL;
+}
+
+void tld_free(void)
+{
+	struct tld_meta_page *meta;
+	struct tld_thread *t, *next;
+	int map_fd = tld_map_fd_peek();
+
+	pthread_mutex_lock(&tld_reg_lock);
+	for (t = tld_reg.next; t != &tld_reg; t = next) {
+		next = t->next;
+		if (map_fd >= 0)
+			tld_unpin(map_fd, t->tid);
+		free(t->page);
+		free(t);
+	}
+	tld_reg.next = tld_reg.prev = &tld_reg;
+	__atomic_add_fetch(&tld_gen, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_unlock(&tld_reg_lock);
+	tls_data = NULL;
+	tls_self = NULL;
+
+	meta = tld_meta_take();
+	if (meta)
+		munmap(meta, TLD_PAGE_SIZE);
+	tld_map_release();
+}
