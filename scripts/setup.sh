@@ -32,6 +32,12 @@ if ! mountpoint -q /sys/fs/bpf; then
 	mount -t bpf bpf /sys/fs/bpf
 fi
 
+# npm packages: install when absent or when the lock file changed since.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+	step "installing npm packages"
+	npm ci --no-audit --no-fund --loglevel=error
+fi
+
 step "building bpf/ and native/"
 make -s -C bpf
 make -s -C native

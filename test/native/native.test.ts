@@ -1,0 +1,23 @@
+// libtld's C tests (keys, concurrency, BPF readers on the real kernel, C++), one subtest per case.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+
+import { listCases, runCase } from '../support/ctest';
+import { nativeBuild } from '../support/repo';
+
+const suites: ReadonlyArray<{ binary: string; about: string }> = [
+  { binary: 'test_keys', about: 'libtld keys: offsets, packing and errors' },
+  { binary: 'test_concurrency', about: 'libtld keys added by many threads at once' },
+  { binary: 'test_bpf', about: 'libtld read by BPF programs on the running kernel' },
+  { binary: 'test_cpp', about: 'libtld C++ tld::variable read by BPF' },
+];
+
+for (const suite of suites) {
+  test(suite.about, async (t) => {
+    t.diagnostic(`kernel ${os.release()}`);
+    for (const c of listCases(path.join(nativeBuild, 'tests', suite.binary))) {
+      await t.test(c.name.replace(/_/g, ' '), (tc) => runCase(tc, c));
+    }
+  });
+}
