@@ -65,36 +65,61 @@ struct tld_key {
 /* Offset meaning "found, but unusable" (wrong size, corrupt layout): lookups give NULL. */
 #define TLD_KEY_INVALID TLD_PAGE_SIZE
 
+struct __tld_search_ctx {
+	struct tld_meta_page *meta;
+	const char *name;
+	__u64 start;
+	__u32 size;
+	__u32 off;  /* the running offset of entry i's value */
+	int from;
+	int result; /* 0 while searching */
+};
+
+static int __tld_search_entry(__u32 i, struct __tld_search_ctx *c)
+{
+	struct tld_meta_entry *e;
+	__u16 sz;
+
+	if (i >= TLD_MAX_KEYS)
+		return 1;
+	e = &c->meta->entries[i];
+	/* Writers publish the size last: an entry with size 0 is not ready, nor anything after it. */
+	sz = e->size;
+	if (!sz) {
+		c->result = -(int)i;
+		return 1;
+	}
+	if ((int)i >= c->from && !bpf_strncmp(e->name, TLD_NAME_LEN, c->name)) {
+		if (sz < c->size || c->start + c->off >= TLD_PAGE_SIZE)
+			c->result = TLD_KEY_INVALID;
+		else
+			c->result = c->start + c->off;
+		return 1;
+	}
+	c->off += TLD_ROUND_UP(sz);
+	return 0;
+}
+
 /*
  * Walks the published entries from the first one, comparing names from
  * entry @from on. Returns the value's offset from the page start (> 0),
  * TLD_KEY_INVALID for a key whose size is smaller than @size or a layout that
- * points outside the page, or minus the entries searched.
+ * points outside the page, or minus the entries searched. A bpf_loop keeps
+ * verification to one pass over the body whatever the count, in callers of
+ * every kind (struct_ops, tracing, iterators, and bpf_loop callbacks).
  */
 static __attribute__((noinline)) int __tld_search(struct tld_meta_page *meta, __u64 start,
 						   const char *name, int from, __u32 size)
 {
-	__u32 off = 0;
-	int i, cnt;
+	struct __tld_search_ctx c = {
+		.meta = meta, .name = name, .start = start, .size = size, .from = from,
+	};
+	__u32 cnt = meta->cnt;
 
-	cnt = meta->cnt;
-	for (i = 0; i < TLD_MAX_KEYS; i++) {
-		__u16 sz;
-
-		if (i >= cnt)
-			break;
-		/* Writers publish the size last: an entry with size 0 is not ready, nor anything after it. */
-		sz = meta->entries[i].size;
-		if (!sz)
-			break;
-		if (i >= from && !bpf_strncmp(meta->entries[i].name, TLD_NAME_LEN, name)) {
-			if (sz < size || start + off >= TLD_PAGE_SIZE)
-				return TLD_KEY_INVALID;
-			return start + off;
-		}
-		off += TLD_ROUND_UP(sz);
-	}
-	return -i;
+	if (cnt > TLD_MAX_KEYS)
+		cnt = TLD_MAX_KEYS;
+	bpf_loop(cnt, __tld_search_entry, &c, 0);
+	return c.result ? c.result : -(int)cnt;
 }
 
 /*

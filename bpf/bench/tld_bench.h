@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The context of tld_bench.bpf.c's syscall programs, shared with the benchmark that runs them. */
+#ifndef TLD_BENCH_H
+#define TLD_BENCH_H
+
+struct bench_args {
+	__s32 tid;   /* in: the thread whose hint is read */
+	__u32 iters; /* in: bpf_loop iterations */
+	__u64 ns;    /* out: time of the loop */
+	__u64 sum;   /* out: sum of the values read, so the reads cannot be skipped */
+	__s32 err;   /* out: 0, or why nothing ran */
+	__u32 pad;
+};
+
+#endif

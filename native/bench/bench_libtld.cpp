@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// libtld's costs, each beside its floor measured in the same run; prints one JSON object.
+// bench/run.ts turns these into ratios against the goals.
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/types.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tld.hpp"
+#include "tld_bench.h"
+#include "tld_bench.skel.h"
+
+#define barrier() asm volatile("" ::: "memory")
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench_libtld: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static double now_ns()
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static double median(std::vector<double> v)
+{
+	std::sort(v.begin(), v.end());
+	return v[v.size() / 2];
+}
+
+/* ---- stores: a hint update between other work (the barrier stands for it) ---- */
+
+static __thread uint64_t plain_tls;
+static tld::variable<uint64_t> var_hint("bench.var");
+TLD_DEFINE_KEY(k_ptr, "bench.ptr", sizeof(uint64_t));
+
+__attribute__((noinline)) static double store_tls(long n)
+{
+	double t0 = now_ns();
+
+	for (long i = 0; i < n; i++) {
+		plain_tls = i;
+		barrier();
+	}
+	return (now_ns() - t0) / n;
+}
+
+__attribute__((noinline)) static double store_ptr(uint64_t *p, long n)
+{
+	double t0 = now_ns();
+
+	for (long i = 0; i < n; i++) {
+		*p = i;
+		barrier();
+	}
+	return (now_ns() - t0) / n;
+}
+
+__attribute__((noinline)) static double store_var(long n)
+{
+	double t0 = now_ns();
+
+	for (long i = 0; i < n; i++) {
+		var_hint = i;
+		barrier();
+	}
+	return (now_ns() - t0) / n;
+}
+
+static void bench_stores(long n, int rounds)
+{
+	std::vector<double> tls, ptr, var;
+	uint64_t *p = static_cast<uint64_t *>(tld_resolve_key(k_ptr));
+
+	if (!p || !var_hint.get())
+		die("resolve");
+	for (int r = 0; r < rounds; r++) {
+		tls.push_back(store_tls(n));
+		ptr.push_back(store_ptr(p, n));
+		var.push_back(store_var(n));
+	}
+	printf("\"store\":{\"iterations\":%ld,\"rounds\":%d,\"tls_ns\":%.4f,\"pointer_ns\":%.4f,"
+	       "\"variable_ns\":%.4f}",
+	       n, rounds, median(tls), median(ptr), median(var));
+}
+
+/* ---- a thread's first resolve against the bare pin ---- */
+
+struct first_arg {
+	bool floor;
+	double ns;
+};
+
+static void *first_resolve(void *a)
+{
+	struct first_arg *arg = static_cast<struct first_arg *>(a);
+	double t0, t1;
+
+	if (arg->floor) {
+		void *page = aligned_alloc(TLD_PAGE_SIZE, TLD_PAGE_SIZE);
+		static struct tld_meta_page *meta;
+		struct tld_map_value v;
+		int map_fd = tld_map_fd(), pidfd;
+
+		if (!meta)
+			meta = static_cast<struct tld_meta_page *>(aligned_alloc(TLD_PAGE_SIZE, TLD_PAGE_SIZE));
+		memset(page, 0, TLD_PAGE_SIZE);
+		v.data = static_cast<struct tld_data_page *>(page);
+		v.meta = meta;
+		t0 = now_ns();
+		pidfd = syscall(SYS_pidfd_open, gettid(), O_EXCL);
+		if (pidfd < 0 || bpf_map_update_elem(map_fd, &pidfd, &v, BPF_ANY))
+			die("floor pin");
+		close(pidfd);
+		t1 = now_ns();
+		/* Not timed: unpin before the page goes. */
+		pidfd = syscall(SYS_pidfd_open, gettid(), O_EXCL);
+		bpf_map_delete_elem(map_fd, &pidfd);
+		close(pidfd);
+		free(page);
+	} else {
+		t0 = now_ns();
+		if (!tld_resolve_key(k_ptr))
+			die("first resolve");
+		t1 = now_ns();
+	}
+	arg->ns = t1 - t0;
+	return nullptr;
+}
+
+static void bench_first_resolve(int threads)
+{
+	std::vector<double> floor_ns, tld_ns;
+
+	for (int i = 0; i < 2 * threads; i++) {
+		struct first_arg arg = { i % 2 == 0, 0 };
+		pthread_t t;
+
+		if (pthread_create(&t, nullptr, first_resolve, &arg))
+			die("pthread_create");
+		pthread_join(t, nullptr);
+		(arg.floor ? floor_ns : tld_ns).push_back(arg.ns);
+	}
+	printf("\"first_resolve\":{\"threads\":%d,\"floor_ns\":%.1f,\"tld_ns\":%.1f}", threads,
+	       median(floor_ns), median(tld_ns));
+}
+
+/* ---- a hint read in BPF, per event ---- */
+
+TLD_DEFINE_KEY(k_pad1, "bench.pad.one", 24);
+TLD_DEFINE_KEY(k_pad2, "bench.pad.two", 4);
+TLD_DEFINE_KEY(k_hint, "bench.hint", sizeof(uint64_t));
+
+static double bpf_run(struct bpf_program *prog, unsigned iters)
+{
+	struct bench_args args = {};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
+
+	args.tid = gettid();
+	args.iters = iters;
+	if (bpf_prog_test_run_opts(bpf_program__fd(prog), &opts))
+		die("BPF_PROG_TEST_RUN");
+	if (args.err) {
+		fprintf(stderr, "bench_libtld: %s: error %d\n", bpf_program__name(prog), args.err);
+		exit(1);
+	}
+	if (args.sum != (uint64_t)iters * 77) {
+		fprintf(stderr, "bench_libtld: %s read %llu, expected %llu\n", bpf_program__name(prog),
+			(unsigned long long)args.sum, (unsigned long long)iters * 77);
+		exit(1);
+	}
+	return (double)args.ns / iters;
+}
+
+static void bench_bpf_read(unsigned iters, int rounds)
+{
+	std::vector<double> floor_ns, tld_ns, cached_ns, upstream_ns;
+	struct tld_bench_bpf *skel;
+	uint64_t *hint = static_cast<uint64_t *>(tld_resolve_key(k_hint));
+	uint64_t *first = static_cast<uint64_t *>(tld_thread_data());
+
+	if (!hint || !first)
+		die("resolve");
+	/* The floor reads the first value of the page, the others find bench.hint by name. */
+	*hint = 77;
+	*first = 77;
+	skel = tld_bench_bpf__open();
+	if (!skel || bpf_map__reuse_fd(skel->maps.tld_data_map, tld_map_fd()) ||
+	    tld_bench_bpf__load(skel))
+		die("load tld_bench.bpf.o");
+	for (int r = 0; r < rounds; r++) {
+		floor_ns.push_back(bpf_run(skel->progs.bench_floor, iters));
+		tld_ns.push_back(bpf_run(skel->progs.bench_tld, iters));
+		cached_ns.push_back(bpf_run(skel->progs.bench_cached, iters));
+		upstream_ns.push_back(bpf_run(skel->progs.bench_upstream, iters));
+	}
+	printf("\"bpf_read\":{\"iterations\":%u,\"rounds\":%d,\"floor_ns\":%.3f,\"tld_ns\":%.3f,"
+	       "\"cached_map_ns\":%.3f,\"upstream_ns\":%.3f}",
+	       iters, rounds, median(floor_ns), median(tld_ns), median(cached_ns), median(upstream_ns));
+	tld_bench_bpf__destroy(skel);
+}
+
+int main(int argc, char **argv)
+{
+	double scale = argc > 1 ? atof(argv[1]) : 1.0; /* smaller runs for a quick look */
+
+	if (scale <= 0)
+		scale = 1.0;
+	if (tld_off_is_err(k_ptr) || tld_off_is_err(k_hint) || tld_off_is_err(k_pad1) ||
+	    tld_off_is_err(k_pad2) || !var_hint.ok()) {
+		fprintf(stderr, "bench_libtld: cannot define keys\n");
+		return 1;
+	}
+	printf("{");
+	bench_stores((long)(100e6 * scale), 7);
+	printf(",");
+	bench_first_resolve((int)(1000 * scale) | 1);
+	printf(",");
+	bench_bpf_read((unsigned)(2e6 * scale), 7);
+	printf("}\n");
+	tld_free();
+	return 0;
+}
