@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@ static struct {
 	unsigned tick_ms;
 	double seconds;
 	unsigned report_ms;
+	bool table;
 	unsigned plugin_delay_ms;
 	char plugin_path[PATH_MAX];
 } opt = { .threads = 4, .tick_ms = 100, .report_ms = 0, .plugin_delay_ms = 300 };
@@ -142,6 +144,31 @@ static void report(const struct demo_thread *threads)
 	fflush(stdout);
 }
 
+/* The same values as a table a person can follow, redrawn in place on a terminal. */
+static void report_table(const struct demo_thread *threads)
+{
+	static bool drawn;
+
+	if (drawn && isatty(STDOUT_FILENO))
+		printf("\033[%uA", opt.threads + 2);
+	drawn = true;
+	printf("%-8s %12s %5s %8s %5s %8s %7s %8s\n", "tid", "counter", "phase", "latency", "prio",
+	       "req.id", "weight", "plugin");
+	for (unsigned i = 0; i < opt.threads; i++) {
+		const struct demo_thread *t = &threads[i];
+		const uint32_t *plugin = __atomic_load_n(&t->plugin, __ATOMIC_ACQUIRE);
+		char plugin_s[16] = "-";
+
+		if (plugin)
+			snprintf(plugin_s, sizeof(plugin_s), "%u", *plugin);
+		printf("%-8d %12llu %5u %8s %5u %8u %7u %8s\n", t->tid,
+		       (unsigned long long)*t->counter, *t->phase, *t->latency ? "yes" : "no",
+		       t->request->prio, t->request->id, *t->weight, plugin_s);
+	}
+	printf("(values as this process wrote them; BPF reads the same bytes by key name)\n");
+	fflush(stdout);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -151,6 +178,7 @@ static void usage(FILE *f)
 		"  -s, --seconds S        stop after S seconds (default: run until interrupted)\n"
 		"  -i, --tick MS          milliseconds between value changes (default 100)\n"
 		"  -r, --report MS        print every thread's values as a JSON line every MS\n"
+		"      --table            with --report: a table for people instead of JSON\n"
 		"  -p, --plugin PATH      plugin to dlopen (default: libtld-demo-plugin.so beside tld-demo)\n"
 		"  -d, --plugin-delay MS  load the plugin MS after the threads start (default 300)\n"
 		"  -h, --help             this text\n\n"
@@ -197,6 +225,7 @@ int main(int argc, char **argv)
 		{ "report", required_argument, NULL, 'r' },
 		{ "plugin", required_argument, NULL, 'p' },
 		{ "plugin-delay", required_argument, NULL, 'd' },
+		{ "table", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -213,6 +242,7 @@ int main(int argc, char **argv)
 		case 'r': opt.report_ms = parse_uint(optarg, "--report", 60000); break;
 		case 'p': snprintf(opt.plugin_path, sizeof(opt.plugin_path), "%s", optarg); break;
 		case 'd': opt.plugin_delay_ms = parse_uint(optarg, "--plugin-delay", 60000); break;
+		case 'T': opt.table = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -250,7 +280,7 @@ int main(int argc, char **argv)
 		if (ms == opt.plugin_delay_ms)
 			load_plugin();
 		if (opt.report_ms && ms % opt.report_ms == 0)
-			report(threads);
+			(opt.table ? report_table : report)(threads);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (opt.seconds && (now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 >= opt.seconds)
 			break;
