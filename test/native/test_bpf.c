@@ -6,13 +6,22 @@
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
 #include <bpf/btf.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include "tld_reader.h"
+#include "tld_struct_ops.skel.h"
 
 TLD_DEFINE_KEY(k_a, "test.a", sizeof(__u64));
 TLD_DEFINE_KEY(k_b, "test.b", sizeof(__u32));
@@ -442,10 +451,92 @@ static void bpf_rejects_hostile_metadata(void)
 	tld_test_bpf__destroy(skel);
 }
 
-CTEST_MAIN(CTEST(bpf_reads_what_threads_wrote),
+static void *open_thread_pidfd(void *arg)
+{
+	*(int *)arg = syscall(SYS_pidfd_open, gettid(), O_EXCL);
+	return NULL;
+}
+
+static void kernel_has_what_libtld_needs(void)
+{
+	struct utsname u;
+	struct statfs fs;
+	pthread_t t;
+	int pidfd = -1, fd;
+
+	uname(&u);
+	printf("kernel %s\n", u.release);
+	CHECK(!access("/sys/kernel/btf/vmlinux", R_OK), "no kernel BTF (/sys/kernel/btf/vmlinux): "
+	      "task local data needs CONFIG_DEBUG_INFO_BTF=y");
+	ctest_uses("kernel BTF");
+	CHECK(!statfs("/sys/fs/bpf", &fs) && fs.f_type == BPF_FS_MAGIC,
+	      "bpffs is not mounted: sudo mount -t bpf bpf /sys/fs/bpf");
+	ctest_uses("bpffs at /sys/fs/bpf");
+	pthread_create(&t, NULL, open_thread_pidfd, &pidfd);
+	pthread_join(t, NULL);
+	CHECK(pidfd >= 0, "pidfd_open(tid, PIDFD_THREAD) failed: %s (needs Linux 6.9+)",
+	      strerror(errno));
+	ctest_uses("pidfd_open(PIDFD_THREAD)");
+	fd = tld_map_fd();
+	CHECK(fd >= 0, "cannot create the task storage map with uptr values: %s (needs Linux 6.13+ "
+	      "and CAP_BPF + CAP_PERFMON, or root)", strerror(errno));
+	CHECK(tld_resolve_key(k_a), "cannot pin a page: %s", strerror(errno));
+	ctest_uses("task storage map, uptr pinning");
+}
+
+/* A connected loopback TCP socket (the listener goes once connected). */
+static int connected_socket(void)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(addr);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), fd = socket(AF_INET, SOCK_STREAM, 0), afd;
+
+	CHECK(lfd >= 0 && fd >= 0, "socket failed: %s", strerror(errno));
+	CHECK(!bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) && !listen(lfd, 1) &&
+	      !getsockname(lfd, (struct sockaddr *)&addr, &len), "listen failed: %s", strerror(errno));
+	CHECK(!connect(fd, (struct sockaddr *)&addr, sizeof(addr)), "connect failed: %s", strerror(errno));
+	afd = accept(lfd, NULL, NULL);
+	CHECK(afd >= 0, "accept failed: %s", strerror(errno));
+	close(afd);
+	close(lfd);
+	return fd;
+}
+
+static void bpf_reads_hints_in_struct_ops(void)
+{
+	struct tld_struct_ops_bpf *skel;
+	struct bpf_link *link;
+	__u64 *a = tld_resolve_key(k_a);
+	int fd;
+
+	ctest_uses("struct_ops (tcp_congestion_ops, as sched_ext is absent here), task storage, uptr");
+	CHECK(a, "resolve failed: %s", strerror(errno));
+	*a = 4242;
+	skel = tld_struct_ops_bpf__open();
+	CHECK(skel, "cannot open the struct_ops object");
+	CHECK(!bpf_map__reuse_fd(skel->maps.tld_data_map, tld_map_fd()), "cannot share the map");
+	CHECK(!tld_struct_ops_bpf__load(skel), "the struct_ops program does not verify: %s",
+	      strerror(errno));
+	link = bpf_map__attach_struct_ops(skel->maps.tld_test_ca);
+	CHECK(link, "cannot register the congestion control: %s", strerror(errno));
+	fd = connected_socket();
+	/* On a connected socket, init() runs right here, in this thread. */
+	CHECK(!setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "tld_test_ca", strlen("tld_test_ca")),
+	      "setsockopt(TCP_CONGESTION) failed: %s", strerror(errno));
+	close(fd);
+	CHECK(skel->bss->seen_count > 0, "init() did not find the hint");
+	CHECK_EQ(skel->bss->seen_tid, gettid());
+	CHECK_EQ(skel->bss->seen_prio, 4242);
+	bpf_link__destroy(link);
+	tld_struct_ops_bpf__destroy(skel);
+}
+
+CTEST_MAIN(CTEST(kernel_has_what_libtld_needs),
+	   CTEST(bpf_reads_what_threads_wrote),
 	   CTEST(thread_exit_removes_its_map_entry),
 	   CTEST(forked_child_pins_its_own_pages),
 	   CTEST(pinned_map_of_another_shape_is_refused),
 	   CTEST(tld_free_releases_every_entry),
 	   CTEST(bpf_reads_upstream_style_pages),
-	   CTEST(bpf_rejects_hostile_metadata))
+	   CTEST(bpf_rejects_hostile_metadata),
+	   CTEST(bpf_reads_hints_in_struct_ops))
