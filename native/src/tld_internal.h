@@ -3,6 +3,8 @@
 #ifndef TLD_INTERNAL_H
 #define TLD_INTERNAL_H
 
+#include <stdbool.h>
+
 #include "tld.h"
 
 #define TLD_HIDDEN __attribute__((visibility("hidden")))
@@ -11,6 +13,22 @@
 TLD_HIDDEN struct tld_meta_page *tld_meta_get(void);
 /* Forgets the metadata page so that tld_free() can release it. */
 TLD_HIDDEN struct tld_meta_page *tld_meta_take(void);
+
+/*
+ * Adds or finds a key in @meta, without locks (tld_meta.c). Returns its offset
+ * or -EINVAL, -EEXIST, -ENOSPC as tld_add_key_def() documents.
+ */
+TLD_HIDDEN int tld_meta_add(struct tld_meta_page *meta, const char *name, size_t size);
+
+/*
+ * Opens the map pinned at @path, or with @create creates and pins it; the fd
+ * or negative errno (-EINVAL for a map of another shape, reason printed).
+ */
+TLD_HIDDEN int tld_map_open_path(const char *path, bool create);
+/* Creates an unpinned map of the shared shape; its fd or negative errno. */
+TLD_HIDDEN int tld_map_create(void);
+/* 0 when @fd is a map of the shared shape; -EINVAL with the reason printed. */
+TLD_HIDDEN int tld_map_check(int fd);
 
 /* The map fd in use, or -1; never opens one (tld_map.c). */
 TLD_HIDDEN int tld_map_fd_peek(void);

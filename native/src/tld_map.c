@@ -113,7 +113,7 @@ static int tld_check_uptr_member(const struct btf *btf, const struct btf_type *v
 }
 
 /* Returns 0 when @fd is a task storage map of the shared shape, -EINVAL (with the reason printed) otherwise. */
-static int tld_check_map(int fd)
+TLD_HIDDEN int tld_map_check(int fd)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
@@ -204,8 +204,7 @@ fail:
 	return err;
 }
 
-/* Creates the map; returns its fd or negative errno. */
-static int tld_create_map(void)
+TLD_HIDDEN int tld_map_create(void)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
 	struct btf *btf = NULL;
@@ -258,16 +257,14 @@ static const char *tld_hint(int err)
 	}
 }
 
-/* Opens the pin or creates and pins the map. Called with tld_map_lock held. */
-static int tld_open_or_create(void)
+TLD_HIDDEN int tld_map_open_path(const char *path, bool create)
 {
-	const char *path = tld_map_pin_path();
 	int fd, err;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		fd = bpf_obj_get(path);
 		if (fd >= 0) {
-			err = tld_check_map(fd);
+			err = tld_map_check(fd);
 			if (err) {
 				tld_pr("refusing the map pinned at %s", path);
 				close(fd);
@@ -275,12 +272,12 @@ static int tld_open_or_create(void)
 			}
 			return fd;
 		}
-		if (errno != ENOENT) {
+		if (errno != ENOENT || !create) {
 			err = -errno;
 			tld_pr("cannot open %s: %s%s", path, strerror(-err), tld_hint(err));
 			return err;
 		}
-		fd = tld_create_map();
+		fd = tld_map_create();
 		if (fd < 0) {
 			tld_pr("cannot create the task storage map: %s%s", strerror(-fd), tld_hint(fd));
 			return fd;
@@ -309,7 +306,7 @@ int tld_map_fd(void)
 	pthread_mutex_lock(&tld_map_lock);
 	fd = tld_fd;
 	if (fd < 0) {
-		fd = tld_open_or_create();
+		fd = tld_map_open_path(tld_map_pin_path(), true);
 		if (fd >= 0) {
 			tld_fd_owned = true;
 			__atomic_store_n(&tld_fd, fd, __ATOMIC_RELEASE);
@@ -325,7 +322,7 @@ int tld_use_map_fd(int fd)
 {
 	int err;
 
-	err = tld_check_map(fd);
+	err = tld_map_check(fd);
 	if (err)
 		return err;
 	pthread_mutex_lock(&tld_map_lock);

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The helper's kernel side: iterators over the task local data map that list
+ * the processes using it, dump one process's metadata and data pages in one
+ * pass, and write values into its threads' pages. Records are defined in
+ * tldh_records.h; the helper (native/helper/) serialises runs, so the globals
+ * below are its per-run arguments.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "tld.bpf.h"
+#include "tldh_records.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Arguments of write_values, set by the helper before each run. */
+__u32 write_tid; /* 0: every thread of the process */
+__u32 write_off; /* offset of the value in the data area */
+__u32 write_len;
+__u8 write_bytes[TLD_DATA_MAX];
+
+static const __u8 zeros[8];
+
+struct usage_ctx {
+	struct tld_meta_page *meta;
+	__u32 cnt;
+	__u32 used;
+};
+
+static int usage_entry(__u32 i, struct usage_ctx *c)
+{
+	__u16 sz;
+
+	if (i >= TLD_MAX_KEYS)
+		return 1;
+	sz = c->meta->entries[i].size;
+	if (!sz)
+		return 1; /* not published yet: nothing after it counts */
+	c->cnt = i + 1;
+	c->used += TLD_ROUND_UP(sz);
+	return 0;
+}
+
+/* Published keys and the bytes their values take, from a metadata page. */
+static __always_inline void meta_usage(struct tld_meta_page *meta, __u32 *cnt, __u32 *used)
+{
+	struct usage_ctx c = { .meta = meta };
+	__u32 n = meta->cnt;
+
+	bpf_loop(n > TLD_MAX_KEYS ? TLD_MAX_KEYS : n, usage_entry, &c, 0);
+	*cnt = c.cnt;
+	*used = c.used;
+}
+
+static __always_inline void fill_thread(struct tldh_thread_rec *r, struct task_struct *task)
+{
+	r->tid = task->pid;
+	r->tgid = task->tgid;
+	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), task->comm);
+}
+
+/* Every task that has an entry, with its process's key count and fill. */
+SEC("iter/task")
+int list_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct tldh_rec hdr = { TLDH_REC_THREAD, sizeof(struct tldh_thread_rec) };
+	struct tldh_thread_rec r = {};
+	struct tld_map_value *v;
+	struct tld_data_page *d;
+	struct tld_meta_page *m;
+
+	if (!task)
+		return 0;
+	v = bpf_task_storage_get(&tld_data_map, task, 0, 0);
+	if (!v)
+		return 0;
+	fill_thread(&r, task);
+	r.flags = TLDH_THREAD_HAS_ENTRY;
+	d = v->data;
+	m = v->meta;
+	if (d) {
+		r.flags |= TLDH_THREAD_HAS_DATA;
+		r.start = d->start;
+	}
+	if (m) {
+		r.flags |= TLDH_THREAD_HAS_META;
+		meta_usage(m, &r.key_cnt, &r.used);
+	}
+	bpf_seq_write(ctx->meta->seq, &hdr, sizeof(hdr));
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}
+
+/* Per run of dump_process: whether the metadata page went out yet, and its key usage. */
+__u32 dump_meta_done;
+__u32 dump_used;
+
+/*
+ * One process (the link's pid filter): its metadata page once, then every
+ * thread with the used part of its data page, so a snapshot is one pass.
+ */
+SEC("iter/task")
+int dump_process(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct tldh_rec hdr = { TLDH_REC_THREAD, sizeof(struct tldh_thread_rec) };
+	struct tldh_thread_rec r = {};
+	struct tld_map_value *v;
+	struct tld_data_page *d = NULL;
+	struct tld_meta_page *m;
+	__u64 len = 0, pad, end;
+
+	if (!task)
+		return 0;
+	fill_thread(&r, task);
+	v = bpf_task_storage_get(&tld_data_map, task, 0, 0);
+	if (v) {
+		r.flags = TLDH_THREAD_HAS_ENTRY;
+		m = v->meta;
+		if (m) {
+			r.flags |= TLDH_THREAD_HAS_META;
+			if (!dump_meta_done) {
+				struct tldh_rec mh = { TLDH_REC_META, sizeof(struct tldh_meta_rec) +
+								      TLD_ROUND_UP(sizeof(*m)) };
+				struct tldh_meta_rec mr = { task->tgid, sizeof(*m) };
+
+				meta_usage(m, &r.key_cnt, &dump_used);
+				bpf_seq_write(seq, &mh, sizeof(mh));
+				bpf_seq_write(seq, &mr, sizeof(mr));
+				bpf_seq_write(seq, m, sizeof(*m));
+				bpf_seq_write(seq, zeros, TLD_ROUND_UP(sizeof(*m)) - sizeof(*m));
+				dump_meta_done = 1;
+			}
+		}
+		d = v->data;
+		if (d) {
+			r.flags |= TLDH_THREAD_HAS_DATA;
+			r.start = d->start;
+			/* The values end at start + the bytes the published keys use. */
+			end = r.start + dump_used;
+			len = end > TLD_PAGE_SIZE ? TLD_PAGE_SIZE : end;
+		}
+	}
+	r.used = dump_used;
+	r.data_len = len;
+	pad = (8 - (len & 7)) & 7;
+	hdr.size += len + pad;
+	bpf_seq_write(seq, &hdr, sizeof(hdr));
+	bpf_seq_write(seq, &r, sizeof(r));
+	if (d && len) {
+		barrier_var(len);
+		if (len <= TLD_PAGE_SIZE)
+			bpf_seq_write(seq, d, len);
+	}
+	if (pad)
+		bpf_seq_write(seq, zeros, pad & 7);
+	return 0;
+}
+
+struct write_ctx {
+	struct tld_data_page *d;
+	__u64 base; /* page offset of the value */
+};
+
+static int write_byte(__u32 i, struct write_ctx *c)
+{
+	__u64 at = c->base + i;
+
+	if (i >= TLD_DATA_MAX || at >= TLD_PAGE_SIZE)
+		return 1;
+	((__u8 *)c->d)[at] = write_bytes[i];
+	return 0;
+}
+
+/* Writes write_bytes into the value at write_off of one thread, or of all, of the link's process. */
+SEC("iter/task")
+int write_values(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct tldh_rec hdr = { TLDH_REC_WRITTEN, sizeof(struct tldh_thread_rec) };
+	struct tldh_thread_rec r = {};
+	struct tld_map_value *v;
+	struct write_ctx c;
+
+	if (!task || (write_tid && task->pid != (int)write_tid))
+		return 0;
+	v = bpf_task_storage_get(&tld_data_map, task, 0, 0);
+	if (!v || !v->data)
+		return 0;
+	c.d = v->data;
+	c.base = c.d->start + write_off;
+	/* The helper checked the range against the metadata; a page that says otherwise is skipped. */
+	if (c.base + write_len > TLD_PAGE_SIZE || c.base < sizeof(__u64))
+		return 0;
+	bpf_loop(write_len, write_byte, &c, 0);
+	fill_thread(&r, task);
+	r.flags = TLDH_THREAD_HAS_ENTRY | TLDH_THREAD_HAS_DATA;
+	r.start = c.d->start;
+	bpf_seq_write(ctx->meta->seq, &hdr, sizeof(hdr));
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}

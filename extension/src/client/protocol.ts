@@ -1,0 +1,123 @@
+// The helper's interface, one definition for both transports: in-process (koffi) and the
+// privileged helper host (JSON lines over stdio). Mirrors native/include/tldhelper.h.
+
+/** What the host can do (struct tldh_host). */
+export interface HostReport {
+  readonly kernel: string;
+  readonly btf: boolean;
+  readonly bpffs: boolean;
+  readonly capBpf: boolean;
+  readonly capPerfmon: boolean;
+  readonly uptr: boolean;
+  readonly schedExt: boolean;
+  readonly pinExists: boolean;
+  readonly pinOk: boolean;
+  readonly pinMapId: number;
+  readonly otherMaps: number;
+  readonly pinUsers: number;
+  readonly otherUsers: number;
+  readonly pinPath: string;
+  readonly pinProblem: string;
+}
+
+export interface KeySpec {
+  readonly name: string;
+  readonly size: number;
+}
+
+/** The raw helper: record streams as bytes, decoded by the client (records.ts). */
+export interface RawHelper {
+  readonly transport: 'in-process' | 'host';
+  list(): Promise<Uint8Array>;
+  snapshot(pid: number): Promise<Uint8Array>;
+  write(pid: number, tid: number, offset: number, bytes: Uint8Array): Promise<Uint8Array>;
+  attach(pid: number, keys: readonly KeySpec[]): Promise<void>;
+  attachSet(pid: number, tid: number, offset: number, bytes: Uint8Array): Promise<void>;
+  detach(pid: number): Promise<void>;
+  hostReport(): Promise<HostReport>;
+  dispose(): void;
+}
+
+/** Requests of the helper host, one JSON object a line. Bytes travel as base64. */
+export type HostRequest =
+  | { readonly id: number; readonly method: 'list' }
+  | { readonly id: number; readonly method: 'snapshot'; readonly pid: number }
+  | { readonly id: number; readonly method: 'write'; readonly pid: number; readonly tid: number; readonly offset: number; readonly bytes: string }
+  | { readonly id: number; readonly method: 'attach'; readonly pid: number; readonly keys: readonly KeySpec[] }
+  | { readonly id: number; readonly method: 'attachSet'; readonly pid: number; readonly tid: number; readonly offset: number; readonly bytes: string }
+  | { readonly id: number; readonly method: 'detach'; readonly pid: number }
+  | { readonly id: number; readonly method: 'hostReport' };
+
+export type HostMethod = HostRequest['method'];
+
+export interface HostResults {
+  list: { readonly bytes: string };
+  snapshot: { readonly bytes: string };
+  write: { readonly bytes: string };
+  attach: Record<string, never>;
+  attachSet: Record<string, never>;
+  detach: Record<string, never>;
+  hostReport: HostReport;
+}
+
+export type HostReply =
+  | { readonly id: number; readonly ok: true; readonly result: HostResults[HostMethod] }
+  | { readonly id: number; readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
+
+/** The first line the host writes once it is ready: its ABI and whether it could open the helper. */
+export interface HostHello {
+  readonly hello: 'tld-helper-host';
+  readonly abi: number;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/** Validates one request line from the client; null when malformed. */
+export function parseHostRequest(line: string): HostRequest | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (!isObj(v) || !isInt(v.id) || typeof v.method !== 'string') return null;
+  const pidOk = isInt(v.pid) && v.pid > 0;
+  switch (v.method) {
+    case 'list':
+    case 'hostReport':
+      return { id: v.id, method: v.method };
+    case 'snapshot':
+    case 'detach':
+      return pidOk ? { id: v.id, method: v.method, pid: v.pid as number } : null;
+    case 'write':
+    case 'attachSet':
+      return pidOk && isInt(v.tid) && isInt(v.offset) && typeof v.bytes === 'string'
+        ? { id: v.id, method: v.method, pid: v.pid as number, tid: v.tid, offset: v.offset, bytes: v.bytes }
+        : null;
+    case 'attach':
+      if (!pidOk || !Array.isArray(v.keys)) return null;
+      if (!v.keys.every((k: unknown) => isObj(k) && typeof k.name === 'string' && isInt(k.size))) return null;
+      return { id: v.id, method: 'attach', pid: v.pid as number, keys: v.keys as KeySpec[] };
+    default:
+      return null;
+  }
+}
+
+/** Validates one reply line from the host; null when malformed. */
+export function parseHostReply(line: string): HostReply | HostHello | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (!isObj(v)) return null;
+  if (v.hello === 'tld-helper-host' && isInt(v.abi)) return v as unknown as HostHello;
+  if (!isInt(v.id) || typeof v.ok !== 'boolean') return null;
+  if (v.ok) return isObj(v.result) ? (v as unknown as HostReply) : null;
+  return isObj(v.error) && typeof v.error.code === 'string' && typeof v.error.message === 'string'
+    ? (v as unknown as HostReply)
+    : null;
+}

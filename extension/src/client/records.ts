@@ -1,0 +1,94 @@
+// Decodes the helper's record streams. Mirrors native/include/tldh_records.h.
+import { TldError } from './errors';
+
+export const REC_META = 1;
+export const REC_THREAD = 2;
+export const REC_WRITTEN = 3;
+const REC_HEADER = 8;
+const META_REC = 8;
+const THREAD_REC = 48;
+const COMM_LEN = 16;
+
+export const THREAD_HAS_ENTRY = 1;
+export const THREAD_HAS_DATA = 2;
+export const THREAD_HAS_META = 4;
+
+export interface MetaRecord {
+  readonly kind: 'meta';
+  readonly tgid: number;
+  /** The metadata page's bytes, as the kernel read them. */
+  readonly page: Uint8Array;
+}
+
+export interface ThreadRecord {
+  readonly kind: 'thread' | 'written';
+  readonly tid: number;
+  readonly tgid: number;
+  readonly flags: number;
+  readonly start: bigint;
+  readonly comm: string;
+  readonly keyCount: number;
+  readonly used: number;
+  /** The data page's first data_len bytes. */
+  readonly data: Uint8Array;
+}
+
+export type HelperRecord = MetaRecord | ThreadRecord;
+
+function cString(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('utf8');
+}
+
+/** Decodes a stream; throws TldError('ECORRUPT') on a malformed one (never returns a partial view). */
+export function decodeRecords(buf: Uint8Array): HelperRecord[] {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const out: HelperRecord[] = [];
+  let off = 0;
+  while (off < buf.length) {
+    if (off + REC_HEADER > buf.length) throw corrupt(`truncated record header at ${off}`);
+    const type = view.getUint32(off, true);
+    const size = view.getUint32(off + 4, true);
+    const body = off + REC_HEADER;
+    if (body + size > buf.length) throw corrupt(`record at ${off} runs past the stream`);
+    switch (type) {
+      case REC_META: {
+        if (size < META_REC) throw corrupt('short metadata record');
+        const len = view.getUint32(body + 4, true);
+        if (META_REC + len > size) throw corrupt('metadata record longer than its payload');
+        out.push({
+          kind: 'meta',
+          tgid: view.getUint32(body, true),
+          page: buf.subarray(body + META_REC, body + META_REC + len),
+        });
+        break;
+      }
+      case REC_THREAD:
+      case REC_WRITTEN: {
+        if (size < THREAD_REC) throw corrupt('short thread record');
+        const dataLen = view.getUint32(body + 12, true);
+        if (THREAD_REC + dataLen > size) throw corrupt('thread record longer than its payload');
+        out.push({
+          kind: type === REC_THREAD ? 'thread' : 'written',
+          tid: view.getUint32(body, true),
+          tgid: view.getUint32(body + 4, true),
+          flags: view.getUint32(body + 8, true),
+          start: view.getBigUint64(body + 16, true),
+          comm: cString(buf.subarray(body + 24, body + 24 + COMM_LEN)),
+          keyCount: view.getUint32(body + 40, true),
+          used: view.getUint32(body + 44, true),
+          data: buf.subarray(body + THREAD_REC, body + THREAD_REC + dataLen),
+        });
+        break;
+      }
+      default:
+        throw corrupt(`unknown record type ${type} at ${off}`);
+    }
+    off = body + size;
+  }
+  return out;
+}
+
+function corrupt(what: string): TldError {
+  return new TldError('EHELPER', `the helper returned a malformed record stream: ${what}`);
+}

@@ -1,0 +1,127 @@
+// Decoding and encoding hint values by type: integers by size, hex otherwise, or a struct.
+import { TldError } from './errors';
+
+export type IntSize = 1 | 2 | 4 | 8;
+
+export type ValueType =
+  | { readonly kind: 'int'; readonly size: IntSize; readonly signed: boolean }
+  | { readonly kind: 'hex'; readonly size: number }
+  | { readonly kind: 'struct'; readonly name: string; readonly size: number; readonly fields: readonly StructField[] };
+
+export interface StructField {
+  readonly name: string;
+  readonly offset: number;
+  readonly type: ValueType;
+}
+
+/** A decoded value: integers as number (bigint beyond 2^53), bytes as a 0x hex string. */
+export type Value = number | bigint | string | { readonly [field: string]: Value };
+
+/** The default type of a key of @size bytes: unsigned integer for 1, 2, 4, 8, else hex. */
+export function defaultType(size: number): ValueType {
+  return size === 1 || size === 2 || size === 4 || size === 8
+    ? { kind: 'int', size, signed: false }
+    : { kind: 'hex', size };
+}
+
+function readInt(bytes: Uint8Array, size: IntSize, signed: boolean): number | bigint {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, size);
+  switch (size) {
+    case 1:
+      return signed ? v.getInt8(0) : v.getUint8(0);
+    case 2:
+      return signed ? v.getInt16(0, true) : v.getUint16(0, true);
+    case 4:
+      return signed ? v.getInt32(0, true) : v.getUint32(0, true);
+    case 8: {
+      const b = signed ? v.getBigInt64(0, true) : v.getBigUint64(0, true);
+      return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+    }
+  }
+}
+
+export function decodeValue(bytes: Uint8Array, type: ValueType): Value {
+  switch (type.kind) {
+    case 'int':
+      if (bytes.length < type.size) return toHex(bytes);
+      return readInt(bytes, type.size, type.signed);
+    case 'hex':
+      return toHex(bytes);
+    case 'struct': {
+      const out: { [field: string]: Value } = {};
+      for (const f of type.fields) {
+        const size = typeSize(f.type);
+        out[f.name] = decodeValue(bytes.subarray(f.offset, f.offset + size), f.type);
+      }
+      return out;
+    }
+  }
+}
+
+export function typeSize(type: ValueType): number {
+  return type.size;
+}
+
+export function toHex(bytes: Uint8Array): string {
+  return '0x' + Buffer.from(bytes).toString('hex');
+}
+
+function parseInteger(text: string, key: string): bigint {
+  const t = text.trim();
+  if (!/^-?(0x[0-9a-f]+|[0-9]+)$/i.test(t)) {
+    throw new TldError('EINVAL', `'${text}' is not an integer (for key '${key}')`);
+  }
+  return t.startsWith('-') ? -BigInt(t.slice(1)) : BigInt(t);
+}
+
+/** The bytes of @text for a value of @type. Throws EINVAL when it does not fit. */
+export function encodeValue(text: string, type: ValueType, key: string): Uint8Array {
+  switch (type.kind) {
+    case 'int': {
+      const v = parseInteger(text, key);
+      const bits = BigInt(type.size * 8);
+      const min = type.signed ? -(1n << (bits - 1n)) : v < 0n ? -(1n << (bits - 1n)) : 0n;
+      const max = type.signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
+      if (v < min || v > max) {
+        throw new TldError('EINVAL', `${text} does not fit key '${key}' of ${type.size} byte${type.size > 1 ? 's' : ''} (${min}..${max})`);
+      }
+      const out = new Uint8Array(type.size);
+      const view = new DataView(out.buffer);
+      const u = BigInt.asUintN(Number(bits), v);
+      for (let i = 0; i < type.size; i++) view.setUint8(i, Number((u >> BigInt(8 * i)) & 0xffn));
+      return out;
+    }
+    case 'hex': {
+      const t = text.trim().replace(/^0x/i, '');
+      if (!/^([0-9a-f]{2})*$/i.test(t)) {
+        throw new TldError('EINVAL', `'${text}' is not hex bytes (for key '${key}')`);
+      }
+      const bytes = Buffer.from(t, 'hex');
+      if (bytes.length > type.size) {
+        throw new TldError('EINVAL', `${bytes.length} bytes do not fit key '${key}' of ${type.size} bytes`);
+      }
+      const out = new Uint8Array(type.size);
+      out.set(bytes);
+      return out;
+    }
+    case 'struct':
+      throw new TldError('EINVAL', `key '${key}' has a struct type: set it as hex bytes or field by field`);
+  }
+}
+
+/** JSON with bigints as plain digits, so 64-bit values stay exact. */
+export function toJson(value: unknown, indent?: number): string {
+  const marks: string[] = [];
+  const text = JSON.stringify(
+    value,
+    (_k, v: unknown) => {
+      if (typeof v === 'bigint') {
+        marks.push(v.toString());
+        return `\u0000big${marks.length - 1}\u0000`;
+      }
+      return v;
+    },
+    indent,
+  );
+  return text.replace(/"\\u0000big(\d+)\\u0000"/g, (_m, i: string) => marks[Number(i)] ?? '0');
+}

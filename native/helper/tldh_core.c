@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The helper's lifecycle, its iterators, and list / snapshot / write. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tldh_internal.h"
+#include "tldh_records.h"
+#include "tld_helper.skel.h"
+#include "../src/tld_internal.h"
+
+TLDH_HIDDEN pthread_mutex_t tldh_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct tld_helper_bpf *skel;
+static int map_fd = -1;
+static char open_path[PATH_MAX];
+/* The last iterator output, reused between calls. */
+static char *out_buf;
+static size_t out_len, out_cap;
+/* libtld's diagnostics while a call runs, for its error message. */
+static char last_diag[TLDH_MESSAGE_LEN];
+
+int32_t tldh_abi_version(void)
+{
+	return TLDH_ABI_VERSION;
+}
+
+TLDH_HIDDEN int tldh_fail(struct tldh_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		err->code = code;
+		va_start(ap, fmt);
+		vsnprintf(err->message, sizeof(err->message), fmt, ap);
+		va_end(ap);
+	}
+	errno = -code;
+	return code;
+}
+
+TLDH_HIDDEN void tldh_ok(struct tldh_error *err)
+{
+	if (err) {
+		err->code = 0;
+		err->message[0] = 0;
+	}
+}
+
+TLDH_HIDDEN const char *tldh_priv_hint(int code)
+{
+	if (code == -EPERM || code == -EACCES)
+		return ": needs CAP_BPF and CAP_PERFMON (run as root, e.g. with sudo)";
+	return "";
+}
+
+static void capture_diag(const char *msg)
+{
+	snprintf(last_diag, sizeof(last_diag), "%s", msg);
+}
+
+TLDH_HIDDEN void tldh_resolve_pin(const char *pin_path, char *out, size_t len)
+{
+	if (pin_path && *pin_path)
+		snprintf(out, len, "%s", pin_path);
+	else
+		snprintf(out, len, "%s", tld_map_pin_path());
+}
+
+TLDH_HIDDEN int tldh_map_fd(void)
+{
+	return map_fd;
+}
+
+static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static void close_locked(void)
+{
+	tldh_detach_all();
+	tld_helper_bpf__destroy(skel);
+	skel = NULL;
+	if (map_fd >= 0)
+		close(map_fd);
+	map_fd = -1;
+	open_path[0] = 0;
+}
+
+int32_t tldh_open(const char *pin_path, struct tldh_error *err)
+{
+	char path[PATH_MAX];
+	int fd, rc;
+
+	tldh_resolve_pin(pin_path, path, sizeof(path));
+	pthread_mutex_lock(&tldh_lock);
+	if (skel && !strcmp(path, open_path)) {
+		pthread_mutex_unlock(&tldh_lock);
+		tldh_ok(err);
+		return 0;
+	}
+	close_locked();
+	libbpf_set_print(silent_print);
+	last_diag[0] = 0;
+	tld_set_print(capture_diag);
+	fd = tld_map_open_path(path, true);
+	tld_set_print(NULL);
+	if (fd < 0) {
+		rc = tldh_fail(err, fd, "cannot open the task local data map at %s: %s%s", path,
+			       last_diag[0] ? last_diag : strerror(-fd), tldh_priv_hint(fd));
+		goto out;
+	}
+	skel = tld_helper_bpf__open();
+	if (!skel) {
+		rc = tldh_fail(err, -errno, "cannot open the helper's BPF object: %s", strerror(errno));
+		close(fd);
+		goto out;
+	}
+	rc = bpf_map__reuse_fd(skel->maps.tld_data_map, fd);
+	if (!rc)
+		rc = tld_helper_bpf__load(skel);
+	if (rc) {
+		tld_helper_bpf__destroy(skel);
+		skel = NULL;
+		close(fd);
+		rc = tldh_fail(err, rc, "cannot load the helper's BPF programs: %s%s", strerror(-rc),
+			       tldh_priv_hint(rc));
+		goto out;
+	}
+	map_fd = fd;
+	snprintf(open_path, sizeof(open_path), "%s", path);
+	tldh_ok(err);
+	rc = 0;
+out:
+	pthread_mutex_unlock(&tldh_lock);
+	return rc;
+}
+
+void tldh_close(void)
+{
+	pthread_mutex_lock(&tldh_lock);
+	close_locked();
+	free(out_buf);
+	out_buf = NULL;
+	out_len = out_cap = 0;
+	pthread_mutex_unlock(&tldh_lock);
+}
+
+/* Runs @prog (limited to @pid when > 0) and reads its whole output into out_buf. */
+static int run_iter(struct bpf_program *prog, int pid, struct tldh_error *err)
+{
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	union bpf_iter_link_info linfo;
+	struct bpf_link *link;
+	ssize_t n;
+	int fd, rc = 0;
+
+	memset(&linfo, 0, sizeof(linfo));
+	if (pid > 0) {
+		linfo.task.pid = pid;
+		opts.link_info = &linfo;
+		opts.link_info_len = sizeof(linfo);
+	}
+	link = bpf_program__attach_iter(prog, &opts);
+	if (!link) {
+		rc = -errno;
+		if (rc == -ESRCH || rc == -ENOENT)
+			return tldh_fail(err, -ESRCH, "process %d does not exist", pid);
+		return tldh_fail(err, rc, "cannot start the task iterator: %s", strerror(-rc));
+	}
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		rc = -errno;
+		bpf_link__destroy(link);
+		return tldh_fail(err, rc, "cannot create the task iterator: %s", strerror(-rc));
+	}
+	out_len = 0;
+	for (;;) {
+		if (out_cap - out_len < 65536) {
+			size_t cap = out_cap ? out_cap * 2 : 1 << 20;
+			char *p = realloc(out_buf, cap);
+
+			if (!p) {
+				rc = tldh_fail(err, -ENOMEM, "out of memory reading the iterator");
+				break;
+			}
+			out_buf = p;
+			out_cap = cap;
+		}
+		n = read(fd, out_buf + out_len, out_cap - out_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = tldh_fail(err, -errno, "reading the task iterator failed: %s", strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		out_len += n;
+	}
+	close(fd);
+	bpf_link__destroy(link);
+	return rc;
+}
+
+/* Hands out_buf to the caller, or says how much room it needs. */
+static int copy_out(uint8_t *buf, size_t cap, size_t *len, struct tldh_error *err)
+{
+	*len = out_len;
+	if (cap < out_len)
+		return tldh_fail(err, -ENOSPC, "the result needs %zu bytes, the buffer has %zu", out_len, cap);
+	memcpy(buf, out_buf, out_len);
+	tldh_ok(err);
+	return 0;
+}
+
+static int need_open(struct tldh_error *err)
+{
+	if (skel)
+		return 0;
+	return tldh_fail(err, -EBADF, "the helper is not open (call tldh_open first)");
+}
+
+static int check_pid(int pid, struct tldh_error *err)
+{
+	if (pid <= 0)
+		return tldh_fail(err, -EINVAL, "%d is not a process id", pid);
+	if (kill(pid, 0) && errno == ESRCH)
+		return tldh_fail(err, -ESRCH, "process %d does not exist", pid);
+	return 0;
+}
+
+int32_t tldh_list(uint8_t *buf, size_t cap, size_t *len, struct tldh_error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&tldh_lock);
+	rc = need_open(err);
+	if (!rc)
+		rc = run_iter(skel->progs.list_tasks, 0, err);
+	if (!rc)
+		rc = copy_out(buf, cap, len, err);
+	pthread_mutex_unlock(&tldh_lock);
+	return rc;
+}
+
+int32_t tldh_snapshot(int32_t pid, uint8_t *buf, size_t cap, size_t *len, struct tldh_error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&tldh_lock);
+	rc = need_open(err);
+	if (!rc)
+		rc = check_pid(pid, err);
+	if (!rc) {
+		skel->bss->dump_meta_done = 0;
+		skel->bss->dump_used = 0;
+		rc = run_iter(skel->progs.dump_process, pid, err);
+	}
+	/* A process that went away meanwhile gave a partial pass: say so rather than return it. */
+	if (!rc && kill(pid, 0) && errno == ESRCH)
+		rc = tldh_fail(err, -ESRCH, "process %d exited during the snapshot", pid);
+	if (!rc)
+		rc = copy_out(buf, cap, len, err);
+	pthread_mutex_unlock(&tldh_lock);
+	return rc;
+}
+
+TLDH_HIDDEN int tldh_has_entries(int pid, struct tldh_error *err)
+{
+	size_t off = 0;
+	int rc;
+
+	skel->bss->dump_meta_done = 0;
+	skel->bss->dump_used = 0;
+	rc = run_iter(skel->progs.dump_process, pid, err);
+	if (rc)
+		return rc;
+	while (off + sizeof(struct tldh_rec) <= out_len) {
+		struct tldh_rec *h = (struct tldh_rec *)(out_buf + off);
+
+		if (h->type == TLDH_REC_THREAD &&
+		    ((struct tldh_thread_rec *)(h + 1))->flags & TLDH_THREAD_HAS_ENTRY)
+			return 1;
+		off += sizeof(*h) + h->size;
+	}
+	return 0;
+}
+
+int32_t tldh_write(int32_t pid, int32_t tid, uint32_t offset, const uint8_t *bytes, uint32_t n,
+		   uint8_t *buf, size_t cap, size_t *len, struct tldh_error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&tldh_lock);
+	rc = need_open(err);
+	if (!rc)
+		rc = check_pid(pid, err);
+	if (!rc && (n == 0 || n > TLD_DATA_MAX || offset > TLD_DATA_MAX - n))
+		rc = tldh_fail(err, -EINVAL, "%u bytes at offset %u do not fit a data page", n, offset);
+	if (!rc) {
+		skel->bss->write_tid = tid > 0 ? (uint32_t)tid : 0;
+		skel->bss->write_off = offset;
+		skel->bss->write_len = n;
+		memcpy(skel->bss->write_bytes, bytes, n);
+		rc = run_iter(skel->progs.write_values, pid, err);
+	}
+	if (!rc && out_len == 0)
+		rc = tldh_fail(err, -ENOENT, tid > 0 ? "thread %d of process %d has no task local data page"
+						      : "process %d has no thread with a task local data page",
+			       tid > 0 ? tid : pid, pid);
+	if (!rc)
+		rc = copy_out(buf, cap, len, err);
+	pthread_mutex_unlock(&tldh_lock);
+	return rc;
+}
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+TLDH_HIDDEN int tldh_pin(int fd, int tid, void *data, void *meta)
+{
+	struct tld_map_value v = { .data = data, .meta = meta };
+	int pidfd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD), rc = 0;
+
+	if (pidfd < 0)
+		return -errno;
+	if (bpf_map_update_elem(fd, &pidfd, &v, BPF_ANY))
+		rc = -errno;
+	close(pidfd);
+	return rc;
+}
+
+TLDH_HIDDEN void tldh_unpin(int fd, int tid)
+{
+	int pidfd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+
+	if (pidfd < 0)
+		return;
+	bpf_map_delete_elem(fd, &pidfd);
+	close(pidfd);
+}
+
+/* Detach what this process attached when it exits normally. */
+__attribute__((destructor)) static void tldh_fini(void)
+{
+	tldh_close();
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* What the parts of libtldhelper share. */
+#ifndef TLDH_INTERNAL_H
+#define TLDH_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tldhelper.h"
+#include "tld_layout.h"
+
+#define TLDH_HIDDEN __attribute__((visibility("hidden")))
+
+/* Every public call holds this: the BPF programs' arguments are globals. */
+extern TLDH_HIDDEN pthread_mutex_t tldh_lock;
+
+/* Sets *err and returns @code (a negative errno). */
+TLDH_HIDDEN int tldh_fail(struct tldh_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+TLDH_HIDDEN void tldh_ok(struct tldh_error *err);
+/* A sentence on how to get a missing privilege, for -EPERM. */
+TLDH_HIDDEN const char *tldh_priv_hint(int code);
+
+/* The pin path for @pin_path as tldh_open() documents it. */
+TLDH_HIDDEN void tldh_resolve_pin(const char *pin_path, char *out, size_t len);
+
+/* The map fd of the open helper, or -1 (tldh_core.c). */
+TLDH_HIDDEN int tldh_map_fd(void);
+/* Whether any thread of @pid has an entry in the map: 1, 0, or negative errno. */
+TLDH_HIDDEN int tldh_has_entries(int pid, struct tldh_error *err);
+
+/* Pins @data and @meta for thread @tid; 0 or negative errno (-ESRCH: the thread is gone). */
+TLDH_HIDDEN int tldh_pin(int map_fd, int tid, void *data, void *meta);
+TLDH_HIDDEN void tldh_unpin(int map_fd, int tid);
+
+/* tldh_attach.c: releases every attached process (at close). */
+TLDH_HIDDEN void tldh_detach_all(void);
+
+#endif
