@@ -266,33 +266,6 @@ out:
 	return rc;
 }
 
-int32_t tldh_attach_set(int32_t pid, int32_t tid, uint32_t offset, const uint8_t *bytes, uint32_t n,
-			struct tldh_error *err)
-{
-	struct attached *a;
-	int rc = 0, written = 0;
-
-	pthread_mutex_lock(&tldh_lock);
-	a = find_attached(pid);
-	if (!a)
-		rc = tldh_fail(err, -ENOENT, "process %d is not attached", pid);
-	else if (n == 0 || n > TLD_DATA_MAX || offset > TLD_DATA_MAX - n)
-		rc = tldh_fail(err, -EINVAL, "%u bytes at offset %u do not fit a data page", n, offset);
-	for (size_t i = 0; !rc && i < a->n; i++) {
-		if (tid > 0 && a->threads[i].tid != tid)
-			continue;
-		/* A plain store in our own page: BPF reads it through the target's entry. */
-		memcpy(a->threads[i].page->data + offset, bytes, n);
-		written++;
-	}
-	if (!rc && !written)
-		rc = tldh_fail(err, -ENOENT, "thread %d of process %d is not attached", tid, pid);
-	if (!rc)
-		tldh_ok(err);
-	pthread_mutex_unlock(&tldh_lock);
-	return rc;
-}
-
 int32_t tldh_detach(int32_t pid, struct tldh_error *err)
 {
 	struct attached *a;

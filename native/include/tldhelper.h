@@ -65,17 +65,11 @@ int32_t tldh_write(int32_t pid, int32_t tid, uint32_t offset, const uint8_t *byt
  * Gives process @pid, which has no task local data, the keys in @keys
  * ("name:size" separated by newlines): a metadata page and a data page per
  * thread, owned by this helper and pinned for the target's threads, also for
- * threads started later, until tldh_detach() or tldh_close(). -EEXIST when the
- * process already has task local data.
+ * threads started later, until tldh_detach() or tldh_close(). Values are set
+ * with tldh_write() like any other process's. -EEXIST when the process already
+ * has task local data.
  */
 int32_t tldh_attach(int32_t pid, const char *keys, struct tldh_error *err);
-
-/*
- * Sets the value at @offset of the data area of an attached process's threads
- * (tid 0: all), by a plain store in the helper's own pages.
- */
-int32_t tldh_attach_set(int32_t pid, int32_t tid, uint32_t offset, const uint8_t *bytes, uint32_t n,
-			struct tldh_error *err);
 
 /* Deletes every entry of an attached process; -ENOENT when it is not attached. */
 int32_t tldh_detach(int32_t pid, struct tldh_error *err);

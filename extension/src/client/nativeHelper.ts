@@ -50,7 +50,6 @@ interface Abi {
   snapshot: Fn;
   write: Fn;
   attach: Fn;
-  attachSet: Fn;
   detach: Fn;
   hostReport: Fn;
 }
@@ -89,7 +88,6 @@ function bind(libraryPath: string): Abi {
     snapshot: lib.func('int32_t tldh_snapshot(int32_t pid, _Out_ uint8_t *buf, size_t cap, _Out_ size_t *len, _Out_ tldh_error *err)') as Fn,
     write: lib.func('int32_t tldh_write(int32_t pid, int32_t tid, uint32_t offset, const uint8_t *bytes, uint32_t n, _Out_ uint8_t *buf, size_t cap, _Out_ size_t *len, _Out_ tldh_error *err)') as Fn,
     attach: lib.func('int32_t tldh_attach(int32_t pid, const char *keys, _Out_ tldh_error *err)') as Fn,
-    attachSet: lib.func('int32_t tldh_attach_set(int32_t pid, int32_t tid, uint32_t offset, const uint8_t *bytes, uint32_t n, _Out_ tldh_error *err)') as Fn,
     detach: lib.func('int32_t tldh_detach(int32_t pid, _Out_ tldh_error *err)') as Fn,
     hostReport: lib.func('int32_t tldh_host_report(const char *pin_path, _Out_ tldh_host *host, _Out_ tldh_error *err)') as Fn,
   };
@@ -188,11 +186,6 @@ export class NativeHelper implements RawHelper {
   async attach(pid: number, keys: readonly KeySpec[]): Promise<void> {
     const err = {} as ErrorOut;
     this.check(this.abi.attach(pid, keys.map((k) => `${k.name}:${k.size}`).join('\n'), err), err);
-  }
-
-  async attachSet(pid: number, tid: number, offset: number, bytes: Uint8Array): Promise<void> {
-    const err = {} as ErrorOut;
-    this.check(this.abi.attachSet(pid, tid, offset, bytes, bytes.length, err), err);
   }
 
   async detach(pid: number): Promise<void> {

@@ -32,7 +32,6 @@ export interface RawHelper {
   snapshot(pid: number): Promise<Uint8Array>;
   write(pid: number, tid: number, offset: number, bytes: Uint8Array): Promise<Uint8Array>;
   attach(pid: number, keys: readonly KeySpec[]): Promise<void>;
-  attachSet(pid: number, tid: number, offset: number, bytes: Uint8Array): Promise<void>;
   detach(pid: number): Promise<void>;
   hostReport(): Promise<HostReport>;
   dispose(): void;
@@ -44,7 +43,6 @@ export type HostRequest =
   | { readonly id: number; readonly method: 'snapshot'; readonly pid: number }
   | { readonly id: number; readonly method: 'write'; readonly pid: number; readonly tid: number; readonly offset: number; readonly bytes: string }
   | { readonly id: number; readonly method: 'attach'; readonly pid: number; readonly keys: readonly KeySpec[] }
-  | { readonly id: number; readonly method: 'attachSet'; readonly pid: number; readonly tid: number; readonly offset: number; readonly bytes: string }
   | { readonly id: number; readonly method: 'detach'; readonly pid: number }
   | { readonly id: number; readonly method: 'hostReport' };
 
@@ -55,7 +53,6 @@ export interface HostResults {
   snapshot: { readonly bytes: string };
   write: { readonly bytes: string };
   attach: Record<string, never>;
-  attachSet: Record<string, never>;
   detach: Record<string, never>;
   hostReport: HostReport;
 }
@@ -92,9 +89,8 @@ export function parseHostRequest(line: string): HostRequest | null {
     case 'detach':
       return pidOk ? { id: v.id, method: v.method, pid: v.pid as number } : null;
     case 'write':
-    case 'attachSet':
       return pidOk && isInt(v.tid) && isInt(v.offset) && typeof v.bytes === 'string'
-        ? { id: v.id, method: v.method, pid: v.pid as number, tid: v.tid, offset: v.offset, bytes: v.bytes }
+        ? { id: v.id, method: 'write', pid: v.pid as number, tid: v.tid, offset: v.offset, bytes: v.bytes }
         : null;
     case 'attach':
       if (!pidOk || !Array.isArray(v.keys)) return null;

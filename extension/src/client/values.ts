@@ -125,3 +125,50 @@ export function toJson(value: unknown, indent?: number): string {
   );
   return text.replace(/"\\u0000big(\d+)\\u0000"/g, (_m, i: string) => marks[Number(i)] ?? '0');
 }
+
+const INT_NAMES: Readonly<Record<string, { size: IntSize; signed: boolean }>> = {
+  u8: { size: 1, signed: false }, i8: { size: 1, signed: true },
+  u16: { size: 2, signed: false }, i16: { size: 2, signed: true },
+  u32: { size: 4, signed: false }, i32: { size: 4, signed: true },
+  u64: { size: 8, signed: false }, i64: { size: 8, signed: true },
+  bool: { size: 1, signed: false },
+};
+
+/**
+ * Key types from a JSON object: { "KEY": "u8" | "i32" | ... | "hex",
+ * "KEY2": { "struct": "NAME", "fields": [{ "name": "f", "offset": 0, "type": "u32" }] } }.
+ * Throws EINVAL naming the key whose type is not understood.
+ */
+export function parseTypes(json: unknown): Map<string, ValueType> {
+  const out = new Map<string, ValueType>();
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new TldError('EINVAL', 'key types must be a JSON object of KEY: TYPE');
+  }
+  for (const [key, spec] of Object.entries(json as Record<string, unknown>)) {
+    out.set(key, parseType(key, spec));
+  }
+  return out;
+}
+
+function parseType(key: string, spec: unknown): ValueType {
+  if (typeof spec === 'string') {
+    const int = INT_NAMES[spec];
+    if (int) return { kind: 'int', ...int };
+    const hex = /^hex(?::(\d+))?$/.exec(spec);
+    if (hex) return { kind: 'hex', size: Number(hex[1] ?? 0) };
+    throw new TldError('EINVAL', `type '${spec}' of key '${key}' is not one of ${Object.keys(INT_NAMES).join(', ')}, hex`);
+  }
+  if (typeof spec === 'object' && spec !== null && Array.isArray((spec as { fields?: unknown }).fields)) {
+    const s = spec as { struct?: unknown; fields: unknown[] };
+    const fields: StructField[] = s.fields.map((f, i) => {
+      const field = f as { name?: unknown; offset?: unknown; type?: unknown };
+      if (typeof field.name !== 'string' || typeof field.offset !== 'number') {
+        throw new TldError('EINVAL', `field ${i} of key '${key}' needs a name and an offset`);
+      }
+      return { name: field.name, offset: field.offset, type: parseType(`${key}.${field.name}`, field.type) };
+    });
+    const size = Math.max(0, ...fields.map((f) => f.offset + typeSize(f.type)));
+    return { kind: 'struct', name: typeof s.struct === 'string' ? s.struct : key, size, fields };
+  }
+  throw new TldError('EINVAL', `the type of key '${key}' is not understood`);
+}

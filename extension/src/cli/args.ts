@@ -1,0 +1,56 @@
+// Command-line parsing for tldctl: positionals, --flag VALUE, --switch, and per-command help.
+export interface Parsed {
+  readonly positionals: string[];
+  readonly options: Map<string, string>;
+  readonly switches: Set<string>;
+}
+
+export class UsageError extends Error {}
+
+/** Splits @argv; @valued names the options that take a value. Unknown options are errors. */
+export function parseArgs(argv: readonly string[], valued: readonly string[], switches: readonly string[]): Parsed {
+  const out: Parsed = { positionals: [], options: new Map(), switches: new Set() };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') {
+      out.positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith('--') || a === '-') {
+      out.positionals.push(a);
+      continue;
+    }
+    const [name, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+    if (switches.includes(name)) {
+      out.switches.add(name);
+    } else if (valued.includes(name)) {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`--${name} needs a value`);
+      out.options.set(name, v);
+    } else {
+      throw new UsageError(`unknown option --${name}`);
+    }
+  }
+  return out;
+}
+
+/** A positive integer argument, or a usage error naming @what. */
+export function positiveInt(text: string | undefined, what: string): number {
+  if (text === undefined || !/^\d+$/.test(text) || Number(text) <= 0 || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`${what} must be a positive whole number${text === undefined ? '' : `, not '${text}'`}`);
+  }
+  return Number(text);
+}
+
+/** PID or PID:TID. */
+export function pidTid(text: string | undefined): { pid: number; tid: number } {
+  const [p, t] = (text ?? '').split(':', 2);
+  return { pid: positiveInt(p || undefined, 'PID'), tid: t === undefined ? 0 : positiveInt(t, 'TID') };
+}
+
+/** KEY:SIZE. */
+export function keySpec(text: string): { name: string; size: number } {
+  const i = text.lastIndexOf(':');
+  if (i <= 0) throw new UsageError(`'${text}' is not KEY:SIZE`);
+  return { name: text.slice(0, i), size: positiveInt(text.slice(i + 1), `the size of '${text.slice(0, i)}'`) };
+}

@@ -1,0 +1,215 @@
+#!/usr/bin/env node
+// tldctl: the TLD Studio client on the command line, for terminals and scripts.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { TldClient, doctor } from '../client/client';
+import { TldError } from '../client/errors';
+import { defaultPinPath } from '../client/layout';
+import { parseTypes, toJson } from '../client/values';
+import { UsageError, keySpec, parseArgs, pidTid, positiveInt } from './args';
+import { KeyTypes, processTable, snapshotJson, snapshotText } from './format';
+
+const HELP: Readonly<Record<string, string>> = {
+  '': `Usage: tldctl [--pin PATH] COMMAND [ARGS]
+
+Inspect and change BPF task local data hints of live processes.
+
+Commands:
+  doctor                       what this host can do, and how to fix what it cannot
+  ps [--json]                  processes that use task local data
+  snapshot PID [--json]        one process's keys and every thread's values
+  watch PID [--interval MS]    the same, refreshed until the process exits
+  set PID[:TID] KEY VALUE      set a value in one thread, or in all of them
+  attach PID KEY:SIZE...       give a process without task local data these keys
+  detach PID                   remove what attach gave
+
+Options:
+  --pin PATH    the pinned map (default $TLD_PIN_DIR/tld_data_map, /sys/fs/bpf/tld)
+  --types FILE  key types as JSON, e.g. {"sched.weight": "i32", "req": {"fields": [...]}}
+  --help        help for a command: tldctl COMMAND --help`,
+  doctor: 'Usage: tldctl doctor\n\nChecks the kernel, BTF, bpffs, privileges, uptr support and the pinned map.\nExits 1 when a check fails, after saying how to fix it.',
+  ps: 'Usage: tldctl ps [--json]\n\nLists processes with task local data: pid, command, threads with hints, keys, page fill.',
+  snapshot:
+    'Usage: tldctl snapshot PID [--json] [--types FILE]\n\nReads every thread of PID in one pass. --json prints\n{"pid":N,"comm":S,"keys":[{"name":S,"size":N,"offset":N}],"threads":[{"tid":N,"comm":S,"values":{"KEY":V}}]}\nwhere V is a number for keys of 1, 2, 4 or 8 bytes (unsigned, little-endian, unless --types says\notherwise) and a 0x hex string otherwise.',
+  watch: 'Usage: tldctl watch PID [--interval MS] [--count N] [--types FILE]\n\nPrints the snapshot every MS milliseconds (default 1000) until the process exits or N refreshes.',
+  set: 'Usage: tldctl set PID[:TID] KEY VALUE [--types FILE]\n\nWrites VALUE (an integer, 0x-prefixed hex, or hex bytes for larger keys) into KEY of thread TID,\nor of every thread of PID with hints. The value must fit the key.',
+  attach:
+    'Usage: tldctl attach PID KEY:SIZE... [--set KEY=VALUE]...\n\nGives a process that does not use task local data the keys, for every thread, including threads\nstarted later, and stays running to keep them; Ctrl-C or `tldctl detach PID` removes them.',
+  detach: 'Usage: tldctl detach PID\n\nEnds a running `tldctl attach PID`, which deletes every entry it made.',
+};
+
+const runDir = () => process.env.TLD_RUN_DIR || '/run/tld-studio/attach';
+
+function loadTypes(file: string | undefined): KeyTypes {
+  if (!file) return new Map();
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new TldError('EINVAL', `cannot read key types from ${file}: ${(e as Error).message}`);
+  }
+  return parseTypes(json);
+}
+
+const out = (s: string) => process.stdout.write(s + '\n');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function withClient<T>(pin: string, fn: (c: TldClient) => Promise<T>): Promise<T> {
+  const client = await TldClient.create({ pinPath: pin });
+  try {
+    return await fn(client);
+  } finally {
+    client.dispose();
+  }
+}
+
+async function cmdWatch(pin: string, pid: number, intervalMs: number, count: number, types: KeyTypes): Promise<number> {
+  return withClient(pin, async (c) => {
+    const tty = process.stdout.isTTY;
+    for (let i = 0; count === 0 || i < count; i++) {
+      let text: string;
+      try {
+        text = snapshotText(await c.snapshot(pid), types);
+      } catch (e) {
+        if (e instanceof TldError && e.code === 'ESRCH') {
+          out(`process ${pid} exited`);
+          return 0;
+        }
+        throw e;
+      }
+      out((tty ? '\x1b[2J\x1b[H' : i ? '\n' : '') + `${new Date().toISOString()}\n${text}`);
+      await sleep(intervalMs);
+    }
+    return 0;
+  });
+}
+
+async function cmdAttach(pin: string, pid: number, specs: string[], sets: string[]): Promise<number> {
+  if (specs.length === 0) throw new UsageError('give at least one KEY:SIZE');
+  const keys = specs.map(keySpec);
+  return withClient(pin, async (c) => {
+    await c.attach(pid, keys);
+    for (const s of sets) {
+      const i = s.indexOf('=');
+      if (i <= 0) throw new UsageError(`--set takes KEY=VALUE, not '${s}'`);
+      await c.set(pid, 0, s.slice(0, i), s.slice(i + 1));
+    }
+    const file = path.join(runDir(), String(pid));
+    fs.mkdirSync(runDir(), { recursive: true });
+    fs.writeFileSync(file, String(process.pid));
+    out(`attached ${keys.length} key(s) to process ${pid}; Ctrl-C or \`tldctl detach ${pid}\` detaches`);
+    let stop = false;
+    const onSignal = () => (stop = true);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    // Hold the pages until asked to stop or the target exits.
+    while (!stop) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        out(`process ${pid} exited`);
+        break;
+      }
+      await sleep(200);
+    }
+    try {
+      await c.detach(pid);
+    } catch (e) {
+      if (!(e instanceof TldError && e.code === 'ENOENT')) throw e; // gone with its process
+    }
+    fs.rmSync(file, { force: true });
+    out(`detached from process ${pid}`);
+    return 0;
+  });
+}
+
+async function cmdDetach(pid: number): Promise<number> {
+  const file = path.join(runDir(), String(pid));
+  let holder: number;
+  try {
+    holder = Number(fs.readFileSync(file, 'utf8'));
+  } catch {
+    throw new TldError('ENOENT', `process ${pid} is not attached by tldctl (no ${file})`);
+  }
+  try {
+    process.kill(holder, 'SIGTERM');
+  } catch {
+    fs.rmSync(file, { force: true });
+    throw new TldError('ENOENT', `the tldctl attach of process ${pid} is gone`);
+  }
+  for (let i = 0; i < 100 && fs.existsSync(file); i++) await sleep(50);
+  if (fs.existsSync(file)) throw new TldError('EIO', `tldctl attach (pid ${holder}) did not detach in time`);
+  out(`detached from process ${pid}`);
+  return 0;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, ['pin', 'types', 'interval', 'count', 'set'], ['json', 'help']);
+  const [cmd, ...rest] = p.positionals;
+  if (p.switches.has('help') || !cmd) {
+    out(HELP[cmd ?? ''] ?? HELP['']!);
+    return cmd || p.switches.has('help') ? 0 : 2;
+  }
+  const pin = p.options.get('pin') ?? defaultPinPath();
+  const types = loadTypes(p.options.get('types'));
+  const json = p.switches.has('json');
+  switch (cmd) {
+    case 'doctor': {
+      const checks = doctor(pin);
+      for (const c of checks) out(`${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}${!c.ok && c.fix ? `\n    fix: ${c.fix}` : ''}`);
+      return checks.every((c) => c.ok) ? 0 : 1;
+    }
+    case 'ps':
+      return withClient(pin, async (c) => {
+        const list = await c.processes();
+        out(json ? toJson(list) : processTable(list));
+        return 0;
+      });
+    case 'snapshot': {
+      const pid = positiveInt(rest[0], 'PID');
+      return withClient(pin, async (c) => {
+        const s = await c.snapshot(pid);
+        out(json ? toJson(snapshotJson(s, types)) : snapshotText(s, types));
+        return 0;
+      });
+    }
+    case 'watch':
+      return cmdWatch(pin, positiveInt(rest[0], 'PID'), p.options.has('interval') ? positiveInt(p.options.get('interval'), '--interval') : 1000,
+        p.options.has('count') ? positiveInt(p.options.get('count'), '--count') : 0, types);
+    case 'set': {
+      const { pid, tid } = pidTid(rest[0]);
+      const [key, value] = [rest[1], rest[2]];
+      if (key === undefined || value === undefined) throw new UsageError('set needs PID[:TID] KEY VALUE');
+      return withClient(pin, async (c) => {
+        const written = await c.set(pid, tid, key, value, types.get(key));
+        out(`set ${key} = ${value} in ${written.length} thread(s) of process ${pid}`);
+        return 0;
+      });
+    }
+    case 'attach': {
+      const sets = argv.flatMap((a, i) => (a === '--set' ? [argv[i + 1] ?? ''] : a.startsWith('--set=') ? [a.slice(6)] : []));
+      return cmdAttach(pin, positiveInt(rest[0], 'PID'), rest.slice(1), sets);
+    }
+    case 'detach':
+      return cmdDetach(positiveInt(rest[0], 'PID'));
+    default:
+      throw new UsageError(`unknown command '${cmd}'`);
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`tldctl: ${e.message}\n(see tldctl --help)\n`);
+      process.exitCode = 2;
+    } else if (e instanceof TldError) {
+      process.stderr.write(`tldctl: ${e.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`tldctl: unexpected failure: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,153 @@
+// The typed client every TLD Studio view and tldctl use: picks the transport, decodes
+// records into snapshots, and turns user input into checked helper calls.
+import * as fs from 'node:fs';
+
+import { TldError } from './errors';
+import { HostHelper, Launcher } from './hostHelper';
+import { defaultPinPath } from './layout';
+import { NativeHelper, defaultLibraryPath, nativeHostReport } from './nativeHelper';
+import { hasBpfPrivileges } from './privileges';
+import { HostReport, KeySpec, RawHelper } from './protocol';
+import { decodeRecords } from './records';
+import { KeyInfo, ProcessSnapshot, ProcessSummary, toProcessList, toSnapshot } from './snapshot';
+import { ValueType, defaultType, encodeValue } from './values';
+
+export interface ClientOptions {
+  readonly pinPath?: string;
+  /** 'auto': in-process with privileges, else the helper host. */
+  readonly transport?: 'auto' | 'in-process' | 'host';
+  readonly libraryPath?: string;
+  readonly launcher?: Launcher;
+}
+
+export interface DoctorCheck {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+  /** How to fix it, when it failed. */
+  readonly fix?: string;
+}
+
+export class TldClient {
+  private constructor(
+    private readonly raw: RawHelper,
+    readonly pinPath: string,
+  ) {}
+
+  static async create(opts: ClientOptions = {}): Promise<TldClient> {
+    const pinPath = opts.pinPath ?? defaultPinPath();
+    const transport = opts.transport ?? 'auto';
+    const inProcess = transport === 'in-process' || (transport === 'auto' && hasBpfPrivileges());
+    const raw = inProcess
+      ? new NativeHelper(pinPath, opts.libraryPath)
+      : await HostHelper.start(pinPath, opts.launcher, opts.libraryPath);
+    return new TldClient(raw, pinPath);
+  }
+
+  get transport(): RawHelper['transport'] {
+    return this.raw.transport;
+  }
+
+  async processes(): Promise<ProcessSummary[]> {
+    return toProcessList(decodeRecords(await this.raw.list()));
+  }
+
+  async snapshot(pid: number): Promise<ProcessSnapshot> {
+    const snap = toSnapshot(pid, decodeRecords(await this.raw.snapshot(pid)));
+    if (!snap.threads.some((t) => t.hasData) && snap.keys.length === 0) {
+      throw new TldError('ENOENT', `process ${pid} (${snap.comm || '?'}) has no task local data`);
+    }
+    return snap;
+  }
+
+  /** The key named @name in @snap; ENOENT listing the keys there are. */
+  static findKey(snap: ProcessSnapshot, name: string): KeyInfo {
+    const key = snap.keys.find((k) => k.name === name);
+    if (!key) {
+      const names = snap.keys.map((k) => k.name).join(', ') || 'none';
+      throw new TldError('ENOENT', `process ${snap.pid} has no key '${name}'; its keys: ${names}`);
+    }
+    return key;
+  }
+
+  /**
+   * Sets @keyName to @text in thread @tid of @pid (all threads when tid is 0).
+   * Returns the threads written.
+   */
+  async set(pid: number, tid: number, keyName: string, text: string, type?: ValueType): Promise<number[]> {
+    const snap = await this.snapshot(pid);
+    const key = TldClient.findKey(snap, keyName);
+    if (tid && !snap.threads.some((t) => t.tid === tid)) {
+      throw new TldError('ESRCH', `process ${pid} has no thread ${tid}`);
+    }
+    const t = type && type.size === key.size ? type : defaultType(key.size);
+    const bytes = encodeValue(text, t, keyName);
+    const out = decodeRecords(await this.raw.write(pid, tid, key.offset, bytes));
+    return out.filter((r) => r.kind === 'written').map((r) => (r.kind === 'written' ? r.tid : 0));
+  }
+
+  attach(pid: number, keys: readonly KeySpec[]): Promise<void> {
+    return this.raw.attach(pid, keys);
+  }
+
+  detach(pid: number): Promise<void> {
+    return this.raw.detach(pid);
+  }
+
+  hostReport(): Promise<HostReport> {
+    return this.raw.hostReport();
+  }
+
+  dispose(): void {
+    this.raw.dispose();
+  }
+}
+
+function kernelAtLeast(release: string, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return false;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a > major || (a === major && b >= minor);
+}
+
+/** What works on this host and how to fix what does not; needs no privileges. */
+export function doctor(pinPath = defaultPinPath(), libraryPath = defaultLibraryPath()): DoctorCheck[] {
+  if (!fs.existsSync(libraryPath)) {
+    return [{ name: 'helper library', ok: false, detail: `missing at ${libraryPath}`, fix: 'npm run build' }];
+  }
+  const h = nativeHostReport(pinPath, libraryPath);
+  const privileged = h.capBpf && h.capPerfmon;
+  const checks: DoctorCheck[] = [
+    {
+      name: 'kernel',
+      ok: kernelAtLeast(h.kernel, 6, 13),
+      detail: h.kernel,
+      fix: 'uptr task storage needs Linux 6.13 or later',
+    },
+    { name: 'kernel BTF', ok: h.btf, detail: '/sys/kernel/btf/vmlinux', fix: 'a kernel built with CONFIG_DEBUG_INFO_BTF=y' },
+    { name: 'bpffs', ok: h.bpffs, detail: '/sys/fs/bpf', fix: 'sudo mount -t bpf bpf /sys/fs/bpf' },
+    {
+      name: 'privileges',
+      ok: privileged,
+      detail: privileged ? 'CAP_BPF and CAP_PERFMON' : `missing ${[!h.capBpf && 'CAP_BPF', !h.capPerfmon && 'CAP_PERFMON'].filter(Boolean).join(' and ')}`,
+      fix: 'run as root (sudo tldctl ...); the extension starts its helper with sudo -n or pkexec',
+    },
+  ];
+  if (privileged) {
+    checks.push({ name: 'uptr task storage', ok: h.uptr, detail: 'create a task storage map with uptr values', fix: 'Linux 6.13+ with BTF' });
+    checks.push({
+      name: 'pinned map',
+      ok: !h.pinExists || (h.pinOk && !h.pinProblem),
+      detail: h.pinExists
+        ? `${h.pinPath} (map id ${h.pinMapId}, used by ${h.pinUsers} program(s))${h.pinProblem ? ': ' + h.pinProblem : ''}`
+        : `${h.pinPath} not pinned yet (the first process or tool using it pins it)`,
+      fix: `sudo rm ${h.pinPath}, then restart the programs that use task local data`,
+    });
+  }
+  checks.push({
+    name: 'sched_ext',
+    ok: true,
+    detail: h.schedExt ? 'present' : 'absent on this kernel: try schedulers in a VM with a sched_ext kernel',
+  });
+  return checks;
+}
