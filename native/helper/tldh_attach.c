@@ -19,6 +19,44 @@
 
 #define FOLLOW_INTERVAL_MS 20
 
+/*
+ * Pages come from chunks mapped zeroed by the kernel, so a thousand threads
+ * cost a few mmaps and no memset; a freed page is zeroed when reused.
+ */
+#define CHUNK_PAGES 64
+
+static void *free_pages; /* a list threaded through the first word of each free page */
+static void *chunk_next, *chunk_end;
+
+static struct tld_data_page *page_alloc(void)
+{
+	void *p = free_pages;
+
+	if (p) {
+		free_pages = *(void **)p;
+		memset(p, 0, TLD_PAGE_SIZE);
+		return p;
+	}
+	if (chunk_next == chunk_end) {
+		p = mmap(NULL, CHUNK_PAGES * TLD_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		chunk_next = p;
+		chunk_end = (char *)p + CHUNK_PAGES * TLD_PAGE_SIZE;
+	}
+	p = chunk_next;
+	chunk_next = (char *)chunk_next + TLD_PAGE_SIZE;
+	return p;
+}
+
+/* Only for pages no longer pinned: the kernel holds no reference to them. */
+static void page_free(struct tld_data_page *page)
+{
+	*(void **)page = free_pages;
+	free_pages = page;
+}
+
 struct attached_thread {
 	int tid;
 	struct tld_data_page *page;
@@ -45,12 +83,9 @@ static struct attached *find_attached(int pid)
 	return NULL;
 }
 
-static struct attached_thread *find_thread(struct attached *a, int tid)
+static int by_tid(const void *x, const void *y)
 {
-	for (size_t i = 0; i < a->n; i++)
-		if (a->threads[i].tid == tid)
-			return &a->threads[i];
-	return NULL;
+	return ((const struct attached_thread *)x)->tid - ((const struct attached_thread *)y)->tid;
 }
 
 /* Pins a fresh page for thread @tid of @a; 0, or negative errno (-ESRCH: gone already). */
@@ -68,14 +103,13 @@ static int add_thread(struct attached *a, int tid)
 		a->threads = t;
 		a->cap = cap;
 	}
-	page = aligned_alloc(TLD_PAGE_SIZE, TLD_PAGE_SIZE);
+	page = page_alloc();
 	if (!page)
 		return -ENOMEM;
-	memset(page, 0, TLD_PAGE_SIZE);
 	page->start = TLD_DATA_START;
 	rc = tldh_pin(tldh_map_fd(), tid, page, a->meta);
 	if (rc) {
-		free(page);
+		page_free(page);
 		return rc;
 	}
 	a->threads[a->n++] = (struct attached_thread){ tid, page, true };
@@ -92,7 +126,7 @@ static int scan_threads(struct attached *a)
 	char path[64];
 	struct dirent *de;
 	DIR *dir;
-	size_t i, kept = 0;
+	size_t i, known = a->n, kept = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/task", a->pid);
 	dir = opendir(path);
@@ -106,7 +140,8 @@ static int scan_threads(struct attached *a)
 
 		if (tid <= 0)
 			continue;
-		t = find_thread(a, tid);
+		/* Search only the threads known before this scan; new ones are appended unsorted. */
+		t = bsearch(&(struct attached_thread){ .tid = tid }, a->threads, known, sizeof(*t), by_tid);
 		if (t)
 			t->seen = true;
 		else
@@ -117,9 +152,10 @@ static int scan_threads(struct attached *a)
 		if (a->threads[i].seen)
 			a->threads[kept++] = a->threads[i];
 		else
-			free(a->threads[i].page);
+			page_free(a->threads[i].page); /* the kernel dropped its entry with the thread */
 	}
 	a->n = kept;
+	qsort(a->threads, a->n, sizeof(*a->threads), by_tid);
 	return (int)kept;
 }
 
@@ -128,7 +164,7 @@ static void release(struct attached *a, bool unpin)
 	for (size_t i = 0; i < a->n; i++) {
 		if (unpin)
 			tldh_unpin(tldh_map_fd(), a->threads[i].tid);
-		free(a->threads[i].page);
+		page_free(a->threads[i].page);
 	}
 	free(a->threads);
 	munmap(a->meta, TLD_PAGE_SIZE);

@@ -160,12 +160,19 @@ void tldh_close(void)
 	pthread_mutex_unlock(&tldh_lock);
 }
 
-/* Runs @prog (limited to @pid when > 0) and reads its whole output into out_buf. */
-static int run_iter(struct bpf_program *prog, int pid, struct tldh_error *err)
+/*
+ * Runs @prog (limited to @pid when > 0) and reads its whole output: into @dst
+ * while it fits (no second copy), the rest into out_buf only to learn the size
+ * needed. Sets *len to the output's size; -ENOSPC when it did not fit @cap.
+ * With @dst NULL everything goes to out_buf (for the helper's own use).
+ */
+static int run_iter(struct bpf_program *prog, int pid, uint8_t *dst, size_t cap, size_t *len,
+		    struct tldh_error *err)
 {
 	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
 	union bpf_iter_link_info linfo;
 	struct bpf_link *link;
+	size_t total = 0;
 	ssize_t n;
 	int fd, rc = 0;
 
@@ -190,18 +197,30 @@ static int run_iter(struct bpf_program *prog, int pid, struct tldh_error *err)
 	}
 	out_len = 0;
 	for (;;) {
-		if (out_cap - out_len < 65536) {
-			size_t cap = out_cap ? out_cap * 2 : 1 << 20;
-			char *p = realloc(out_buf, cap);
+		/* Into the caller's buffer until it is full, then into ours to count the rest. */
+		bool direct = dst && total < cap;
+		uint8_t *to;
+		size_t room;
 
-			if (!p) {
-				rc = tldh_fail(err, -ENOMEM, "out of memory reading the iterator");
-				break;
+		if (direct) {
+			to = dst + total;
+			room = cap - total;
+		} else {
+			if (out_cap - out_len < 65536) {
+				size_t ncap = out_cap ? out_cap * 2 : 1 << 20;
+				char *p = realloc(out_buf, ncap);
+
+				if (!p) {
+					rc = tldh_fail(err, -ENOMEM, "out of memory reading the iterator");
+					break;
+				}
+				out_buf = p;
+				out_cap = ncap;
 			}
-			out_buf = p;
-			out_cap = cap;
+			to = (uint8_t *)out_buf + out_len;
+			room = out_cap - out_len;
 		}
-		n = read(fd, out_buf + out_len, out_cap - out_len);
+		n = read(fd, to, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -210,22 +229,18 @@ static int run_iter(struct bpf_program *prog, int pid, struct tldh_error *err)
 		}
 		if (n == 0)
 			break;
-		out_len += n;
+		total += n;
+		if (!direct)
+			out_len += n;
 	}
 	close(fd);
 	bpf_link__destroy(link);
+	*len = total;
+	if (!rc && dst && total > cap)
+		rc = tldh_fail(err, -ENOSPC, "the result needs %zu bytes, the buffer has %zu", total, cap);
+	if (!rc)
+		tldh_ok(err);
 	return rc;
-}
-
-/* Hands out_buf to the caller, or says how much room it needs. */
-static int copy_out(uint8_t *buf, size_t cap, size_t *len, struct tldh_error *err)
-{
-	*len = out_len;
-	if (cap < out_len)
-		return tldh_fail(err, -ENOSPC, "the result needs %zu bytes, the buffer has %zu", out_len, cap);
-	memcpy(buf, out_buf, out_len);
-	tldh_ok(err);
-	return 0;
 }
 
 static int need_open(struct tldh_error *err)
@@ -251,9 +266,7 @@ int32_t tldh_list(uint8_t *buf, size_t cap, size_t *len, struct tldh_error *err)
 	pthread_mutex_lock(&tldh_lock);
 	rc = need_open(err);
 	if (!rc)
-		rc = run_iter(skel->progs.list_tasks, 0, err);
-	if (!rc)
-		rc = copy_out(buf, cap, len, err);
+		rc = run_iter(skel->progs.list_tasks, 0, buf, cap, len, err);
 	pthread_mutex_unlock(&tldh_lock);
 	return rc;
 }
@@ -269,25 +282,23 @@ int32_t tldh_snapshot(int32_t pid, uint8_t *buf, size_t cap, size_t *len, struct
 	if (!rc) {
 		skel->bss->dump_meta_done = 0;
 		skel->bss->dump_used = 0;
-		rc = run_iter(skel->progs.dump_process, pid, err);
+		rc = run_iter(skel->progs.dump_process, pid, buf, cap, len, err);
 	}
 	/* A process that went away meanwhile gave a partial pass: say so rather than return it. */
-	if (!rc && kill(pid, 0) && errno == ESRCH)
+	if ((!rc || rc == -ENOSPC) && kill(pid, 0) && errno == ESRCH)
 		rc = tldh_fail(err, -ESRCH, "process %d exited during the snapshot", pid);
-	if (!rc)
-		rc = copy_out(buf, cap, len, err);
 	pthread_mutex_unlock(&tldh_lock);
 	return rc;
 }
 
 TLDH_HIDDEN int tldh_has_entries(int pid, struct tldh_error *err)
 {
-	size_t off = 0;
+	size_t off = 0, len;
 	int rc;
 
 	skel->bss->dump_meta_done = 0;
 	skel->bss->dump_used = 0;
-	rc = run_iter(skel->progs.dump_process, pid, err);
+	rc = run_iter(skel->progs.dump_process, pid, NULL, 0, &len, err);
 	if (rc)
 		return rc;
 	while (off + sizeof(struct tldh_rec) <= out_len) {
@@ -317,14 +328,12 @@ int32_t tldh_write(int32_t pid, int32_t tid, uint32_t offset, const uint8_t *byt
 		skel->bss->write_off = offset;
 		skel->bss->write_len = n;
 		memcpy(skel->bss->write_bytes, bytes, n);
-		rc = run_iter(skel->progs.write_values, pid, err);
+		rc = run_iter(skel->progs.write_values, pid, buf, cap, len, err);
 	}
-	if (!rc && out_len == 0)
+	if (!rc && *len == 0)
 		rc = tldh_fail(err, -ENOENT, tid > 0 ? "thread %d of process %d has no task local data page"
 						      : "process %d has no thread with a task local data page",
 			       tid > 0 ? tid : pid, pid);
-	if (!rc)
-		rc = copy_out(buf, cap, len, err);
 	pthread_mutex_unlock(&tldh_lock);
 	return rc;
 }

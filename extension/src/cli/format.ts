@@ -1,6 +1,6 @@
 // What tldctl prints: tables for people, and the documented JSON shape of a snapshot.
-import { ProcessSnapshot, ProcessSummary } from '../client/snapshot';
-import { Value, ValueType, decodeValue, defaultType } from '../client/values';
+import { KeyInfo, ProcessSnapshot, ProcessSummary, decodeRows } from '../client/snapshot';
+import { Value, ValueType, defaultType } from '../client/values';
 
 export type KeyTypes = ReadonlyMap<string, ValueType>;
 
@@ -12,9 +12,12 @@ export interface SnapshotJson {
   threads: { tid: number; comm: string; values: Record<string, Value> }[];
 }
 
-function typeFor(types: KeyTypes, name: string, size: number): ValueType {
-  const t = types.get(name);
-  return t && (t.size === size || t.size === 0) ? t : defaultType(size);
+/** The type a key is decoded with: the given one when its size fits, else the default by size. */
+export function typeOf(types: KeyTypes): (key: KeyInfo) => ValueType {
+  return (k) => {
+    const t = types.get(k.name);
+    return t && (t.size === k.size || t.size === 0) ? t : defaultType(k.size);
+  };
 }
 
 export function snapshotJson(s: ProcessSnapshot, types: KeyTypes): SnapshotJson {
@@ -22,16 +25,11 @@ export function snapshotJson(s: ProcessSnapshot, types: KeyTypes): SnapshotJson 
     pid: s.pid,
     comm: s.comm,
     keys: s.keys.map((k) => ({ name: k.name, size: k.size, offset: k.offset })),
-    threads: s.threads
-      .filter((t) => t.hasData)
-      .map((t) => {
-        const values: Record<string, Value> = {};
-        for (const k of s.keys) {
-          const bytes = t.values.get(k.name);
-          if (bytes) values[k.name] = decodeValue(bytes, typeFor(types, k.name, k.size));
-        }
-        return { tid: t.tid, comm: t.comm, values };
-      }),
+    threads: decodeRows(s, typeOf(types)).map(({ thread, values }) => {
+      const byName: Record<string, Value> = {};
+      s.keys.forEach((k, i) => (byName[k.name] = values[i] as Value));
+      return { tid: thread.tid, comm: thread.comm, values: byName };
+    }),
   };
 }
 
@@ -44,8 +42,20 @@ function show(v: Value): string {
 
 export function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  for (const r of rows) {
+    for (let i = 0; i < r.length; i++) {
+      const len = (r[i] as string).length;
+      if (!(len <= (widths[i] as number))) widths[i] = len;
+    }
+  }
+  const lines = new Array<string>(rows.length);
+  for (let j = 0; j < rows.length; j++) {
+    const r = rows[j] as readonly string[];
+    let line = '';
+    for (let i = 0; i < r.length - 1; i++) line += (r[i] as string).padEnd((widths[i] as number) + 2);
+    lines[j] = line + (r[r.length - 1] ?? '');
+  }
+  return lines.join('\n');
 }
 
 export function processTable(list: readonly ProcessSummary[]): string {
@@ -56,13 +66,16 @@ export function processTable(list: readonly ProcessSummary[]): string {
   ]);
 }
 
-export function snapshotText(s: ProcessSnapshot, types: KeyTypes): string {
-  const j = snapshotJson(s, types);
-  const head = `process ${s.pid} (${s.comm}): ${s.keys.length} keys, ${s.used}/${s.capacity} bytes of each page, ${j.threads.length} of ${s.threads.length} threads with hints`;
+/** The snapshot as text; @maxThreads cuts the thread table (a terminal's height). */
+export function snapshotText(s: ProcessSnapshot, types: KeyTypes, maxThreads = Infinity): string {
+  const all = decodeRows(s, typeOf(types));
+  const rows = all.length > maxThreads ? all.slice(0, Math.max(1, maxThreads)) : all;
+  const head = `process ${s.pid} (${s.comm}): ${s.keys.length} keys, ${s.used}/${s.capacity} bytes of each page, ${all.length} of ${s.threads.length} threads with hints`;
   const keys = table([['KEY', 'SIZE', 'OFFSET'], ...s.keys.map((k) => [k.name, String(k.size), String(k.offset)])]);
   const values = table([
     ['TID', 'COMM', ...s.keys.map((k) => k.name)],
-    ...j.threads.map((t) => [String(t.tid), t.comm, ...s.keys.map((k) => (k.name in t.values ? show(t.values[k.name] as Value) : '-'))]),
+    ...rows.map(({ thread, values: v }) => [String(thread.tid), thread.comm, ...v.map(show)]),
   ]);
-  return `${head}\n\n${keys}\n\n${values}`;
+  const more = all.length > rows.length ? `\n(${all.length - rows.length} more threads: use tldctl snapshot for all)` : '';
+  return `${head}\n\n${keys}\n\n${values}${more}`;
 }

@@ -70,7 +70,10 @@ async function cmdWatch(pin: string, pid: number, intervalMs: number, count: num
     for (let i = 0; count === 0 || i < count; i++) {
       let text: string;
       try {
-        text = snapshotText(await c.snapshot(pid), types);
+        const snap = await c.snapshot(pid);
+        // On a terminal, as many threads as fit below the key table.
+        const fit = tty ? Math.max(1, (process.stdout.rows || 40) - snap.keys.length - 8) : Infinity;
+        text = snapshotText(snap, types, fit);
       } catch (e) {
         if (e instanceof TldError && e.code === 'ESRCH') {
           out(`process ${pid} exited`);

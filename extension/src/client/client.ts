@@ -9,7 +9,7 @@ import { NativeHelper, defaultLibraryPath, nativeHostReport } from './nativeHelp
 import { hasBpfPrivileges } from './privileges';
 import { HostReport, KeySpec, RawHelper } from './protocol';
 import { decodeRecords } from './records';
-import { KeyInfo, ProcessSnapshot, ProcessSummary, toProcessList, toSnapshot } from './snapshot';
+import { KeyInfo, ProcessSnapshot, ProcessSummary, parseSnapshot, toProcessList } from './snapshot';
 import { ValueType, defaultType, encodeValue } from './values';
 
 export interface ClientOptions {
@@ -53,7 +53,7 @@ export class TldClient {
   }
 
   async snapshot(pid: number): Promise<ProcessSnapshot> {
-    const snap = toSnapshot(pid, decodeRecords(await this.raw.snapshot(pid)));
+    const snap = parseSnapshot(pid, await this.raw.snapshot(pid));
     if (!snap.threads.some((t) => t.hasData) && snap.keys.length === 0) {
       throw new TldError('ENOENT', `process ${pid} (${snap.comm || '?'}) has no task local data`);
     }

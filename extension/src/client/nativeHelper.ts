@@ -126,7 +126,8 @@ export function nativeHostReport(pinPath: string, libraryPath = defaultLibraryPa
 
 export class NativeHelper implements RawHelper {
   readonly transport = 'in-process' as const;
-  private buf = Buffer.alloc(1 << 20);
+  /** Output buffer size for the next call, from the last result. */
+  private capacity = 1 << 20;
   private readonly abi: Abi;
 
   constructor(
@@ -139,19 +140,24 @@ export class NativeHelper implements RawHelper {
     if (rc < 0) throw TldError.fromErrno(rc, err.message);
   }
 
-  /** Calls @fn with the output buffer, growing it once when the helper asks for more. */
+  /**
+   * Calls @fn with a fresh output buffer sized from the last result, growing it
+   * when the helper asks for more. The result is a view of that buffer, not a copy.
+   */
   private stream(fn: (buf: Buffer, len: number[], err: ErrorOut) => number): Uint8Array {
     for (let attempt = 0; attempt < 3; attempt++) {
+      const buf = Buffer.allocUnsafe(this.capacity);
       const len = [0];
       const err = {} as ErrorOut;
-      const rc = fn(this.buf, len, err);
+      const rc = fn(buf, len, err);
       const needed = len[0] ?? 0;
-      if (rc === -28 /* ENOSPC */ && needed > this.buf.length) {
-        this.buf = Buffer.alloc(Math.max(needed, this.buf.length * 2));
+      if (rc === -28 /* ENOSPC */ && needed > buf.length) {
+        this.capacity = Math.max(needed + (needed >> 2), buf.length * 2);
         continue;
       }
       if (rc < 0) throw TldError.fromErrno(rc, err.message);
-      return Uint8Array.prototype.slice.call(this.buf, 0, needed);
+      this.capacity = Math.max(64 * 1024, needed + (needed >> 2));
+      return new Uint8Array(buf.buffer, buf.byteOffset, needed);
     }
     throw new TldError('EHELPER', 'the helper result kept growing');
   }

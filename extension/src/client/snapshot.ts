@@ -3,8 +3,26 @@
 import * as fs from 'node:fs';
 
 import { TldError } from './errors';
+import { Value, ValueType, readerFor } from './values';
 import { DATA_MAX, ENTRY_SIZE, MAX_KEYS, META_HEADER, NAME_LEN, PAGE_SIZE, roundUp } from './layout';
-import { HelperRecord, THREAD_HAS_DATA, THREAD_HAS_ENTRY, ThreadRecord } from './records';
+import {
+  COMM_LEN,
+  HelperRecord,
+  META_REC,
+  REC_HEADER,
+  REC_META,
+  REC_THREAD,
+  THREAD_COMM,
+  THREAD_DATA_LEN,
+  THREAD_FLAGS,
+  THREAD_HAS_DATA,
+  THREAD_HAS_ENTRY,
+  THREAD_REC,
+  THREAD_START,
+  THREAD_TID,
+  cString,
+  malformed,
+} from './records';
 
 export interface KeyInfo {
   readonly name: string;
@@ -13,13 +31,34 @@ export interface KeyInfo {
   readonly offset: number;
 }
 
-export interface ThreadSnapshot {
-  readonly tid: number;
-  readonly comm: string;
-  /** Whether the thread has a map entry with a data page. */
-  readonly hasData: boolean;
-  /** Raw bytes of each key's value; absent where the thread has no page. */
-  readonly values: ReadonlyMap<string, Uint8Array>;
+/** One thread of a snapshot; its values are read from the snapshot's bytes on demand. */
+export class ThreadSnapshot {
+  constructor(
+    readonly tid: number,
+    readonly comm: string,
+    /** Whether the thread has a map entry with a data page. */
+    readonly hasData: boolean,
+    private readonly raw: Uint8Array,
+    /** Where this thread's value area (its data page + start) begins in `raw`, or -1. */
+    readonly valuesAt: number,
+    private readonly keys: readonly KeyInfo[],
+  ) {}
+
+  /** The raw bytes of @key's value, or undefined when the thread has no page. */
+  value(key: KeyInfo): Uint8Array | undefined {
+    if (this.valuesAt < 0) return undefined;
+    return this.raw.subarray(this.valuesAt + key.offset, this.valuesAt + key.offset + key.size);
+  }
+
+  /** Every key's raw bytes, by name (empty when the thread has no page). */
+  get values(): ReadonlyMap<string, Uint8Array> {
+    const m = new Map<string, Uint8Array>();
+    for (const k of this.keys) {
+      const v = this.value(k);
+      if (v) m.set(k.name, v);
+    }
+    return m;
+  }
 }
 
 export interface ProcessSnapshot {
@@ -30,6 +69,8 @@ export interface ProcessSnapshot {
   readonly used: number;
   readonly capacity: number;
   readonly threads: readonly ThreadSnapshot[];
+  /** The record stream the snapshot reads its values from. */
+  readonly raw: Uint8Array;
 }
 
 export interface ProcessSummary {
@@ -87,49 +128,103 @@ function readComm(pid: number): string {
   }
 }
 
-function threadValues(pid: number, t: ThreadRecord, keys: readonly KeyInfo[]): Map<string, Uint8Array> {
-  const values = new Map<string, Uint8Array>();
-  if (!(t.flags & THREAD_HAS_DATA)) return values;
-  const start = Number(t.start);
-  if (t.start < 8n || t.start >= BigInt(PAGE_SIZE)) {
-    throw corrupt(pid, `thread ${t.tid} says its data starts at ${t.start}, outside its page`);
-  }
-  for (const k of keys) {
-    const from = start + k.offset;
-    // A page shorter than the layout says is cut by the page's end: report it, do not guess.
-    if (from + k.size > t.data.length) {
-      throw corrupt(pid, `thread ${t.tid}'s value of '${k.name}' lies past its page`);
-    }
-    values.set(k.name, t.data.subarray(from, from + k.size));
-  }
-  return values;
+/** The used length of a key table: where the last value ends. */
+function usedBy(keys: readonly KeyInfo[]): number {
+  const last = keys[keys.length - 1];
+  return last ? last.offset + roundUp(last.size) : 0;
 }
 
-/** One process from a dump_process stream. */
-export function toSnapshot(pid: number, records: readonly HelperRecord[]): ProcessSnapshot {
-  const meta = records.find((r) => r.kind === 'meta');
-  const keys = meta && meta.kind === 'meta' ? parseMetadata(pid, meta.page) : [];
-  const threads: ThreadSnapshot[] = [];
-  let comm = '';
-  for (const r of records) {
-    if (r.kind !== 'thread') continue;
-    if (r.tid === pid) comm = r.comm;
-    threads.push({
-      tid: r.tid,
-      comm: r.comm,
-      hasData: (r.flags & THREAD_HAS_DATA) !== 0,
-      values: threadValues(pid, r, keys),
-    });
+/** Reads a thread record's comm, reusing the previous string when the bytes repeat. */
+class CommReader {
+  private last = '';
+  private lastAt = -1;
+
+  constructor(private readonly raw: Uint8Array) {}
+
+  read(at: number): string {
+    const raw = this.raw;
+    if (this.lastAt >= 0) {
+      let same = true;
+      for (let i = 0; i < COMM_LEN; i++) {
+        if (raw[at + i] !== raw[this.lastAt + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.last;
+    }
+    this.lastAt = at;
+    this.last = cString(raw.subarray(at, at + COMM_LEN));
+    return this.last;
   }
-  const last = keys[keys.length - 1];
-  return {
-    pid,
-    comm: comm || readComm(pid),
-    keys,
-    used: last ? last.offset + roundUp(last.size) : 0,
-    capacity: DATA_MAX,
-    threads,
-  };
+}
+
+/**
+ * One process from a dump_process stream, in one pass. Metadata comes before
+ * the first thread that has it; every thread's values are checked to lie
+ * within its page, and a thread whose `start` is outside its page is corrupt.
+ */
+export function parseSnapshot(pid: number, raw: Uint8Array): ProcessSnapshot {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const comms = new CommReader(raw);
+  const threads: ThreadSnapshot[] = [];
+  let keys: KeyInfo[] = [];
+  let used = 0;
+  let comm = '';
+  for (let off = 0; off < raw.length; ) {
+    if (off + REC_HEADER > raw.length) throw malformed(`truncated record header at ${off}`);
+    const type = view.getUint32(off, true);
+    const size = view.getUint32(off + 4, true);
+    const body = off + REC_HEADER;
+    if (body + size > raw.length) throw malformed(`record at ${off} runs past the stream`);
+    if (type === REC_META) {
+      const len = view.getUint32(body + 4, true);
+      if (META_REC + len > size) throw malformed('metadata record longer than its payload');
+      keys = parseMetadata(pid, raw.subarray(body + META_REC, body + META_REC + len));
+      used = usedBy(keys);
+    } else if (type === REC_THREAD) {
+      if (size < THREAD_REC) throw malformed('short thread record');
+      const tid = view.getUint32(body + THREAD_TID, true);
+      const flags = view.getUint32(body + THREAD_FLAGS, true);
+      const dataLen = view.getUint32(body + THREAD_DATA_LEN, true);
+      if (THREAD_REC + dataLen > size) throw malformed('thread record longer than its payload');
+      const name = comms.read(body + THREAD_COMM);
+      if (tid === pid) comm = name;
+      let valuesAt = -1;
+      if (flags & THREAD_HAS_DATA) {
+        const startLo = view.getUint32(body + THREAD_START, true);
+        const startHi = view.getUint32(body + THREAD_START + 4, true);
+        if (startHi !== 0 || startLo < 8 || startLo >= PAGE_SIZE) {
+          throw corrupt(pid, `thread ${tid} says its data starts at ${startHi * 2 ** 32 + startLo}, outside its page`);
+        }
+        // A page shorter than the layout says is cut by the page's end: report it, do not guess.
+        if (startLo + used > dataLen) throw corrupt(pid, `thread ${tid}'s values lie past its page`);
+        valuesAt = body + THREAD_REC + startLo;
+      }
+      threads.push(new ThreadSnapshot(tid, name, valuesAt >= 0, raw, valuesAt, keys));
+    } else {
+      throw malformed(`unexpected record type ${type} in a snapshot`);
+    }
+    off = body + size;
+  }
+  return { pid, comm: comm || readComm(pid), keys, used, capacity: DATA_MAX, threads, raw };
+}
+
+/**
+ * Every thread's decoded values, one row per thread with a page (in `threads` order)
+ * and one column per key, read with one reader per key.
+ */
+export function decodeRows(snap: ProcessSnapshot, typeOf: (key: KeyInfo) => ValueType): { thread: ThreadSnapshot; values: Value[] }[] {
+  const view = new DataView(snap.raw.buffer, snap.raw.byteOffset, snap.raw.byteLength);
+  const withData = snap.threads.filter((t) => t.valuesAt >= 0);
+  const at = Int32Array.from(withData, (t) => t.valuesAt);
+  const rows = withData.map((thread) => ({ thread, values: new Array<Value>(snap.keys.length) }));
+  // Column by column: each inner loop runs one reader, which keeps it monomorphic and fast.
+  snap.keys.forEach((key, k) => {
+    const read = readerFor(typeOf(key));
+    for (let i = 0; i < rows.length; i++) rows[i]!.values[k] = read(view, at[i]! + key.offset);
+  });
+  return rows;
 }
 
 /** Processes from a list_tasks stream, by pid. */

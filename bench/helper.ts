@@ -1,0 +1,115 @@
+// Benchmarks of the helper and its client: snapshot in Node against the same read in C,
+// a 10 Hz watch's CPU cost, and attach against the bare per-thread pin.
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as readline from 'node:readline';
+
+import { TldClient } from '../extension/src/client/client';
+import { snapshotText, typeOf } from '../extension/src/cli/format';
+import { decodeRows } from '../extension/src/client/snapshot';
+import { nativeBuild } from '../test/support/repo';
+
+export interface HelperFigures {
+  snapshot: { threads: number; keys: number; rounds: number; node_ns: number; node_decode_all_ns: number; c_ns: number; bytes: number };
+  watch: { seconds: number; refreshes: number; cpu_percent_of_one_core: number };
+  attach: { threads: number; rounds: number; floor_ns: number; attach_ns: number };
+}
+
+const fixture = path.join(nativeBuild, 'tests', 'fixture_threads');
+const benchHelper = path.join(nativeBuild, 'bench', 'bench_helper');
+
+/** Starts the fixture and resolves with it once it printed "ready". */
+function startFixture(args: string[], env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = spawn(fixture, args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    const lines = readline.createInterface({ input: child.stdout! });
+    lines.on('line', (l) => l.startsWith('ready') && resolve(child));
+    child.on('exit', (code) => reject(new Error(`fixture_threads ${args.join(' ')} exited (${code}) before it was ready`)));
+  });
+}
+
+function runC(args: string[], env: NodeJS.ProcessEnv): Record<string, number> {
+  const r = spawnSync(benchHelper, args, { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench_helper ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, number>;
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
+  const pinDir = `/sys/fs/bpf/tld-bench-helper-${process.pid}`;
+  const env = { ...process.env, TLD_PIN_DIR: pinDir };
+  const pinPath = `${pinDir}/tld_data_map`;
+  const threads = 1000;
+  const keys = 16;
+  const rounds = quick ? 10 : 40;
+  let target: ChildProcess | undefined;
+  let client: TldClient | undefined;
+  try {
+    process.stderr.write(`bench: snapshot of ${threads} threads x ${keys} keys ...\n`);
+    target = await startFixture(['--mode', 'hints', '--threads', String(threads), '--keys', String(keys)], env);
+    const pid = target.pid!;
+    const c = runC(['snapshot', String(pid), String(rounds)], env);
+    client = await TldClient.create({ pinPath, transport: 'in-process' });
+    // The typed snapshot every view reads (metadata and every thread's bounds checked, values
+    // readable), against C reading the same stream and pulling every value out.
+    const nodeNs: number[] = [];
+    const decodeNs: number[] = [];
+    for (let i = 0; i < rounds + 5; i++) {
+      const t0 = performance.now();
+      const snap = await client.snapshot(pid);
+      const t1 = performance.now();
+      const rows = decodeRows(snap, typeOf(new Map()));
+      const t2 = performance.now();
+      if (rows.length !== threads) throw new Error(`snapshot saw ${rows.length} threads`);
+      if (i < 5) continue; // the first rounds warm the JIT
+      nodeNs.push((t1 - t0) * 1e6);
+      decodeNs.push((t2 - t0) * 1e6);
+    }
+
+    process.stderr.write('bench: watch at 10 Hz ...\n');
+    const seconds = quick ? 2 : 5;
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
+    let refreshes = 0;
+    while (performance.now() - wall0 < seconds * 1000) {
+      const next = wall0 + (refreshes + 1) * 100;
+      snapshotText(await client.snapshot(pid), new Map());
+      refreshes++;
+      await sleep(Math.max(0, next - performance.now()));
+    }
+    const cpu = process.cpuUsage(cpu0);
+    const wall = performance.now() - wall0;
+    client.dispose();
+    client = undefined;
+    target.stdin?.end();
+    await new Promise((r) => target!.once('exit', r));
+
+    process.stderr.write(`bench: attach to ${threads} threads ...\n`);
+    target = await startFixture(['--mode', 'plain', '--threads', String(threads), '--keys', '1'], env);
+    const a = runC(['attach', String(target.pid!), String(quick ? 3 : 7)], env);
+
+    return {
+      snapshot: {
+        threads, keys, rounds,
+        node_ns: Math.round(median(nodeNs)),
+        node_decode_all_ns: Math.round(median(decodeNs)),
+        c_ns: c.c_ns ?? 0,
+        bytes: c.bytes ?? 0,
+      },
+      watch: { seconds, refreshes, cpu_percent_of_one_core: Number(((100 * (cpu.user + cpu.system)) / 1000 / wall).toFixed(2)) },
+      attach: { threads: a.threads ?? 0, rounds: a.rounds ?? 0, floor_ns: a.floor_ns ?? 0, attach_ns: a.attach_ns ?? 0 },
+    };
+  } finally {
+    client?.dispose();
+    target?.kill();
+    fs.rmSync(pinDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// The helper's floors, measured in C: a snapshot read and parsed in C (what the Node client
+// is compared with), and the bare per-thread pin that attach is compared with.
+// Usage: bench_helper snapshot PID ROUNDS | bench_helper attach PID ROUNDS. Prints JSON.
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include <bpf/bpf.h>
+
+#include "tld_layout.h"
+#include "tldh_records.h"
+#include "tldhelper.h"
+
+static double now_ns()
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static double median(std::vector<double> v)
+{
+	std::sort(v.begin(), v.end());
+	return v[v.size() / 2];
+}
+
+static void die(const char *what, const struct tldh_error *err)
+{
+	fprintf(stderr, "bench_helper: %s: %s\n", what, err ? err->message : strerror(errno));
+	exit(1);
+}
+
+/* Reads the snapshot and pulls every thread's values out as u64s, as the client does. */
+static size_t parse(const uint8_t *buf, size_t len, std::vector<uint64_t> &values)
+{
+	uint16_t sizes[TLD_MAX_KEYS], offs[TLD_MAX_KEYS];
+	int nkeys = 0;
+	size_t off = 0, threads = 0;
+
+	values.clear();
+	while (off + sizeof(struct tldh_rec) <= len) {
+		const struct tldh_rec *h = (const struct tldh_rec *)(buf + off);
+		const uint8_t *body = (const uint8_t *)(h + 1);
+
+		if (h->type == TLDH_REC_META) {
+			const struct tld_meta_page *m = (const struct tld_meta_page *)(body + sizeof(struct tldh_meta_rec));
+			uint16_t at = 0;
+
+			for (int i = 0; i < m->cnt && i < TLD_MAX_KEYS && m->entries[i].size; i++) {
+				if (!memchr(m->entries[i].name, 0, TLD_NAME_LEN))
+					break;
+				sizes[nkeys] = m->entries[i].size;
+				offs[nkeys++] = at;
+				at += TLD_ROUND_UP(m->entries[i].size);
+			}
+		} else if (h->type == TLDH_REC_THREAD) {
+			const struct tldh_thread_rec *t = (const struct tldh_thread_rec *)body;
+			const uint8_t *data = body + sizeof(*t);
+
+			for (int k = 0; k < nkeys && (t->flags & TLDH_THREAD_HAS_DATA); k++) {
+				uint64_t v = 0;
+				size_t from = t->start + offs[k];
+
+				if (from + sizes[k] <= t->data_len)
+					memcpy(&v, data + from, sizes[k] > 8 ? 8 : sizes[k]);
+				values.push_back(v);
+			}
+			threads++;
+		}
+		off += sizeof(*h) + h->size;
+	}
+	return threads;
+}
+
+static void bench_snapshot(int pid, int rounds)
+{
+	std::vector<uint8_t> buf(8 << 20);
+	std::vector<uint64_t> values;
+	std::vector<double> ns;
+	struct tldh_error err;
+	size_t len = 0, threads = 0;
+
+	for (int r = 0; r < rounds; r++) {
+		double t0 = now_ns();
+
+		if (tldh_snapshot(pid, buf.data(), buf.size(), &len, &err))
+			die("snapshot", &err);
+		threads = parse(buf.data(), len, values);
+		ns.push_back(now_ns() - t0);
+	}
+	printf("{\"threads\":%zu,\"values\":%zu,\"bytes\":%zu,\"rounds\":%d,\"c_ns\":%.0f}\n", threads,
+	       values.size(), len, rounds, median(ns));
+}
+
+static std::vector<int> thread_ids(int pid)
+{
+	std::vector<int> tids;
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	while (d && (de = readdir(d)))
+		if (atoi(de->d_name) > 0)
+			tids.push_back(atoi(de->d_name));
+	if (d)
+		closedir(d);
+	return tids;
+}
+
+static int map_fd_of(const char *pin)
+{
+	int fd = bpf_obj_get(pin);
+
+	if (fd < 0)
+		die("open the pinned map", NULL);
+	return fd;
+}
+
+/* The floor: for every thread, pidfd_open + map update (pin) + close, pages ready. */
+static double pin_floor(int map_fd, const std::vector<int> &tids, void *meta, std::vector<void *> &pages)
+{
+	double t0 = now_ns();
+
+	for (size_t i = 0; i < tids.size(); i++) {
+		struct tld_map_value v = { (struct tld_data_page *)pages[i], (struct tld_meta_page *)meta };
+		int pidfd = syscall(SYS_pidfd_open, tids[i], O_EXCL);
+
+		if (pidfd < 0)
+			continue;
+		bpf_map_update_elem(map_fd, &pidfd, &v, BPF_ANY);
+		close(pidfd);
+	}
+	return now_ns() - t0;
+}
+
+static void unpin_all(int map_fd, const std::vector<int> &tids)
+{
+	for (int tid : tids) {
+		int pidfd = syscall(SYS_pidfd_open, tid, O_EXCL);
+
+		if (pidfd < 0)
+			continue;
+		bpf_map_delete_elem(map_fd, &pidfd);
+		close(pidfd);
+	}
+}
+
+static void bench_attach(int pid, int rounds, const char *pin)
+{
+	std::vector<int> tids = thread_ids(pid);
+	std::vector<double> floor_ns, attach_ns;
+	std::vector<void *> pages;
+	struct tldh_error err;
+	int map_fd = map_fd_of(pin);
+	void *meta = aligned_alloc(TLD_PAGE_SIZE, TLD_PAGE_SIZE);
+
+	memset(meta, 0, TLD_PAGE_SIZE);
+	for (size_t i = 0; i < tids.size(); i++) {
+		pages.push_back(aligned_alloc(TLD_PAGE_SIZE, TLD_PAGE_SIZE));
+		memset(pages.back(), 0, TLD_PAGE_SIZE);
+	}
+	for (int r = 0; r < rounds; r++) {
+		double t0;
+
+		floor_ns.push_back(pin_floor(map_fd, tids, meta, pages));
+		unpin_all(map_fd, tids);
+		t0 = now_ns();
+		if (tldh_attach(pid, "bench.prio:4\nbench.flag:1", &err))
+			die("attach", &err);
+		attach_ns.push_back(now_ns() - t0);
+		if (tldh_detach(pid, &err))
+			die("detach", &err);
+	}
+	printf("{\"threads\":%zu,\"rounds\":%d,\"floor_ns\":%.0f,\"attach_ns\":%.0f}\n", tids.size(), rounds,
+	       median(floor_ns), median(attach_ns));
+}
+
+int main(int argc, char **argv)
+{
+	struct tldh_error err;
+	const char *pin = getenv("TLD_PIN_DIR");
+	char path[512];
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: bench_helper snapshot|attach PID ROUNDS\n");
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/tld_data_map", pin && *pin ? pin : TLD_DEFAULT_PIN_DIR);
+	if (tldh_open(path, &err))
+		die("open", &err);
+	if (!strcmp(argv[1], "snapshot"))
+		bench_snapshot(atoi(argv[2]), atoi(argv[3]));
+	else
+		bench_attach(atoi(argv[2]), atoi(argv[3]), path);
+	tldh_close();
+	return 0;
+}
