@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * A target process for the helper's tests and benchmarks. Modes:
+ *   hints    N threads, each with K keys "fx.k00".. of sizes 1, 2, 4, 8 in turn,
+ *            value (tid * 16 + i) truncated to the size
+ *   plain    N threads without task local data (for attach); --spawn-after MS starts one more
+ *   churn    threads with hints start and exit for --seconds
+ *   wait     one thread waits until its "fx.wait" (u32) equals --value
+ *   corrupt-count | corrupt-name | corrupt-size
+ *            the main thread pins a hand-made hostile metadata page
+ * Prints "ready PID" (and more words per mode) once set up, then runs until
+ * stdin closes or --seconds pass.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "ctest.h"
+#include "tld.h"
+
+static struct {
+	const char *mode;
+	int threads, keys, seconds, spawn_after_ms;
+	unsigned long value;
+} opt = { "hints", 4, 16, 0, 0, 0 };
+
+static tld_off_t keys[64];
+static pthread_barrier_t ready;
+static volatile bool stopping;
+
+static size_t key_size(int i)
+{
+	static const size_t sizes[] = { 1, 2, 4, 8 };
+
+	return sizes[i % 4];
+}
+
+static void write_hints(void)
+{
+	pid_t tid = gettid();
+
+	for (int i = 0; i < opt.keys; i++) {
+		uint64_t v = (uint64_t)tid * 16 + i;
+		void *p = tld_resolve_key(keys[i]);
+
+		CHECK(p, "resolve failed: %s", strerror(errno));
+		memcpy(p, &v, key_size(i)); /* little-endian: the low bytes */
+	}
+}
+
+static void *hint_thread(void *arg)
+{
+	(void)arg;
+	write_hints();
+	pthread_barrier_wait(&ready);
+	while (!stopping)
+		usleep(20000);
+	return NULL;
+}
+
+static void *plain_thread(void *arg)
+{
+	(void)arg;
+	pthread_barrier_wait(&ready);
+	while (!stopping)
+		usleep(20000);
+	return NULL;
+}
+
+static void *late_thread(void *arg)
+{
+	(void)arg;
+	printf("spawned %d\n", gettid());
+	fflush(stdout);
+	while (!stopping)
+		usleep(20000);
+	return NULL;
+}
+
+static void *churn_thread(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg;
+
+	write_hints();
+	usleep(5000 + rand_r(&seed) % 45000);
+	return NULL;
+}
+
+/* Waits for stdin to close or --seconds to pass. */
+static void hold(void)
+{
+	struct pollfd p = { .fd = 0, .events = POLLIN };
+	time_t end = time(NULL) + opt.seconds;
+	char buf[64];
+
+	for (;;) {
+		int left = opt.seconds ? (int)(end - time(NULL)) * 1000 : -1;
+
+		if (opt.seconds && left <= 0)
+			return;
+		if (poll(&p, 1, left) > 0 && read(0, buf, sizeof(buf)) <= 0)
+			return;
+	}
+}
+
+static void run_threads(void *(*fn)(void *))
+{
+	pthread_t *t = calloc(opt.threads, sizeof(*t));
+
+	pthread_barrier_init(&ready, NULL, opt.threads + 1);
+	for (int i = 0; i < opt.threads; i++)
+		CHECK(!pthread_create(&t[i], NULL, fn, NULL), "cannot start thread %d", i);
+	pthread_barrier_wait(&ready);
+	printf("ready %d\n", getpid());
+	fflush(stdout);
+	if (opt.spawn_after_ms) {
+		pthread_t late;
+
+		usleep(opt.spawn_after_ms * 1000);
+		pthread_create(&late, NULL, late_thread, NULL);
+	}
+	hold();
+	stopping = true;
+	for (int i = 0; i < opt.threads; i++)
+		pthread_join(t[i], NULL);
+}
+
+static void run_churn(void)
+{
+	time_t end = time(NULL) + (opt.seconds ? opt.seconds : 10);
+	unsigned n = 0;
+
+	printf("ready %d\n", getpid());
+	fflush(stdout);
+	while (time(NULL) < end) {
+		pthread_t t[8];
+
+		for (int i = 0; i < 8; i++)
+			CHECK(!pthread_create(&t[i], NULL, churn_thread, (void *)(uintptr_t)n++), "cannot start");
+		for (int i = 0; i < 8; i++)
+			pthread_join(t[i], NULL);
+	}
+	printf("done %u\n", n);
+}
+
+static void run_wait(void)
+{
+	tld_off_t k = tld_add_key_def("fx.wait", sizeof(uint32_t));
+	volatile uint32_t *v = tld_resolve_key(k);
+	time_t end = time(NULL) + (opt.seconds ? opt.seconds : 30);
+
+	CHECK(v, "resolve failed: %s", strerror(errno));
+	printf("ready %d %d\n", getpid(), gettid());
+	fflush(stdout);
+	while (*v != opt.value) {
+		if (time(NULL) > end) {
+			printf("timeout %u\n", *v);
+			exit(1);
+		}
+		usleep(1000);
+	}
+	printf("seen %u\n", *v);
+}
+
+static void run_corrupt(void)
+{
+	struct tld_meta_page *meta = mmap(NULL, TLD_PAGE_SIZE, PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct tld_data_page *data = mmap(NULL, TLD_PAGE_SIZE, PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct tld_map_value v = { .data = data, .meta = meta };
+	int pidfd, fd = tld_map_fd();
+
+	CHECK(fd >= 0, "no map: %s", strerror(errno));
+	data->start = 8;
+	strcpy(meta->entries[0].name, "fx.fine");
+	meta->entries[0].size = 4;
+	meta->cnt = 1;
+	if (!strcmp(opt.mode, "corrupt-count")) {
+		meta->cnt = 200;
+	} else if (!strcmp(opt.mode, "corrupt-name")) {
+		memset(meta->entries[1].name, 'x', TLD_NAME_LEN);
+		meta->entries[1].size = 4;
+		meta->cnt = 2;
+	} else {
+		strcpy(meta->entries[1].name, "fx.huge");
+		meta->entries[1].size = 5000;
+		meta->cnt = 2;
+	}
+	pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+	CHECK(pidfd >= 0 && !bpf_map_update_elem(fd, &pidfd, &v, BPF_ANY), "cannot pin: %s",
+	      strerror(errno));
+	printf("ready %d\n", getpid());
+	fflush(stdout);
+	hold();
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "keys", required_argument, NULL, 'k' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "value", required_argument, NULL, 'v' },
+		{ "spawn-after", required_argument, NULL, 'a' },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm': opt.mode = optarg; break;
+		case 't': opt.threads = atoi(optarg); break;
+		case 'k': opt.keys = atoi(optarg); break;
+		case 's': opt.seconds = atoi(optarg); break;
+		case 'v': opt.value = strtoul(optarg, NULL, 0); break;
+		case 'a': opt.spawn_after_ms = atoi(optarg); break;
+		default: return 2;
+		}
+	}
+	CHECK(opt.keys > 0 && opt.keys <= 63, "--keys must be 1..63");
+	for (int i = 0; i < opt.keys; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "fx.k%02d", i);
+		keys[i] = tld_add_key_def(name, key_size(i));
+		CHECK(!tld_off_is_err(keys[i]), "cannot add %s", name);
+	}
+	if (!strcmp(opt.mode, "hints"))
+		run_threads(hint_thread);
+	else if (!strcmp(opt.mode, "plain"))
+		run_threads(plain_thread);
+	else if (!strcmp(opt.mode, "churn"))
+		run_churn();
+	else if (!strcmp(opt.mode, "wait"))
+		run_wait();
+	else if (!strncmp(opt.mode, "corrupt-", 8))
+		run_corrupt();
+	else
+		CHECK(0, "unknown --mode %s", opt.mode);
+	return 0;
+}
