@@ -96,6 +96,75 @@ struct tldh_host {
 /* Fills @host; works without privileges (fields it cannot check stay 0). */
 int32_t tldh_host_report(const char *pin_path, struct tldh_host *host, struct tldh_error *err);
 
+/* ---- BPF objects: check before loading, load with the verifier's log, list, unload ---- */
+
+#define TLDH_SEV_WARNING 1
+#define TLDH_SEV_ERROR 2
+
+/* One finding of tldh_object_check(). */
+struct tldh_finding {
+	int32_t severity;  /* TLDH_SEV_* */
+	char code[32];     /* uptr-forward, tld-map-shape, no-license, no-programs, no-sched-ext, prog-type */
+	char subject[64];  /* the map, program or struct it is about */
+	char message[416];
+};
+
+/*
+ * Checks the BPF object at @path without loading it: a uptr whose struct is only
+ * forward-declared, a tld_data_map of another shape than the shared one, no
+ * license, no programs, program types this kernel lacks, a sched_ext scheduler
+ * on a kernel without sched_ext. Fills up to @cap findings; *n is how many
+ * there are. -ENOENT for a missing file, -EINVAL for a file that is not a BPF object.
+ */
+int32_t tldh_object_check(const char *path, struct tldh_finding *out, uint32_t cap, uint32_t *n,
+			  struct tldh_error *err);
+
+#define TLDH_MAX_LOADED 32
+
+struct tldh_load_result {
+	char object[64];         /* the object's name: its programs are pinned under PIN_ROOT/OBJECT/ */
+	char failed_program[64]; /* the program the verifier rejected, or "" */
+	int32_t log_grown;       /* the log did not fit at first: the buffer was grown and the load retried */
+	uint32_t log_len;        /* bytes of the verifier's log written to the caller's buffer */
+	uint32_t n_ids;
+	uint32_t prog_ids[TLDH_MAX_LOADED];
+	uint32_t attached;       /* programs attached (links pinned) */
+};
+
+/*
+ * Loads every program and map of @path, sharing tld_data_map through the pin
+ * @map_pin_path, and pins the programs (and with @attach their links, and
+ * struct_ops maps registered) under @pin_root/OBJECT/ so they outlive this
+ * call. On a verifier failure returns its error, names the program and writes
+ * its whole log (grown and retried when cut short) to @log; nothing stays
+ * loaded or pinned after any failure.
+ */
+int32_t tldh_object_load(const char *path, const char *map_pin_path, const char *pin_root, int32_t attach,
+			 char *log, size_t log_cap, struct tldh_load_result *res, struct tldh_error *err);
+
+struct tldh_prog {
+	uint32_t id;
+	uint32_t type;
+	char name[16];
+	char type_name[32];
+	uint32_t insns;          /* translated instructions */
+	uint32_t verified_insns; /* instructions the verifier processed */
+	uint32_t jited_len;      /* bytes of JIT code */
+	uint32_t nr_map_ids;
+	uint32_t map_ids[8];
+	uint64_t run_cnt;        /* with kernel.bpf_stats_enabled=1 */
+	uint64_t run_time_ns;
+	int32_t ours;            /* pinned under the pin root: loaded by TLD Studio */
+	char pin[192];           /* where, when ours */
+};
+
+/* Every loaded program; *n is how many there are (up to @cap filled). */
+int32_t tldh_prog_list(const char *pin_root, struct tldh_prog *out, uint32_t cap, uint32_t *n,
+		       struct tldh_error *err);
+
+/* Removes the pins (program and links) that keep program @id loaded; -ENOENT when TLD Studio did not load it. */
+int32_t tldh_prog_unload(const char *pin_root, uint32_t id, struct tldh_error *err);
+
 #ifdef __cplusplus
 }
 #endif

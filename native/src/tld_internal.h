@@ -27,6 +27,9 @@ TLD_HIDDEN int tld_meta_add(struct tld_meta_page *meta, const char *name, size_t
 TLD_HIDDEN int tld_map_open_path(const char *path, bool create);
 /* Creates an unpinned map of the shared shape; its fd or negative errno. */
 TLD_HIDDEN int tld_map_create(void);
+struct btf;
+/* 0 when @value_type_id in @btf is the shared map value (two uptrs to complete page structs). */
+TLD_HIDDEN int tld_btf_check_value(const struct btf *btf, __u32 value_type_id, const char *map);
 /* 0 when @fd is a map of the shared shape; -EINVAL with the reason printed. */
 TLD_HIDDEN int tld_map_check(int fd);
 

@@ -112,12 +112,26 @@ static int tld_check_uptr_member(const struct btf *btf, const struct btf_type *v
 	return 0;
 }
 
+TLD_HIDDEN int tld_btf_check_value(const struct btf *btf, __u32 value_type_id, const char *map)
+{
+	const struct btf_type *value = btf__type_by_id(btf, value_type_id);
+	int err;
+
+	if (!value || !btf_is_struct(value) || btf_vlen(value) < 2) {
+		tld_pr("map '%s' value is not a struct of two pointers", map);
+		return -EINVAL;
+	}
+	err = tld_check_uptr_member(btf, value, 0, sizeof(struct tld_data_page), "data");
+	if (!err)
+		err = tld_check_uptr_member(btf, value, 1, sizeof(struct tld_meta_page), "meta");
+	return err;
+}
+
 /* Returns 0 when @fd is a task storage map of the shared shape, -EINVAL (with the reason printed) otherwise. */
 TLD_HIDDEN int tld_map_check(int fd)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	const struct btf_type *value;
 	struct btf *btf;
 	int err;
 
@@ -138,15 +152,7 @@ TLD_HIDDEN int tld_map_check(int fd)
 	btf = btf__load_from_kernel_by_id(info.btf_id);
 	if (!btf)
 		return -errno;
-	value = btf__type_by_id(btf, info.btf_value_type_id);
-	if (!value || !btf_is_struct(value) || btf_vlen(value) < 2) {
-		tld_pr("map '%s' value is not a struct of two pointers", info.name);
-		err = -EINVAL;
-	} else {
-		err = tld_check_uptr_member(btf, value, 0, sizeof(struct tld_data_page), "data");
-		if (!err)
-			err = tld_check_uptr_member(btf, value, 1, sizeof(struct tld_meta_page), "meta");
-	}
+	err = tld_btf_check_value(btf, info.btf_value_type_id, info.name);
 	btf__free(btf);
 	return err;
 }

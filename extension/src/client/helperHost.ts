@@ -41,6 +41,15 @@ async function answer(helper: NativeHelper, req: HostRequest): Promise<HostReply
         return { id: req.id, ok: true, result: {} };
       case 'hostReport':
         return { id: req.id, ok: true, result: await helper.hostReport() };
+      case 'objectCheck':
+        return { id: req.id, ok: true, result: { findings: await helper.objectCheck(req.path) } };
+      case 'objectLoad':
+        return { id: req.id, ok: true, result: await helper.objectLoad(req.path, req.pinRoot, req.attach) };
+      case 'progList':
+        return { id: req.id, ok: true, result: { programs: await helper.progList(req.pinRoot) } };
+      case 'progUnload':
+        await helper.progUnload(req.pinRoot, req.progId);
+        return { id: req.id, ok: true, result: {} };
       default: {
         const never: never = req;
         throw new TldError('EINVAL', `unknown request ${JSON.stringify(never)}`);

@@ -15,7 +15,10 @@ import {
   HostReport,
   HostRequest,
   HostResults,
+  Finding,
   KeySpec,
+  LoadResult,
+  LoadedProgram,
   RawHelper,
   parseHostReply,
 } from './protocol';
@@ -143,6 +146,22 @@ export class HostHelper implements RawHelper {
 
   hostReport(): Promise<HostReport> {
     return this.call('hostReport', {});
+  }
+
+  async objectCheck(path: string): Promise<Finding[]> {
+    return (await this.call('objectCheck', { path })).findings;
+  }
+
+  objectLoad(path: string, pinRoot: string, attach: boolean): Promise<LoadResult> {
+    return this.call('objectLoad', { path, pinRoot, attach });
+  }
+
+  async progList(pinRoot: string): Promise<LoadedProgram[]> {
+    return (await this.call('progList', { pinRoot })).programs;
+  }
+
+  async progUnload(pinRoot: string, progId: number): Promise<void> {
+    await this.call('progUnload', { pinRoot, progId });
   }
 
   dispose(): void {

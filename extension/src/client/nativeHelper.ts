@@ -1,20 +1,18 @@
 // The helper library in this process through koffi. Mirrors native/include/tldhelper.h.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 
 import koffi from 'koffi';
 
 import { TldError } from './errors';
-import { HostReport, KeySpec, RawHelper } from './protocol';
+import { helperLibraryPath } from './paths';
+import { Finding, HostReport, KeySpec, LoadResult, LoadedProgram, RawHelper } from './protocol';
 
 export const ABI_VERSION = 1;
 const MESSAGE_LEN = 512;
 
-/** Where the built library is: beside the repository's native build, or $TLD_HELPER_LIB. */
+/** Where the built library is (paths.ts). */
 export function defaultLibraryPath(): string {
-  if (process.env.TLD_HELPER_LIB) return process.env.TLD_HELPER_LIB;
-  // out/extension/src/client -> repository root
-  return path.resolve(__dirname, '..', '..', '..', '..', 'native', 'build', 'libtldhelper.so');
+  return helperLibraryPath();
 }
 
 interface ErrorOut {
@@ -52,6 +50,47 @@ interface Abi {
   attach: Fn;
   detach: Fn;
   hostReport: Fn;
+  objectCheck: Fn;
+  objectLoad: Fn;
+  progList: Fn;
+  progUnload: Fn;
+}
+
+const MAX_FINDINGS = 64;
+const MAX_PROGS = 1024;
+const LOG_CAP = 16 << 20;
+
+interface FindingOut {
+  severity: number;
+  code: string;
+  subject: string;
+  message: string;
+}
+
+interface LoadOut {
+  object: string;
+  failed_program: string;
+  log_grown: number;
+  log_len: number;
+  n_ids: number;
+  prog_ids: number[];
+  attached: number;
+}
+
+interface ProgOut {
+  id: number;
+  type: number;
+  name: string;
+  type_name: string;
+  insns: number;
+  verified_insns: number;
+  jited_len: number;
+  nr_map_ids: number;
+  map_ids: number[];
+  run_cnt: number | bigint;
+  run_time_ns: number | bigint;
+  ours: number;
+  pin: string;
 }
 
 let abi: Abi | undefined;
@@ -80,6 +119,36 @@ function bind(libraryPath: string): Abi {
     pin_path: koffi.array('char', 256, 'String'),
     pin_problem: koffi.array('char', 256, 'String'),
   });
+  koffi.struct('tldh_finding', {
+    severity: 'int32_t',
+    code: koffi.array('char', 32, 'String'),
+    subject: koffi.array('char', 64, 'String'),
+    message: koffi.array('char', 416, 'String'),
+  });
+  koffi.struct('tldh_load_result', {
+    object: koffi.array('char', 64, 'String'),
+    failed_program: koffi.array('char', 64, 'String'),
+    log_grown: 'int32_t',
+    log_len: 'uint32_t',
+    n_ids: 'uint32_t',
+    prog_ids: koffi.array('uint32_t', 32, 'Array'),
+    attached: 'uint32_t',
+  });
+  koffi.struct('tldh_prog', {
+    id: 'uint32_t',
+    type: 'uint32_t',
+    name: koffi.array('char', 16, 'String'),
+    type_name: koffi.array('char', 32, 'String'),
+    insns: 'uint32_t',
+    verified_insns: 'uint32_t',
+    jited_len: 'uint32_t',
+    nr_map_ids: 'uint32_t',
+    map_ids: koffi.array('uint32_t', 8, 'Array'),
+    run_cnt: 'uint64_t',
+    run_time_ns: 'uint64_t',
+    ours: 'int32_t',
+    pin: koffi.array('char', 192, 'String'),
+  });
   abi = {
     abiVersion: lib.func('int32_t tldh_abi_version(void)') as () => number,
     open: lib.func('int32_t tldh_open(const char *pin_path, _Out_ tldh_error *err)') as Fn,
@@ -90,6 +159,10 @@ function bind(libraryPath: string): Abi {
     attach: lib.func('int32_t tldh_attach(int32_t pid, const char *keys, _Out_ tldh_error *err)') as Fn,
     detach: lib.func('int32_t tldh_detach(int32_t pid, _Out_ tldh_error *err)') as Fn,
     hostReport: lib.func('int32_t tldh_host_report(const char *pin_path, _Out_ tldh_host *host, _Out_ tldh_error *err)') as Fn,
+    objectCheck: lib.func('int32_t tldh_object_check(const char *path, _Out_ uint8_t *out, uint32_t cap, _Out_ uint32_t *n, _Out_ tldh_error *err)') as Fn,
+    objectLoad: lib.func('int32_t tldh_object_load(const char *path, const char *map_pin_path, const char *pin_root, int32_t attach, _Out_ uint8_t *log, size_t log_cap, _Out_ tldh_load_result *res, _Out_ tldh_error *err)') as Fn,
+    progList: lib.func('int32_t tldh_prog_list(const char *pin_root, _Out_ uint8_t *out, uint32_t cap, _Out_ uint32_t *n, _Out_ tldh_error *err)') as Fn,
+    progUnload: lib.func('int32_t tldh_prog_unload(const char *pin_root, uint32_t id, _Out_ tldh_error *err)') as Fn,
   };
   const version = abi.abiVersion();
   if (version !== ABI_VERSION) {
@@ -201,6 +274,60 @@ export class NativeHelper implements RawHelper {
 
   async hostReport(): Promise<HostReport> {
     return nativeHostReport(this.pinPath);
+  }
+
+  async objectCheck(path: string): Promise<Finding[]> {
+    const buf = Buffer.alloc(MAX_FINDINGS * koffi.sizeof('tldh_finding'));
+    const n = [0];
+    const err = {} as ErrorOut;
+    this.check(this.abi.objectCheck(path, buf, MAX_FINDINGS, n, err), err);
+    const count = Math.min(n[0] ?? 0, MAX_FINDINGS);
+    const out = (count ? koffi.decode(buf, 'tldh_finding', count) : []) as FindingOut[];
+    return out.map((f) => ({ severity: f.severity >= 2 ? 'error' : 'warning', code: f.code, subject: f.subject, message: f.message }));
+  }
+
+  async objectLoad(path: string, pinRoot: string, attach: boolean): Promise<LoadResult> {
+    const log = Buffer.alloc(LOG_CAP);
+    const res = {} as LoadOut;
+    const err = {} as ErrorOut;
+    const rc = this.abi.objectLoad(path, this.pinPath, pinRoot, attach ? 1 : 0, log, log.length, res, err);
+    return {
+      ok: rc === 0,
+      object: res.object ?? '',
+      progIds: (res.prog_ids ?? []).slice(0, res.n_ids ?? 0),
+      attached: res.attached ?? 0,
+      failedProgram: res.failed_program ?? '',
+      log: log.toString('utf8', 0, res.log_len ?? 0),
+      logGrown: !!res.log_grown,
+      ...(rc === 0 ? {} : { error: { code: TldError.fromErrno(rc, err.message).code, message: err.message } }),
+    };
+  }
+
+  async progList(pinRoot: string): Promise<LoadedProgram[]> {
+    const buf = Buffer.alloc(MAX_PROGS * koffi.sizeof('tldh_prog'));
+    const n = [0];
+    const err = {} as ErrorOut;
+    this.check(this.abi.progList(pinRoot, buf, MAX_PROGS, n, err), err);
+    const count = Math.min(n[0] ?? 0, MAX_PROGS);
+    const out = (count ? koffi.decode(buf, 'tldh_prog', count) : []) as ProgOut[];
+    return out.map((p) => ({
+      id: p.id,
+      type: p.type_name,
+      name: p.name,
+      insns: p.insns,
+      verifiedInsns: p.verified_insns,
+      jitedBytes: p.jited_len,
+      mapIds: p.map_ids.slice(0, p.nr_map_ids),
+      runCount: Number(p.run_cnt),
+      runTimeNs: Number(p.run_time_ns),
+      ours: !!p.ours,
+      pin: p.pin,
+    }));
+  }
+
+  async progUnload(pinRoot: string, id: number): Promise<void> {
+    const err = {} as ErrorOut;
+    this.check(this.abi.progUnload(pinRoot, id, err), err);
   }
 
   dispose(): void {

@@ -25,6 +25,44 @@ export interface KeySpec {
   readonly size: number;
 }
 
+/** A finding of the check before loading (struct tldh_finding). */
+export interface Finding {
+  readonly severity: 'error' | 'warning';
+  readonly code: string;
+  readonly subject: string;
+  readonly message: string;
+}
+
+/** What a load did (struct tldh_load_result), or why it failed. */
+export interface LoadResult {
+  readonly ok: boolean;
+  readonly object: string;
+  readonly progIds: readonly number[];
+  readonly attached: number;
+  /** When the verifier rejected a program: which, and its whole log. */
+  readonly failedProgram: string;
+  readonly log: string;
+  readonly logGrown: boolean;
+  /** When not ok: the helper's error. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** A loaded program (struct tldh_prog). */
+export interface LoadedProgram {
+  readonly id: number;
+  readonly type: string;
+  readonly name: string;
+  readonly insns: number;
+  readonly verifiedInsns: number;
+  readonly jitedBytes: number;
+  readonly mapIds: readonly number[];
+  readonly runCount: number;
+  readonly runTimeNs: number;
+  /** Pinned under the pin root: loaded by TLD Studio, and unloadable by it. */
+  readonly ours: boolean;
+  readonly pin: string;
+}
+
 /** The raw helper: record streams as bytes, decoded by the client (records.ts). */
 export interface RawHelper {
   readonly transport: 'in-process' | 'host';
@@ -34,6 +72,10 @@ export interface RawHelper {
   attach(pid: number, keys: readonly KeySpec[]): Promise<void>;
   detach(pid: number): Promise<void>;
   hostReport(): Promise<HostReport>;
+  objectCheck(path: string): Promise<Finding[]>;
+  objectLoad(path: string, pinRoot: string, attach: boolean): Promise<LoadResult>;
+  progList(pinRoot: string): Promise<LoadedProgram[]>;
+  progUnload(pinRoot: string, id: number): Promise<void>;
   dispose(): void;
 }
 
@@ -44,7 +86,11 @@ export type HostRequest =
   | { readonly id: number; readonly method: 'write'; readonly pid: number; readonly tid: number; readonly offset: number; readonly bytes: string }
   | { readonly id: number; readonly method: 'attach'; readonly pid: number; readonly keys: readonly KeySpec[] }
   | { readonly id: number; readonly method: 'detach'; readonly pid: number }
-  | { readonly id: number; readonly method: 'hostReport' };
+  | { readonly id: number; readonly method: 'hostReport' }
+  | { readonly id: number; readonly method: 'objectCheck'; readonly path: string }
+  | { readonly id: number; readonly method: 'objectLoad'; readonly path: string; readonly pinRoot: string; readonly attach: boolean }
+  | { readonly id: number; readonly method: 'progList'; readonly pinRoot: string }
+  | { readonly id: number; readonly method: 'progUnload'; readonly pinRoot: string; readonly progId: number };
 
 export type HostMethod = HostRequest['method'];
 
@@ -55,6 +101,10 @@ export interface HostResults {
   attach: Record<string, never>;
   detach: Record<string, never>;
   hostReport: HostReport;
+  objectCheck: { readonly findings: Finding[] };
+  objectLoad: LoadResult;
+  progList: { readonly programs: LoadedProgram[] };
+  progUnload: Record<string, never>;
 }
 
 export type HostReply =
@@ -91,6 +141,18 @@ export function parseHostRequest(line: string): HostRequest | null {
     case 'write':
       return pidOk && isInt(v.tid) && isInt(v.offset) && typeof v.bytes === 'string'
         ? { id: v.id, method: 'write', pid: v.pid as number, tid: v.tid, offset: v.offset, bytes: v.bytes }
+        : null;
+    case 'objectCheck':
+      return typeof v.path === 'string' ? { id: v.id, method: 'objectCheck', path: v.path } : null;
+    case 'objectLoad':
+      return typeof v.path === 'string' && typeof v.pinRoot === 'string' && typeof v.attach === 'boolean'
+        ? { id: v.id, method: 'objectLoad', path: v.path, pinRoot: v.pinRoot, attach: v.attach }
+        : null;
+    case 'progList':
+      return typeof v.pinRoot === 'string' ? { id: v.id, method: 'progList', pinRoot: v.pinRoot } : null;
+    case 'progUnload':
+      return typeof v.pinRoot === 'string' && isInt(v.progId) && v.progId > 0
+        ? { id: v.id, method: 'progUnload', pinRoot: v.pinRoot, progId: v.progId }
         : null;
     case 'attach':
       if (!pidOk || !Array.isArray(v.keys)) return null;

@@ -1,0 +1,124 @@
+// Compiling BPF C with clang, and clang's output as structured diagnostics.
+import { spawn, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { TldError } from './errors';
+import { bpfIncludeDirs, cacheDir } from './paths';
+
+export type Severity = 'error' | 'warning' | 'note';
+
+export interface Diagnostic {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly severity: Severity;
+  readonly message: string;
+  /** Which step said it. */
+  readonly source: 'clang' | 'check' | 'verifier';
+}
+
+export interface CompileResult {
+  readonly ok: boolean;
+  readonly object: string;
+  readonly diagnostics: Diagnostic[];
+  readonly command: readonly string[];
+}
+
+export interface CompileOptions {
+  readonly clang?: string;
+  /** Folder holding vmlinux.h; default: made from the running kernel's BTF and cached. */
+  readonly vmlinuxDir?: string;
+  readonly output?: string;
+  readonly extraFlags?: readonly string[];
+}
+
+const DIAG = /^(.+?):(\d+):(\d+): (fatal error|error|warning|note): (.*)$/;
+
+/** clang's "file:line:col: severity: message" lines; other lines are context and dropped. */
+export function parseClangDiagnostics(stderr: string, cwd = process.cwd()): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const line of stderr.split('\n')) {
+    const m = DIAG.exec(line);
+    if (!m) continue;
+    const [, file, l, c, sev, message] = m as unknown as [string, string, string, string, string, string];
+    out.push({
+      file: path.resolve(cwd, file),
+      line: Number(l),
+      column: Number(c),
+      severity: sev === 'fatal error' ? 'error' : (sev as Severity),
+      message,
+      source: 'clang',
+    });
+  }
+  return out;
+}
+
+/** The clang to use: @preferred, clang-19, or clang. ENOENT says how to install one. */
+export function findClang(preferred?: string): string {
+  const candidates = preferred ? [preferred] : ['clang-19', 'clang'];
+  for (const c of candidates) {
+    if (spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0) return c;
+  }
+  throw new TldError('ENOENT', `${candidates.join(' or ')} not found: install it with sudo apt-get install clang-19`);
+}
+
+/** A folder with vmlinux.h for the running kernel, made once with bpftool and cached. */
+export function vmlinuxDir(): string {
+  const dir = path.join(cacheDir(), 'vmlinux', os.release());
+  const header = path.join(dir, 'vmlinux.h');
+  if (fs.existsSync(header)) return dir;
+  const bpftool = ['bpftool', '/usr/sbin/bpftool'].find((b) => spawnSync(b, ['version'], { stdio: 'ignore' }).status === 0);
+  if (!bpftool) throw new TldError('ENOENT', 'bpftool not found: install it with sudo apt-get install bpftool');
+  if (!fs.existsSync('/sys/kernel/btf/vmlinux')) {
+    throw new TldError('ENOENT', 'the running kernel has no BTF (/sys/kernel/btf/vmlinux), so there is no vmlinux.h to make');
+  }
+  const r = spawnSync(bpftool, ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
+  if (r.status !== 0) throw new TldError('EIO', `bpftool could not make vmlinux.h: ${r.stderr.trim()}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = `${header}.${process.pid}`;
+  fs.writeFileSync(tmp, r.stdout);
+  fs.renameSync(tmp, header);
+  return dir;
+}
+
+/** The default object path: in the cache, one folder per source path. */
+export function defaultObjectPath(file: string): string {
+  const abs = path.resolve(file);
+  const hash = crypto.createHash('sha256').update(abs).digest('hex').slice(0, 16);
+  return path.join(cacheDir(), 'objects', hash, path.basename(abs).replace(/\.c$/, '') + '.o');
+}
+
+/** Compiles @file with clang -g -O2 -target bpf against tld.bpf.h and vmlinux.h. */
+export async function compile(file: string, opts: CompileOptions = {}): Promise<CompileResult> {
+  const abs = path.resolve(file);
+  if (!fs.existsSync(abs)) throw new TldError('ENOENT', `${file} does not exist`);
+  if (!/\.c$/.test(abs)) throw new TldError('EINVAL', `${file} is not a C source file (.c or .bpf.c)`);
+  const clang = findClang(opts.clang);
+  const object = opts.output ?? defaultObjectPath(abs);
+  fs.mkdirSync(path.dirname(object), { recursive: true });
+  const includes = [...bpfIncludeDirs(), opts.vmlinuxDir ?? vmlinuxDir()].flatMap((d) => ['-I', d]);
+  const command = [
+    clang, '-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${os.arch() === 'arm64' ? 'arm64' : 'x86'}`,
+    '-fno-color-diagnostics', ...includes, ...(opts.extraFlags ?? []), '-c', abs, '-o', object,
+  ];
+  const [cmd, ...args] = command as [string, ...string[]];
+  const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: path.dirname(abs), stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (c) => resolve({ code: c ?? 1, stderr: err }));
+  });
+  const diagnostics = parseClangDiagnostics(stderr, path.dirname(abs));
+  if (code !== 0 && !diagnostics.some((d) => d.severity === 'error')) {
+    diagnostics.push({ file: abs, line: 1, column: 1, severity: 'error', message: stderr.trim() || `clang exited ${code}`, source: 'clang' });
+  }
+  if (code !== 0) fs.rmSync(object, { force: true });
+  return { ok: code === 0, object, diagnostics, command };
+}

@@ -1,0 +1,28 @@
+// Where TLD Studio's own files are: the helper library and the BPF headers users compile against.
+import * as path from 'node:path';
+
+/** The install root: $TLD_STUDIO_ROOT, or the repository (this file runs from out/extension/src/client). */
+export function studioRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TLD_STUDIO_ROOT || path.resolve(__dirname, '..', '..', '..', '..');
+}
+
+export function helperLibraryPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TLD_HELPER_LIB || path.join(studioRoot(env), 'native', 'build', 'libtldhelper.so');
+}
+
+/** Include folders for BPF programs: tld.bpf.h and the layout header it includes. */
+export function bpfIncludeDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const root = studioRoot(env);
+  return [path.join(root, 'bpf', 'include'), path.join(root, 'native', 'include')];
+}
+
+/** Where tldctl load pins what it loads: $TLD_STUDIO_PIN_ROOT or /sys/fs/bpf/tld-studio. */
+export function programPinRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TLD_STUDIO_PIN_ROOT || '/sys/fs/bpf/tld-studio';
+}
+
+/** The per-user cache: $XDG_CACHE_HOME/tld-studio or ~/.cache/tld-studio. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME || path.join(env.HOME || '/tmp', '.cache');
+  return path.join(base, 'tld-studio');
+}
