@@ -69,6 +69,22 @@ static void capture_diag(const char *msg)
 	snprintf(last_diag, sizeof(last_diag), "%s", msg);
 }
 
+TLDH_HIDDEN void tldh_capture_reset(void)
+{
+	last_diag[0] = 0;
+}
+
+TLDH_HIDDEN void tldh_capture_first(const char *msg)
+{
+	if (!last_diag[0])
+		capture_diag(msg);
+}
+
+TLDH_HIDDEN const char *tldh_captured(void)
+{
+	return last_diag;
+}
+
 TLDH_HIDDEN void tldh_resolve_pin(const char *pin_path, char *out, size_t len)
 {
 	if (pin_path && *pin_path)

@@ -19,15 +19,6 @@
 #define CAP_PERFMON_BIT 38
 #define CAP_BPF_BIT 39
 
-static char pin_problem[256];
-
-static void capture_problem(const char *msg)
-{
-	/* The first line says why; later ones repeat the path. */
-	if (!pin_problem[0])
-		snprintf(pin_problem, sizeof(pin_problem), "%s", msg);
-}
-
 static unsigned long long effective_caps(void)
 {
 	unsigned long long caps = 0;
@@ -101,12 +92,12 @@ static void check_pin(struct tldh_host *h)
 		return;
 	}
 	h->pin_exists = 1;
-	pin_problem[0] = 0;
-	tld_set_print(capture_problem);
+	tldh_capture_reset();
+	tld_set_print(tldh_capture_first);
 	h->pin_ok = !tld_map_check(fd);
 	tld_set_print(NULL);
 	if (!h->pin_ok)
-		snprintf(h->pin_problem, sizeof(h->pin_problem), "%s", pin_problem);
+		snprintf(h->pin_problem, sizeof(h->pin_problem), "%.255s", tldh_captured());
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
 		h->pin_map_id = info.id;
 	close(fd);

@@ -22,6 +22,11 @@ TLDH_HIDDEN void tldh_ok(struct tldh_error *err);
 /* A sentence on how to get a missing privilege, for -EPERM. */
 TLDH_HIDDEN const char *tldh_priv_hint(int code);
 
+/* libtld's first diagnostic line while a call runs (set tld_set_print(tldh_capture_first)). */
+TLDH_HIDDEN void tldh_capture_reset(void);
+TLDH_HIDDEN void tldh_capture_first(const char *msg);
+TLDH_HIDDEN const char *tldh_captured(void);
+
 /* The pin path for @pin_path as tldh_open() documents it. */
 TLDH_HIDDEN void tldh_resolve_pin(const char *pin_path, char *out, size_t len);
 

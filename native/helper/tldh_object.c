@@ -370,8 +370,25 @@ int32_t tldh_object_load(const char *path, const char *map_pin_path, const char 
 	if (rc)
 		return rc;
 	snprintf(res->object, sizeof(res->object), "%s", bpf_object__name(probe));
-	bpf_object__close(probe);
 	tldh_resolve_pin(map_pin_path, map_path, sizeof(map_path));
+	/* A shared map pinned with another shape: say how, rather than libbpf's "mismatch". */
+	if (bpf_object__find_map_by_name(probe, TLD_MAP_NAME)) {
+		int fd = bpf_obj_get(map_path);
+
+		if (fd >= 0) {
+			tldh_capture_reset();
+			tld_set_print(tldh_capture_first);
+			rc = tld_map_check(fd);
+			tld_set_print(NULL);
+			close(fd);
+			if (rc) {
+				bpf_object__close(probe);
+				return tldh_fail(err, rc, "the map pinned at %s is not the shared task local data map: %s",
+						 map_path, tldh_captured());
+			}
+		}
+	}
+	bpf_object__close(probe);
 	snprintf(dir, sizeof(dir), "%.1500s/%s", pin_root, res->object);
 	if (!access(dir, F_OK))
 		return tldh_fail(err, -EEXIST, "%s is loaded already (pinned at %s): unload it first",
