@@ -198,7 +198,10 @@ int32_t tldh_object_check(const char *path, struct tldh_finding *out, uint32_t c
 		enum bpf_prog_type type = bpf_program__type(prog);
 
 		programs++;
-		if (type != BPF_PROG_TYPE_STRUCT_OPS && libbpf_probe_bpf_prog_type(type, NULL) == 0)
+		/* Types whose programs need a BTF target cannot be probed alone; the load will say. */
+		if (type != BPF_PROG_TYPE_STRUCT_OPS && type != BPF_PROG_TYPE_TRACING &&
+		    type != BPF_PROG_TYPE_EXT && type != BPF_PROG_TYPE_LSM &&
+		    libbpf_probe_bpf_prog_type(type, NULL) == 0)
 			add(&f, TLDH_SEV_ERROR, "prog-type", bpf_program__name(prog),
 			    "program '%s' is of type %s, which this kernel does not support",
 			    bpf_program__name(prog), libbpf_bpf_prog_type_str(type));
@@ -326,7 +329,7 @@ static int pin_object(struct bpf_object *obj, const char *dir, bool attach, stru
 		if (!link)
 			return tldh_fail(err, -errno, "cannot attach program %s: %s", bpf_program__name(prog),
 					 strerror(errno));
-		snprintf(path, sizeof(path), "%s/%s.link", dir, bpf_program__name(prog));
+		snprintf(path, sizeof(path), "%s/%s_link", dir, bpf_program__name(prog));
 		rc = bpf_link__pin(link, path);
 		bpf_link__disconnect(link);
 		bpf_link__destroy(link);
@@ -344,7 +347,7 @@ static int pin_object(struct bpf_object *obj, const char *dir, bool attach, stru
 		if (!link)
 			return tldh_fail(err, -errno, "cannot register struct_ops %s: %s", bpf_map__name(map),
 					 strerror(errno));
-		snprintf(path, sizeof(path), "%s/%s.link", dir, bpf_map__name(map));
+		snprintf(path, sizeof(path), "%s/%s_link", dir, bpf_map__name(map));
 		rc = bpf_link__pin(link, path);
 		bpf_link__disconnect(link);
 		bpf_link__destroy(link);
@@ -420,10 +423,13 @@ int32_t tldh_object_load(const char *path, const char *map_pin_path, const char 
 			log[len] = 0;
 		}
 		res->log_len = len;
-		rc = tldh_fail(err, rc, res->failed_program[0]
-						? "the verifier rejected program %s of %s: %s%s"
-						: "cannot load %s%s: %s%s",
-			       res->failed_program, res->object, strerror(-rc), tldh_priv_hint(rc));
+		/* With a log, the verifier said no (EACCES, EINVAL...): not a question of privilege. */
+		if (res->failed_program[0] && len)
+			rc = tldh_fail(err, rc, "the verifier rejected program %s of %s", res->failed_program,
+				       res->object);
+		else
+			rc = tldh_fail(err, rc, "cannot load %s: %s%s", res->object, strerror(-rc),
+				       tldh_priv_hint(rc));
 		goto out;
 	}
 	rc = mkdir_p(dir);
@@ -483,7 +489,7 @@ static __u32 pinned_prog_id(const char *pin)
 	size_t n = strlen(pin);
 	int fd;
 
-	if (n > 5 && !strcmp(pin + n - 5, ".link"))
+	if (n > 5 && !strcmp(pin + n - 5, "_link"))
 		return 0;
 	fd = bpf_obj_get(pin);
 	if (fd < 0)
