@@ -7,6 +7,7 @@ import * as path from 'node:path';
 
 import { nativeBuild } from '../test/support/repo';
 import { HelperFigures, runHelperBench } from './helper';
+import { LoadFigures, runLoadBench } from './load';
 
 /** One figure set against its floor: the ratio is what the goal bounds. */
 interface Comparison {
@@ -81,6 +82,7 @@ async function main(): Promise<number> {
   const quick = process.argv.includes('--quick');
   const f = runLibtld(quick ? 0.1 : 1);
   const h: HelperFigures = await runHelperBench(quick);
+  const l: LoadFigures = runLoadBench(quick);
   const comparisons: Comparison[] = [
     compare('store through a cached tld_resolve_key() pointer', f.store.pointer_ns,
       'store to a plain __thread variable', f.store.tls_ns, 1.2),
@@ -100,6 +102,8 @@ async function main(): Promise<number> {
       h.snapshot.node_ns, 'the same read in C (tldh_snapshot, record walk, every value pulled out)', h.snapshot.c_ns, 1.5),
     compare(`attach to a ${h.attach.threads}-thread process (tldh_attach)`, h.attach.attach_ns,
       'bare pidfd_open + map update + close per thread', h.attach.floor_ns, 1.5),
+    compare(`compile + check + load of ${l.file} through tldctl`, l.tldctl_ms * 1e6,
+      'clang + bpftool prog loadall of the same file', l.bare_ms * 1e6, 1.1),
   ];
   const bounds: Bound[] = [
     { name: 'snapshot of 1,000 threads x 16 keys in Node', value: h.snapshot.node_ns / 1e6, unit: 'ms', goal: 'under 2 ms', met: h.snapshot.node_ns < 2e6 },
@@ -110,7 +114,7 @@ async function main(): Promise<number> {
     cpus: os.cpus().length,
     cpu: os.cpus()[0]?.model ?? 'unknown',
     quick,
-    figures: { libtld: f, helper: h },
+    figures: { libtld: f, helper: h, load: l },
     comparisons,
     bounds,
     allGoalsMet: comparisons.every((c) => c.met) && bounds.every((b) => b.met),

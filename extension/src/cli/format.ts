@@ -1,4 +1,5 @@
 // What tldctl prints: tables for people, and the documented JSON shape of a snapshot.
+import { LoadedProgram } from '../client/protocol';
 import { KeyInfo, ProcessSnapshot, ProcessSummary, decodeRows } from '../client/snapshot';
 import { Value, ValueType, defaultType } from '../client/values';
 
@@ -78,4 +79,15 @@ export function snapshotText(s: ProcessSnapshot, types: KeyTypes, maxThreads = I
   ]);
   const more = all.length > rows.length ? `\n(${all.length - rows.length} more threads: use tldctl snapshot for all)` : '';
   return `${head}\n\n${keys}\n\n${values}${more}`;
+}
+
+export function programTable(progs: readonly LoadedProgram[]): string {
+  if (progs.length === 0) return 'no BPF programs are loaded';
+  return table([
+    ['ID', 'TYPE', 'NAME', 'INSNS', 'VERIFIED', 'JIT', 'MAPS', 'RUNS', 'RUN TIME', 'LOADED BY'],
+    ...progs.map((p) => [
+      String(p.id), p.type, p.name, String(p.insns), String(p.verifiedInsns), `${p.jitedBytes} B`,
+      p.mapIds.join(',') || '-', String(p.runCount), `${(p.runTimeNs / 1e6).toFixed(3)} ms`, p.ours ? 'tldctl' : '-',
+    ]),
+  ]);
 }

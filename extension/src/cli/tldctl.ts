@@ -4,11 +4,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { TldClient, doctor } from '../client/client';
+import { BuildOutcome, compileAndCheck, formatDiagnostic } from '../client/loader';
+import { nativeObjectCheck } from '../client/nativeHelper';
+import { cacheDir } from '../client/paths';
 import { TldError } from '../client/errors';
 import { defaultPinPath } from '../client/layout';
 import { parseTypes, toJson } from '../client/values';
 import { UsageError, keySpec, parseArgs, pidTid, positiveInt } from './args';
-import { KeyTypes, processTable, snapshotJson, snapshotText } from './format';
+import { KeyTypes, processTable, programTable, snapshotJson, snapshotText } from './format';
 
 const HELP: Readonly<Record<string, string>> = {
   '': `Usage: tldctl [--pin PATH] COMMAND [ARGS]
@@ -23,6 +26,10 @@ Commands:
   set PID[:TID] KEY VALUE      set a value in one thread, or in all of them
   attach PID KEY:SIZE...       give a process without task local data these keys
   detach PID                   remove what attach gave
+  compile FILE [--json]        compile BPF C and check the object, errors at their lines
+  load FILE [--attach]         compile, check and load it (programs stay until unload)
+  progs [--json]               loaded BPF programs: ids, types, sizes, run counts
+  unload ID                    unload the object that program ID belongs to
 
 Options:
   --pin PATH    the pinned map (default $TLD_PIN_DIR/tld_data_map, /sys/fs/bpf/tld)
@@ -37,6 +44,12 @@ Options:
   attach:
     'Usage: tldctl attach PID KEY:SIZE... [--set KEY=VALUE]...\n\nGives a process that does not use task local data the keys, for every thread, including threads\nstarted later, and stays running to keep them; Ctrl-C or `tldctl detach PID` removes them.',
   detach: 'Usage: tldctl detach PID\n\nEnds a running `tldctl attach PID`, which deletes every entry it made.',
+  compile:
+    'Usage: tldctl compile FILE [--out OBJ] [--json]\n\nCompiles FILE with clang -g -O2 -target bpf against tld.bpf.h and the running kernel\'s vmlinux.h,\nthen checks the object (uptr structs defined, tld_data_map shape, license, program types).\nDiagnostics print as file:line:col: severity: message. Exits 1 on any error.',
+  load:
+    'Usage: tldctl load FILE [--attach] [--out OBJ] [--json]\n\nCompiles, checks and loads FILE, sharing tld_data_map with applications (--pin). A verifier\nrejection is shown at its source line with a plain explanation; the whole log is saved and\nits path printed. Loaded programs are pinned under $TLD_STUDIO_PIN_ROOT (/sys/fs/bpf/tld-studio)\nuntil `tldctl unload ID`; --attach also attaches them (struct_ops: registers them).',
+  progs: 'Usage: tldctl progs [--json]\n\nLists loaded BPF programs; run counts and times need sysctl kernel.bpf_stats_enabled=1.',
+  unload: 'Usage: tldctl unload ID\n\nUnloads the object (all its programs and links) that program ID, loaded by tldctl load, belongs to.',
 };
 
 const runDir = () => process.env.TLD_RUN_DIR || '/run/tld-studio/attach';
@@ -67,6 +80,7 @@ async function withClient<T>(pin: string, fn: (c: TldClient) => Promise<T>): Pro
 async function cmdWatch(pin: string, pid: number, intervalMs: number, count: number, types: KeyTypes): Promise<number> {
   return withClient(pin, async (c) => {
     const tty = process.stdout.isTTY;
+    let shown = false;
     for (let i = 0; count === 0 || i < count; i++) {
       let text: string;
       try {
@@ -74,12 +88,15 @@ async function cmdWatch(pin: string, pid: number, intervalMs: number, count: num
         // On a terminal, as many threads as fit below the key table.
         const fit = tty ? Math.max(1, (process.stdout.rows || 40) - snap.keys.length - 8) : Infinity;
         text = snapshotText(snap, types, fit);
+        shown = true;
       } catch (e) {
         if (e instanceof TldError && e.code === 'ESRCH') {
           out(`process ${pid} exited`);
           return 0;
         }
-        throw e;
+        // Once it had hints, a moment without any (its threads with hints all ended) is not the end.
+        if (!(shown && e instanceof TldError && e.code === 'ENOENT')) throw e;
+        text = `${e.message} at the moment`;
       }
       out((tty ? '\x1b[2J\x1b[H' : i ? '\n' : '') + `${new Date().toISOString()}\n${text}`);
       await sleep(intervalMs);
@@ -147,8 +164,32 @@ async function cmdDetach(pid: number): Promise<number> {
   return 0;
 }
 
+/** Prints a build's diagnostics; saves a verifier log and says where. Exit code: 1 on any error. */
+function report(o: BuildOutcome, json: boolean): number {
+  let logFile: string | undefined;
+  if (o.load && !o.load.ok && o.load.log) {
+    logFile = path.join(cacheDir(), 'logs', `${o.load.object || 'object'}.verifier.log`);
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    fs.writeFileSync(logFile, o.load.log);
+  }
+  const failed = o.diagnostics.some((d) => d.severity === 'error') || (o.load !== undefined && !o.load.ok);
+  if (json) {
+    out(toJson({ ok: !failed, object: o.compile.object, diagnostics: o.diagnostics, load: o.load && { ...o.load, log: undefined, logFile } }));
+    return failed ? 1 : 0;
+  }
+  for (const d of o.diagnostics) out(formatDiagnostic(d));
+  if (o.load?.logGrown) out('note: the verifier log did not fit its first buffer; it was grown and the load retried');
+  if (logFile) out(`the verifier's whole log: ${logFile}`);
+  if (o.load?.ok) {
+    out(`loaded ${o.load.object}: program id(s) ${o.load.progIds.join(', ')}${o.load.attached ? `, ${o.load.attached} attached` : ''}; unload with tldctl unload ${o.load.progIds[0] ?? ''}`);
+  } else if (!failed) {
+    out(`compiled ${o.compile.object}`);
+  }
+  return failed ? 1 : 0;
+}
+
 async function run(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['pin', 'types', 'interval', 'count', 'set'], ['json', 'help']);
+  const p = parseArgs(argv, ['pin', 'types', 'interval', 'count', 'set', 'out'], ['json', 'help', 'attach']);
   const [cmd, ...rest] = p.positionals;
   if (p.switches.has('help') || !cmd) {
     out(HELP[cmd ?? ''] ?? HELP['']!);
@@ -196,6 +237,30 @@ async function run(argv: string[]): Promise<number> {
     }
     case 'detach':
       return cmdDetach(positiveInt(rest[0], 'PID'));
+    case 'compile': {
+      if (!rest[0]) throw new UsageError('compile needs FILE');
+      const o = await compileAndCheck({ objectCheck: async (obj) => nativeObjectCheck(obj) }, rest[0], { output: p.options.get('out') });
+      return report(o, json);
+    }
+    case 'load': {
+      const file = rest[0];
+      if (!file) throw new UsageError('load needs FILE');
+      return withClient(pin, async (c) => report(await c.load(file, p.switches.has('attach'), { output: p.options.get('out') }), json));
+    }
+    case 'progs':
+      return withClient(pin, async (c) => {
+        const progs = await c.programs();
+        out(json ? toJson(progs) : programTable(progs));
+        return 0;
+      });
+    case 'unload': {
+      const id = positiveInt(rest[0], 'ID');
+      return withClient(pin, async (c) => {
+        await c.unload(id);
+        out(`unloaded the object of program ${id}`);
+        return 0;
+      });
+    }
     default:
       throw new UsageError(`unknown command '${cmd}'`);
   }

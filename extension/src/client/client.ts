@@ -7,7 +7,10 @@ import { HostHelper, Launcher } from './hostHelper';
 import { defaultPinPath } from './layout';
 import { NativeHelper, defaultLibraryPath, nativeHostReport } from './nativeHelper';
 import { hasBpfPrivileges } from './privileges';
-import { HostReport, KeySpec, RawHelper } from './protocol';
+import { CompileOptions } from './compiler';
+import { BuildOutcome, compileCheckLoad } from './loader';
+import { programPinRoot } from './paths';
+import { HostReport, KeySpec, LoadedProgram, RawHelper } from './protocol';
 import { decodeRecords } from './records';
 import { KeyInfo, ProcessSnapshot, ProcessSummary, parseSnapshot, toProcessList } from './snapshot';
 import { ValueType, defaultType, encodeValue } from './values';
@@ -53,8 +56,11 @@ export class TldClient {
   }
 
   async snapshot(pid: number): Promise<ProcessSnapshot> {
+    checkId(pid, 'process');
     const snap = parseSnapshot(pid, await this.raw.snapshot(pid));
     if (!snap.threads.some((t) => t.hasData) && snap.keys.length === 0) {
+      // An exited process that is not reaped yet (a zombie) still lists its task, without data.
+      if (!hasLiveThread(pid)) throw new TldError('ESRCH', `process ${pid} exited`);
       throw new TldError('ENOENT', `process ${pid} (${snap.comm || '?'}) has no task local data`);
     }
     return snap;
@@ -75,6 +81,7 @@ export class TldClient {
    * Returns the threads written.
    */
   async set(pid: number, tid: number, keyName: string, text: string, type?: ValueType): Promise<number[]> {
+    if (tid !== 0) checkId(tid, 'thread');
     const snap = await this.snapshot(pid);
     const key = TldClient.findKey(snap, keyName);
     if (tid && !snap.threads.some((t) => t.tid === tid)) {
@@ -86,11 +93,13 @@ export class TldClient {
     return out.filter((r) => r.kind === 'written').map((r) => (r.kind === 'written' ? r.tid : 0));
   }
 
-  attach(pid: number, keys: readonly KeySpec[]): Promise<void> {
+  async attach(pid: number, keys: readonly KeySpec[]): Promise<void> {
+    checkId(pid, 'process');
     return this.raw.attach(pid, keys);
   }
 
-  detach(pid: number): Promise<void> {
+  async detach(pid: number): Promise<void> {
+    checkId(pid, 'process');
     return this.raw.detach(pid);
   }
 
@@ -98,9 +107,54 @@ export class TldClient {
     return this.raw.hostReport();
   }
 
+  /** Compiles, checks and loads @file; its programs stay loaded (pinned) until unload. */
+  load(file: string, attach: boolean, opts: CompileOptions = {}, pinRoot = programPinRoot()): Promise<BuildOutcome> {
+    return compileCheckLoad(this.raw, file, pinRoot, attach, opts);
+  }
+
+  programs(pinRoot = programPinRoot()): Promise<LoadedProgram[]> {
+    return this.raw.progList(pinRoot);
+  }
+
+  /** Unloads the object that program @id belongs to (ENOENT when TLD Studio did not load it). */
+  unload(id: number, pinRoot = programPinRoot()): Promise<void> {
+    return this.raw.progUnload(pinRoot, id);
+  }
+
   dispose(): void {
     this.raw.dispose();
   }
+}
+
+/** The kernel's largest pid (PID_MAX_LIMIT on 64-bit); no process or thread has a larger id. */
+const PID_MAX_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * Refuses an id the helper cannot take as is: it takes int32 pids, so 2^32 + N would name
+ * process N. EINVAL for what is not an id, ESRCH for an id no process or thread can have.
+ */
+function checkId(id: number, what: 'process' | 'thread'): void {
+  if (!Number.isSafeInteger(id) || id <= 0) throw new TldError('EINVAL', `${id} is not a ${what} id`);
+  if (id > PID_MAX_LIMIT) throw new TldError('ESRCH', `${what} ${id} does not exist`);
+}
+
+/** Whether a thread of @pid has not exited: false for a zombie and for a process that is gone. */
+function hasLiveThread(pid: number): boolean {
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return false;
+  }
+  return tids.some((tid) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const state = stat[stat.lastIndexOf(')') + 2];
+      return state !== 'Z' && state !== 'X';
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
 }
 
 function kernelAtLeast(release: string, major: number, minor: number): boolean {

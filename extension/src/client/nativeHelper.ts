@@ -197,6 +197,19 @@ export function nativeHostReport(pinPath: string, libraryPath = defaultLibraryPa
   };
 }
 
+/** The check before loading; needs no privileges and no open helper. */
+export function nativeObjectCheck(objectPath: string, libraryPath = defaultLibraryPath()): Finding[] {
+  const a = bind(libraryPath);
+  const buf = Buffer.alloc(MAX_FINDINGS * koffi.sizeof('tldh_finding'));
+  const n = [0];
+  const err = {} as ErrorOut;
+  const rc = a.objectCheck(objectPath, buf, MAX_FINDINGS, n, err);
+  if (rc < 0) throw TldError.fromErrno(rc, err.message);
+  const count = Math.min(n[0] ?? 0, MAX_FINDINGS);
+  const out = (count ? koffi.decode(buf, 'tldh_finding', count) : []) as FindingOut[];
+  return out.map((f) => ({ severity: f.severity >= 2 ? 'error' : 'warning', code: f.code, subject: f.subject, message: f.message }));
+}
+
 export class NativeHelper implements RawHelper {
   readonly transport = 'in-process' as const;
   /** Output buffer size for the next call, from the last result. */
@@ -277,13 +290,7 @@ export class NativeHelper implements RawHelper {
   }
 
   async objectCheck(path: string): Promise<Finding[]> {
-    const buf = Buffer.alloc(MAX_FINDINGS * koffi.sizeof('tldh_finding'));
-    const n = [0];
-    const err = {} as ErrorOut;
-    this.check(this.abi.objectCheck(path, buf, MAX_FINDINGS, n, err), err);
-    const count = Math.min(n[0] ?? 0, MAX_FINDINGS);
-    const out = (count ? koffi.decode(buf, 'tldh_finding', count) : []) as FindingOut[];
-    return out.map((f) => ({ severity: f.severity >= 2 ? 'error' : 'warning', code: f.code, subject: f.subject, message: f.message }));
+    return nativeObjectCheck(path);
   }
 
   async objectLoad(path: string, pinRoot: string, attach: boolean): Promise<LoadResult> {

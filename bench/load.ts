@@ -1,0 +1,66 @@
+// Benchmark: compile + check + load through tldctl against bare clang + bpftool prog load of
+// the same file, alternating, in the same run.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import { bpfIncludeDirs } from '../extension/src/client/paths';
+import { repoRoot } from '../test/support/repo';
+
+export interface LoadFigures {
+  file: string;
+  rounds: number;
+  tldctl_ms: number;
+  bare_ms: number;
+}
+
+const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+function must(r: ReturnType<typeof spawnSync>, what: string): void {
+  if (r.status !== 0) throw new Error(`${what} failed: ${String(r.stderr)}${String(r.stdout)}`);
+}
+
+export function runLoadBench(quick: boolean): LoadFigures {
+  const file = path.join(repoRoot, 'bpf', 'templates', 'hint_sampler.bpf.c');
+  const pinDir = `/sys/fs/bpf/tld-bench-load-${process.pid}`;
+  const pinRoot = `${pinDir}/progs`;
+  const bare = `${pinDir}/bare`;
+  const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-bench-cache-'));
+  const env = { ...process.env, TLD_PIN_DIR: pinDir, TLD_STUDIO_PIN_ROOT: pinRoot, XDG_CACHE_HOME: cache };
+  const obj = path.join(cache, 'bare.o');
+  const rounds = quick ? 3 : 7;
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  process.stderr.write(`bench: compile + check + load, ${rounds} rounds ...\n`);
+  try {
+    // vmlinux.h is made once and cached: warm it outside the timing, for both sides.
+    must(spawnSync(process.execPath, [tldctl, 'compile', file], { env, encoding: 'utf8' }), 'tldctl compile');
+    const vmlinux = path.join(cache, 'tld-studio', 'vmlinux', os.release());
+    const includes = [...bpfIncludeDirs(), vmlinux].flatMap((d) => ['-I', d]);
+    for (let i = 0; i < rounds; i++) {
+      let t0 = performance.now();
+      const r = spawnSync(process.execPath, [tldctl, 'load', file], { env, encoding: 'utf8' });
+      ours.push(performance.now() - t0);
+      must(r, 'tldctl load');
+      const id = /program id\(s\) (\d+)/.exec(r.stdout)?.[1] ?? '';
+      must(spawnSync(process.execPath, [tldctl, 'unload', id], { env, encoding: 'utf8' }), 'tldctl unload');
+
+      t0 = performance.now();
+      must(spawnSync('clang-19', ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', ...includes, '-c', file, '-o', obj], { encoding: 'utf8' }), 'clang');
+      must(spawnSync('bpftool', ['prog', 'loadall', obj, bare], { encoding: 'utf8' }), 'bpftool prog loadall');
+      theirs.push(performance.now() - t0);
+      fs.rmSync(bare, { recursive: true, force: true });
+    }
+  } finally {
+    fs.rmSync(pinDir, { recursive: true, force: true });
+    fs.rmSync(cache, { recursive: true, force: true });
+  }
+  return { file: path.relative(repoRoot, file), rounds, tldctl_ms: Number(median(ours).toFixed(1)), bare_ms: Number(median(theirs).toFixed(1)) };
+}

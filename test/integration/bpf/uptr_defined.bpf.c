@@ -1,0 +1,3 @@
+/* uptr_forward.bpf.c with the fix applied: the pointee struct is defined in full. */
+#define DEFINE_PAGE
+#include "uptr_forward.bpf.c"
