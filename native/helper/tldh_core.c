@@ -131,8 +131,8 @@ int32_t tldh_open(const char *pin_path, struct tldh_error *err)
 	}
 	close_locked();
 	libbpf_set_print(silent_print);
-	last_diag[0] = 0;
-	tld_set_print(capture_diag);
+	tldh_capture_reset();
+	tld_set_print(tldh_capture_first);
 	fd = tld_map_open_path(path, true);
 	tld_set_print(NULL);
 	if (fd < 0) {

@@ -210,20 +210,35 @@ export function nativeObjectCheck(objectPath: string, libraryPath = defaultLibra
   return out.map((f) => ({ severity: f.severity >= 2 ? 'error' : 'warning', code: f.code, subject: f.subject, message: f.message }));
 }
 
+/*
+ * The helper library keeps one open map per process: clients in one process share it.
+ * Count them, so that disposing one leaves the others working, and refuse a second pin.
+ */
+let openPin: string | undefined;
+let openCount = 0;
+
 export class NativeHelper implements RawHelper {
   readonly transport = 'in-process' as const;
   /** Output buffer size for the next call, from the last result. */
   private capacity = 1 << 20;
   private readonly abi: Abi;
+  private disposed = false;
 
   constructor(
     private readonly pinPath: string,
     libraryPath = defaultLibraryPath(),
   ) {
     this.abi = bind(libraryPath);
-    const err = {} as ErrorOut;
-    const rc = this.abi.open(pinPath, err);
-    if (rc < 0) throw TldError.fromErrno(rc, err.message);
+    if (openCount > 0 && openPin !== pinPath) {
+      throw new TldError('EALREADY', `this process already uses the map pinned at ${openPin}; one process reads one pin`);
+    }
+    if (openCount === 0) {
+      const err = {} as ErrorOut;
+      const rc = this.abi.open(pinPath, err);
+      if (rc < 0) throw TldError.fromErrno(rc, err.message);
+      openPin = pinPath;
+    }
+    openCount++;
   }
 
   /**
@@ -338,6 +353,11 @@ export class NativeHelper implements RawHelper {
   }
 
   dispose(): void {
-    this.abi.close();
+    if (this.disposed) return;
+    this.disposed = true;
+    if (--openCount === 0) {
+      openPin = undefined;
+      this.abi.close();
+    }
   }
 }

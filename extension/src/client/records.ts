@@ -47,7 +47,7 @@ export function cString(bytes: Uint8Array): string {
   return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('utf8');
 }
 
-/** Decodes a stream; throws TldError('ECORRUPT') on a malformed one (never returns a partial view). */
+/** Decodes a stream; throws TldError('EHELPER') on a malformed one (never returns a partial view). */
 export function decodeRecords(buf: Uint8Array): HelperRecord[] {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out: HelperRecord[] = [];
