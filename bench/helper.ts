@@ -1,14 +1,14 @@
 // Benchmarks of the helper and its client: snapshot in Node against the same read in C,
 // a 10 Hz watch's CPU cost, and attach against the bare per-thread pin.
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import * as readline from 'node:readline';
 
 import { TldClient } from '../extension/src/client/client';
 import { snapshotText, typeOf } from '../extension/src/cli/format';
 import { decodeRows } from '../extension/src/client/snapshot';
+import { Proc, ProcessSet } from '../test/support/processes';
 import { nativeBuild } from '../test/support/repo';
 
 export interface HelperFigures {
@@ -17,18 +17,7 @@ export interface HelperFigures {
   attach: { threads: number; rounds: number; floor_ns: number; attach_ns: number };
 }
 
-const fixture = path.join(nativeBuild, 'tests', 'fixture_threads');
 const benchHelper = path.join(nativeBuild, 'bench', 'bench_helper');
-
-/** Starts the fixture and resolves with it once it printed "ready". */
-function startFixture(args: string[], env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(fixture, args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    const lines = readline.createInterface({ input: child.stdout! });
-    lines.on('line', (l) => l.startsWith('ready') && resolve(child));
-    child.on('exit', (code) => reject(new Error(`fixture_threads ${args.join(' ')} exited (${code}) before it was ready`)));
-  });
-}
 
 function runC(args: string[], env: NodeJS.ProcessEnv): Record<string, number> {
   const r = spawnSync(benchHelper, args, { env, encoding: 'utf8' });
@@ -50,12 +39,13 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
   const threads = 1000;
   const keys = 16;
   const rounds = quick ? 10 : 40;
-  let target: ChildProcess | undefined;
+  const procs = new ProcessSet(env);
+  let target: Proc | undefined;
   let client: TldClient | undefined;
   try {
     process.stderr.write(`bench: snapshot of ${threads} threads x ${keys} keys ...\n`);
-    target = await startFixture(['--mode', 'hints', '--threads', String(threads), '--keys', String(keys)], env);
-    const pid = target.pid!;
+    target = (await procs.fixture(['--mode', 'hints', '--threads', String(threads), '--keys', String(keys)], 30_000)).proc;
+    const pid = target.pid;
     const c = runC(['snapshot', String(pid), String(rounds)], env);
     client = await TldClient.create({ pinPath, transport: 'in-process' });
     // The typed snapshot every view reads (metadata and every thread's bounds checked, values
@@ -89,12 +79,12 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
     const wall = performance.now() - wall0;
     client.dispose();
     client = undefined;
-    target.stdin?.end();
-    await new Promise((r) => target!.once('exit', r));
+    target.endInput();
+    await target.waitForExit(30_000);
 
     process.stderr.write(`bench: attach to ${threads} threads ...\n`);
-    target = await startFixture(['--mode', 'plain', '--threads', String(threads), '--keys', '1'], env);
-    const a = runC(['attach', String(target.pid!), String(quick ? 3 : 7)], env);
+    target = (await procs.fixture(['--mode', 'plain', '--threads', String(threads), '--keys', '1'], 30_000)).proc;
+    const a = runC(['attach', String(target.pid), String(quick ? 3 : 7)], env);
 
     return {
       snapshot: {
@@ -109,7 +99,7 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
     };
   } finally {
     client?.dispose();
-    target?.kill();
+    await procs.killAll();
     fs.rmSync(pinDir, { recursive: true, force: true });
   }
 }

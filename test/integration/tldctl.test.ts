@@ -124,6 +124,8 @@ test('tldctl doctor passes on this host with a line for kernel, bpffs, privilege
   const { proc } = await world.procs.fixture(['--mode', 'hints', '--threads', '1', '--keys', '1']);
   const client = await world.client();
   try {
+    // A read loads the helper's iterators, which use the pinned map.
+    await client.snapshot(proc.pid);
     const report = await client.hostReport();
     assert.ok(report.pinExists && report.pinMapId > 0);
     const p = await tldctl(['doctor']);

@@ -56,13 +56,13 @@ export function parseClangDiagnostics(stderr: string, cwd = process.cwd()): Diag
   return out;
 }
 
-/** The clang to use: @preferred, clang-19, or clang. ENOENT says how to install one. */
-export function findClang(preferred?: string): string {
-  const candidates = preferred ? [preferred] : ['clang-19', 'clang'];
-  for (const c of candidates) {
-    if (spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0) return c;
-  }
-  throw new TldError('ENOENT', `${candidates.join(' or ')} not found: install it with sudo apt-get install clang-19`);
+/** The clangs to try, in order: @preferred, or clang-19 then clang. */
+export function clangCandidates(preferred?: string): string[] {
+  return preferred ? [preferred] : ['clang-19', 'clang'];
+}
+
+function clangMissing(candidates: readonly string[]): TldError {
+  return new TldError('ENOENT', `${candidates.join(' or ')} not found: install it with sudo apt-get install clang-19`);
 }
 
 /** A folder with vmlinux.h for the running kernel, made once with bpftool and cached. */
@@ -99,22 +99,29 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   const abs = path.resolve(file);
   if (!fs.existsSync(abs)) throw new TldError('ENOENT', `${file} does not exist`);
   if (!/\.c$/.test(abs)) throw new TldError('EINVAL', `${file} is not a C source file (.c or .bpf.c)`);
-  const clang = findClang(opts.clang);
   const object = opts.output ?? defaultObjectPath(abs);
   fs.mkdirSync(path.dirname(object), { recursive: true });
   const includes = [...bpfIncludeDirs(), opts.vmlinuxDir ?? vmlinuxDir()].flatMap((d) => ['-I', d]);
-  const command = [
-    clang, '-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${os.arch() === 'arm64' ? 'arm64' : 'x86'}`,
+  const args = [
+    '-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${os.arch() === 'arm64' ? 'arm64' : 'x86'}`,
     '-fno-color-diagnostics', ...includes, ...(opts.extraFlags ?? []), '-c', abs, '-o', object,
   ];
-  const [cmd, ...args] = command as [string, ...string[]];
-  const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: path.dirname(abs), stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (c) => resolve({ code: c ?? 1, stderr: err }));
-  });
+  // Run the first clang there is; a missing one fails to spawn and the next is tried.
+  const candidates = clangCandidates(opts.clang);
+  let run: { code: number; stderr: string; clang: string } | undefined;
+  for (const clang of candidates) {
+    run = await new Promise<typeof run>((resolve, reject) => {
+      const child = spawn(clang, args, { cwd: path.dirname(abs), stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? resolve(undefined) : reject(e)));
+      child.on('close', (c) => resolve({ code: c ?? 1, stderr: err, clang }));
+    });
+    if (run) break;
+  }
+  if (!run) throw clangMissing(candidates);
+  const { code, stderr } = run;
+  const command = [run.clang, ...args];
   const diagnostics = parseClangDiagnostics(stderr, path.dirname(abs));
   if (code !== 0 && !diagnostics.some((d) => d.severity === 'error')) {
     diagnostics.push({ file: abs, line: 1, column: 1, severity: 'error', message: stderr.trim() || `clang exited ${code}`, source: 'clang' });

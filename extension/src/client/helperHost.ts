@@ -64,6 +64,7 @@ function main(): void {
   let helper: NativeHelper;
   try {
     helper = new NativeHelper(arg('--pin') ?? defaultPinPath(), arg('--lib'));
+    helper.open();
   } catch (e) {
     send({ hello: 'tld-helper-host', abi: ABI_VERSION, error: errorOf(e) });
     process.exitCode = 1;

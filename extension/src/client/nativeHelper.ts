@@ -229,16 +229,32 @@ export class NativeHelper implements RawHelper {
     libraryPath = defaultLibraryPath(),
   ) {
     this.abi = bind(libraryPath);
-    if (openCount > 0 && openPin !== pinPath) {
+  }
+
+  /**
+   * Opens the helper's iterators on first use: loading, listing and unloading
+   * programs do without them, and start faster.
+   */
+  private opened = false;
+
+  /** Opens the iterators now (the helper host does, to refuse to start without privileges). */
+  open(): void {
+    this.ensureOpen();
+  }
+
+  private ensureOpen(): void {
+    if (this.opened) return;
+    if (openCount > 0 && openPin !== this.pinPath) {
       throw new TldError('EALREADY', `this process already uses the map pinned at ${openPin}; one process reads one pin`);
     }
     if (openCount === 0) {
       const err = {} as ErrorOut;
-      const rc = this.abi.open(pinPath, err);
+      const rc = this.abi.open(this.pinPath, err);
       if (rc < 0) throw TldError.fromErrno(rc, err.message);
-      openPin = pinPath;
+      openPin = this.pinPath;
     }
     openCount++;
+    this.opened = true;
   }
 
   /**
@@ -246,6 +262,7 @@ export class NativeHelper implements RawHelper {
    * when the helper asks for more. The result is a view of that buffer, not a copy.
    */
   private stream(fn: (buf: Buffer, len: number[], err: ErrorOut) => number): Uint8Array {
+    this.ensureOpen();
     for (let attempt = 0; attempt < 3; attempt++) {
       const buf = Buffer.allocUnsafe(this.capacity);
       const len = [0];
@@ -291,11 +308,13 @@ export class NativeHelper implements RawHelper {
   }
 
   async attach(pid: number, keys: readonly KeySpec[]): Promise<void> {
+    this.ensureOpen();
     const err = {} as ErrorOut;
     this.check(this.abi.attach(pid, keys.map((k) => `${k.name}:${k.size}`).join('\n'), err), err);
   }
 
   async detach(pid: number): Promise<void> {
+    this.ensureOpen();
     const err = {} as ErrorOut;
     this.check(this.abi.detach(pid, err), err);
   }
@@ -355,7 +374,7 @@ export class NativeHelper implements RawHelper {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (--openCount === 0) {
+    if (this.opened && --openCount === 0) {
       openPin = undefined;
       this.abi.close();
     }
