@@ -1,0 +1,39 @@
+// Activation: the flat list of everything TLD Studio registers.
+import * as vscode from 'vscode';
+
+import * as commands from './commands';
+import { Ctx, PREFIX } from './ctx';
+import { KeysView } from './views/keysView';
+import { ProcessesView } from './views/processesView';
+import { ProgramsView } from './views/programsView';
+
+export async function activate(extension: vscode.ExtensionContext): Promise<void> {
+  // The helper library, BPF headers and templates ship inside the extension.
+  process.env.TLD_STUDIO_ROOT ||= extension.extensionPath;
+  const ctx = await Ctx.create(extension);
+  const processes = new ProcessesView(ctx);
+  const keys = new KeysView(ctx);
+  const programs = new ProgramsView(ctx);
+  const problems = vscode.languages.createDiagnosticCollection('tld');
+  ctx.push(
+    processes, keys, programs, problems,
+    vscode.window.registerTreeDataProvider(`${PREFIX}.processes`, processes),
+    vscode.window.registerTreeDataProvider(`${PREFIX}.keys`, keys),
+    vscode.window.registerTreeDataProvider(`${PREFIX}.programs`, programs),
+  );
+  const refreshPrograms = () => programs.refresh();
+  ctx.registerCommand('refresh', () => (processes.refresh(), programs.refresh()));
+  ctx.registerCommand('selectProcess', (pid) => typeof pid === 'number' && keys.select(pid));
+  ctx.registerCommand('inspectProcess', commands.inspectProcess(ctx));
+  ctx.registerCommand('attachProcess', commands.attachProcess(ctx));
+  ctx.registerCommand('compileFile', commands.compileFile(ctx, problems));
+  ctx.registerCommand('loadFile', commands.loadFile(ctx, problems, refreshPrograms));
+  ctx.registerCommand('unloadProgram', commands.unloadProgram(ctx, refreshPrograms));
+  ctx.registerCommand('doctor', commands.runDoctor(ctx));
+  ctx.registerCommand('newHintLookupProgram', commands.newHintLookupProgram(ctx));
+  ctx.log.info('TLD Studio activated');
+}
+
+export function deactivate(): void {
+  // Everything is disposed through the extension context's subscriptions.
+}

@@ -1,0 +1,204 @@
+// The Hint Inspector panel: one per process, polling snapshots and sending the webview only
+// what changed. Messages are typed (webview/src/messages.ts) and validated on arrival.
+import * as crypto from 'node:crypto';
+import * as vscode from 'vscode';
+
+import { TldError } from '../client/errors';
+import { parseTypes, toJson } from '../client/values';
+import { Ctx } from '../ctx';
+import { diffRows, isEmptyPatch, toCsv } from '../../../webview/src/tableModel';
+import { HostToWebview, RowView, parseWebviewMessage } from '../../../webview/src/messages';
+import { InspectorView, toView } from './views';
+
+export class HintInspector {
+  private static readonly panels = new Map<number, HintInspector>();
+  static readonly viewType = 'tldStudio.hintInspector';
+
+  private readonly disposables: vscode.Disposable[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private paused = false;
+  private last: InspectorView | undefined;
+  private busy = false;
+
+  static createOrShow(ctx: Ctx, pid: number): HintInspector {
+    const open = HintInspector.panels.get(pid);
+    if (open) {
+      open.panel.reveal();
+      return open;
+    }
+    const panel = vscode.window.createWebviewPanel(HintInspector.viewType, `Hints: ${pid}`, vscode.ViewColumn.Active, {
+      enableScripts: true,
+      retainContextWhenHidden: true,
+      localResourceRoots: [vscode.Uri.joinPath(ctx.extension.extensionUri, 'dist'), vscode.Uri.joinPath(ctx.extension.extensionUri, 'media')],
+    });
+    const inspector = new HintInspector(ctx, panel, pid);
+    HintInspector.panels.set(pid, inspector);
+    return inspector;
+  }
+
+  private constructor(
+    private readonly ctx: Ctx,
+    private readonly panel: vscode.WebviewPanel,
+    private readonly pid: number,
+  ) {
+    panel.webview.html = this.html();
+    panel.onDidDispose(() => this.dispose(), null, this.disposables);
+    panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw), null, this.disposables);
+    ctx.setInspected(`pid ${pid}`);
+  }
+
+  private post(m: HostToWebview): void {
+    void this.panel.webview.postMessage(m);
+  }
+
+  private receive(raw: unknown): void {
+    const m = parseWebviewMessage(raw);
+    if (!m) {
+      this.ctx.log.warn(`Hint Inspector: dropped a malformed message: ${JSON.stringify(raw).slice(0, 200)}`);
+      return;
+    }
+    switch (m.type) {
+      case 'ready':
+        this.last = undefined;
+        this.schedule(0);
+        break;
+      case 'pause':
+        this.paused = m.paused;
+        this.post({ type: 'status', paused: this.paused, intervalMs: this.ctx.settings.refreshMs });
+        if (!this.paused) this.schedule(0);
+        break;
+      case 'setValue':
+        void this.setValue(m.tid, m.key, m.value);
+        break;
+      case 'export':
+        void this.export(m.format);
+        break;
+      default: {
+        const never: never = m;
+        this.ctx.log.warn(`Hint Inspector: unhandled ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.refresh(), ms);
+  }
+
+  private async refresh(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const client = await this.ctx.getClient();
+      const snap = await client.snapshot(this.pid);
+      const view = toView(snap, parseTypes(this.ctx.settings.keyTypes));
+      const sameKeys = this.last && JSON.stringify(this.last.keys) === JSON.stringify(view.keys);
+      if (!this.last || !sameKeys) {
+        this.post({ type: 'snapshot', pid: this.pid, comm: snap.comm, keys: view.keys, layout: view.layout, rows: view.rows, threads: snap.threads.length });
+        this.post({ type: 'status', paused: this.paused, intervalMs: this.ctx.settings.refreshMs });
+      } else {
+        const patch = diffRows(this.last.rows, view.rows);
+        if (!isEmptyPatch(patch)) this.post(patch);
+      }
+      this.last = view;
+      if (!this.paused) this.schedule(this.ctx.settings.refreshMs);
+    } catch (e) {
+      if (e instanceof TldError && e.code === 'ESRCH') {
+        this.post({ type: 'exited', pid: this.pid });
+        return;
+      }
+      const message = e instanceof Error ? e.message : String(e);
+      this.ctx.log.warn(`Hint Inspector ${this.pid}: ${message}`);
+      this.post({ type: 'error', message });
+      if (!this.paused) this.schedule(Math.max(2000, this.ctx.settings.refreshMs));
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async setValue(tid: number, key: string, value: string): Promise<void> {
+    const who = tid ? `thread ${tid}` : `every thread of process ${this.pid}`;
+    const ok = await vscode.window.showWarningMessage(`Set ${key} = ${value} in ${who}?`, { modal: true }, 'Set');
+    if (ok !== 'Set') return;
+    try {
+      const client = await this.ctx.getClient();
+      const written = await client.set(this.pid, tid, key, value, parseTypes(this.ctx.settings.keyTypes).get(key));
+      this.ctx.log.info(`set ${key} = ${value} in ${written.length} thread(s) of ${this.pid}`);
+      this.schedule(0);
+    } catch (e) {
+      this.ctx.report(e);
+    }
+  }
+
+  private async export(format: 'json' | 'csv'): Promise<void> {
+    if (!this.last) return;
+    const uri = await vscode.window.showSaveDialog({ filters: { [format.toUpperCase()]: [format] }, saveLabel: 'Export snapshot' });
+    if (!uri) return;
+    const rows: readonly RowView[] = this.last.rows;
+    const text = format === 'csv'
+      ? toCsv(this.last.keys.map((k) => k.name), rows)
+      : toJson({ pid: this.pid, keys: this.last.keys, threads: rows.map((r) => ({ tid: r.tid, comm: r.comm, values: Object.fromEntries(this.last!.keys.map((k, i) => [k.name, r.cells[i]])) })) }, 2);
+    await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
+    this.ctx.log.info(`exported the snapshot of ${this.pid} to ${uri.fsPath}`);
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const nonce = crypto.randomBytes(16).toString('base64');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'dist', 'webview.js'));
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'media', 'inspector.css'));
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}'; img-src ${webview.cspSource};">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link href="${style}" rel="stylesheet">
+<title>Hint Inspector</title>
+</head>
+<body>
+<h1 id="title">Process ${this.pid}</h1>
+<p id="message" role="status" aria-live="polite"></p>
+<h2>Layout of each thread's page</h2>
+<div id="layout"></div>
+<p id="fill"></p>
+<div id="legend"></div>
+<h2>Threads</h2>
+<div class="toolbar">
+  <input id="filter" placeholder="Filter threads" aria-label="Filter threads">
+  <button id="pause" aria-pressed="false">Pause</button>
+  <span id="rate"></span>
+  <span id="count"></span>
+  <button id="export-json">Export JSON</button>
+  <button id="export-csv">Export CSV</button>
+</div>
+<div class="toolbar">
+  <label for="set-key">Set</label> <select id="set-key"></select>
+  <input id="set-value" aria-label="value for every thread" placeholder="value">
+  <button id="set-all">Set in all threads</button>
+</div>
+<div id="scroller">
+  <div id="spacer-top"></div>
+  <table role="grid" aria-label="thread values">
+    <thead><tr id="thead-row"></tr></thead>
+    <tbody id="tbody"></tbody>
+  </table>
+  <div id="spacer-bottom"></div>
+</div>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+  }
+
+  private disposed = false;
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    HintInspector.panels.delete(this.pid);
+    if (this.timer) clearTimeout(this.timer);
+    this.ctx.setInspected(undefined);
+    this.panel.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}

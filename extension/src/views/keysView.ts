@@ -1,0 +1,46 @@
+// The Keys view: the keys of the selected process, with offset, size and decoded type.
+import * as vscode from 'vscode';
+
+import { KeyInfo } from '../client/snapshot';
+import { defaultType } from '../client/values';
+import { Ctx } from '../ctx';
+
+export function typeName(size: number): string {
+  const t = defaultType(size);
+  return t.kind === 'int' ? `${t.signed ? 'i' : 'u'}${t.size * 8}` : `${size} bytes (hex)`;
+}
+
+export class KeysView implements vscode.TreeDataProvider<KeyInfo>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private pid: number | undefined;
+
+  constructor(private readonly ctx: Ctx) {}
+
+  select(pid: number): void {
+    this.pid = pid;
+    this.changed.fire();
+  }
+
+  getTreeItem(k: KeyInfo): vscode.TreeItem {
+    const item = new vscode.TreeItem(k.name);
+    item.description = `${typeName(k.size)} · offset ${k.offset}`;
+    item.tooltip = `${k.name}: ${k.size} bytes at offset ${k.offset} of each thread's data area`;
+    item.iconPath = new vscode.ThemeIcon('symbol-field');
+    return item;
+  }
+
+  async getChildren(): Promise<KeyInfo[]> {
+    if (this.pid === undefined) return [];
+    try {
+      return [...(await (await this.ctx.getClient()).snapshot(this.pid)).keys];
+    } catch (e) {
+      this.ctx.log.warn(`keys of ${this.pid}: ${e instanceof Error ? e.message : String(e)}`);
+      return [];
+    }
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,40 @@
+// Two bundles: the extension host (Node, CommonJS) and the Hint Inspector webview (browser).
+'use strict';
+const path = require('path');
+
+const tsRule = (configFile) => ({
+  test: /\.ts$/,
+  exclude: /node_modules/,
+  use: [{ loader: 'ts-loader', options: { configFile, transpileOnly: false, compilerOptions: { noEmit: false } } }],
+});
+
+/** @type {import('webpack').Configuration} */
+const extension = {
+  name: 'extension',
+  target: 'node',
+  // The helper host is its own script: the extension starts it with sudo or pkexec.
+  entry: { extension: './extension/src/extension.ts', helperHost: './extension/src/client/helperHost.ts' },
+  output: { path: path.resolve(__dirname, 'dist'), filename: '[name].js', libraryTarget: 'commonjs2' },
+  // __dirname is the bundle's folder, where helperHost.js lies beside extension.js.
+  node: { __dirname: false, __filename: false },
+  // vscode is given by the host; koffi loads its own native binary at run time.
+  externals: { vscode: 'commonjs vscode', koffi: 'commonjs koffi' },
+  resolve: { extensions: ['.ts', '.js'] },
+  module: { rules: [tsRule(path.resolve(__dirname, 'tsconfig.json'))] },
+  devtool: 'source-map',
+  infrastructureLogging: { level: 'warn' },
+};
+
+/** @type {import('webpack').Configuration} */
+const webview = {
+  name: 'webview',
+  target: 'web',
+  entry: './webview/src/main.ts',
+  output: { path: path.resolve(__dirname, 'dist'), filename: 'webview.js' },
+  resolve: { extensions: ['.ts', '.js'] },
+  module: { rules: [tsRule(path.resolve(__dirname, 'tsconfig.webview.json'))] },
+  devtool: 'source-map',
+  infrastructureLogging: { level: 'warn' },
+};
+
+module.exports = [extension, webview];

@@ -1,0 +1,113 @@
+// The messages between the extension host and the Hint Inspector webview: one typed
+// definition both bundles import, and the validators each side runs on arrival.
+
+/** A key as the inspector shows it. */
+export interface KeyView {
+  readonly name: string;
+  readonly size: number;
+  readonly offset: number;
+  readonly type: string;
+}
+
+/** One thread's row: its values already formatted by their types. */
+export interface RowView {
+  readonly tid: number;
+  readonly comm: string;
+  readonly cells: readonly string[];
+}
+
+export interface LayoutSegment {
+  readonly name: string;
+  readonly offset: number;
+  readonly size: number;
+  /** Bytes of padding after the value, up to the next 8-byte boundary. */
+  readonly padding: number;
+}
+
+/** The drawing data of a process's layout (webview/src/layoutModel.ts makes it). */
+export interface LayoutView {
+  readonly capacity: number;
+  readonly used: number;
+  readonly nextOffset: number;
+  readonly entries: number;
+  readonly maxEntries: number;
+  readonly segments: readonly LayoutSegment[];
+}
+
+export type HostToWebview =
+  | { readonly type: 'snapshot'; readonly pid: number; readonly comm: string; readonly keys: readonly KeyView[]; readonly layout: LayoutView; readonly rows: readonly RowView[]; readonly threads: number }
+  | { readonly type: 'patch'; readonly cells: readonly (readonly [tid: number, key: number, text: string])[]; readonly added: readonly RowView[]; readonly removed: readonly number[] }
+  | { readonly type: 'status'; readonly paused: boolean; readonly intervalMs: number }
+  | { readonly type: 'error'; readonly message: string }
+  | { readonly type: 'exited'; readonly pid: number };
+
+export type WebviewToHost =
+  | { readonly type: 'ready' }
+  | { readonly type: 'pause'; readonly paused: boolean }
+  | { readonly type: 'setValue'; readonly tid: number; readonly key: string; readonly value: string }
+  | { readonly type: 'export'; readonly format: 'json' | 'csv' };
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+
+/** What the host accepts from the webview; anything else is dropped (and logged) by the caller. */
+export function parseWebviewMessage(v: unknown): WebviewToHost | undefined {
+  if (!isObj(v) || !isStr(v.type)) return undefined;
+  switch (v.type) {
+    case 'ready':
+      return { type: 'ready' };
+    case 'pause':
+      return typeof v.paused === 'boolean' ? { type: 'pause', paused: v.paused } : undefined;
+    case 'setValue':
+      return isInt(v.tid) && v.tid >= 0 && isStr(v.key) && v.key.length > 0 && v.key.length < 62 && isStr(v.value) && v.value.length <= 8192
+        ? { type: 'setValue', tid: v.tid, key: v.key, value: v.value }
+        : undefined;
+    case 'export':
+      return v.format === 'json' || v.format === 'csv' ? { type: 'export', format: v.format } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function isRow(v: unknown): v is RowView {
+  return isObj(v) && isInt(v.tid) && isStr(v.comm) && Array.isArray(v.cells) && v.cells.every(isStr);
+}
+
+function isKey(v: unknown): v is KeyView {
+  return isObj(v) && isStr(v.name) && isInt(v.size) && isInt(v.offset) && isStr(v.type);
+}
+
+function isLayout(v: unknown): v is LayoutView {
+  return (
+    isObj(v) && isInt(v.capacity) && isInt(v.used) && isInt(v.nextOffset) && isInt(v.entries) && isInt(v.maxEntries) &&
+    Array.isArray(v.segments) &&
+    v.segments.every((s: unknown) => isObj(s) && isStr(s.name) && isInt(s.offset) && isInt(s.size) && isInt(s.padding))
+  );
+}
+
+/** What the webview accepts from the host. */
+export function parseHostMessage(v: unknown): HostToWebview | undefined {
+  if (!isObj(v) || !isStr(v.type)) return undefined;
+  switch (v.type) {
+    case 'snapshot':
+      return isInt(v.pid) && isStr(v.comm) && Array.isArray(v.keys) && v.keys.every(isKey) && isLayout(v.layout) &&
+        Array.isArray(v.rows) && v.rows.every(isRow) && isInt(v.threads)
+        ? (v as unknown as HostToWebview)
+        : undefined;
+    case 'patch':
+      return Array.isArray(v.cells) &&
+        v.cells.every((c: unknown) => Array.isArray(c) && c.length === 3 && isInt(c[0]) && isInt(c[1]) && isStr(c[2])) &&
+        Array.isArray(v.added) && v.added.every(isRow) && Array.isArray(v.removed) && v.removed.every(isInt)
+        ? (v as unknown as HostToWebview)
+        : undefined;
+    case 'status':
+      return typeof v.paused === 'boolean' && isInt(v.intervalMs) ? { type: 'status', paused: v.paused, intervalMs: v.intervalMs } : undefined;
+    case 'error':
+      return isStr(v.message) ? { type: 'error', message: v.message } : undefined;
+    case 'exited':
+      return isInt(v.pid) ? { type: 'exited', pid: v.pid } : undefined;
+    default:
+      return undefined;
+  }
+}
