@@ -38,6 +38,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 	npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# End-to-end tests: Chromium, code-server on Node 24, playwright-core.
+bash scripts/setup-e2e.sh
+
 step "building bpf/ and native/"
 make -s -C bpf
 make -s -C native

@@ -1,4 +1,4 @@
-/* A BPF program with a syntax error on line 10, column 17 (a missing semicolon). */
+/* A BPF program with a syntax error on line 10 (a missing semicolon). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
