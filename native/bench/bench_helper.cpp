@@ -18,23 +18,11 @@
 
 #include <bpf/bpf.h>
 
+#include "bench_util.h"
 #include "tld_layout.h"
 #include "tldh_records.h"
 #include "tldhelper.h"
 
-static double now_ns()
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static double median(std::vector<double> v)
-{
-	std::sort(v.begin(), v.end());
-	return v[v.size() / 2];
-}
 
 static void die(const char *what, const struct tldh_error *err)
 {

@@ -19,6 +19,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bench_util.h"
+
 #include "tld.hpp"
 #include "tld_bench.h"
 #include "tld_bench.skel.h"
@@ -31,19 +33,6 @@ static void die(const char *what)
 	exit(1);
 }
 
-static double now_ns()
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static double median(std::vector<double> v)
-{
-	std::sort(v.begin(), v.end());
-	return v[v.size() / 2];
-}
 
 /* ---- stores: a hint update between other work (the barrier stands for it) ---- */
 

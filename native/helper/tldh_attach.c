@@ -107,7 +107,7 @@ static int add_thread(struct attached *a, int tid)
 	if (!page)
 		return -ENOMEM;
 	page->start = TLD_DATA_START;
-	rc = tldh_pin(tldh_map_fd(), tid, page, a->meta);
+	rc = tld_pin_thread(tldh_map_fd(), tid, page, a->meta);
 	if (rc) {
 		page_free(page);
 		return rc;
@@ -163,7 +163,7 @@ static void release(struct attached *a, bool unpin)
 {
 	for (size_t i = 0; i < a->n; i++) {
 		if (unpin)
-			tldh_unpin(tldh_map_fd(), a->threads[i].tid);
+			tld_unpin_thread(tldh_map_fd(), a->threads[i].tid);
 		page_free(a->threads[i].page);
 	}
 	free(a->threads);

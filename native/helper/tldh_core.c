@@ -354,33 +354,6 @@ int32_t tldh_write(int32_t pid, int32_t tid, uint32_t offset, const uint8_t *byt
 	return rc;
 }
 
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
-
-TLDH_HIDDEN int tldh_pin(int fd, int tid, void *data, void *meta)
-{
-	struct tld_map_value v = { .data = data, .meta = meta };
-	int pidfd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD), rc = 0;
-
-	if (pidfd < 0)
-		return -errno;
-	if (bpf_map_update_elem(fd, &pidfd, &v, BPF_ANY))
-		rc = -errno;
-	close(pidfd);
-	return rc;
-}
-
-TLDH_HIDDEN void tldh_unpin(int fd, int tid)
-{
-	int pidfd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
-
-	if (pidfd < 0)
-		return;
-	bpf_map_delete_elem(fd, &pidfd);
-	close(pidfd);
-}
-
 /* Detach what this process attached when it exits normally. */
 __attribute__((destructor)) static void tldh_fini(void)
 {

@@ -34,7 +34,7 @@ static unsigned long long effective_caps(void)
 	return caps;
 }
 
-static bool has_sched_ext(void)
+TLDH_HIDDEN bool tldh_kernel_has_sched_ext(void)
 {
 	struct btf *btf;
 	bool found;
@@ -137,7 +137,7 @@ int32_t tldh_host_report(const char *pin_path, struct tldh_host *h, struct tldh_
 	h->bpffs = !statfs("/sys/fs/bpf", &fs) && fs.f_type == BPF_FS_MAGIC;
 	h->cap_bpf = !!(caps & (1ULL << CAP_BPF_BIT | 1ULL << CAP_SYS_ADMIN_BIT));
 	h->cap_perfmon = !!(caps & (1ULL << CAP_PERFMON_BIT | 1ULL << CAP_SYS_ADMIN_BIT));
-	h->sched_ext = has_sched_ext();
+	h->sched_ext = tldh_kernel_has_sched_ext();
 	tldh_resolve_pin(pin_path, h->pin_path, sizeof(h->pin_path));
 	if (h->cap_bpf) {
 		tld_set_print(NULL);

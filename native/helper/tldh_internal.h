@@ -35,9 +35,8 @@ TLDH_HIDDEN int tldh_map_fd(void);
 /* Whether any thread of @pid has an entry in the map: 1, 0, or negative errno. */
 TLDH_HIDDEN int tldh_has_entries(int pid, struct tldh_error *err);
 
-/* Pins @data and @meta for thread @tid; 0 or negative errno (-ESRCH: the thread is gone). */
-TLDH_HIDDEN int tldh_pin(int map_fd, int tid, void *data, void *meta);
-TLDH_HIDDEN void tldh_unpin(int map_fd, int tid);
+/* Whether the running kernel has sched_ext (tldh_host.c). */
+TLDH_HIDDEN bool tldh_kernel_has_sched_ext(void);
 
 /* tldh_attach.c: releases every attached process (at close). */
 TLDH_HIDDEN void tldh_detach_all(void);

@@ -141,21 +141,6 @@ static void check_tld_map(struct findings *f, const struct btf *btf, const struc
 		    "include tld.bpf.h instead of declaring it");
 }
 
-static bool kernel_has_sched_ext(void)
-{
-	struct btf *vmlinux;
-	bool found;
-
-	if (!access("/sys/kernel/sched_ext", F_OK))
-		return true;
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux)
-		return false;
-	found = btf__find_by_name_kind(vmlinux, "sched_ext_ops", BTF_KIND_STRUCT) >= 0;
-	btf__free(vmlinux);
-	return found;
-}
-
 /* Whether struct_ops map @map implements sched_ext_ops. */
 static bool is_sched_ext(const struct btf *btf, const struct bpf_map *map)
 {
@@ -215,7 +200,7 @@ int32_t tldh_object_check(const char *path, struct tldh_finding *out, uint32_t c
 		if (!strcmp(bpf_map__name(map), TLD_MAP_NAME))
 			check_tld_map(&f, btf, map);
 		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS && is_sched_ext(btf, map) &&
-		    !kernel_has_sched_ext())
+		    !tldh_kernel_has_sched_ext())
 			add(&f, TLDH_SEV_ERROR, "no-sched-ext", bpf_map__name(map),
 			    "'%s' is a sched_ext scheduler, and this kernel has no sched_ext: "
 			    "run it in a VM with a sched_ext kernel", bpf_map__name(map));

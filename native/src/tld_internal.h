@@ -4,6 +4,7 @@
 #define TLD_INTERNAL_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "tld.h"
 
@@ -32,6 +33,14 @@ struct btf;
 TLD_HIDDEN int tld_btf_check_value(const struct btf *btf, __u32 value_type_id, const char *map);
 /* 0 when @fd is a map of the shared shape; -EINVAL with the reason printed. */
 TLD_HIDDEN int tld_map_check(int fd);
+
+/*
+ * Pins @page and @meta for thread @tid through a thread pidfd (tld_pin.c).
+ * Returns 0 or negative errno (-ESRCH: the thread is gone).
+ */
+TLD_HIDDEN int tld_pin_thread(int map_fd, pid_t tid, struct tld_data_page *page, struct tld_meta_page *meta);
+/* Deletes thread @tid's entry, which unpins its pages. */
+TLD_HIDDEN void tld_unpin_thread(int map_fd, pid_t tid);
 
 /* The map fd in use, or -1; never opens one (tld_map.c). */
 TLD_HIDDEN int tld_map_fd_peek(void);

@@ -14,10 +14,6 @@
 
 #include "tld_internal.h"
 
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL /* a pidfd of one thread, not of its thread group */
-#endif
-
 #define likely(x) __builtin_expect(!!(x), 1)
 
 /* Every thread that has a page, so that fork() and tld_free() can find them. */
@@ -38,32 +34,6 @@ static __thread char *tls_data;
 static __thread unsigned long tls_gen;
 static __thread struct tld_thread *tls_self;
 
-/* Pins @page and @meta for thread @tid; returns 0 or negative errno. */
-static int tld_pin(int map_fd, pid_t tid, struct tld_data_page *page, struct tld_meta_page *meta)
-{
-	struct tld_map_value v = { .data = page, .meta = meta };
-	int pidfd, err = 0;
-
-	pidfd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
-	if (pidfd < 0)
-		return -errno;
-	if (bpf_map_update_elem(map_fd, &pidfd, &v, BPF_ANY))
-		err = -errno;
-	close(pidfd);
-	return err;
-}
-
-/* Deletes thread @tid's map entry, which unpins its pages. */
-static void tld_unpin(int map_fd, pid_t tid)
-{
-	int pidfd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
-
-	if (pidfd < 0)
-		return; /* the thread is gone, and the kernel freed its storage with it */
-	bpf_map_delete_elem(map_fd, &pidfd);
-	close(pidfd);
-}
-
 static void tld_reg_unlink(struct tld_thread *t)
 {
 	t->prev->next = t->next;
@@ -81,7 +51,7 @@ static void tld_thread_exit(void *arg)
 	map_fd = tld_map_fd_peek();
 	/* Unpin before freeing, so no BPF program writes to a page malloc reuses. */
 	if (map_fd >= 0)
-		tld_unpin(map_fd, t->tid);
+		tld_unpin_thread(map_fd, t->tid);
 	pthread_mutex_lock(&tld_reg_lock);
 	tld_reg_unlink(t);
 	pthread_mutex_unlock(&tld_reg_lock);
@@ -124,7 +94,7 @@ static void tld_fork_child(void)
 		return;
 	tls_self->tid = gettid();
 	map_fd = tld_map_fd_peek();
-	err = map_fd < 0 ? map_fd : tld_pin(map_fd, tls_self->tid, tls_self->page, tld_meta_get());
+	err = map_fd < 0 ? map_fd : tld_pin_thread(map_fd, tls_self->tid, tls_self->page, tld_meta_get());
 	if (err)
 		tld_pr("cannot pin the forked child's page: %s", strerror(-err));
 }
@@ -162,7 +132,7 @@ static void *tld_thread_init(void)
 	page->start = TLD_DATA_START;
 	t->page = page;
 	t->tid = gettid();
-	err = tld_pin(map_fd, t->tid, page, meta);
+	err = tld_pin_thread(map_fd, t->tid, page, meta);
 	if (err)
 		goto fail;
 
@@ -214,7 +184,7 @@ void tld_free(void)
 	for (t = tld_reg.next; t != &tld_reg; t = next) {
 		next = t->next;
 		if (map_fd >= 0)
-			tld_unpin(map_fd, t->tid);
+			tld_unpin_thread(map_fd, t->tid);
 		free(t->page);
 		free(t);
 	}
