@@ -107,7 +107,8 @@ async function main(): Promise<number> {
   ];
   const bounds: Bound[] = [
     { name: 'snapshot of 1,000 threads x 16 keys in Node', value: h.snapshot.node_ns / 1e6, unit: 'ms', goal: 'under 2 ms', met: h.snapshot.node_ns < 2e6 },
-    { name: 'watch at 10 Hz on that process', value: h.watch.cpu_percent_of_one_core, unit: '% of one core', goal: 'under 5%', met: h.watch.cpu_percent_of_one_core < 5 },
+    { name: 'tldctl watch at 10 Hz on that process, on a 50-line terminal', value: h.watch.cpu_percent_of_one_core, unit: '% of one core', goal: 'under 5%', met: h.watch.cpu_percent_of_one_core < 5 },
+    { name: 'tldctl watch at 10 Hz on that process, piped (all 1,000 threads printed each time)', value: h.watch.piped_cpu_percent_of_one_core, unit: '% of one core', goal: 'under 5%', met: h.watch.piped_cpu_percent_of_one_core < 5 },
   ];
   const report = {
     kernel: os.release(),
