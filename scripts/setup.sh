@@ -40,6 +40,8 @@ fi
 
 # End-to-end tests: Chromium, code-server on Node 24, playwright-core.
 bash scripts/setup-e2e.sh
+# The VM runner: qemu, busybox, cpio, zstd.
+bash scripts/vm/setup-vm.sh
 
 step "building bpf/ and native/"
 make -s -C bpf

@@ -95,8 +95,12 @@ export class Ctx implements vscode.Disposable {
     return this.client;
   }
 
-  setInspected(what: string | undefined): void {
-    this.inspected = what;
+  /** The process the Hint Inspector shows, for hovers. */
+  inspectedPid: number | undefined;
+
+  setInspected(pid: number | undefined): void {
+    this.inspectedPid = pid;
+    this.inspected = pid === undefined ? undefined : `pid ${pid}`;
     this.refreshStatus();
   }
 

@@ -1,8 +1,10 @@
 // Activation: the flat list of everything TLD Studio registers.
 import * as vscode from 'vscode';
 
+import { BpfCodeLenses } from './codeLenses';
 import * as commands from './commands';
 import { Ctx, PREFIX } from './ctx';
+import { KeyChecks } from './keyChecks';
 import { KeysView } from './views/keysView';
 import { ProcessesView } from './views/processesView';
 import { ProgramsView } from './views/programsView';
@@ -20,6 +22,8 @@ export async function activate(extension: vscode.ExtensionContext): Promise<void
     vscode.window.registerTreeDataProvider(`${PREFIX}.processes`, processes),
     vscode.window.registerTreeDataProvider(`${PREFIX}.keys`, keys),
     vscode.window.registerTreeDataProvider(`${PREFIX}.programs`, programs),
+    new KeyChecks(ctx),
+    vscode.languages.registerCodeLensProvider({ pattern: '**/*.bpf.c' }, new BpfCodeLenses()),
   );
   const refreshPrograms = () => programs.refresh();
   ctx.registerCommand('refresh', () => (processes.refresh(), programs.refresh()));

@@ -30,6 +30,7 @@ Commands:
   load FILE [--attach]         compile, check and load it (programs stay until unload)
   progs [--json]               loaded BPF programs: ids, types, sizes, run counts
   unload ID                    unload the object that program ID belongs to
+  vm kernel [--kernel PATH]    get (and cache) a sched_ext kernel to boot schedulers in
 
 Options:
   --pin PATH    the pinned map (default $TLD_PIN_DIR/tld_data_map, /sys/fs/bpf/tld)
@@ -49,6 +50,8 @@ Options:
   load:
     'Usage: tldctl load FILE [--attach] [--out OBJ] [--json]\n\nCompiles, checks and loads FILE, sharing tld_data_map with applications (--pin). A verifier\nrejection is shown at its source line with a plain explanation; the whole log is saved and\nits path printed. Loaded programs are pinned under $TLD_STUDIO_PIN_ROOT (/sys/fs/bpf/tld-studio)\nuntil `tldctl unload ID`; --attach also attaches them (struct_ops: registers them).',
   progs: 'Usage: tldctl progs [--json]\n\nLists loaded BPF programs; run counts and times need sysctl kernel.bpf_stats_enabled=1.',
+  vm:
+    'Usage: tldctl vm kernel [--kernel PATH] [--json]\n\nGets Debian\'s newest 6.18 cloud kernel from trixie-backports through an apt configuration of\nits own (never the machine\'s sources), unpacks it, checks it has sched_ext and BTF, and makes\nits vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage you have.',
   unload: 'Usage: tldctl unload ID\n\nUnloads the object (all its programs and links) that program ID, loaded by tldctl load, belongs to.',
 };
 
@@ -189,7 +192,7 @@ function report(o: BuildOutcome, json: boolean): number {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['pin', 'types', 'interval', 'count', 'set', 'out'], ['json', 'help', 'attach']);
+  const p = parseArgs(argv, ['pin', 'types', 'interval', 'count', 'set', 'out', 'kernel'], ['json', 'help', 'attach']);
   const [cmd, ...rest] = p.positionals;
   if (p.switches.has('help') || !cmd) {
     out(HELP[cmd ?? ''] ?? HELP['']!);
@@ -253,6 +256,21 @@ async function run(argv: string[]): Promise<number> {
         out(json ? toJson(progs) : programTable(progs));
         return 0;
       });
+    case 'vm': {
+      if (rest[0] !== 'kernel') throw new UsageError('tldctl vm takes: kernel');
+      const { ensureKernel } = await import('../vm/kernel');
+      const k = await ensureKernel({
+        cacheDir: cacheDir(),
+        ...(p.options.has('kernel') ? { kernelPath: p.options.get('kernel') } : {}),
+        onProgress: (pr) => {
+          const { done, total } = pr as { done?: number; total?: number };
+          const amount = done !== undefined && total ? ` ${Math.round((100 * done) / total)}%` : '';
+          process.stderr.write(`[vm] ${pr.step}${amount}: ${pr.message}\n`);
+        },
+      });
+      out(json ? toJson(k) : `kernel ${k.version}${k.fromCache ? ' (cached)' : ''}: sched_ext ${k.hasSchedExt ? 'yes' : 'no'}, BTF ${k.hasBtf ? 'yes' : 'no'}\n  bzImage   ${k.bzImage}\n  vmlinux.h ${k.vmlinuxH}`);
+      return 0;
+    }
     case 'unload': {
       const id = positiveInt(rest[0], 'ID');
       return withClient(pin, async (c) => {

@@ -44,7 +44,7 @@ export class HintInspector {
     panel.webview.html = this.html();
     panel.onDidDispose(() => this.dispose(), null, this.disposables);
     panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw), null, this.disposables);
-    ctx.setInspected(`pid ${pid}`);
+    ctx.setInspected(pid);
   }
 
   private post(m: HostToWebview): void {

@@ -1,0 +1,254 @@
+// Building the guest's initramfs: a gzip-compressed newc cpio with busybox as the userland.
+//
+//   await buildInitramfs({
+//     out: '/tmp/guest.cpio.gz',
+//     binaries: ['/usr/sbin/bpftool'],                 // -> /bin/bpftool, with its shared libraries
+//     files: [{ src: 'sched.bpf.o', dest: '/root/sched.bpf.o' }],
+//     init: guestInit(['bpftool version']),            // or any /init script text
+//   });
+//
+// Layout of the archive:
+//   /bin/busybox   Debian's busybox-static (/bin/busybox), with a symlink for every applet at
+//                  the place `busybox --list-full` names (/bin/sh, /bin/mount, /sbin/poweroff...)
+//   /bin/<name>    each of `binaries`; an applet of the same name is left out so the binary wins
+//   /lib..., /lib64/ld-linux-x86-64.so.2   every library `ldd` lists for them, and the loader,
+//                  each as a regular file at the path ldd printed
+//   <dest>         each of `files` (a file, or a folder copied whole)
+//   /init          the init script (mode 0755; "#!/bin/sh" is added when it has no "#!")
+//   /dev /proc /sys /tmp /run /root /etc   empty mount points
+// The kernel's built-in initramfs already holds /dev/console, so /init has a console.
+// Host tools: cpio, gzip, ldd (libc-bin), busybox-static (scripts/vm/setup-vm.sh).
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { TldError } from '../client/errors';
+import { SETUP_HINT, failure, findTool, run } from './exec';
+
+export interface InitramfsFile {
+  /** A file or folder on the host. */
+  readonly src: string;
+  /** The absolute path in the guest. */
+  readonly dest: string;
+}
+
+export interface BuildInitramfsOptions {
+  /** The .cpio.gz to write (written to a temporary name, then renamed). */
+  readonly out: string;
+  /** Host executables to put in /bin, with the shared libraries they need. */
+  readonly binaries: readonly string[];
+  readonly files?: readonly InitramfsFile[];
+  /** The text of /init. */
+  readonly init: string;
+  /** The busybox to use; default /bin/busybox (Debian's busybox-static). */
+  readonly busybox?: string;
+}
+
+export const EXIT_MARK = 'TLD-VM-EXIT';
+
+/**
+ * An /init script that mounts proc, sysfs, devtmpfs, bpffs and tracefs, runs `commands` in
+ * order (a failing command ends the run with its status), then prints `TLD-VM-EXIT <status>`
+ * and powers off: the convention qemu.ts reads the guest's result by.
+ */
+export function guestInit(commands: readonly string[]): string {
+  return [
+    '#!/bin/sh',
+    'export PATH=/bin:/sbin:/usr/bin:/usr/sbin',
+    'mount -t proc proc /proc',
+    'mount -t sysfs sysfs /sys',
+    'mount -t devtmpfs devtmpfs /dev 2>/dev/null',
+    'mount -t bpf bpf /sys/fs/bpf 2>/dev/null',
+    'mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null',
+    'mount -t tmpfs tmpfs /tmp',
+    'tld_status=0',
+    'tld_run() {',
+    '  if [ "$tld_status" = 0 ]; then sh -c "$1"; tld_status=$?; fi',
+    '}',
+    ...commands.map((c) => `tld_run ${shSingleQuote(c)}`),
+    `echo "${EXIT_MARK} $tld_status"`,
+    'poweroff -f',
+    '',
+  ].join('\n');
+}
+
+/** Builds the initramfs; throws a TldError naming the tool or file that failed. */
+export async function buildInitramfs(opts: BuildInitramfsOptions): Promise<void> {
+  const cpio = findTool('cpio', 'build the initramfs');
+  const gzip = findTool('gzip', 'compress the initramfs');
+  const busybox = opts.busybox ?? '/bin/busybox';
+  if (!fs.existsSync(busybox)) {
+    throw new TldError('ENOENT', `${busybox} is missing: install Debian's busybox-static package (${SETUP_HINT})`);
+  }
+  const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-initramfs-'));
+  const tmpOut = `${opts.out}.tmp-${process.pid}`;
+  try {
+    for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'run', 'root', 'etc']) {
+      fs.mkdirSync(path.join(stage, d), { recursive: true });
+    }
+    const binaries = opts.binaries.map((b) => path.resolve(b));
+    const names = new Set<string>();
+    for (const b of binaries) {
+      const name = path.basename(b);
+      if (names.has(name)) throw new TldError('EINVAL', `two binaries are named ${name}; each goes to /bin/${name}`);
+      names.add(name);
+    }
+
+    // busybox and its applets.
+    await addExecutable(stage, busybox, '/bin/busybox');
+    const list = await run(busybox, ['--list-full']);
+    if (list.code !== 0) throw failure(`listing the applets of ${busybox}`, list);
+    for (const rel of list.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '')) {
+      if (names.has(path.basename(rel)) || rel === 'bin/busybox') continue;
+      const link = path.join(stage, rel);
+      fs.mkdirSync(path.dirname(link), { recursive: true });
+      if (!fs.existsSync(link)) fs.symlinkSync('/bin/busybox', link);
+    }
+
+    // The binaries and their libraries.
+    for (const b of binaries) await addExecutable(stage, b, `/bin/${path.basename(b)}`);
+
+    for (const f of opts.files ?? []) {
+      if (!path.isAbsolute(f.dest)) throw new TldError('EINVAL', `initramfs file destination ${f.dest} is not an absolute path`);
+      const src = path.resolve(f.src);
+      if (!fs.existsSync(src)) throw new TldError('ENOENT', `${src} (for ${f.dest} in the initramfs) does not exist`);
+      const dest = guestPath(stage, f.dest);
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      if (fs.statSync(src).isDirectory()) fs.cpSync(src, dest, { recursive: true });
+      else fs.copyFileSync(src, dest);
+    }
+
+    const init = opts.init.startsWith('#!') ? opts.init : `#!/bin/sh\n${opts.init}`;
+    fs.writeFileSync(path.join(stage, 'init'), init, { mode: 0o755 });
+    fs.chmodSync(path.join(stage, 'init'), 0o755);
+
+    await writeCpioGz(stage, cpio, gzip, tmpOut);
+    fs.renameSync(tmpOut, opts.out);
+  } finally {
+    fs.rmSync(stage, { recursive: true, force: true });
+    fs.rmSync(tmpOut, { force: true });
+  }
+}
+
+/** Copies an executable to `dest` in the stage, with every library ldd lists for it. */
+async function addExecutable(stage: string, src: string, dest: string): Promise<void> {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(src);
+  } catch {
+    throw new TldError('ENOENT', `binary ${src} for the initramfs does not exist`);
+  }
+  if (!st.isFile()) throw new TldError('EINVAL', `binary ${src} for the initramfs is not a file`);
+  const target = guestPath(stage, dest);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.copyFileSync(src, target);
+  fs.chmodSync(target, (st.mode & 0o7777) | 0o555);
+  for (const lib of await sharedLibraries(src)) {
+    const to = guestPath(stage, lib);
+    if (fs.existsSync(to)) continue;
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    fs.copyFileSync(lib, to); // follows symlinks: the library's content under the name ldd printed
+  }
+}
+
+/** The shared libraries (and the dynamic loader) a binary needs, by ldd; [] when static. */
+export async function sharedLibraries(binary: string): Promise<string[]> {
+  const ldd = findTool('ldd', 'find the shared libraries of binaries for the initramfs');
+  const r = await run(ldd, [binary], { env: { ...process.env, LC_ALL: 'C' } });
+  const text = `${r.stdout}\n${r.stderr}`;
+  if (/not a dynamic executable|statically linked/.test(text)) return [];
+  if (r.code !== 0) throw failure(`ldd ${binary}`, r, 'Only executables for this machine can go into the initramfs.');
+  const { libs, missing } = parseLdd(r.stdout);
+  if (missing.length) {
+    throw new TldError('ENOENT', `${binary} needs ${missing.join(', ')}, which ldd cannot find on this machine; install the libraries or link it statically`);
+  }
+  return libs;
+}
+
+/** Parses ldd output: the absolute library and loader paths, and names it did not find. */
+export function parseLdd(text: string): { libs: string[]; missing: string[] } {
+  const libs: string[] = [];
+  const missing: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '') continue;
+    let m = /^(\S+)\s+=>\s+not found/.exec(line);
+    if (m) {
+      missing.push(m[1]!);
+      continue;
+    }
+    m = /^\S+\s+=>\s+(\/\S+)\s+\(0x[0-9a-f]+\)$/.exec(line) ?? /^(\/\S+)\s+\(0x[0-9a-f]+\)$/.exec(line);
+    if (m && !libs.includes(m[1]!)) libs.push(m[1]!);
+    // Anything else (linux-vdso.so.1, "statically linked") has no file.
+  }
+  return { libs, missing };
+}
+
+function guestPath(stage: string, p: string): string {
+  const full = path.join(stage, path.normalize(`/${p}`));
+  if (!full.startsWith(stage + path.sep)) throw new TldError('EINVAL', `${p} escapes the initramfs`);
+  return full;
+}
+
+function shSingleQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Every path under `stage`, relative ("bin/busybox"), parents before children, sorted. */
+function walk(stage: string): string[] {
+  const out: string[] = [];
+  const visit = (rel: string): void => {
+    const ents = fs.readdirSync(path.join(stage, rel), { withFileTypes: true });
+    for (const ent of ents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const r = rel === '' ? ent.name : `${rel}/${ent.name}`;
+      out.push(r);
+      if (ent.isDirectory()) visit(r);
+    }
+  };
+  visit('');
+  return out;
+}
+
+/** `cpio -o -H newc` of the stage, piped through `gzip -9`, into `out`. */
+function writeCpioGz(stage: string, cpio: string, gzip: string, out: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const fd = fs.openSync(out, 'w');
+    const c = spawn(cpio, ['--null', '-o', '-H', 'newc', '--quiet', '-R', '0:0', '--reproducible'], {
+      cwd: stage,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const g = spawn(gzip, ['-9', '-n', '-c'], { stdio: ['pipe', fd, 'pipe'] });
+    fs.closeSync(fd);
+    let cErr = '';
+    let gErr = '';
+    c.stderr.on('data', (b: Buffer) => (cErr += b.toString()));
+    g.stderr?.on('data', (b: Buffer) => (gErr += b.toString()));
+    const gIn = g.stdin;
+    if (gIn) {
+      c.stdout.pipe(gIn);
+      gIn.on('error', () => undefined);
+    }
+    c.stdin.on('error', () => undefined);
+    c.stdin.end(walk(stage).join('\0') + '\0');
+    let pending = 2;
+    let cCode = 0;
+    let gCode = 0;
+    const done = (): void => {
+      if (--pending > 0) return;
+      if (cCode !== 0) reject(new TldError('EIO', `cpio -o -H newc failed (exit ${cCode}): ${cErr.trim()}`));
+      else if (gCode !== 0) reject(new TldError('EIO', `gzip failed (exit ${gCode}): ${gErr.trim()}`));
+      else resolve();
+    };
+    c.on('error', (e) => reject(new TldError('EIO', `cannot run ${cpio}: ${e.message}`)));
+    g.on('error', (e) => reject(new TldError('EIO', `cannot run ${gzip}: ${e.message}`)));
+    c.on('close', (code) => {
+      cCode = code ?? -1;
+      done();
+    });
+    g.on('close', (code) => {
+      gCode = code ?? -1;
+      done();
+    });
+  });
+}

@@ -1,0 +1,342 @@
+// Booting a kernel and initramfs in qemu and reading the guest's result off its serial console.
+//
+//   const r = await bootGuest({ bzImage: k.bzImage, initramfs: '/tmp/guest.cpio.gz',
+//                               timeoutMs: 120_000, onConsole: (l) => console.log(l) });
+//   // r.exitCode: the N of the guest's last "TLD-VM-EXIT N" line (255 when it printed none)
+//
+// qemu runs as `qemu-system-x86_64 -nographic -nodefaults -serial stdio -no-reboot -kernel …
+// -initrd … -append "console=ttyS0 panic=-1 quiet"`; the guest's /init prints
+// `TLD-VM-EXIT <code>` and ends with `poweroff -f` (initramfs.ts's guestInit writes such an
+// /init). A kernel panic reboots, which -no-reboot turns into qemu's exit.
+//
+// Acceleration: KVM (`-enable-kvm -cpu host`) when /dev/kvm is usable and a probe boot of the
+// same kernel (no initramfs, so it panics at once and exits) succeeds; else TCG (`-accel tcg
+// -cpu max`). On some hosts KVM fails ("KVM internal error", or an MSR assertion): the probe
+// catches it, and a KVM boot that still fails that way is rerun under TCG. The result says
+// which was used and why. TLD_VM_ACCEL=kvm|tcg (or opts.accel) skips the choice.
+//
+// On timeout qemu gets SIGTERM, then SIGKILL; bootGuest returns only after it has exited.
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+
+import { TldError } from '../client/errors';
+import { findTool } from './exec';
+import { EXIT_MARK } from './initramfs';
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface BootOptions {
+  readonly bzImage: string;
+  readonly initramfs: string;
+  /** Guest memory; default 1024 MiB. */
+  readonly memoryMb?: number;
+  /** Guest CPUs; default 2 (at most the host's). */
+  readonly cpus?: number;
+  /** Stop the guest after this long (qemu's start and any KVM probe included). */
+  readonly timeoutMs: number;
+  /** Each console line (serial output and qemu's own messages), without escape codes. */
+  readonly onConsole: (line: string) => void;
+  /** More kernel command line, after "console=ttyS0 panic=-1 quiet". */
+  readonly append?: string;
+  /** Force an accelerator; default: TLD_VM_ACCEL, else auto. */
+  readonly accel?: Accel | 'auto';
+}
+
+export interface BootResult {
+  /** The guest's last `TLD-VM-EXIT <code>`, or 255 when it printed none. */
+  readonly exitCode: number;
+  readonly accel: Accel;
+  /** Why that accelerator ("KVM probe failed: KVM internal error", "/dev/kvm is absent"...). */
+  readonly accelReason: string;
+  /** The console's last lines (at most LAST_LINES). */
+  readonly lastLines: string[];
+  readonly timedOut: boolean;
+  /** From qemu's start to its exit, in milliseconds (the KVM probe excluded). */
+  readonly durationMs: number;
+}
+
+export const LAST_LINES = 40;
+const BASE_APPEND = 'console=ttyS0 panic=-1 quiet';
+const PROBE_TIMEOUT_MS = 20_000;
+const KVM_FAILURE = /KVM internal error|kvm_buf_set_msrs|failed to (initialize|set MSR)|kvm: .*(fail|error)|Could not access KVM/i;
+
+/** Boots the guest; resolves when qemu has exited (or was killed at the time limit). */
+export async function bootGuest(opts: BootOptions): Promise<BootResult> {
+  const qemu = findTool('qemu-system-x86_64', 'boot the sched_ext guest');
+  for (const [what, f] of [['kernel', opts.bzImage], ['initramfs', opts.initramfs]] as const) {
+    if (!fs.existsSync(f)) throw new TldError('ENOENT', `the guest's ${what} ${f} does not exist`);
+  }
+  const started = Date.now();
+  const choice = await chooseAccel(qemu, opts.bzImage, opts.accel ?? envAccel(), Math.min(PROBE_TIMEOUT_MS, opts.timeoutMs));
+  const left = (): number => Math.max(1, opts.timeoutMs - (Date.now() - started));
+  const first = await runQemu(qemu, opts, choice.accel, left());
+  if (choice.accel === 'kvm' && first.kvmFailed && !first.timedOut && first.exitCode === 255) {
+    const reason = `KVM failed during the boot (${first.kvmFailed}); rebooted under TCG`;
+    opts.onConsole(`[tld-vm] ${reason}`);
+    const second = await runQemu(qemu, opts, 'tcg', left());
+    return result(second, 'tcg', reason);
+  }
+  return result(first, choice.accel, choice.reason);
+}
+
+function result(r: QemuRun, accel: Accel, accelReason: string): BootResult {
+  return {
+    exitCode: r.exitCode,
+    accel,
+    accelReason,
+    lastLines: r.lastLines,
+    timedOut: r.timedOut,
+    durationMs: r.durationMs,
+  };
+}
+
+function envAccel(): Accel | 'auto' {
+  const v = process.env.TLD_VM_ACCEL;
+  return v === 'kvm' || v === 'tcg' ? v : 'auto';
+}
+
+function accelArgs(accel: Accel): string[] {
+  return accel === 'kvm' ? ['-enable-kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max'];
+}
+
+// ---------------------------------------------------------------------------------------
+// Choosing the accelerator
+
+interface AccelChoice {
+  readonly accel: Accel;
+  readonly reason: string;
+}
+
+/** Probe results of this process, by qemu and kernel image. */
+const probes = new Map<string, Promise<AccelChoice>>();
+
+async function chooseAccel(qemu: string, bzImage: string, wanted: Accel | 'auto', probeTimeoutMs: number): Promise<AccelChoice> {
+  if (wanted === 'tcg') return { accel: 'tcg', reason: 'TCG was asked for' };
+  if (wanted === 'kvm') return { accel: 'kvm', reason: 'KVM was asked for' };
+  try {
+    fs.accessSync('/dev/kvm', fs.constants.R_OK | fs.constants.W_OK);
+  } catch {
+    return { accel: 'tcg', reason: fs.existsSync('/dev/kvm') ? '/dev/kvm is not accessible to this user' : '/dev/kvm is absent' };
+  }
+  let key = `${qemu}:${bzImage}`;
+  try {
+    key = `${qemu}:${bzImage}:${fs.statSync(bzImage).mtimeMs}`;
+  } catch {
+    // checked by the caller
+  }
+  let p = probes.get(key);
+  if (!p) {
+    p = probeKvm(qemu, bzImage, probeTimeoutMs);
+    probes.set(key, p);
+  }
+  return p;
+}
+
+/**
+ * Boots the kernel under KVM without an initramfs: it cannot mount a root, panics, and with
+ * panic=-1 and -no-reboot qemu exits 0. Any KVM error, or no exit in time, means TCG.
+ */
+async function probeKvm(qemu: string, bzImage: string, timeoutMs: number): Promise<AccelChoice> {
+  const args = [
+    ...commonArgs(256, 1),
+    ...accelArgs('kvm'),
+    '-kernel',
+    bzImage,
+    '-append',
+    'console=ttyS0 panic=-1 loglevel=4',
+  ];
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const r = await runProcess(
+    qemu,
+    args,
+    timeoutMs,
+    (l, fromQemu) => {
+      lines.push(l);
+      if (fromQemu) errors.push(l);
+    },
+    (l, fromQemu) => fromQemu && KVM_FAILURE.test(l),
+  );
+  const kvmError = errors.find((l) => KVM_FAILURE.test(l));
+  if (kvmError) return { accel: 'tcg', reason: `KVM probe failed: ${kvmError.trim().slice(0, 160)}` };
+  if (r.timedOut) return { accel: 'tcg', reason: `KVM probe boot did not finish in ${timeoutMs} ms` };
+  if (r.status !== 0) {
+    return { accel: 'tcg', reason: `KVM probe boot: qemu exited with ${r.status}${lines.length ? `: ${lines[lines.length - 1]!.slice(0, 160)}` : ''}` };
+  }
+  if (!lines.some((l) => /Kernel panic|VFS:|Linux version/.test(l))) {
+    return { accel: 'tcg', reason: 'KVM probe boot printed nothing from the kernel' };
+  }
+  return { accel: 'kvm', reason: `/dev/kvm works (probe boot in ${r.durationMs} ms)` };
+}
+
+// ---------------------------------------------------------------------------------------
+// Running qemu
+
+interface QemuRun {
+  readonly exitCode: number;
+  readonly lastLines: string[];
+  readonly timedOut: boolean;
+  readonly durationMs: number;
+  /** The line that shows KVM failed, or null. */
+  readonly kvmFailed: string | null;
+}
+
+function commonArgs(memoryMb: number, cpus: number): string[] {
+  return [
+    '-nographic',
+    '-nodefaults',
+    '-no-user-config',
+    '-serial',
+    'stdio',
+    '-no-reboot',
+    // SeaBIOS's banner would share the serial line with the guest's first line: silence it.
+    '-fw_cfg',
+    'name=etc/sercon-port,string=0',
+    '-m',
+    String(memoryMb),
+    '-smp',
+    String(cpus),
+  ];
+}
+
+/** qemu's warning about the fw_cfg name above: noise, not shown. */
+const FW_CFG_WARNING = /externally provided fw_cfg item names should be prefixed/;
+/** SeaBIOS ends its banner without a newline (when it prints one): split the guest's line off. */
+const SEABIOS_PREFIX = /^(Booting from ROM\.*)(.+)$/;
+
+async function runQemu(qemu: string, opts: BootOptions, accel: Accel, timeoutMs: number): Promise<QemuRun> {
+  const cpus = opts.cpus ?? Math.min(2, os.cpus().length || 1);
+  const args = [
+    ...commonArgs(opts.memoryMb ?? 1024, cpus),
+    ...accelArgs(accel),
+    '-kernel',
+    opts.bzImage,
+    '-initrd',
+    opts.initramfs,
+    '-append',
+    opts.append ? `${BASE_APPEND} ${opts.append}` : BASE_APPEND,
+  ];
+  const last: string[] = [];
+  let exitCode = 255;
+  let kvmFailed: string | null = null;
+  const exitRe = new RegExp(`${EXIT_MARK} (\\d+)`);
+  const onLine = (line: string, fromQemu: boolean): void => {
+    last.push(line);
+    if (last.length > LAST_LINES) last.shift();
+    const m = exitRe.exec(line);
+    if (m) exitCode = Math.min(255, Number(m[1]));
+    if (accel === 'kvm' && fromQemu && kvmFailed === null && KVM_FAILURE.test(line)) kvmFailed = line.trim().slice(0, 160);
+    opts.onConsole(line);
+  };
+  // A KVM failure leaves qemu paused forever: stop it at once (when the guest has not finished).
+  const r = await runProcess(qemu, args, timeoutMs, onLine, (l, fromQemu) => accel === 'kvm' && fromQemu && exitCode === 255 && KVM_FAILURE.test(l));
+  return { exitCode, lastLines: last, timedOut: r.timedOut, durationMs: r.durationMs, kvmFailed: r.stoppedEarly || r.status !== 0 ? kvmFailed : null };
+}
+
+interface ProcessRun {
+  readonly status: number;
+  readonly timedOut: boolean;
+  readonly stoppedEarly: boolean;
+  readonly durationMs: number;
+}
+
+/** qemu processes still running, killed if this process exits first. */
+const live = new Set<ChildProcess>();
+let exitHook = false;
+
+/**
+ * Runs qemu with stdin closed; serial output (stdout) and qemu's own messages (stderr,
+ * fromQemu) become lines. `stopOn` ends it early when a line matches. Resolves after the process has exited.
+ */
+function runProcess(
+  file: string,
+  args: string[],
+  timeoutMs: number,
+  onLine: (line: string, fromQemu: boolean) => void,
+  stopOn: (line: string, fromQemu: boolean) => boolean,
+): Promise<ProcessRun> {
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const c of live) c.kill('SIGKILL');
+    });
+  }
+  const start = Date.now();
+  return new Promise<ProcessRun>((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    let timedOut = false;
+    let stoppedEarly = false;
+    let killTimer: NodeJS.Timeout | null = null;
+    const stop = (): void => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      killTimer ??= setTimeout(() => child.kill('SIGKILL'), 2000);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, timeoutMs);
+    const pending = { out: '', err: '' };
+    const splitter = (fromQemu: boolean): ((b: Buffer) => void) => {
+      const key = fromQemu ? 'err' : 'out';
+      return (b: Buffer) => {
+        const parts = (pending[key] + b.toString('utf8')).split('\n');
+        pending[key] = parts.pop() ?? '';
+        for (const p of parts) emit(p, fromQemu);
+      };
+    };
+    const emit = (raw: string, fromQemu: boolean): void => {
+      const line = cleanConsoleLine(raw);
+      if (line === '' || (fromQemu && FW_CFG_WARNING.test(line))) return;
+      const glued = fromQemu ? null : SEABIOS_PREFIX.exec(line);
+      if (glued) {
+        emit(glued[1]!, false);
+        emit(glued[2]!, false);
+        return;
+      }
+      onLine(line, fromQemu);
+      if (!stoppedEarly && stopOn(line, fromQemu)) {
+        stoppedEarly = true;
+        stop();
+      }
+    };
+    child.stdout.on('data', splitter(false));
+    child.stderr.on('data', splitter(true));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      live.delete(child);
+      reject(new TldError('EIO', `cannot run ${file}: ${e.message}`));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      emit(pending.out, false);
+      emit(pending.err, true);
+      if (killTimer) clearTimeout(killTimer);
+      live.delete(child);
+      resolve({ status: code ?? -1, timedOut, stoppedEarly, durationMs: Date.now() - start });
+    });
+  });
+}
+
+/** A console line without terminal escape sequences, carriage returns and other controls. */
+export function cleanConsoleLine(raw: string): string {
+  return raw
+    .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '') // CSI sequences: colours, cursor, clear
+    .replace(/\x1b[()][0-9A-Za-z]/g, '') // charset selection
+    .replace(/\x1b[@-_c78=>]/g, '') // other two-byte escapes (ESC c: reset, ESC 7/8: cursor)
+    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '')
+    .trimEnd();
+}
+
+/** The guest's result code in console lines: the last "TLD-VM-EXIT N", or 255. */
+export function exitCodeOf(lines: readonly string[]): number {
+  const re = new RegExp(`${EXIT_MARK} (\\d+)`);
+  let code = 255;
+  for (const l of lines) {
+    const m = re.exec(l);
+    if (m) code = Math.min(255, Number(m[1]));
+  }
+  return code;
+}
