@@ -174,9 +174,14 @@ static __always_inline int tld_key_init(struct task_struct *task, struct tld_key
 					(key)->off = __off;                                 \
 				}                                                           \
 			}                                                                   \
+			/* Two checks with a barrier between: clang must not fold them    \
+			 * into one range check on a copy, which the verifier cannot use. */\
 			barrier_var(__off);                                                 \
-			if (__off > 0 && __off <= TLD_PAGE_SIZE - (long)(size))             \
-				__p = (void *)__d + __off;                                  \
+			if (__off > 0) {                                                    \
+				barrier_var(__off);                                         \
+				if (__off <= TLD_PAGE_SIZE - (long)(size))                  \
+					__p = (void *)__d + __off;                          \
+			}                                                                   \
 		}                                                                           \
 		__p;                                                                        \
 	})
