@@ -46,6 +46,8 @@ export interface BuildInitramfsOptions {
 }
 
 export const EXIT_MARK = 'TLD-VM-EXIT';
+/** The first line /init prints: the kernel's start-up is over. */
+export const INIT_STARTED = 'TLD-VM-INIT';
 
 /**
  * An /init script that mounts proc, sysfs, devtmpfs, bpffs and tracefs, runs `commands` in
@@ -62,6 +64,7 @@ export function guestInit(commands: readonly string[]): string {
     'mount -t bpf bpf /sys/fs/bpf 2>/dev/null',
     'mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null',
     'mount -t tmpfs tmpfs /tmp',
+    `echo ${INIT_STARTED}`,
     'tld_status=0',
     'tld_run() {',
     '  if [ "$tld_status" = 0 ]; then sh -c "$1"; tld_status=$?; fi',

@@ -22,7 +22,7 @@ import * as os from 'node:os';
 
 import { TldError } from '../client/errors';
 import { findTool } from './exec';
-import { EXIT_MARK } from './initramfs';
+import { EXIT_MARK, INIT_STARTED } from './initramfs';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -76,6 +76,13 @@ export async function bootGuest(opts: BootOptions): Promise<BootResult> {
     opts.onConsole(`[tld-vm] ${reason}`);
     const second = await runQemu(qemu, opts, 'tcg', left());
     return result(second, 'tcg', reason);
+  }
+  // Under TCG on a loaded host the guest kernel has been seen to die in its own start-up
+  // (a fault in a timer interrupt) before /init ran: boot once more, and say so.
+  if (!first.timedOut && first.exitCode === 255 && first.lastLines.some((l) => /Kernel panic - not syncing/.test(l)) &&
+      !first.lastLines.some((l) => l.includes(INIT_STARTED))) {
+    opts.onConsole('[tld-vm] the guest kernel panicked before /init ran; booting it once more');
+    return result(await runQemu(qemu, opts, choice.accel, left()), choice.accel, choice.reason);
   }
   return result(first, choice.accel, choice.reason);
 }
