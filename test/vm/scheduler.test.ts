@@ -1,47 +1,35 @@
-// The example scheduler in a real sched_ext guest: built for the guest kernel, enabled, and fed
-// by tld-demo's hints (thread 0, 4, ... latency critical; every thread a weight).
+// The example scheduler in a real sched_ext guest through `tldctl vm run`: built for the guest
+// kernel, enabled while tld-demo publishes hints (thread 0, 4, ... latency critical; every
+// thread a weight), and its statistics read off the guest's console.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 
-import { cacheDir } from '../../extension/src/client/paths';
-import { buildInitramfs, guestInit } from '../../extension/src/vm/initramfs';
-import { ensureKernel } from '../../extension/src/vm/kernel';
-import { bootGuest } from '../../extension/src/vm/qemu';
-import { buildScheduler } from '../../extension/src/vm/scheduler';
-import { nativeBuild, repoRoot } from '../support/repo';
+import { repoRoot } from '../support/repo';
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-vm-sched-'));
-after(() => fs.rmSync(work, { recursive: true, force: true }));
+const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
 
-test('scx_hints loads in a sched_ext guest, stays enabled, and sends hinted threads to their queues', { timeout: 300_000 }, async () => {
-  const kernel = await ensureKernel({ cacheDir: process.env.TLD_VM_CACHE || cacheDir(), onProgress: () => undefined });
-  assert.ok(kernel.hasSchedExt, 'the guest kernel has no sched_ext');
-  const dir = path.join(repoRoot, 'bpf', 'schedulers');
-  const build = await buildScheduler(path.join(dir, 'scx_hints.bpf.c'), path.join(dir, 'scx_hints.c'), path.dirname(kernel.vmlinuxH), work);
-  assert.ok(build.ok, build.diagnostics.map((d) => `${d.file}:${d.line}: ${d.message}`).join('\n'));
-  const initrd = path.join(work, 'initrd.gz');
-  await buildInitramfs({
-    out: initrd,
-    binaries: [build.loader, path.join(nativeBuild, 'tld-demo')],
-    files: [
-      { src: path.join(nativeBuild, 'libtld.so'), dest: '/bin/libtld.so' },
-      { src: path.join(nativeBuild, 'libtld-demo-plugin.so'), dest: '/bin/libtld-demo-plugin.so' },
-    ],
-    init: guestInit(['(tld-demo --threads 4 --seconds 8 </dev/null >/tmp/demo.log 2>&1 &)', 'sleep 1', 'scx_hints 4']),
+test('tldctl vm run enables scx_hints in a sched_ext guest, and hinted threads reach their queues', { timeout: 300_000 }, () => {
+  const r = spawnSync(process.execPath, [tldctl, 'vm', 'run', '--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'), '--seconds', '4'], {
+    encoding: 'utf8',
+    timeout: 280_000,
+    env: { ...process.env, ...(process.env.TLD_VM_CACHE ? { XDG_CACHE_HOME: path.dirname(process.env.TLD_VM_CACHE) } : {}) },
   });
-  const lines: string[] = [];
-  const r = await bootGuest({ bzImage: kernel.bzImage, initramfs: initrd, timeoutMs: 120_000, onConsole: (l) => lines.push(l) });
-  const console_ = lines.join('\n');
-  assert.equal(r.timedOut, false, console_.slice(-3000));
-  assert.equal(r.exitCode, 0, console_.slice(-3000));
-  assert.match(console_, /scx_hints: enabled \(sched_ext state: enabled\)/);
-  const final = /scx_hints final: tasks hinted (\d+), enqueued high (\d+), normal (\d+), weighted (\d+)/.exec(console_);
-  assert.ok(final, console_.slice(-3000));
+  const output = r.stdout + r.stderr;
+  assert.equal(r.status, 0, output.slice(-3000));
+  assert.match(r.stdout, /\| scx_hints: enabled \(sched_ext state: enabled\)/);
+  assert.match(r.stdout, /vm run: the scheduler stayed enabled \((kvm|tcg): /);
+  const final = /scx_hints final: tasks hinted (\d+), enqueued high (\d+), normal (\d+), weighted (\d+)/.exec(r.stdout);
+  assert.ok(final, output.slice(-3000));
   const [hinted, high, , weighted] = final.slice(1).map(Number) as [number, number, number, number];
   assert.ok(hinted >= 4, `only ${hinted} hinted tasks seen`);
   assert.ok(high > 0, 'no latency-critical thread reached the high-priority queue');
   assert.ok(weighted > 0, 'no weight hint was used');
+});
+
+test('tldctl vm run refuses a file that is not a scheduler source, with a clear message', () => {
+  const r = spawnSync(process.execPath, [tldctl, 'vm', 'run', '--scheduler', path.join(repoRoot, 'README.md')], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /README\.md is not a scheduler source \(NAME\.bpf\.c\)/);
 });

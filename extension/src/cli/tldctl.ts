@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { TldClient, doctor } from '../client/client';
 import { BuildOutcome, compileAndCheck, formatDiagnostic } from '../client/loader';
 import { nativeObjectCheck } from '../client/nativeHelper';
-import { cacheDir } from '../client/paths';
+import { cacheDir, studioRoot } from '../client/paths';
 import { TldError } from '../client/errors';
 import { defaultPinPath } from '../client/layout';
 import { parseTypes, toJson } from '../client/values';
@@ -31,6 +31,7 @@ Commands:
   progs [--json]               loaded BPF programs: ids, types, sizes, run counts
   unload ID                    unload the object that program ID belongs to
   vm kernel [--kernel PATH]    get (and cache) a sched_ext kernel to boot schedulers in
+  vm run --scheduler FILE      try a scheduler in that kernel while tld-demo (or --workload) runs
 
 Options:
   --pin PATH    the pinned map (default $TLD_PIN_DIR/tld_data_map, /sys/fs/bpf/tld)
@@ -51,7 +52,7 @@ Options:
     'Usage: tldctl load FILE [--attach] [--out OBJ] [--json]\n\nCompiles, checks and loads FILE, sharing tld_data_map with applications (--pin). A verifier\nrejection is shown at its source line with a plain explanation; the whole log is saved and\nits path printed. Loaded programs are pinned under $TLD_STUDIO_PIN_ROOT (/sys/fs/bpf/tld-studio)\nuntil `tldctl unload ID`; --attach also attaches them (struct_ops: registers them).',
   progs: 'Usage: tldctl progs [--json]\n\nLists loaded BPF programs; run counts and times need sysctl kernel.bpf_stats_enabled=1.',
   vm:
-    'Usage: tldctl vm kernel [--kernel PATH] [--json]\n\nGets Debian\'s newest 6.18 cloud kernel from trixie-backports through an apt configuration of\nits own (never the machine\'s sources), unpacks it, checks it has sched_ext and BTF, and makes\nits vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage you have.',
+    'Usage: tldctl vm kernel [--kernel PATH] [--json]\n       tldctl vm run --scheduler NAME.bpf.c [--workload CMD] [--seconds N] [--kernel PATH]\n\nvm kernel gets Debian\'s newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine\'s sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm run builds the scheduler (and its loader NAME.c) for that kernel, boots it in qemu\n(KVM when it works, else TCG), runs the workload (default: tld-demo with hints), enables the\nscheduler for N seconds (default 5), and streams the console. Exit code: 0 when the scheduler\nstayed enabled, 1 when it did not load or enable, 2 when the kernel disabled it.',
   unload: 'Usage: tldctl unload ID\n\nUnloads the object (all its programs and links) that program ID, loaded by tldctl load, belongs to.',
 };
 
@@ -192,7 +193,7 @@ function report(o: BuildOutcome, json: boolean): number {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['pin', 'types', 'interval', 'count', 'set', 'out', 'kernel'], ['json', 'help', 'attach']);
+  const p = parseArgs(argv, ['pin', 'types', 'interval', 'count', 'set', 'out', 'kernel', 'scheduler', 'workload', 'seconds'], ['json', 'help', 'attach']);
   const [cmd, ...rest] = p.positionals;
   if (p.switches.has('help') || !cmd) {
     out(HELP[cmd ?? ''] ?? HELP['']!);
@@ -257,7 +258,7 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       });
     case 'vm': {
-      if (rest[0] !== 'kernel') throw new UsageError('tldctl vm takes: kernel');
+      if (rest[0] !== 'kernel' && rest[0] !== 'run') throw new UsageError('tldctl vm takes: kernel, run');
       const { ensureKernel } = await import('../vm/kernel');
       const k = await ensureKernel({
         cacheDir: cacheDir(),
@@ -268,8 +269,32 @@ async function run(argv: string[]): Promise<number> {
           process.stderr.write(`[vm] ${pr.step}${amount}: ${pr.message}\n`);
         },
       });
-      out(json ? toJson(k) : `kernel ${k.version}${k.fromCache ? ' (cached)' : ''}: sched_ext ${k.hasSchedExt ? 'yes' : 'no'}, BTF ${k.hasBtf ? 'yes' : 'no'}\n  bzImage   ${k.bzImage}\n  vmlinux.h ${k.vmlinuxH}`);
-      return 0;
+      if (rest[0] === 'kernel') {
+        out(json ? toJson(k) : `kernel ${k.version}${k.fromCache ? ' (cached)' : ''}: sched_ext ${k.hasSchedExt ? 'yes' : 'no'}, BTF ${k.hasBtf ? 'yes' : 'no'}\n  bzImage   ${k.bzImage}\n  vmlinux.h ${k.vmlinuxH}`);
+        return 0;
+      }
+      const scheduler = p.options.get('scheduler');
+      if (!scheduler) throw new UsageError('vm run needs --scheduler NAME.bpf.c');
+      const seconds = p.options.has('seconds') ? positiveInt(p.options.get('seconds'), '--seconds') : 5;
+      const { runScheduler } = await import('../vm/run');
+      const build = path.join(studioRoot(), 'native', 'build');
+      const r = await runScheduler({
+        kernel: k,
+        scheduler,
+        binaries: [path.join(build, 'tld-demo')],
+        files: [
+          { src: path.join(build, 'libtld.so'), dest: '/bin/libtld.so' },
+          { src: path.join(build, 'libtld-demo-plugin.so'), dest: '/bin/libtld-demo-plugin.so' },
+        ],
+        workload: p.options.get('workload') ?? `tld-demo --threads 4 --seconds ${seconds + 3}`,
+        seconds,
+        timeoutMs: (seconds + 60) * 1000,
+        onConsole: (line) => out(`| ${line}`),
+      });
+      for (const d of r.diagnostics) out(formatDiagnostic(d));
+      if (r.boot?.timedOut) out(`the guest did not finish in time; its last lines are above`);
+      out(`vm run: ${r.exitCode === 0 ? 'the scheduler stayed enabled' : r.exitCode === 2 ? 'the kernel disabled the scheduler' : 'the scheduler did not load or enable'}${r.boot ? ` (${r.boot.accel}: ${r.boot.accelReason})` : ''}`);
+      return r.exitCode;
     }
     case 'unload': {
       const id = positiveInt(rest[0], 'ID');
