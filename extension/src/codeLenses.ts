@@ -1,4 +1,5 @@
-// Code lenses above BPF programs: Compile and Load, on the first SEC() of a .bpf.c file.
+// Code lenses above BPF programs, on the first SEC() of a .bpf.c file: Compile, and Load and
+// attach, or for a sched_ext scheduler (this host may lack sched_ext) Run in VM.
 import * as vscode from 'vscode';
 
 import { PREFIX } from './ctx';
@@ -13,7 +14,9 @@ export class BpfCodeLenses implements vscode.CodeLensProvider {
     const isScheduler = /SEC\("\.?struct_ops/.test(text) && /sched_ext_ops/.test(text);
     return [
       new vscode.CodeLens(range, { title: 'Compile', command: `${PREFIX}.compileFile`, arguments: [doc.uri] }),
-      new vscode.CodeLens(range, { title: isScheduler ? 'Load scheduler' : 'Load and attach', command: `${PREFIX}.loadFile`, arguments: [doc.uri] }),
+      isScheduler
+        ? new vscode.CodeLens(range, { title: 'Run in VM', command: `${PREFIX}.runInVm`, arguments: [doc.uri] })
+        : new vscode.CodeLens(range, { title: 'Load and attach', command: `${PREFIX}.loadFile`, arguments: [doc.uri] }),
     ];
   }
 }

@@ -7,7 +7,7 @@ import { doctor } from './client/client';
 import { keySpec } from './cli/args';
 import { compileAndCheck } from './client/loader';
 import { nativeObjectCheck } from './client/nativeHelper';
-import { studioRoot } from './client/paths';
+import { cacheDir, studioRoot } from './client/paths';
 import { Ctx } from './ctx';
 import { publish } from './diagnostics';
 import { HintInspector } from './inspector/hintInspector';
@@ -119,4 +119,40 @@ export const newHintLookupProgram = (ctx: Ctx): Cmd => async () => {
   await vscode.workspace.fs.writeFile(target, fs.readFileSync(template));
   await vscode.window.showTextDocument(target);
   ctx.log.info(`created ${target.fsPath} from the hint sampler template`);
+};
+
+export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection): Cmd => async (arg) => {
+  const uri = activeBpfFile(arg);
+  if (!uri || !uri.fsPath.endsWith('.bpf.c')) throw new Error('open a sched_ext scheduler (NAME.bpf.c, with its loader NAME.c beside it) first');
+  await vscode.workspace.saveAll(false);
+  const { ensureKernel } = await import('./vm/kernel');
+  const { runScheduler } = await import('./vm/run');
+  const out = ctx.vmOutput();
+  out.show(true);
+  const build = path.join(studioRoot(), 'native', 'build');
+  const seconds = 5;
+  const result = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Running ${path.basename(uri.fsPath)} in a sched_ext VM`, cancellable: false },
+    async (progress) => {
+      const kernel = await ensureKernel({ cacheDir: cacheDir(), onProgress: (p) => progress.report({ message: p.message }) });
+      progress.report({ message: `booting ${kernel.version}` });
+      return runScheduler({
+        kernel,
+        scheduler: uri.fsPath,
+        binaries: [path.join(build, 'tld-demo')],
+        files: [
+          { src: path.join(build, 'libtld.so'), dest: '/bin/libtld.so' },
+          { src: path.join(build, 'libtld-demo-plugin.so'), dest: '/bin/libtld-demo-plugin.so' },
+        ],
+        workload: `tld-demo --threads 4 --seconds ${seconds + 3}`,
+        seconds,
+        timeoutMs: (seconds + 60) * 1000,
+        onConsole: (line) => out.appendLine(line),
+      });
+    },
+  );
+  publish(problems, uri, result.diagnostics);
+  const how = result.exitCode === 0 ? 'stayed enabled' : result.exitCode === 2 ? 'was disabled by the kernel (see the VM output)' : 'did not load or enable (see Problems and the VM output)';
+  const message = `${path.basename(uri.fsPath)} ${how}${result.boot ? ` (${result.boot.accel})` : ''}.`;
+  void (result.exitCode === 0 ? vscode.window.showInformationMessage(message) : vscode.window.showErrorMessage(message));
 };

@@ -38,6 +38,17 @@ export class Ctx implements vscode.Disposable {
     return ctx;
   }
 
+  private vm: vscode.OutputChannel | undefined;
+
+  /** The guest's console, for Run Scheduler in VM. */
+  vmOutput(): vscode.OutputChannel {
+    if (!this.vm) {
+      this.vm = vscode.window.createOutputChannel('TLD Studio VM');
+      this.push(this.vm);
+    }
+    return this.vm;
+  }
+
   get settings(): Settings {
     const c = vscode.workspace.getConfiguration(PREFIX);
     return {

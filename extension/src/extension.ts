@@ -33,6 +33,7 @@ export async function activate(extension: vscode.ExtensionContext): Promise<void
   ctx.registerCommand('compileFile', commands.compileFile(ctx, problems));
   ctx.registerCommand('loadFile', commands.loadFile(ctx, problems, refreshPrograms));
   ctx.registerCommand('unloadProgram', commands.unloadProgram(ctx, refreshPrograms));
+  ctx.registerCommand('runInVm', commands.runSchedulerInVm(ctx, problems));
   ctx.registerCommand('doctor', commands.runDoctor(ctx));
   ctx.registerCommand('newHintLookupProgram', commands.newHintLookupProgram(ctx));
   ctx.log.info('TLD Studio activated');
