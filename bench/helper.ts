@@ -10,6 +10,7 @@ import { snapshotText, typeOf } from '../extension/src/cli/format';
 import { decodeRows } from '../extension/src/client/snapshot';
 import { Proc, ProcessSet } from '../test/support/processes';
 import { nativeBuild } from '../test/support/repo';
+import { median } from './stats';
 
 export interface HelperFigures {
   snapshot: { threads: number; keys: number; rounds: number; node_ns: number; node_decode_all_ns: number; c_ns: number; bytes: number };
@@ -26,10 +27,6 @@ function runC(args: string[], env: NodeJS.ProcessEnv): Record<string, number> {
   return JSON.parse(r.stdout) as Record<string, number>;
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 
 import { bpfIncludeDirs } from '../extension/src/client/paths';
 import { repoRoot } from '../test/support/repo';
+import { median } from './stats';
 
 export interface LoadFigures {
   file: string;
@@ -18,10 +19,6 @@ export interface LoadFigures {
 
 const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
-}
 
 function must(r: ReturnType<typeof spawnSync>, what: string): void {
   if (r.status !== 0) throw new Error(`${what} failed: ${String(r.stderr)}${String(r.stdout)}`);

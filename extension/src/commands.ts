@@ -126,10 +126,9 @@ export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection
   if (!uri || !uri.fsPath.endsWith('.bpf.c')) throw new Error('open a sched_ext scheduler (NAME.bpf.c, with its loader NAME.c beside it) first');
   await vscode.workspace.saveAll(false);
   const { ensureKernel } = await import('./vm/kernel');
-  const { runScheduler } = await import('./vm/run');
+  const { demoWorkload, runScheduler } = await import('./vm/run');
   const out = ctx.vmOutput();
   out.show(true);
-  const build = path.join(studioRoot(), 'native', 'build');
   const seconds = 5;
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Running ${path.basename(uri.fsPath)} in a sched_ext VM`, cancellable: false },
@@ -139,12 +138,7 @@ export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection
       return runScheduler({
         kernel,
         scheduler: uri.fsPath,
-        binaries: [path.join(build, 'tld-demo')],
-        files: [
-          { src: path.join(build, 'libtld.so'), dest: '/bin/libtld.so' },
-          { src: path.join(build, 'libtld-demo-plugin.so'), dest: '/bin/libtld-demo-plugin.so' },
-        ],
-        workload: `tld-demo --threads 4 --seconds ${seconds + 3}`,
+        ...demoWorkload(path.join(studioRoot(), 'native', 'build'), seconds),
         seconds,
         timeoutMs: (seconds + 60) * 1000,
         onConsole: (line) => out.appendLine(line),

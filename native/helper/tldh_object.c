@@ -284,6 +284,25 @@ static int load_once(const char *path, const char *map_pin_path, char *log, size
 	return 0;
 }
 
+/* Pins @link at @dir/@name_link (bpffs refuses dots) and lets go of it; the pin keeps it. */
+static int pin_link(struct bpf_link *link, const char *dir, const char *name, const char *what,
+		    struct tldh_load_result *res, struct tldh_error *err)
+{
+	char path[PATH_MAX + 128];
+	int rc;
+
+	if (!link)
+		return tldh_fail(err, -errno, "cannot %s %s: %s", what, name, strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s_link", dir, name);
+	rc = bpf_link__pin(link, path);
+	bpf_link__disconnect(link);
+	bpf_link__destroy(link);
+	if (rc)
+		return tldh_fail(err, rc, "cannot pin the link of %s: %s", name, strerror(-rc));
+	res->attached++;
+	return 0;
+}
+
 /* Pins programs, and with @attach links and struct_ops registrations, under @dir. */
 static int pin_object(struct bpf_object *obj, const char *dir, bool attach, struct tldh_load_result *res,
 		      struct tldh_error *err)
@@ -309,37 +328,17 @@ static int pin_object(struct bpf_object *obj, const char *dir, bool attach, stru
 		if (!attach || bpf_program__type(prog) == BPF_PROG_TYPE_STRUCT_OPS ||
 		    bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL)
 			continue;
-		struct bpf_link *link = bpf_program__attach(prog);
-
-		if (!link)
-			return tldh_fail(err, -errno, "cannot attach program %s: %s", bpf_program__name(prog),
-					 strerror(errno));
-		snprintf(path, sizeof(path), "%s/%s_link", dir, bpf_program__name(prog));
-		rc = bpf_link__pin(link, path);
-		bpf_link__disconnect(link);
-		bpf_link__destroy(link);
+		rc = pin_link(bpf_program__attach(prog), dir, bpf_program__name(prog), "attach program", res, err);
 		if (rc)
-			return tldh_fail(err, rc, "cannot pin the link of %s: %s", bpf_program__name(prog),
-					 strerror(-rc));
-		res->attached++;
+			return rc;
 	}
 	bpf_object__for_each_map(map, obj) {
-		struct bpf_link *link;
-
 		if (!attach || bpf_map__type(map) != BPF_MAP_TYPE_STRUCT_OPS)
 			continue;
-		link = bpf_map__attach_struct_ops(map);
-		if (!link)
-			return tldh_fail(err, -errno, "cannot register struct_ops %s: %s", bpf_map__name(map),
-					 strerror(errno));
-		snprintf(path, sizeof(path), "%s/%s_link", dir, bpf_map__name(map));
-		rc = bpf_link__pin(link, path);
-		bpf_link__disconnect(link);
-		bpf_link__destroy(link);
+		rc = pin_link(bpf_map__attach_struct_ops(map), dir, bpf_map__name(map), "register struct_ops", res,
+			      err);
 		if (rc)
-			return tldh_fail(err, rc, "cannot pin the struct_ops link of %s: %s", bpf_map__name(map),
-					 strerror(-rc));
-		res->attached++;
+			return rc;
 	}
 	return 0;
 }

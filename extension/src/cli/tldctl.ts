@@ -276,17 +276,13 @@ async function run(argv: string[]): Promise<number> {
       const scheduler = p.options.get('scheduler');
       if (!scheduler) throw new UsageError('vm run needs --scheduler NAME.bpf.c');
       const seconds = p.options.has('seconds') ? positiveInt(p.options.get('seconds'), '--seconds') : 5;
-      const { runScheduler } = await import('../vm/run');
-      const build = path.join(studioRoot(), 'native', 'build');
+      const { demoWorkload, runScheduler } = await import('../vm/run');
+      const demo = demoWorkload(path.join(studioRoot(), 'native', 'build'), seconds);
       const r = await runScheduler({
         kernel: k,
         scheduler,
-        binaries: [path.join(build, 'tld-demo')],
-        files: [
-          { src: path.join(build, 'libtld.so'), dest: '/bin/libtld.so' },
-          { src: path.join(build, 'libtld-demo-plugin.so'), dest: '/bin/libtld-demo-plugin.so' },
-        ],
-        workload: p.options.get('workload') ?? `tld-demo --threads 4 --seconds ${seconds + 3}`,
+        ...demo,
+        workload: p.options.get('workload') ?? demo.workload,
         seconds,
         timeoutMs: (seconds + 60) * 1000,
         onConsole: (line) => out(`| ${line}`),

@@ -25,6 +25,21 @@ export interface RunOptions {
   readonly onConsole: (line: string) => void;
 }
 
+/**
+ * The default workload: tld-demo publishing hints for @seconds + 3 s, with its library and
+ * plugin beside it in the guest's /bin (its rpath is $ORIGIN).
+ */
+export function demoWorkload(nativeBuild: string, seconds: number): Pick<RunOptions, 'binaries' | 'files' | 'workload'> {
+  return {
+    binaries: [path.join(nativeBuild, 'tld-demo')],
+    files: [
+      { src: path.join(nativeBuild, 'libtld.so'), dest: '/bin/libtld.so' },
+      { src: path.join(nativeBuild, 'libtld-demo-plugin.so'), dest: '/bin/libtld-demo-plugin.so' },
+    ],
+    workload: `tld-demo --threads 4 --seconds ${seconds + 3}`,
+  };
+}
+
 export interface RunResult {
   readonly diagnostics: readonly Diagnostic[];
   readonly boot?: BootResult;
