@@ -123,10 +123,10 @@ export const newHintLookupProgram = (ctx: Ctx): Cmd => async () => {
 
 export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection): Cmd => async (arg) => {
   const uri = activeBpfFile(arg);
-  if (!uri || !uri.fsPath.endsWith('.bpf.c')) throw new Error('open a sched_ext scheduler (NAME.bpf.c, with its loader NAME.c beside it) first');
+  if (!uri || !uri.fsPath.endsWith('.bpf.c')) throw new Error('open a sched_ext scheduler (NAME.bpf.c) first');
   await vscode.workspace.saveAll(false);
   const { ensureKernel } = await import('./vm/kernel');
-  const { demoWorkload, runScheduler } = await import('./vm/run');
+  const { guestWorkload, runScheduler } = await import('./vm/run');
   const out = ctx.vmOutput();
   out.show(true);
   const seconds = 5;
@@ -138,7 +138,8 @@ export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection
       return runScheduler({
         kernel,
         scheduler: uri.fsPath,
-        ...demoWorkload(path.join(studioRoot(), 'native', 'build'), seconds),
+        nativeBuild: path.join(studioRoot(), 'native', 'build'),
+        ...guestWorkload(path.join(studioRoot(), 'native', 'build'), seconds),
         seconds,
         timeoutMs: (seconds + 60) * 1000,
         onConsole: (line) => out.appendLine(line),

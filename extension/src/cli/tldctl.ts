@@ -32,6 +32,7 @@ Commands:
   unload ID                    unload the object that program ID belongs to
   vm kernel [--kernel PATH]    get (and cache) a sched_ext kernel to boot schedulers in
   vm run --scheduler FILE      try a scheduler in that kernel while tld-demo (or --workload) runs
+  vm run --default-scheduler   the same workload under the kernel's own scheduler, to compare
 
 Options:
   --pin PATH    the pinned map (default $TLD_PIN_DIR/tld_data_map, /sys/fs/bpf/tld)
@@ -52,7 +53,7 @@ Options:
     'Usage: tldctl load FILE [--attach] [--out OBJ] [--json]\n\nCompiles, checks and loads FILE, sharing tld_data_map with applications (--pin). A verifier\nrejection is shown at its source line with a plain explanation; the whole log is saved and\nits path printed. Loaded programs are pinned under $TLD_STUDIO_PIN_ROOT (/sys/fs/bpf/tld-studio)\nuntil `tldctl unload ID`; --attach also attaches them (struct_ops: registers them).',
   progs: 'Usage: tldctl progs [--json]\n\nLists loaded BPF programs; run counts and times need sysctl kernel.bpf_stats_enabled=1.',
   vm:
-    'Usage: tldctl vm kernel [--kernel PATH] [--json]\n       tldctl vm run --scheduler NAME.bpf.c [--workload CMD] [--seconds N] [--kernel PATH]\n\nvm kernel gets Debian\'s newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine\'s sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm run builds the scheduler (and its loader NAME.c) for that kernel, boots it in qemu\n(KVM when it works, else TCG), runs the workload (default: tld-demo with hints), enables the\nscheduler for N seconds (default 5), and streams the console. Exit code: 0 when the scheduler\nstayed enabled, 1 when it did not load or enable, 2 when the kernel disabled it.',
+    'Usage: tldctl vm kernel [--kernel PATH] [--json]\n       tldctl vm run (--scheduler NAME.bpf.c | --default-scheduler) [--workload CMD] [--seconds N]\n                     [--kernel PATH] [--json]\n\nvm kernel gets Debian\'s newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine\'s sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm run builds the scheduler for that kernel, boots it in qemu (KVM when it works, else\nTCG), enables it with tld-scx-run for N seconds (default 5) while the workload runs, and streams\nthe console with the scheduler\'s statistics (its integer globals and latency histograms) every\nsecond. The workload is a guest shell command (default: tld-demo with hints; tld-latency\nmeasures hinted and unhinted wake-up latency under CPU hogs). --default-scheduler runs the\nworkload under the kernel\'s own scheduler instead. --json prints the outcome and statistics as\nJSON on stdout (the console goes to stderr). Exit code: 0 when the scheduler stayed enabled, 1\nwhen it did not load or enable (a verifier error is shown at its source line), 2 when the kernel\ndisabled it (the reason is printed).',
   unload: 'Usage: tldctl unload ID\n\nUnloads the object (all its programs and links) that program ID, loaded by tldctl load, belongs to.',
 };
 
@@ -193,7 +194,7 @@ function report(o: BuildOutcome, json: boolean): number {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['pin', 'types', 'interval', 'count', 'set', 'out', 'kernel', 'scheduler', 'workload', 'seconds'], ['json', 'help', 'attach']);
+  const p = parseArgs(argv, ['pin', 'types', 'interval', 'count', 'set', 'out', 'kernel', 'scheduler', 'workload', 'seconds'], ['json', 'help', 'attach', 'default-scheduler']);
   const [cmd, ...rest] = p.positionals;
   if (p.switches.has('help') || !cmd) {
     out(HELP[cmd ?? ''] ?? HELP['']!);
@@ -274,22 +275,31 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       }
       const scheduler = p.options.get('scheduler');
-      if (!scheduler) throw new UsageError('vm run needs --scheduler NAME.bpf.c');
+      const onDefault = p.switches.has('default-scheduler');
+      if (!scheduler && !onDefault) throw new UsageError('vm run needs --scheduler NAME.bpf.c or --default-scheduler');
+      if (scheduler && onDefault) throw new UsageError('vm run takes --scheduler or --default-scheduler, not both');
       const seconds = p.options.has('seconds') ? positiveInt(p.options.get('seconds'), '--seconds') : 5;
-      const { demoWorkload, runScheduler } = await import('../vm/run');
-      const demo = demoWorkload(path.join(studioRoot(), 'native', 'build'), seconds);
-      const r = await runScheduler({
+      const { guestWorkload, runScheduler, runWorkload } = await import('../vm/run');
+      const nativeBuild = path.join(studioRoot(), 'native', 'build');
+      const onConsole = json ? (line: string) => process.stderr.write(`| ${line}\n`) : (line: string) => out(`| ${line}`);
+      const say = json ? (line: string) => process.stderr.write(`${line}\n`) : out;
+      const opts = {
         kernel: k,
-        scheduler,
-        ...demo,
-        workload: p.options.get('workload') ?? demo.workload,
+        ...guestWorkload(nativeBuild, seconds, p.options.get('workload')),
         seconds,
         timeoutMs: (seconds + 60) * 1000,
-        onConsole: (line) => out(`| ${line}`),
-      });
-      for (const d of r.diagnostics) out(formatDiagnostic(d));
-      if (r.boot?.timedOut) out(`the guest did not finish in time; its last lines are above`);
-      out(`vm run: ${r.exitCode === 0 ? 'the scheduler stayed enabled' : r.exitCode === 2 ? 'the kernel disabled the scheduler' : 'the scheduler did not load or enable'}${r.boot ? ` (${r.boot.accel}: ${r.boot.accelReason})` : ''}`);
+        onConsole,
+      };
+      const r = scheduler ? await runScheduler({ ...opts, scheduler, nativeBuild }) : await runWorkload(opts);
+      for (const d of r.diagnostics) say(formatDiagnostic(d));
+      if (r.boot?.timedOut) say(`the guest did not finish in time; its last lines are above`);
+      const how = !scheduler
+        ? `the workload ran under the default scheduler and exited with status ${r.exitCode}`
+        : r.exitCode === 0 ? 'the scheduler stayed enabled'
+        : r.exitCode === 2 ? `the kernel disabled the scheduler${r.outcome.disabled ? ` ${r.outcome.disabled}` : ''}`
+        : 'the scheduler did not load or enable';
+      say(`vm run: ${how}${r.boot ? ` (${r.boot.accel}: ${r.boot.accelReason})` : ''}`);
+      if (json) out(toJson({ exitCode: r.exitCode, accel: r.boot?.accel, timedOut: r.boot?.timedOut ?? false, diagnostics: r.diagnostics, ...r.outcome }));
       return r.exitCode;
     }
     case 'unload': {

@@ -51,7 +51,7 @@ function resolveAnnotated(name: string, sourceFile: string): string {
   return path.resolve(path.dirname(sourceFile), name);
 }
 
-function verifierDiagnostic(sourceFile: string, v: VerifierError): Diagnostic {
+export function verifierDiagnostic(sourceFile: string, v: VerifierError): Diagnostic {
   const where = v.insn !== undefined ? ` (instruction ${v.insn}${v.insnText ? `: ${v.insnText}` : ''})` : '';
   return {
     file: v.file ? resolveAnnotated(v.file, sourceFile) : sourceFile,

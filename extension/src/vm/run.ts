@@ -1,50 +1,84 @@
 // Trying a scheduler in the sched_ext guest: build it for the guest kernel, boot, enable it
-// while a workload runs, stream the console, and say how it went.
+// with tld-scx-run while a workload runs, stream the console, and say how it went. The same
+// workload can run under the kernel's default scheduler, for comparison.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { Diagnostic } from '../client/compiler';
 import { TldError } from '../client/errors';
+import { verifierDiagnostic } from '../client/loader';
+import { parseVerifierLog } from '../client/verifierLog';
 import { buildInitramfs, guestInit } from './initramfs';
 import { KernelInfo } from './kernel';
 import { BootResult, bootGuest } from './qemu';
 import { buildScheduler } from './scheduler';
+import { SchedulerOutcome, schedulerOutcome } from './schedulerStats';
 
-export interface RunOptions {
+/** A workload and the run around it. */
+export interface WorkloadOptions {
   readonly kernel: KernelInfo;
-  /** NAME.bpf.c; its loader NAME.c lies beside it (it takes the run's seconds as argument). */
-  readonly scheduler: string;
   /** Host binaries for the guest's /bin (tld-demo and its libraries by default). */
   readonly binaries: readonly string[];
   readonly files: readonly { src: string; dest: string }[];
-  /** The guest shell command run in the background while the scheduler is enabled. */
+  /** A guest shell command; its output goes to the console. */
   readonly workload: string;
   readonly seconds: number;
   readonly timeoutMs: number;
   readonly onConsole: (line: string) => void;
 }
 
-/**
- * The default workload: tld-demo publishing hints for @seconds + 3 s, with its library and
- * plugin beside it in the guest's /bin (its rpath is $ORIGIN).
- */
-export function demoWorkload(nativeBuild: string, seconds: number): Pick<RunOptions, 'binaries' | 'files' | 'workload'> {
-  return {
-    binaries: [path.join(nativeBuild, 'tld-demo')],
-    files: [
-      { src: path.join(nativeBuild, 'libtld.so'), dest: '/bin/libtld.so' },
-      { src: path.join(nativeBuild, 'libtld-demo-plugin.so'), dest: '/bin/libtld-demo-plugin.so' },
-    ],
-    workload: `tld-demo --threads 4 --seconds ${seconds + 3}`,
-  };
+export interface RunOptions extends WorkloadOptions {
+  /** The scheduler's source, NAME.bpf.c. */
+  readonly scheduler: string;
+  /** The folder of tld-scx-run (native/build). */
+  readonly nativeBuild: string;
 }
 
 export interface RunResult {
   readonly diagnostics: readonly Diagnostic[];
   readonly boot?: BootResult;
-  /** 0: the scheduler stayed enabled; 1: it did not load or enable; 2: the kernel disabled it. */
+  /**
+   * Under a scheduler: 0 when it stayed enabled, 1 when it did not load or enable, 2 when the
+   * kernel disabled it. Under the default scheduler: the workload's status.
+   */
   readonly exitCode: number;
+  readonly outcome: SchedulerOutcome;
+}
+
+/** The guest's copy of the workload: a script, so that any shell command survives quoting. */
+const WORKLOAD_SCRIPT = '/etc/tld-workload.sh';
+const LOADER = 'tld-scx-run';
+
+/** The default workload: tld-demo publishing hints for longer than the run, which stops it. */
+export const demoCommand = (seconds: number): string => `tld-demo --threads 4 --seconds ${seconds + 3}`;
+
+/** tld-latency (native/workloads/tld_latency.c): hinted and unhinted periodic threads among CPU hogs. */
+export const latencyCommand = (seconds: number, hogs = 4): string => `tld-latency --hogs ${hogs} --sleepers 2 --seconds ${seconds}`;
+
+/**
+ * What every guest gets: tld-demo and tld-latency, with libtld and the demo's plugin beside
+ * them in /bin (their rpath is $ORIGIN), and @workload to run (default: the demo).
+ */
+export function guestWorkload(nativeBuild: string, seconds: number, workload?: string): Pick<WorkloadOptions, 'binaries' | 'files' | 'workload'> {
+  return {
+    binaries: [path.join(nativeBuild, 'tld-demo'), path.join(nativeBuild, 'tld-latency')],
+    files: [
+      { src: path.join(nativeBuild, 'libtld.so'), dest: '/bin/libtld.so' },
+      { src: path.join(nativeBuild, 'libtld-demo-plugin.so'), dest: '/bin/libtld-demo-plugin.so' },
+    ],
+    workload: workload ?? demoCommand(seconds),
+  };
+}
+
+/** The verifier's error in the guest's console, at its line of @source. */
+export function guestVerifierDiagnostics(lines: readonly string[], source: string): Diagnostic[] {
+  const begin = lines.findIndex((l) => /-- BEGIN PROG LOAD LOG --/.test(l));
+  if (begin < 0) return [];
+  const end = lines.findIndex((l, i) => i > begin && /-- END PROG LOAD LOG --/.test(l));
+  const program = /prog '([^']+)'/.exec(lines[begin] as string)?.[1] ?? path.basename(source);
+  const v = parseVerifierLog(lines.slice(begin, end < 0 ? undefined : end + 1).join('\n'), program);
+  return v ? [verifierDiagnostic(source, v)] : [];
 }
 
 export async function runScheduler(opts: RunOptions): Promise<RunResult> {
@@ -52,23 +86,56 @@ export async function runScheduler(opts: RunOptions): Promise<RunResult> {
   const bpf = path.resolve(opts.scheduler);
   if (!/\.bpf\.c$/.test(bpf)) throw new TldError('EINVAL', `${opts.scheduler} is not a scheduler source (NAME.bpf.c)`);
   if (!fs.existsSync(bpf)) throw new TldError('ENOENT', `${opts.scheduler} does not exist`);
-  const loaderSource = bpf.replace(/\.bpf\.c$/, '.c');
-  if (!fs.existsSync(loaderSource)) throw new TldError('ENOENT', `the scheduler's loader ${loaderSource} does not exist`);
+  const loader = path.join(opts.nativeBuild, LOADER);
+  if (!fs.existsSync(loader)) throw new TldError('ENOENT', `${loader} is missing: build it with \`make -C native\` (or npm run build)`);
+  return inWorkDir(async (work) => {
+    const build = await buildScheduler(bpf, path.dirname(opts.kernel.vmlinuxH), work);
+    if (!build.ok) return { diagnostics: build.diagnostics, exitCode: 1, outcome: {} };
+    const guestObject = `/etc/${path.basename(build.object)}`;
+    const run = await boot(opts, work, [loader, ...opts.binaries], [{ src: build.object, dest: guestObject }],
+      `${LOADER} --seconds ${opts.seconds} ${guestObject} -- sh ${WORKLOAD_SCRIPT}`);
+    const diagnostics = run.boot.exitCode === 1 ? guestVerifierDiagnostics(run.lines, bpf) : [];
+    return { diagnostics: [...build.diagnostics, ...diagnostics], boot: run.boot, exitCode: run.exitCode, outcome: schedulerOutcome(run.lines) };
+  });
+}
+
+/** Runs the workload under the kernel's default scheduler (no sched_ext scheduler loaded). */
+export async function runWorkload(opts: WorkloadOptions): Promise<RunResult> {
+  return inWorkDir(async (work) => {
+    const run = await boot(opts, work, opts.binaries, [], `sh ${WORKLOAD_SCRIPT}`);
+    return { diagnostics: [], boot: run.boot, exitCode: run.exitCode, outcome: {} };
+  });
+}
+
+async function inWorkDir<T>(f: (work: string) => Promise<T>): Promise<T> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-vm-run-'));
   try {
-    const build = await buildScheduler(bpf, loaderSource, path.dirname(opts.kernel.vmlinuxH), work);
-    if (!build.ok) return { diagnostics: build.diagnostics, exitCode: 1 };
-    const initrd = path.join(work, 'initrd.gz');
-    const loader = path.basename(build.loader);
-    await buildInitramfs({
-      out: initrd,
-      binaries: [build.loader, ...opts.binaries],
-      files: opts.files,
-      init: guestInit([`(${opts.workload} </dev/null >/tmp/workload.log 2>&1 &)`, 'sleep 1', `${loader} ${opts.seconds}`]),
-    });
-    const boot = await bootGuest({ bzImage: opts.kernel.bzImage, initramfs: initrd, timeoutMs: opts.timeoutMs, onConsole: opts.onConsole });
-    return { diagnostics: build.diagnostics, boot, exitCode: boot.timedOut ? 1 : boot.exitCode };
+    return await f(work);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+async function boot(opts: WorkloadOptions, work: string, binaries: readonly string[], files: readonly { src: string; dest: string }[], command: string):
+  Promise<{ boot: BootResult; lines: string[]; exitCode: number }> {
+  const script = path.join(work, 'workload.sh');
+  fs.writeFileSync(script, `${opts.workload}\n`);
+  const initrd = path.join(work, 'initrd.gz');
+  await buildInitramfs({
+    out: initrd,
+    binaries,
+    files: [...opts.files, ...files, { src: script, dest: WORKLOAD_SCRIPT }],
+    init: guestInit([command]),
+  });
+  const lines: string[] = [];
+  const b = await bootGuest({
+    bzImage: opts.kernel.bzImage,
+    initramfs: initrd,
+    timeoutMs: opts.timeoutMs,
+    onConsole: (line) => {
+      lines.push(line);
+      opts.onConsole(line);
+    },
+  });
+  return { boot: b, lines, exitCode: b.timedOut ? 1 : b.exitCode };
 }
