@@ -7,7 +7,7 @@
  *
  * Histograms are log-linear: four buckets per power of two of nanoseconds, so a
  * bucket's bounds are within 25% of each other. Values 0..3 ns have a bucket
- * each; 2^SCX_LAT_MAX_LOG2 ns (about 18 minutes) and more share the last one.
+ * each; from 2^(SCX_LAT_MAX_LOG2 + 1) ns (about 37 minutes) on, values share the last one.
  * The loader prints any global `__u64 NAME[SCX_LAT_BUCKETS]` of a scheduler as
  * a histogram, and any integer global as a counter.
  */

@@ -410,6 +410,14 @@ int main(int argc, char **argv)
 		}
 		scx_state(state, sizeof(state));
 		if (strcmp(state, "enabled") && strcmp(state, "enabling")) {
+			/* Disabling runs ops.exit: give it a moment to record why. */
+			for (int w = 0; w < 40 && st.exit && !st.exit->kind; w++)
+				usleep(50000);
+			if (st.exit && st.exit->kind) {
+				print_exit(st.exit);
+				rc = 2;
+				break;
+			}
 			printf("tld-scx-run: the kernel disabled the scheduler (sched_ext state: %s); the kernel log above says why\n", state);
 			rc = 2;
 			break;

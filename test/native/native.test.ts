@@ -11,6 +11,7 @@ const suites: ReadonlyArray<{ binary: string; about: string }> = [
   { binary: 'test_concurrency', about: 'libtld keys added by many threads at once' },
   { binary: 'test_bpf', about: 'libtld read by BPF programs on the running kernel' },
   { binary: 'test_cpp', about: 'libtld C++ tld::variable read by BPF' },
+  { binary: 'test_scx_hist', about: 'the latency histogram buckets schedulers and tld-scx-run share' },
 ];
 
 for (const suite of suites) {

@@ -1,35 +1,77 @@
-// The example scheduler in a real sched_ext guest through `tldctl vm run`: built for the guest
-// kernel, enabled while tld-demo publishes hints (thread 0, 4, ... latency critical; every
-// thread a weight), and its statistics read off the guest's console.
+// Schedulers in a real sched_ext guest through `tldctl vm run`: the example scheduler enabled
+// while tld-demo publishes hints (thread 0, 4, ... latency critical; every thread a weight),
+// with its statistics read back; a scheduler the guest's verifier rejects, reported at its
+// source line; and one that ends itself with scx_bpf_error(), reported with its reason.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { SpawnSyncReturns, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 
+import { SchedulerOutcome } from '../../extension/src/vm/schedulerStats';
 import { repoRoot } from '../support/repo';
 
 const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
+const schedulers = path.join(repoRoot, 'test', 'vm', 'schedulers');
 
-test('tldctl vm run enables scx_hints in a sched_ext guest, and hinted threads reach their queues', { timeout: 300_000 }, () => {
-  const r = spawnSync(process.execPath, [tldctl, 'vm', 'run', '--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'), '--seconds', '4'], {
+function vmRun(args: readonly string[]): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [tldctl, 'vm', 'run', ...args], {
     encoding: 'utf8',
     timeout: 280_000,
     env: { ...process.env, ...(process.env.TLD_VM_CACHE ? { XDG_CACHE_HOME: path.dirname(process.env.TLD_VM_CACHE) } : {}) },
   });
-  const output = r.stdout + r.stderr;
-  assert.equal(r.status, 0, output.slice(-3000));
-  assert.match(r.stdout, /\| scx_hints: enabled \(sched_ext state: enabled\)/);
-  assert.match(r.stdout, /vm run: the scheduler stayed enabled \((kvm|tcg): /);
-  const final = /scx_hints final: tasks hinted (\d+), enqueued high (\d+), normal (\d+), weighted (\d+)/.exec(r.stdout);
-  assert.ok(final, output.slice(-3000));
-  const [hinted, high, , weighted] = final.slice(1).map(Number) as [number, number, number, number];
-  assert.ok(hinted >= 4, `only ${hinted} hinted tasks seen`);
-  assert.ok(high > 0, 'no latency-critical thread reached the high-priority queue');
-  assert.ok(weighted > 0, 'no weight hint was used');
+}
+
+interface JsonOutcome extends SchedulerOutcome {
+  readonly exitCode: number;
+}
+
+test('tldctl vm run enables scx_hints in a sched_ext guest: hinted threads reach their queues, wake-ups are measured', { timeout: 300_000 }, () => {
+  const r = vmRun(['--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'), '--seconds', '4', '--json']);
+  assert.equal(r.status, 0, r.stderr.slice(-3000));
+  assert.match(r.stderr, /\| tld-scx-run: hints_ops enabled \(sched_ext state: enabled\)/);
+  assert.match(r.stderr, /vm run: the scheduler stayed enabled \((kvm|tcg): /);
+  const o = JSON.parse(r.stdout) as JsonOutcome;
+  assert.equal(o.exitCode, 0);
+  assert.equal(o.enabled, 'hints_ops');
+  assert.ok(o.stats, `no final statistics:\n${r.stderr.slice(-3000)}`);
+  const c = o.stats.counters;
+  assert.ok((c.nr_tasks_hinted ?? 0) >= 4, `only ${c.nr_tasks_hinted} hinted tasks seen`);
+  assert.ok((c.nr_enq_hi ?? 0) > 0, 'no latency-critical thread reached the high-priority queue');
+  assert.ok((c.nr_weighted ?? 0) > 0, 'no weight hint was used');
+  const hinted = o.stats.histograms.lat_hinted;
+  const unhinted = o.stats.histograms.lat_unhinted;
+  assert.ok(hinted && hinted.count > 0, 'no wake-up of a latency-critical thread was measured');
+  assert.ok(unhinted && unhinted.count > 0, 'no wake-up of an unhinted thread was measured');
+  assert.equal(hinted.buckets.reduce((n, [, k]) => n + k, 0), hinted.count);
+  assert.ok(hinted.p50_ns <= hinted.p99_ns && hinted.p99_ns <= hinted.max_ns);
+});
+
+test('a scheduler the guest verifier rejects is reported at its source line, and the run fails', { timeout: 300_000 }, () => {
+  const source = path.join(schedulers, 'scx_null_deref.bpf.c');
+  const r = vmRun(['--scheduler', source, '--seconds', '2']);
+  assert.equal(r.status, 1, r.stdout.slice(-3000));
+  const line = fs.readFileSync(source, 'utf8').split('\n').findIndex((l) => l.includes('THE ERROR')) + 1;
+  assert.ok(line > 0);
+  assert.ok(r.stdout.includes(`scx_null_deref.bpf.c:${line}:1: error: R0 may be NULL here`), r.stdout.slice(-3000));
+  assert.match(r.stdout, /vm run: the scheduler did not load or enable/);
+});
+
+test('a scheduler that calls scx_bpf_error() is disabled by the kernel, and the run says why', { timeout: 300_000 }, () => {
+  const r = vmRun(['--scheduler', path.join(schedulers, 'scx_gives_up.bpf.c'), '--seconds', '4']);
+  assert.equal(r.status, 2, r.stdout.slice(-3000));
+  assert.match(r.stdout, /\| tld-scx-run: the kernel disabled the scheduler \(error, kind \d+, exit code 0\): scx_bpf_error: giving up after 20 enqueues/);
+  assert.match(r.stdout, /vm run: the kernel disabled the scheduler .*giving up after 20 enqueues/);
 });
 
 test('tldctl vm run refuses a file that is not a scheduler source, with a clear message', () => {
-  const r = spawnSync(process.execPath, [tldctl, 'vm', 'run', '--scheduler', path.join(repoRoot, 'README.md')], { encoding: 'utf8', timeout: 120_000 });
+  const r = vmRun(['--scheduler', path.join(repoRoot, 'README.md')]);
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.match(r.stderr, /README\.md is not a scheduler source \(NAME\.bpf\.c\)/);
+});
+
+test('tldctl vm run takes a scheduler or the default one, not both', () => {
+  const r = vmRun(['--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'), '--default-scheduler']);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /vm run takes --scheduler or --default-scheduler, not both/);
 });
