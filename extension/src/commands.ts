@@ -143,6 +143,7 @@ export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection
         seconds,
         timeoutMs: (seconds + 60) * 1000,
         onConsole: (line) => out.appendLine(line),
+        onStep: (message) => progress.report({ message }),
       });
     },
   );

@@ -289,6 +289,7 @@ async function run(argv: string[]): Promise<number> {
         seconds,
         timeoutMs: (seconds + 60) * 1000,
         onConsole,
+        onStep: (message: string) => process.stderr.write(`[vm] ${message}\n`),
       };
       const r = scheduler ? await runScheduler({ ...opts, scheduler, nativeBuild }) : await runWorkload(opts);
       for (const d of r.diagnostics) say(formatDiagnostic(d));

@@ -26,6 +26,8 @@ export interface WorkloadOptions {
   readonly seconds: number;
   readonly timeoutMs: number;
   readonly onConsole: (line: string) => void;
+  /** Each step of the run as it starts: building, the initramfs, booting. */
+  readonly onStep?: (message: string) => void;
 }
 
 export interface RunOptions extends WorkloadOptions {
@@ -89,6 +91,7 @@ export async function runScheduler(opts: RunOptions): Promise<RunResult> {
   const loader = path.join(opts.nativeBuild, LOADER);
   if (!fs.existsSync(loader)) throw new TldError('ENOENT', `${loader} is missing: build it with \`make -C native\` (or npm run build)`);
   return inWorkDir(async (work) => {
+    opts.onStep?.(`building ${path.basename(bpf)} for ${opts.kernel.version}`);
     const build = await buildScheduler(bpf, path.dirname(opts.kernel.vmlinuxH), work);
     if (!build.ok) return { diagnostics: build.diagnostics, exitCode: 1, outcome: {} };
     const guestObject = `/etc/${path.basename(build.object)}`;
@@ -121,6 +124,7 @@ async function boot(opts: WorkloadOptions, work: string, binaries: readonly stri
   const script = path.join(work, 'workload.sh');
   fs.writeFileSync(script, `${opts.workload}\n`);
   const initrd = path.join(work, 'initrd.gz');
+  opts.onStep?.('packing the guest\'s initramfs');
   await buildInitramfs({
     out: initrd,
     binaries,
@@ -128,6 +132,7 @@ async function boot(opts: WorkloadOptions, work: string, binaries: readonly stri
     init: guestInit([command]),
   });
   const lines: string[] = [];
+  opts.onStep?.(`booting ${opts.kernel.version} (the console follows)`);
   const b = await bootGuest({
     bzImage: opts.kernel.bzImage,
     initramfs: initrd,
