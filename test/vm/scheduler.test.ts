@@ -75,3 +75,11 @@ test('tldctl vm run takes a scheduler or the default one, not both', () => {
   assert.equal(r.status, 2, r.stdout + r.stderr);
   assert.match(r.stderr, /vm run takes --scheduler or --default-scheduler, not both/);
 });
+
+test('a guest that panics ends the run with a clear message, and no qemu is left', { timeout: 300_000 }, () => {
+  const r = vmRun(['--default-scheduler', '--seconds', '2', '--workload', 'echo c > /proc/sysrq-trigger']);
+  assert.equal(r.status, 1, r.stdout.slice(-3000));
+  assert.match(r.stdout, /the guest stopped before its \/init finished \(a kernel panic or crash\?\); its last lines are above/);
+  assert.match(r.stdout, /\| .*(sysrq|Kernel panic)/i);
+  assert.equal(spawnSync('pgrep', ['-f', 'qemu-system-x86_64.*tld-vm-run']).status, 1, 'a qemu of this run is still running');
+});

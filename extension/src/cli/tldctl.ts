@@ -279,7 +279,7 @@ async function run(argv: string[]): Promise<number> {
       if (!scheduler && !onDefault) throw new UsageError('vm run needs --scheduler NAME.bpf.c or --default-scheduler');
       if (scheduler && onDefault) throw new UsageError('vm run takes --scheduler or --default-scheduler, not both');
       const seconds = p.options.has('seconds') ? positiveInt(p.options.get('seconds'), '--seconds') : 5;
-      const { guestWorkload, runScheduler, runWorkload } = await import('../vm/run');
+      const { NO_EXIT_LINE, guestWorkload, runScheduler, runWorkload } = await import('../vm/run');
       const nativeBuild = path.join(studioRoot(), 'native', 'build');
       const onConsole = json ? (line: string) => process.stderr.write(`| ${line}\n`) : (line: string) => out(`| ${line}`);
       const say = json ? (line: string) => process.stderr.write(`${line}\n`) : out;
@@ -294,6 +294,7 @@ async function run(argv: string[]): Promise<number> {
       const r = scheduler ? await runScheduler({ ...opts, scheduler, nativeBuild }) : await runWorkload(opts);
       for (const d of r.diagnostics) say(formatDiagnostic(d));
       if (r.boot?.timedOut) say(`the guest did not finish in time; its last lines are above`);
+      else if (r.boot?.exitCode === NO_EXIT_LINE) say(`the guest stopped before its /init finished (a kernel panic or crash?); its last lines are above`);
       const how = !scheduler
         ? `the workload ran under the default scheduler and exited with status ${r.exitCode}`
         : r.exitCode === 0 ? 'the scheduler stayed enabled'

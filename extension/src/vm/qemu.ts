@@ -57,6 +57,8 @@ export interface BootResult {
 }
 
 export const LAST_LINES = 40;
+/** The exit code of a guest that printed no `TLD-VM-EXIT` line (it died before /init ended). */
+export const NO_EXIT_LINE = 255;
 const BASE_APPEND = 'console=ttyS0 panic=-1 quiet';
 const PROBE_TIMEOUT_MS = 20_000;
 const KVM_FAILURE = /KVM internal error|kvm_buf_set_msrs|failed to (initialize|set MSR)|kvm: .*(fail|error)|Could not access KVM/i;
@@ -71,7 +73,7 @@ export async function bootGuest(opts: BootOptions): Promise<BootResult> {
   const choice = await chooseAccel(qemu, opts.bzImage, opts.accel ?? envAccel(), Math.min(PROBE_TIMEOUT_MS, opts.timeoutMs));
   const left = (): number => Math.max(1, opts.timeoutMs - (Date.now() - started));
   const first = await runQemu(qemu, opts, choice.accel, left());
-  if (choice.accel === 'kvm' && first.kvmFailed && !first.timedOut && first.exitCode === 255) {
+  if (choice.accel === 'kvm' && first.kvmFailed && !first.timedOut && first.exitCode === NO_EXIT_LINE) {
     const reason = `KVM failed during the boot (${first.kvmFailed}); rebooted under TCG`;
     opts.onConsole(`[tld-vm] ${reason}`);
     const second = await runQemu(qemu, opts, 'tcg', left());
@@ -79,7 +81,7 @@ export async function bootGuest(opts: BootOptions): Promise<BootResult> {
   }
   // Under TCG on a loaded host the guest kernel has been seen to die in its own start-up
   // (a fault in a timer interrupt) before /init ran: boot once more, and say so.
-  if (!first.timedOut && first.exitCode === 255 && first.lastLines.some((l) => /Kernel panic - not syncing/.test(l)) &&
+  if (!first.timedOut && first.exitCode === NO_EXIT_LINE && first.lastLines.some((l) => /Kernel panic - not syncing/.test(l)) &&
       !first.lastLines.some((l) => l.includes(INIT_STARTED))) {
     opts.onConsole('[tld-vm] the guest kernel panicked before /init ran; booting it once more');
     return result(await runQemu(qemu, opts, choice.accel, left()), choice.accel, choice.reason);
@@ -225,7 +227,7 @@ async function runQemu(qemu: string, opts: BootOptions, accel: Accel, timeoutMs:
     opts.append ? `${BASE_APPEND} ${opts.append}` : BASE_APPEND,
   ];
   const last: string[] = [];
-  let exitCode = 255;
+  let exitCode = NO_EXIT_LINE;
   let kvmFailed: string | null = null;
   const exitRe = new RegExp(`${EXIT_MARK} (\\d+)`);
   const onLine = (line: string, fromQemu: boolean): void => {
@@ -237,7 +239,7 @@ async function runQemu(qemu: string, opts: BootOptions, accel: Accel, timeoutMs:
     opts.onConsole(line);
   };
   // A KVM failure leaves qemu paused forever: stop it at once (when the guest has not finished).
-  const r = await runProcess(qemu, args, timeoutMs, onLine, (l, fromQemu) => accel === 'kvm' && fromQemu && exitCode === 255 && KVM_FAILURE.test(l));
+  const r = await runProcess(qemu, args, timeoutMs, onLine, (l, fromQemu) => accel === 'kvm' && fromQemu && exitCode === NO_EXIT_LINE && KVM_FAILURE.test(l));
   return { exitCode, lastLines: last, timedOut: r.timedOut, durationMs: r.durationMs, kvmFailed: r.stoppedEarly || r.status !== 0 ? kvmFailed : null };
 }
 
@@ -340,7 +342,7 @@ export function cleanConsoleLine(raw: string): string {
 /** The guest's result code in console lines: the last "TLD-VM-EXIT N", or 255. */
 export function exitCodeOf(lines: readonly string[]): number {
   const re = new RegExp(`${EXIT_MARK} (\\d+)`);
-  let code = 255;
+  let code = NO_EXIT_LINE;
   for (const l of lines) {
     const m = re.exec(l);
     if (m) code = Math.min(255, Number(m[1]));

@@ -11,7 +11,9 @@ import { verifierDiagnostic } from '../client/loader';
 import { parseVerifierLog } from '../client/verifierLog';
 import { buildInitramfs, guestInit } from './initramfs';
 import { KernelInfo } from './kernel';
-import { BootResult, bootGuest } from './qemu';
+import { BootResult, NO_EXIT_LINE, bootGuest } from './qemu';
+
+export { NO_EXIT_LINE };
 import { buildScheduler } from './scheduler';
 import { SchedulerOutcome, schedulerOutcome } from './schedulerStats';
 
@@ -51,6 +53,7 @@ export interface RunResult {
 /** The guest's copy of the workload: a script, so that any shell command survives quoting. */
 const WORKLOAD_SCRIPT = '/etc/tld-workload.sh';
 const LOADER = 'tld-scx-run';
+
 
 /** The default workload: tld-demo publishing hints for longer than the run, which stops it. */
 export const demoCommand = (seconds: number): string => `tld-demo --threads 4 --seconds ${seconds + 3}`;
@@ -142,5 +145,6 @@ async function boot(opts: WorkloadOptions, work: string, binaries: readonly stri
       opts.onConsole(line);
     },
   });
-  return { boot: b, lines, exitCode: b.timedOut ? 1 : b.exitCode };
+  // No exit line: the guest died before /init finished (a kernel panic, a crash).
+  return { boot: b, lines, exitCode: b.timedOut || b.exitCode === NO_EXIT_LINE ? 1 : b.exitCode };
 }
