@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 
 import { repoRoot } from '../test/support/repo';
+import { latencyCommand } from '../extension/src/vm/run';
 import { SchedulerOutcome } from '../extension/src/vm/schedulerStats';
 import { median } from './stats';
 
@@ -112,7 +113,7 @@ export async function runVmBench(quick: boolean): Promise<VmFigures> {
   }
 
   const seconds = quick ? 3 : 6;
-  const workload = `tld-latency --hogs 4 --sleepers 2 --seconds ${seconds}`;
+  const workload = latencyCommand(seconds);
   const common = ['--seconds', String(seconds + 20), '--workload', workload];
   process.stderr.write(`bench: ${workload} under scx_hints ...\n`);
   const withHints = await vmRun(['--scheduler', scxHints, ...common], []);

@@ -12,10 +12,10 @@ import { parseVerifierLog } from '../client/verifierLog';
 import { buildInitramfs, guestInit } from './initramfs';
 import { KernelInfo } from './kernel';
 import { BootResult, NO_EXIT_LINE, bootGuest } from './qemu';
-
-export { NO_EXIT_LINE };
 import { buildScheduler } from './scheduler';
 import { SchedulerOutcome, schedulerOutcome } from './schedulerStats';
+
+export { NO_EXIT_LINE };
 
 /** A workload and the run around it. */
 export interface WorkloadOptions {
@@ -53,7 +53,6 @@ export interface RunResult {
 /** The guest's copy of the workload: a script, so that any shell command survives quoting. */
 const WORKLOAD_SCRIPT = '/etc/tld-workload.sh';
 const LOADER = 'tld-scx-run';
-
 
 /** The default workload: tld-demo publishing hints for longer than the run, which stops it. */
 export const demoCommand = (seconds: number): string => `tld-demo --threads 4 --seconds ${seconds + 3}`;
