@@ -11,6 +11,9 @@ import { cacheDir, studioRoot } from './client/paths';
 import { Ctx } from './ctx';
 import { publish } from './diagnostics';
 import { HintInspector } from './inspector/hintInspector';
+import { DemoProcess } from './demo';
+import { GuestResult, resultWords } from './guest';
+import { renameScheduler, schedulerFileName, schedulerNameProblem } from './schedulerTemplate';
 import { ProcessItem } from './views/processesView';
 import { ProgramItem } from './views/programsView';
 
@@ -33,7 +36,24 @@ async function pickProcess(ctx: Ctx, arg: unknown): Promise<number | undefined> 
 
 export const inspectProcess = (ctx: Ctx): Cmd => async (arg) => {
   const pid = await pickProcess(ctx, arg);
-  if (pid !== undefined) HintInspector.createOrShow(ctx, pid);
+  if (pid === undefined) return;
+  HintInspector.createOrShow(ctx, pid);
+  ctx.stepDone('inspect');
+};
+
+/** Starts tld-demo (shipped with the extension) publishing hints, for the inspector and the walkthrough. */
+export const startDemo = (ctx: Ctx, demo: DemoProcess, refresh: () => void): Cmd => async () => {
+  const running = demo.pid;
+  if (running !== undefined) {
+    vscode.window.setStatusBarMessage(`tld-demo runs already (pid ${running})`, 5000);
+    ctx.stepDone('demo');
+    return running;
+  }
+  const pid = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Starting tld-demo' }, () => demo.start());
+  ctx.stepDone('demo');
+  vscode.window.setStatusBarMessage(`tld-demo runs (pid ${pid}): inspect it from the Processes view`, 5000);
+  refresh();
+  return pid;
 };
 
 function activeBpfFile(arg: unknown): vscode.Uri | undefined {
@@ -103,6 +123,7 @@ export const runDoctor = (ctx: Ctx): Cmd => async () => {
   for (const c of checks) ctx.log.info(`${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}${!c.ok && c.fix ? ` (fix: ${c.fix})` : ''}`);
   ctx.log.show(true);
   const failed = checks.filter((c) => !c.ok);
+  ctx.stepDone('doctor');
   void (failed.length
     ? vscode.window.showWarningMessage(`TLD Studio Doctor: ${failed.map((c) => `${c.name}: ${c.fix ?? c.detail}`).join('; ')}`)
     : vscode.window.showInformationMessage('TLD Studio Doctor: everything needed works.'));
@@ -121,34 +142,151 @@ export const newHintLookupProgram = (ctx: Ctx): Cmd => async () => {
   ctx.log.info(`created ${target.fsPath} from the hint sampler template`);
 };
 
+/** The folder a new file goes to: the explorer's folder, else the only (or a picked) workspace folder. */
+async function targetFolder(arg: unknown): Promise<vscode.Uri | undefined> {
+  if (arg instanceof vscode.Uri) {
+    const st = await vscode.workspace.fs.stat(arg);
+    return st.type & vscode.FileType.Directory ? arg : vscode.Uri.joinPath(arg, '..');
+  }
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  if (folders.length === 0) throw new Error('open a folder first: the scheduler is created in it');
+  if (folders.length === 1) return folders[0]!.uri;
+  return (await vscode.window.showWorkspaceFolderPick({ placeHolder: 'Folder of the new scheduler' }))?.uri;
+}
+
+/** The example sched_ext scheduler (scx_hints), copied under a new name into a folder and opened. */
+export const newScheduler = (ctx: Ctx): Cmd => async (arg) => {
+  const folder = await targetFolder(arg);
+  if (!folder) return;
+  const template = path.join(studioRoot(), 'bpf', 'schedulers', 'scx_hints.bpf.c');
+  if (!fs.existsSync(template)) throw new Error(`the example scheduler ${template} is missing from this installation`);
+  const taken = (name: string) => fs.existsSync(path.join(folder.fsPath, schedulerFileName(name)));
+  const name = await vscode.window.showInputBox({
+    prompt: `Name of the new sched_ext scheduler (a C identifier); it becomes NAME.bpf.c in ${folder.fsPath}`,
+    value: 'scx_mine',
+    validateInput: (v) => schedulerNameProblem(v) ?? (taken(v) ? `${schedulerFileName(v)} exists already in ${folder.fsPath}` : undefined),
+  });
+  if (name === undefined) return;
+  const problem = schedulerNameProblem(name);
+  if (problem) throw new Error(problem);
+  const target = vscode.Uri.joinPath(folder, schedulerFileName(name));
+  const text = renameScheduler(fs.readFileSync(template, 'utf8'), name);
+  // 'wx': never overwrite, even a file made after the name was checked.
+  try {
+    fs.writeFileSync(target.fsPath, text, { flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${target.fsPath} exists already; it was left as it is`);
+    throw e;
+  }
+  await vscode.window.showTextDocument(target);
+  ctx.log.info(`created ${target.fsPath} from the example scheduler scx_hints`);
+};
+
+/** The scheduler to run: the argument, the active NAME.bpf.c, else one picked from the workspace. */
+async function schedulerSource(arg: unknown): Promise<vscode.Uri | undefined> {
+  const given = activeBpfFile(arg);
+  if (given?.fsPath.endsWith('.bpf.c')) return given;
+  if (arg instanceof vscode.Uri) throw new Error(`${arg.fsPath} is not a sched_ext scheduler source (NAME.bpf.c)`);
+  const files = await vscode.workspace.findFiles('**/*.bpf.c', '**/node_modules/**', 200);
+  if (files.length === 0) throw new Error('no scheduler (NAME.bpf.c) in the workspace: create one with New Scheduler from Template');
+  const pick = await vscode.window.showQuickPick(
+    files.map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri })),
+    { placeHolder: 'Scheduler to run in the sched_ext VM' },
+  );
+  return pick?.uri;
+}
+
+/** Fetches a sched_ext kernel into the cache (as tldctl vm kernel does), with its progress. */
+export const getKernel = (ctx: Ctx): Cmd => async () => {
+  if (ctx.kernelFetch !== undefined) throw new Error('a sched_ext kernel is being fetched already');
+  const { ensureKernel } = await import('./vm/kernel');
+  ctx.setKernelFetch('starting');
+  try {
+    const kernel = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Getting a sched_ext kernel' },
+      (progress) => ensureKernel({
+        cacheDir: cacheDir(),
+        onProgress: (p) => {
+          if (p.step === 'warning') ctx.log.warn(`kernel: ${p.message}`);
+          progress.report({ message: p.message });
+          ctx.setKernelFetch(p.message);
+        },
+      }),
+    );
+    ctx.log.info(`sched_ext kernel ${kernel.version} ${kernel.fromCache ? 'was cached' : 'is cached now'} (${kernel.source}) at ${kernel.bzImage}`);
+  } finally {
+    ctx.setKernelFetch(undefined);
+  }
+};
+
+/** Stops the guest of Run Scheduler in VM. */
+export const stopGuest = (ctx: Ctx): Cmd => () => {
+  const run = ctx.guest;
+  if (!run) throw new Error('no guest is running');
+  ctx.log.info(`stopping the guest running ${run.scheduler}`);
+  run.stop();
+};
+
 export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection): Cmd => async (arg) => {
-  const uri = activeBpfFile(arg);
-  if (!uri || !uri.fsPath.endsWith('.bpf.c')) throw new Error('open a sched_ext scheduler (NAME.bpf.c) first');
+  const uri = await schedulerSource(arg);
+  if (!uri) return;
   await vscode.workspace.saveAll(false);
   const { ensureKernel } = await import('./vm/kernel');
   const { guestWorkload, runScheduler } = await import('./vm/run');
+  const name = path.basename(uri.fsPath);
+  const run = ctx.startGuest(name);
   const out = ctx.vmOutput();
   out.show(true);
   const seconds = 5;
-  const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Running ${path.basename(uri.fsPath)} in a sched_ext VM`, cancellable: false },
-    async (progress) => {
-      const kernel = await ensureKernel({ cacheDir: cacheDir(), onProgress: (p) => progress.report({ message: p.message }) });
-      progress.report({ message: `booting ${kernel.version}` });
-      return runScheduler({
-        kernel,
-        scheduler: uri.fsPath,
-        nativeBuild: path.join(studioRoot(), 'native', 'build'),
-        ...guestWorkload(path.join(studioRoot(), 'native', 'build'), seconds),
-        seconds,
-        timeoutMs: (seconds + 60) * 1000,
-        onConsole: (line) => out.appendLine(line),
-        onStep: (message) => progress.report({ message }),
-      });
-    },
-  );
+  let result: Awaited<ReturnType<typeof runScheduler>>;
+  try {
+    result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Running ${name} in a sched_ext VM`, cancellable: true },
+      async (progress, token) => {
+        token.onCancellationRequested(() => run.stop());
+        const step = (message: string): void => {
+          progress.report({ message });
+          if (!run.stopRequested) run.setStep(message);
+        };
+        const kernel = await ensureKernel({ cacheDir: cacheDir(), onProgress: (p) => step(p.message) });
+        step(`booting ${kernel.version}`);
+        return runScheduler({
+          kernel,
+          scheduler: uri.fsPath,
+          nativeBuild: path.join(studioRoot(), 'native', 'build'),
+          ...guestWorkload(path.join(studioRoot(), 'native', 'build'), seconds),
+          seconds,
+          timeoutMs: (seconds + 60) * 1000,
+          onConsole: (line) => out.appendLine(line),
+          onStep: step,
+        });
+      },
+    );
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    ctx.endGuest(run, { scheduler: name, result: run.stopRequested ? 'stopped' : 'failed', message, startedAt: run.startedAt, endedAt: Date.now() });
+    if (run.stopRequested) return;
+    throw e;
+  }
   publish(problems, uri, result.diagnostics);
-  const how = result.exitCode === 0 ? 'stayed enabled' : result.exitCode === 2 ? 'was disabled by the kernel (see the VM output)' : 'did not load or enable (see Problems and the VM output)';
-  const message = `${path.basename(uri.fsPath)} ${how}${result.boot ? ` (${result.boot.accel})` : ''}.`;
-  void (result.exitCode === 0 ? vscode.window.showInformationMessage(message) : vscode.window.showErrorMessage(message));
+  const outcome: GuestResult = run.stopRequested ? 'stopped' : result.exitCode === 0 ? 'enabled' : result.exitCode === 2 ? 'disabled' : 'failed';
+  const where: Record<GuestResult, string> = {
+    enabled: '',
+    disabled: ' (see the VM output)',
+    failed: ' (see Problems and the VM output)',
+    stopped: '',
+  };
+  const message = `${name} ${resultWords(outcome)}${where[outcome]}${result.boot ? ` (${result.boot.accel})` : ''}.`;
+  ctx.endGuest(run, {
+    scheduler: name,
+    result: outcome,
+    message,
+    startedAt: run.startedAt,
+    endedAt: Date.now(),
+    ...(result.boot ? { accel: result.boot.accel } : {}),
+    ...(result.outcome.stats ? { stats: result.outcome.stats } : {}),
+  });
+  ctx.log.info(message);
+  if (outcome === 'enabled' && result.outcome.enabled) ctx.stepDone('vmRun');
+  if (outcome === 'disabled' || outcome === 'failed') void vscode.window.showErrorMessage(message);
 };

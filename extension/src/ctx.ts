@@ -5,8 +5,15 @@ import * as vscode from 'vscode';
 import { TldClient } from './client/client';
 import { TldError } from './client/errors';
 import { defaultPinPath } from './client/layout';
+import { GuestOutcome, GuestRun } from './guest';
 
 export const PREFIX = 'tldStudio';
+
+/**
+ * The walkthrough's steps (contributes.walkthroughs), each completed by the context key
+ * `tldStudio.walkthrough.<step>`, set only where the step's work succeeded.
+ */
+export type WalkthroughStep = 'doctor' | 'demo' | 'inspect' | 'setValue' | 'vmRun' | 'stats';
 
 export interface Settings {
   readonly pinPath: string;
@@ -25,7 +32,7 @@ export class Ctx implements vscode.Disposable {
     this.log = vscode.window.createOutputChannel('TLD Studio', { log: true });
     this.status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
     this.status.command = `${PREFIX}.doctor`;
-    this.push(this.log, this.status, vscode.workspace.onDidChangeConfiguration((e) => {
+    this.push(this.log, this.status, this.vmChanged, vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${PREFIX}.pinPath`)) this.resetClient();
     }));
     this.setStatus('idle');
@@ -90,7 +97,7 @@ export class Ctx implements vscode.Disposable {
   getClient(): Promise<TldClient> {
     if (!this.client) {
       const pinPath = this.settings.pinPath;
-      this.client = TldClient.create({ pinPath }).then(
+      this.client = TldClient.create({ pinPath, onWritten: () => this.stepDone('setValue') }).then(
         (c) => {
           this.log.info(`helper ready (${c.transport}) on ${pinPath}`);
           this.setStatus(c.transport === 'in-process' ? 'privileged' : 'helper host');
@@ -104,6 +111,61 @@ export class Ctx implements vscode.Disposable {
       );
     }
     return this.client;
+  }
+
+  private readonly done = new Set<WalkthroughStep>();
+
+  /** Marks a walkthrough step as done (its context key), once. */
+  stepDone(step: WalkthroughStep): void {
+    if (this.done.has(step)) return;
+    this.done.add(step);
+    this.log.info(`walkthrough: ${step} done`);
+    void vscode.commands.executeCommand('setContext', `${PREFIX}.walkthrough.${step}`, true);
+  }
+
+  private readonly vmChanged = new vscode.EventEmitter<void>();
+  /** The guest started, changed step or ended; a kernel is being fetched or was. */
+  readonly onDidChangeVm = this.vmChanged.event;
+  private running: GuestRun | undefined;
+  private outcome: GuestOutcome | undefined;
+  private fetching: string | undefined;
+
+  /** The Run Scheduler in VM under way, if any. */
+  get guest(): GuestRun | undefined {
+    return this.running;
+  }
+
+  /** How the last run ended. */
+  get lastRun(): GuestOutcome | undefined {
+    return this.outcome;
+  }
+
+  /** What the kernel fetch under way is doing, if one is. */
+  get kernelFetch(): string | undefined {
+    return this.fetching;
+  }
+
+  setKernelFetch(message: string | undefined): void {
+    this.fetching = message;
+    this.vmChanged.fire();
+  }
+
+  /** A new guest run of @scheduler; throws when one runs already (one guest at a time). */
+  startGuest(scheduler: string): GuestRun {
+    if (this.running) throw new Error(`the guest is running ${this.running.scheduler} already: stop it first (Stop Guest in the VM view)`);
+    const run = new GuestRun(scheduler, () => this.vmChanged.fire());
+    this.running = run;
+    void vscode.commands.executeCommand('setContext', `${PREFIX}.guestRunning`, true);
+    this.vmChanged.fire();
+    return run;
+  }
+
+  endGuest(run: GuestRun, outcome: GuestOutcome): void {
+    run.finish();
+    if (this.running === run) this.running = undefined;
+    this.outcome = outcome;
+    void vscode.commands.executeCommand('setContext', `${PREFIX}.guestRunning`, false);
+    this.vmChanged.fire();
   }
 
   /** The process the Hint Inspector shows, for hovers. */
@@ -135,6 +197,8 @@ export class Ctx implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.running?.stop();
+    this.running?.finish();
     this.resetClient();
     for (const d of this.subscriptions.splice(0).reverse()) d.dispose();
   }

@@ -4,10 +4,12 @@ import * as vscode from 'vscode';
 import { BpfCodeLenses } from './codeLenses';
 import * as commands from './commands';
 import { Ctx, PREFIX } from './ctx';
+import { DemoProcess } from './demo';
 import { KeyChecks } from './keyChecks';
 import { KeysView } from './views/keysView';
 import { ProcessesView } from './views/processesView';
 import { ProgramsView } from './views/programsView';
+import { VmView } from './views/vmView';
 
 export async function activate(extension: vscode.ExtensionContext): Promise<void> {
   // The helper library, BPF headers and templates ship inside the extension.
@@ -16,14 +18,18 @@ export async function activate(extension: vscode.ExtensionContext): Promise<void
   const processes = new ProcessesView(ctx);
   const keys = new KeysView(ctx);
   const programs = new ProgramsView(ctx);
+  const vm = new VmView(ctx);
+  const vmTree = vscode.window.createTreeView(`${PREFIX}.vm`, { treeDataProvider: vm });
+  const demo = new DemoProcess(ctx);
   const problems = vscode.languages.createDiagnosticCollection('tld');
   ctx.push(
-    processes, keys, programs, problems,
+    processes, keys, programs, vm, vmTree, demo, problems,
     vscode.window.registerTreeDataProvider(`${PREFIX}.processes`, processes),
     vscode.window.registerTreeDataProvider(`${PREFIX}.keys`, keys),
     vscode.window.registerTreeDataProvider(`${PREFIX}.programs`, programs),
     new KeyChecks(ctx),
     vscode.languages.registerCodeLensProvider({ pattern: '**/*.bpf.c' }, new BpfCodeLenses()),
+    vmTree.onDidExpandElement((e) => vm.expanded(e.element)),
   );
   const refreshPrograms = () => programs.refresh();
   ctx.registerCommand('refresh', () => (processes.refresh(), programs.refresh()));
@@ -34,6 +40,10 @@ export async function activate(extension: vscode.ExtensionContext): Promise<void
   ctx.registerCommand('loadFile', commands.loadFile(ctx, problems, refreshPrograms));
   ctx.registerCommand('unloadProgram', commands.unloadProgram(ctx, refreshPrograms));
   ctx.registerCommand('runInVm', commands.runSchedulerInVm(ctx, problems));
+  ctx.registerCommand('stopGuest', commands.stopGuest(ctx));
+  ctx.registerCommand('getKernel', commands.getKernel(ctx));
+  ctx.registerCommand('startDemo', commands.startDemo(ctx, demo, () => processes.refresh()));
+  ctx.registerCommand('newScheduler', commands.newScheduler(ctx));
   ctx.registerCommand('doctor', commands.runDoctor(ctx));
   ctx.registerCommand('newHintLookupProgram', commands.newHintLookupProgram(ctx));
   ctx.log.info('TLD Studio activated');

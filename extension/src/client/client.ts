@@ -21,6 +21,8 @@ export interface ClientOptions {
   readonly transport?: 'auto' | 'in-process' | 'host';
   readonly libraryPath?: string;
   readonly launcher?: Launcher;
+  /** Told after every write that reached a thread: the process and the threads written. */
+  readonly onWritten?: (pid: number, tids: readonly number[]) => void;
 }
 
 export interface DoctorCheck {
@@ -35,6 +37,7 @@ export class TldClient {
   private constructor(
     private readonly raw: RawHelper,
     readonly pinPath: string,
+    private readonly onWritten?: (pid: number, tids: readonly number[]) => void,
   ) {}
 
   static async create(opts: ClientOptions = {}): Promise<TldClient> {
@@ -44,7 +47,7 @@ export class TldClient {
     const raw = inProcess
       ? new NativeHelper(pinPath, opts.libraryPath)
       : await HostHelper.start(pinPath, opts.launcher, opts.libraryPath);
-    return new TldClient(raw, pinPath);
+    return new TldClient(raw, pinPath, opts.onWritten);
   }
 
   get transport(): RawHelper['transport'] {
@@ -90,7 +93,9 @@ export class TldClient {
     const t = type && type.size === key.size ? type : defaultType(key.size);
     const bytes = encodeValue(text, t, keyName);
     const out = decodeRecords(await this.raw.write(pid, tid, key.offset, bytes));
-    return out.filter((r) => r.kind === 'written').map((r) => (r.kind === 'written' ? r.tid : 0));
+    const written = out.filter((r) => r.kind === 'written').map((r) => (r.kind === 'written' ? r.tid : 0));
+    if (written.length > 0) this.onWritten?.(pid, written);
+    return written;
   }
 
   async attach(pid: number, keys: readonly KeySpec[]): Promise<void> {
