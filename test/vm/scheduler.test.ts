@@ -1,7 +1,8 @@
 // Schedulers in a real sched_ext guest through `tldctl vm run`: the example scheduler enabled
 // while tld-demo publishes hints (thread 0, 4, ... latency critical; every thread a weight),
 // with its statistics read back; a scheduler the guest's verifier rejects, reported at its
-// source line; and one that ends itself with scx_bpf_error(), reported with its reason.
+// source line; one that ends itself with scx_bpf_error(), and one the watchdog throws out,
+// each reported with its reason; and a guest that panics.
 import assert from 'node:assert/strict';
 import { SpawnSyncReturns, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -62,6 +63,12 @@ test('a scheduler that calls scx_bpf_error() is disabled by the kernel, and the 
   assert.equal(r.status, 2, r.stdout.slice(-3000));
   assert.match(r.stdout, /\| tld-scx-run: the kernel disabled the scheduler \(error, kind \d+, exit code 0\): scx_bpf_error: giving up after 20 enqueues/);
   assert.match(r.stdout, /vm run: the kernel disabled the scheduler .*giving up after 20 enqueues/);
+});
+
+test("a scheduler that leaves tasks waiting is thrown out by the kernel's watchdog, and the run says so", { timeout: 300_000 }, () => {
+  const r = vmRun(['--scheduler', path.join(schedulers, 'scx_stalls.bpf.c'), '--seconds', '6']);
+  assert.equal(r.status, 2, r.stdout.slice(-3000));
+  assert.match(r.stdout, /vm run: the kernel disabled the scheduler \(error, kind \d+, exit code 0\): runnable task stall: .* failed to run for/);
 });
 
 test('tldctl vm run refuses a file that is not a scheduler source, with a clear message', () => {
