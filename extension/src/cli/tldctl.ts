@@ -299,6 +299,7 @@ async function run(argv: string[]): Promise<number> {
         ? `the workload ran under the default scheduler and exited with status ${r.exitCode}`
         : r.exitCode === 0 ? 'the scheduler stayed enabled'
         : r.exitCode === 2 ? `the kernel disabled the scheduler${r.outcome.disabled ? ` ${r.outcome.disabled}` : ''}`
+        : !r.boot ? 'the scheduler did not build (the errors are above)'
         : 'the scheduler did not load or enable';
       say(`vm run: ${how}${r.boot ? ` (${r.boot.accel}: ${r.boot.accelReason})` : ''}`);
       if (json) out(toJson({ exitCode: r.exitCode, accel: r.boot?.accel, timedOut: r.boot?.timedOut ?? false, diagnostics: r.diagnostics, ...r.outcome }));
