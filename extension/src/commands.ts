@@ -29,7 +29,8 @@ async function pickProcess(ctx: Ctx, arg: unknown): Promise<number | undefined> 
   }
   const pick = await vscode.window.showQuickPick(
     list.map((p) => ({ label: `${p.comm} (${p.pid})`, description: `${p.threads} threads, ${p.keys} keys`, pid: p.pid })),
-    { placeHolder: 'Process to inspect' },
+    // Kept open when focus moves: the walkthrough's button gives focus back to its page.
+    { placeHolder: 'Process to inspect', ignoreFocusOut: true },
   );
   return pick?.pid;
 }
