@@ -24,14 +24,27 @@ export interface InspectCommandFigures {
 const KEYS = 16;
 const TIMEOUT_MS = 60_000;
 
-/** Whether the inspector's document shows @n of @n threads and its rows in view have every cell (run in the page). */
-const fullTable = (n: number): string => `(() => {
-  const count = document.getElementById('count')?.textContent ?? '';
-  if (count !== '${n} of ${n} threads with hints') return false;
-  const columns = document.querySelectorAll('#thead-row th').length;
-  const rows = [...document.querySelectorAll('#tbody tr')];
-  return columns > 2 && rows.length > 0 && rows.every((r) => r.children.length === columns && [...r.children].every((c) => (c.textContent ?? '') !== ''));
-})()`;
+/** The little of the DOM fullTable reads (this project compiles without the DOM library). */
+interface Node {
+  readonly textContent: string | null;
+  readonly children: ArrayLike<Node>;
+}
+interface Doc {
+  getElementById(id: string): Node | null;
+  querySelectorAll(selector: string): ArrayLike<Node>;
+}
+
+/**
+ * Whether the inspector's document shows @n of @n threads and its rows in view have every cell.
+ * Runs in the webview (passed as a function: its CSP forbids evaluating strings).
+ */
+function fullTable(n: number): boolean {
+  const doc = (globalThis as unknown as { document: Doc }).document;
+  if (doc.getElementById('count')?.textContent !== `${n} of ${n} threads with hints`) return false;
+  const columns = doc.querySelectorAll('#thead-row th').length;
+  const rows = Array.from(doc.querySelectorAll('#tbody tr'));
+  return columns > 2 && rows.length > 0 && rows.every((r) => r.children.length === columns && Array.from(r.children).every((c) => (c.textContent ?? '') !== ''));
+}
 
 /** The inspector's inner document, once the webview has made it. */
 async function inspectorFrame(vsc: CodeServer, deadline: number): Promise<Frame> {
@@ -57,7 +70,7 @@ async function inspectOnce(vsc: CodeServer, pid: number, rows: number): Promise<
   for (;;) {
     const frame = await inspectorFrame(vsc, deadline);
     try {
-      await frame.waitForFunction(fullTable(rows), undefined, { polling: 'raf', timeout: Math.max(1, deadline - performance.now()) });
+      await frame.waitForFunction(fullTable, rows, { polling: 'raf', timeout: Math.max(1, deadline - performance.now()) });
       return performance.now() - start;
     } catch (e) {
       // The webview swaps its pending frame in after load: follow the new one.
