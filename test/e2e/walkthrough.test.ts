@@ -2,6 +2,7 @@
 // the walkthrough itself (Doctor, the demo started by the extension, the inspector on it), each
 // step checked only once its work succeeded; and the VM view showing the kernel cache.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 
@@ -49,6 +50,26 @@ async function demos(): Promise<number[]> {
   } finally {
     world.release(client);
   }
+}
+
+/** The qemu processes under @root (code-server and its extension host). */
+function qemuBelow(root: number): number[] {
+  const parent = new Map<number, number>();
+  const qemu: number[] = [];
+  for (const name of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      parent.set(Number(name), Number(stat.slice(close + 2).split(' ')[1]));
+      if (stat.slice(stat.indexOf('(') + 1, close).startsWith('qemu-system')) qemu.push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return qemu.filter((pid) => {
+    for (let p = parent.get(pid), hops = 0; p !== undefined && p > 1 && hops < 16; p = parent.get(p), hops++) if (p === root) return true;
+    return false;
+  });
 }
 
 before(async () => {
@@ -133,4 +154,43 @@ test('the VM view shows the cached kernel (or how to get one) and an idle guest'
   }
   await rows.filter({ hasText: 'Guest not running' }).first().waitFor({ timeout: 30_000 });
   await vsc.shot('vm-view');
+});
+
+test('New Scheduler from Template creates NAME.bpf.c renamed, opens it, and refuses an existing name', async () => {
+  await vsc.runCommand('TLD Studio: New Scheduler from Template');
+  const input = vsc.page.locator('.quick-input-widget input');
+  await input.fill('scx-e2e');
+  await vsc.page.locator('.quick-input-message', { hasText: "'scx-e2e' is not a C identifier" }).waitFor({ timeout: 15_000 });
+  await input.fill('scx_e2e');
+  await input.press('Enter');
+  await vsc.page.locator('.tab', { hasText: 'scx_e2e.bpf.c' }).waitFor({ timeout: 30_000 });
+  const text = fs.readFileSync(path.join(vsc.workspace, 'scx_e2e.bpf.c'), 'utf8');
+  assert.match(text, /struct sched_ext_ops scx_e2e_ops = \{/);
+  assert.match(text, /\.name = "scx_e2e",/);
+  await vsc.runCommand('TLD Studio: New Scheduler from Template');
+  await vsc.page.locator('.quick-input-widget input').fill('scx_e2e');
+  await vsc.page.locator('.quick-input-message', { hasText: 'scx_e2e.bpf.c exists already' }).waitFor({ timeout: 15_000 });
+  await vsc.page.keyboard.press('Escape');
+  await vsc.shot('new-scheduler');
+});
+
+test('Run Scheduler in VM shows the running guest in the VM view, and Stop Guest ends it', async (t) => {
+  if (listCachedKernels(cacheDir()).length === 0) {
+    t.skip('no sched_ext kernel cached: tldctl vm kernel (the VM tests fetch it)');
+    return;
+  }
+  await vsc.page.locator('.tab', { hasText: 'scx_e2e.bpf.c' }).click();
+  await vsc.runCommand('TLD Studio: Run Scheduler in VM');
+  await vsc.openContainer();
+  const rows = vsc.page.locator('.pane-body .monaco-list-row');
+  const running = rows.filter({ hasText: 'Guest running scx_e2e.bpf.c' }).first();
+  await running.waitFor({ timeout: 60_000 });
+  await vsc.shot('vm-guest-running');
+  // Stopped while it builds: its qemu is ended as soon as it starts, and the run says so.
+  await running.hover();
+  await running.locator('.action-label[aria-label^="Stop Guest"]').click();
+  await rows.filter({ hasText: 'Last run: scx_e2e.bpf.c was stopped' }).first().waitFor({ timeout: 120_000 });
+  await rows.filter({ hasText: 'Guest not running' }).first().waitFor({ timeout: 15_000 });
+  assert.deepEqual(qemuBelow(vsc.server.pid), [], 'no qemu is left running');
+  await vsc.shot('vm-guest-stopped');
 });

@@ -115,8 +115,9 @@ export class CodeServer {
     return this.page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
   }
 
-  /** Opens the Task Local Data container of the activity bar. */
+  /** Opens the Task Local Data container of the activity bar (a click on an open one would close it). */
   async openContainer(): Promise<void> {
+    if (await this.page.locator('.part.sidebar .title-label', { hasText: 'Task Local Data' }).isVisible()) return;
     await this.page.locator('.activitybar [aria-label^="Task Local Data"]').first().click({ timeout: 60_000 });
   }
 
