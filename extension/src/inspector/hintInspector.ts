@@ -6,9 +6,10 @@ import * as vscode from 'vscode';
 import { TldError } from '../client/errors';
 import { parseTypes, toJson } from '../client/values';
 import { Ctx } from '../ctx';
-import { diffRows, isEmptyPatch, toCsv } from '../../../webview/src/tableModel';
+import { toCsv } from '../../../webview/src/tableModel';
 import { HostToWebview, RowView, parseWebviewMessage } from '../../../webview/src/messages';
-import { InspectorView, toView } from './views';
+import { InspectorFeed } from './feed';
+import { inspectorHtml } from './page';
 
 export class HintInspector {
   private static readonly panels = new Map<number, HintInspector>();
@@ -17,7 +18,7 @@ export class HintInspector {
   private readonly disposables: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
   private paused = false;
-  private last: InspectorView | undefined;
+  private readonly feed = new InspectorFeed();
   private busy = false;
 
   static createOrShow(ctx: Ctx, pid: number): HintInspector {
@@ -59,7 +60,7 @@ export class HintInspector {
     }
     switch (m.type) {
       case 'ready':
-        this.last = undefined;
+        this.feed.restart();
         this.schedule(0);
         break;
       case 'pause':
@@ -91,16 +92,8 @@ export class HintInspector {
     try {
       const client = await this.ctx.getClient();
       const snap = await client.snapshot(this.pid);
-      const view = toView(snap, parseTypes(this.ctx.settings.keyTypes));
-      const sameKeys = this.last && JSON.stringify(this.last.keys) === JSON.stringify(view.keys);
-      if (!this.last || !sameKeys) {
-        this.post({ type: 'snapshot', pid: this.pid, comm: snap.comm, keys: view.keys, layout: view.layout, rows: view.rows, threads: snap.threads.length });
-        this.post({ type: 'status', paused: this.paused, intervalMs: this.ctx.settings.refreshMs });
-      } else {
-        const patch = diffRows(this.last.rows, view.rows);
-        if (!isEmptyPatch(patch)) this.post(patch);
-      }
-      this.last = view;
+      const status = { paused: this.paused, intervalMs: this.ctx.settings.refreshMs };
+      for (const m of this.feed.next(snap, parseTypes(this.ctx.settings.keyTypes), status)) this.post(m);
       if (!this.paused) this.schedule(this.ctx.settings.refreshMs);
     } catch (e) {
       if (e instanceof TldError && e.code === 'ESRCH') {
@@ -131,13 +124,14 @@ export class HintInspector {
   }
 
   private async export(format: 'json' | 'csv'): Promise<void> {
-    if (!this.last) return;
+    const last = this.feed.view;
+    if (!last) return;
     const uri = await vscode.window.showSaveDialog({ filters: { [format.toUpperCase()]: [format] }, saveLabel: 'Export snapshot' });
     if (!uri) return;
-    const rows: readonly RowView[] = this.last.rows;
+    const rows: readonly RowView[] = last.rows;
     const text = format === 'csv'
-      ? toCsv(this.last.keys.map((k) => k.name), rows)
-      : toJson({ pid: this.pid, keys: this.last.keys, threads: rows.map((r) => ({ tid: r.tid, comm: r.comm, values: Object.fromEntries(this.last!.keys.map((k, i) => [k.name, r.cells[i]])) })) }, 2);
+      ? toCsv(last.keys.map((k) => k.name), rows)
+      : toJson({ pid: this.pid, keys: last.keys, threads: rows.map((r) => ({ tid: r.tid, comm: r.comm, values: Object.fromEntries(last.keys.map((k, i) => [k.name, r.cells[i]])) })) }, 2);
     await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
     this.ctx.log.info(`exported the snapshot of ${this.pid} to ${uri.fsPath}`);
   }
@@ -147,47 +141,7 @@ export class HintInspector {
     const nonce = crypto.randomBytes(16).toString('base64');
     const script = webview.asWebviewUri(vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'dist', 'webview.js'));
     const style = webview.asWebviewUri(vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'media', 'inspector.css'));
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}'; img-src ${webview.cspSource};">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link href="${style}" rel="stylesheet">
-<title>Hint Inspector</title>
-</head>
-<body>
-<h1 id="title">Process ${this.pid}</h1>
-<p id="message" role="status" aria-live="polite"></p>
-<h2>Layout of each thread's page</h2>
-<div id="layout"></div>
-<p id="fill"></p>
-<div id="legend"></div>
-<h2>Threads</h2>
-<div class="toolbar">
-  <input id="filter" placeholder="Filter threads" aria-label="Filter threads">
-  <button id="pause" aria-pressed="false">Pause</button>
-  <span id="rate"></span>
-  <span id="count"></span>
-  <button id="export-json">Export JSON</button>
-  <button id="export-csv">Export CSV</button>
-</div>
-<div class="toolbar">
-  <label for="set-key">Set</label> <select id="set-key"></select>
-  <input id="set-value" aria-label="value for every thread" placeholder="value">
-  <button id="set-all">Set in all threads</button>
-</div>
-<div id="scroller">
-  <div id="spacer-top"></div>
-  <table role="grid" aria-label="thread values">
-    <thead><tr id="thead-row"></tr></thead>
-    <tbody id="tbody"></tbody>
-  </table>
-  <div id="spacer-bottom"></div>
-</div>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+    return inspectorHtml({ cspSource: webview.cspSource, nonce, scriptUri: script.toString(), styleUri: style.toString(), pid: this.pid });
   }
 
   private disposed = false;

@@ -1,0 +1,68 @@
+// The Hint Inspector's HTML page: one definition for the panel and the benchmark that loads
+// the same bundle in Chromium. Its CSP allows the nonce'd bundle and styles from cspSource only.
+
+export interface PageSources {
+  /** The webview's cspSource: where the script, the stylesheet and images may come from. */
+  readonly cspSource: string;
+  readonly nonce: string;
+  readonly scriptUri: string;
+  readonly styleUri: string;
+  readonly pid: number;
+}
+
+export function inspectorHtml(p: PageSources): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${p.cspSource}; script-src 'nonce-${p.nonce}'; img-src ${p.cspSource};">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link href="${p.styleUri}" rel="stylesheet">
+<title>Hint Inspector</title>
+</head>
+<body>
+<h1 id="title">Process ${p.pid}</h1>
+<p id="message" role="status" aria-live="polite"></p>
+<h2>Layout of each thread's page</h2>
+<div id="layout"></div>
+<p id="fill"></p>
+<div id="legend"></div>
+<h2>Plot</h2>
+<div class="toolbar">
+  <label for="plot-key">Key</label> <select id="plot-key"></select>
+  <label for="plot-mode">Show</label>
+  <select id="plot-mode">
+    <option value="time">the first threads over time</option>
+    <option value="histogram">a histogram over threads</option>
+  </select>
+  <span id="plot-note"></span>
+</div>
+<canvas id="plot" class="plot" role="img" aria-label="plot"></canvas>
+<p id="plot-summary"></p>
+<div id="plot-legend"></div>
+<h2>Threads</h2>
+<div class="toolbar">
+  <input id="filter" placeholder="Filter threads" aria-label="Filter threads">
+  <button id="pause" aria-pressed="false">Pause</button>
+  <span id="rate"></span>
+  <span id="count"></span>
+  <button id="export-json">Export JSON</button>
+  <button id="export-csv">Export CSV</button>
+</div>
+<div class="toolbar">
+  <label for="set-key">Set</label> <select id="set-key"></select>
+  <input id="set-value" aria-label="value for every thread" placeholder="value">
+  <button id="set-all">Set in all threads</button>
+</div>
+<div id="scroller">
+  <div id="spacer-top"></div>
+  <table role="grid" aria-label="thread values">
+    <thead><tr id="thead-row"></tr></thead>
+    <tbody id="tbody"></tbody>
+  </table>
+  <div id="spacer-bottom"></div>
+</div>
+<script nonce="${p.nonce}" src="${p.scriptUri}"></script>
+</body>
+</html>`;
+}
