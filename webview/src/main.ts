@@ -1,6 +1,9 @@
-// The Hint Inspector's UI: the layout drawn to scale and a live, virtualised table of every
-// thread's values. Renders from state; patches touch only the cells that changed.
+// The Hint Inspector's UI: the layout drawn to scale, a plot of one key over time or over
+// threads, and a live, virtualised table of every thread's values. Renders from state;
+// patches touch only the cells that changed.
 import { HostToWebview, KeyView, LayoutView, RowView, WebviewToHost, parseHostMessage } from './messages';
+import { PLOT_LINES, PlotModel } from './plotModel';
+import { PlotMode, PlotView, isPlotMode } from './plotView';
 
 interface VsCodeApi {
   postMessage(m: WebviewToHost): void;
@@ -14,10 +17,12 @@ interface UiState {
   sortKey: number; // -1: tid
   sortDesc: boolean;
   paused: boolean;
+  plotKey: string;
+  plotMode: PlotMode;
 }
 
 const vscode = acquireVsCodeApi();
-const ui: UiState = vscode.getState() ?? { filter: '', sortKey: -1, sortDesc: false, paused: false };
+const ui: UiState = { filter: '', sortKey: -1, sortDesc: false, paused: false, plotKey: '', plotMode: 'time', ...vscode.getState() };
 const ROW_HEIGHT = 22;
 
 let keys: readonly KeyView[] = [];
@@ -27,6 +32,28 @@ const flashing = new Map<string, number>(); // "tid:key" -> until (ms)
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const post = (m: WebviewToHost) => vscode.postMessage(m);
+
+const plot = new PlotModel();
+const plotView = new PlotView(
+  plot,
+  { canvas: $<HTMLCanvasElement>('plot'), key: $<HTMLSelectElement>('plot-key'), mode: $<HTMLSelectElement>('plot-mode'), note: $('plot-note'), legend: $('plot-legend'), summary: $('plot-summary') },
+  ui.plotMode,
+);
+let intervalMs = 1000;
+let lastSample = 0;
+
+/** The table's values become the plot's newest refresh, unless paused: pausing freezes the plot. */
+function samplePlot(): void {
+  if (ui.paused || !plot.keys.length) return;
+  plot.sample();
+  lastSample = performance.now();
+  plotView.request(order.slice(0, PLOT_LINES));
+}
+
+// A refresh where nothing changed sends nothing: the plot still advances, holding the values.
+setInterval(() => {
+  if (performance.now() - lastSample > 1.5 * intervalMs) samplePlot();
+}, 250);
 
 function saveState(): void {
   vscode.setState(ui);
@@ -112,6 +139,7 @@ function drawHeader(): void {
         order = visibleOrder();
         drawHeader();
         drawRows();
+        plotView.request(order.slice(0, PLOT_LINES));
       };
       th.addEventListener('click', sort);
       th.addEventListener('keydown', (e) => (e.key === 'Enter' || e.key === ' ') && sort());
@@ -193,6 +221,10 @@ function apply(m: HostToWebview): void {
       order = visibleOrder();
       drawHeader();
       drawRows();
+      plot.reset(m.keys, m.rows);
+      plot.select(m.keys.findIndex((k) => k.name === ui.plotKey));
+      plotView.setKeys();
+      samplePlot();
       break;
     case 'patch': {
       const until = Date.now() + 1200;
@@ -209,6 +241,8 @@ function apply(m: HostToWebview): void {
       if (m.added.length || m.removed.length || ui.sortKey >= 0 || ui.filter) order = visibleOrder();
       drawRows();
       setTimeout(drawRows, 1300);
+      plot.applyPatch(m);
+      samplePlot();
       break;
     }
     case 'status':
@@ -216,6 +250,9 @@ function apply(m: HostToWebview): void {
       $('pause').textContent = m.paused ? 'Resume' : 'Pause';
       $('pause').setAttribute('aria-pressed', String(m.paused));
       $('rate').textContent = m.paused ? 'paused' : `refreshing every ${m.intervalMs} ms`;
+      intervalMs = m.intervalMs;
+      plotView.setInterval(m.intervalMs);
+      lastSample = performance.now();
       break;
     case 'error':
       $('message').textContent = m.message;
@@ -254,7 +291,23 @@ $('filter').addEventListener('input', (e) => {
   saveState();
   order = visibleOrder();
   drawRows();
+  plotView.request(order.slice(0, PLOT_LINES));
 });
+$('plot-key').addEventListener('change', (e) => {
+  const k = Number((e.target as HTMLSelectElement).value);
+  plot.select(k);
+  ui.plotKey = plot.keys[k]?.name ?? '';
+  saveState();
+  plotView.request(order.slice(0, PLOT_LINES));
+});
+$('plot-mode').addEventListener('change', (e) => {
+  const mode = (e.target as HTMLSelectElement).value;
+  if (!isPlotMode(mode)) return;
+  ui.plotMode = mode;
+  saveState();
+  plotView.setMode(mode);
+});
+window.addEventListener('resize', () => plotView.request(order.slice(0, PLOT_LINES)));
 $('pause').addEventListener('click', () => post({ type: 'pause', paused: !ui.paused }));
 $('export-json').addEventListener('click', () => post({ type: 'export', format: 'json' }));
 $('export-csv').addEventListener('click', () => post({ type: 'export', format: 'csv' }));
