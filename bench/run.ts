@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { nativeBuild } from '../test/support/repo';
 import { HelperFigures, runHelperBench } from './helper';
 import { InspectCommandFigures, runInspectCommandBench } from './inspectCommand';
+import { InspectorFigures, runInspectorBench } from './inspector';
 import { LoadFigures, runLoadBench } from './load';
 import { VmFigures, runVmBench } from './vm';
 
@@ -88,6 +89,7 @@ async function main(): Promise<number> {
   const l: LoadFigures = runLoadBench(quick);
   const v: VmFigures = await runVmBench(quick);
   const ic: InspectCommandFigures = await runInspectCommandBench(quick);
+  const hi: InspectorFigures = await runInspectorBench(quick);
   const lat = v.latency;
   const comparisons: Comparison[] = [
     compare('store through a cached tld_resolve_key() pointer', f.store.pointer_ns,
@@ -117,6 +119,9 @@ async function main(): Promise<number> {
     compare('p99 lateness of latency-critical threads under scx_hints', lat.scx_hints.hinted.p99_us,
       'the same threads under the kernel\'s default scheduler (same workload, same bench run)', lat.default_scheduler.hinted.p99_us, 1.0, 'us'),
     compare(`Inspect Process to the first full table in code-server, 1,000 threads x ${ic.keys} keys`, ic.threads_1000_ms, 'the same on a 1-thread process (opening the webview panel)', ic.threads_1_ms, 1.5, 'ms'),
+    compare(`Hint Inspector frame time (median) in Chromium, ${hi.threads} threads x ${hi.keys} keys refreshed at ${hi.refresh_hz} Hz, time plot shown`, hi.streaming_time_plot.frame_ms_median, 'the same page idle (no messages)', hi.idle.frame_ms_median, 2, 'ms'),
+    compare(`Hint Inspector bytes host to webview per refresh (median; ${hi.bytes.changed_cells_median} of ${hi.threads * hi.keys} cells changed: only what changed, so at most twice their share)`, hi.bytes.per_refresh_median,
+      'the whole table as one snapshot message', hi.bytes.full_snapshot, Number(((2 * hi.bytes.changed_cells_median) / (hi.threads * hi.keys)).toFixed(4)), 'bytes'),
   ];
   const bounds: Bound[] = [
     { name: `tldctl vm run to scheduler enabled, warm cache (${v.accel}; the guest reaches /init at ${v.start.to_init_ms} ms)`, value: v.start.to_enabled_ms / 1000, unit: 's', goal: 'under 10 s', met: v.start.to_enabled_ms < 10_000 },
@@ -124,13 +129,14 @@ async function main(): Promise<number> {
     { name: 'tldctl watch at 10 Hz on that process, on a 50-line terminal', value: h.watch.cpu_percent_of_one_core, unit: '% of one core', goal: 'under 5%', met: h.watch.cpu_percent_of_one_core < 5 },
     { name: 'tldctl watch at 10 Hz on that process, piped (all 1,000 threads printed each time)', value: h.watch.piped_cpu_percent_of_one_core, unit: '% of one core', goal: 'under 5%', met: h.watch.piped_cpu_percent_of_one_core < 5 },
     { name: `Inspect Process to the first full table in code-server, 1,000 threads x ${ic.keys} keys`, value: ic.threads_1000_ms, unit: 'ms', goal: 'under 300 ms', met: ic.threads_1000_ms < 300 },
+    ...(['streaming_time_plot', 'streaming_histogram'] as const).map((k) => ({ name: `Hint Inspector frame rate in Chromium, ${hi.threads} threads x ${hi.keys} keys at ${hi.refresh_hz} Hz, ${k === 'streaming_time_plot' ? 'time plot' : 'histogram'} shown (median of frame times; slowest 5%: ${hi[k].fps_p5} fps; idle: ${hi.idle.fps_median} fps)`, value: hi[k].fps_median, unit: 'fps', goal: 'at least 30 fps', met: hi[k].fps_median >= 30 })),
   ];
   const report = {
     kernel: os.release(),
     cpus: os.cpus().length,
     cpu: os.cpus()[0]?.model ?? 'unknown',
     quick,
-    figures: { libtld: f, helper: h, load: l, vm: v, inspect_command: ic },
+    figures: { libtld: f, helper: h, load: l, vm: v, inspect_command: ic, inspector: hi },
     comparisons,
     bounds,
     allGoalsMet: comparisons.every((c) => c.met) && bounds.every((b) => b.met),

@@ -2,7 +2,9 @@
 /*
  * A target process for the helper's tests and benchmarks. Modes:
  *   hints    N threads, each with K keys "fx.k00".. of sizes 1, 2, 4, 8 in turn,
- *            value (tid * 16 + i) truncated to the size
+ *            value (tid * 16 + i) truncated to the size; with --update-ms MS each
+ *            thread, every MS ms from a random phase, counts fx.k00 up by one and
+ *            sets fx.k02 (when K > 2) to a pseudo-random 0..999: a live load
  *   plain    N threads without task local data (for attach); --spawn-after MS starts one more
  *   churn    threads with hints start and exit for --seconds
  *   wait     one thread waits until its "fx.wait" (u32) equals --value
@@ -28,9 +30,9 @@
 
 static struct {
 	const char *mode;
-	int threads, keys, seconds, spawn_after_ms;
+	int threads, keys, seconds, spawn_after_ms, update_ms;
 	unsigned long value;
-} opt = { "hints", 4, 16, 0, 0, 0 };
+} opt = { "hints", 4, 16, 0, 0, 0, 0 };
 
 static tld_off_t keys[64];
 static pthread_barrier_t ready;
@@ -56,11 +58,31 @@ static void write_hints(void)
 	}
 }
 
+/* Changes two of this thread's values every --update-ms, as a workload's hints would. */
+static void update_hints(void)
+{
+	unsigned seed = (unsigned)gettid();
+	uint8_t *counter = tld_resolve_key(keys[0]);
+	uint32_t *load = opt.keys > 2 ? tld_resolve_key(keys[2]) : NULL;
+
+	usleep((rand_r(&seed) % opt.update_ms) * 1000);
+	while (!stopping) {
+		(*counter)++;
+		if (load)
+			*load = rand_r(&seed) % 1000;
+		usleep(opt.update_ms * 1000);
+	}
+}
+
 static void *hint_thread(void *arg)
 {
 	(void)arg;
 	write_hints();
 	pthread_barrier_wait(&ready);
+	if (opt.update_ms > 0) {
+		update_hints();
+		return NULL;
+	}
 	while (!stopping)
 		usleep(20000);
 	return NULL;
@@ -212,6 +234,7 @@ int main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "value", required_argument, NULL, 'v' },
 		{ "spawn-after", required_argument, NULL, 'a' },
+		{ "update-ms", required_argument, NULL, 'u' },
 		{ 0 },
 	};
 	int c;
@@ -224,6 +247,7 @@ int main(int argc, char **argv)
 		case 's': opt.seconds = atoi(optarg); break;
 		case 'v': opt.value = strtoul(optarg, NULL, 0); break;
 		case 'a': opt.spawn_after_ms = atoi(optarg); break;
+		case 'u': opt.update_ms = atoi(optarg); break;
 		default: return 2;
 		}
 	}

@@ -1,0 +1,308 @@
+// Benchmark: the Hint Inspector's webview on 10,000 threads x 16 keys refreshed at 10 Hz.
+// A real libtld process (the test fixture, two values of every thread changing each second),
+// the host's real refresh in Node (TldClient.snapshot, then InspectorFeed as the panel uses it)
+// and the real bundle dist/webview.js in the panel's page in Chromium, its messages delivered
+// by window.postMessage as VS Code delivers them. Frame times come from requestAnimationFrame
+// in the page: while messages stream, beside the same page idle in the same run. Bytes are
+// the JSON of each message the host posts.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import type { Browser, Page } from '../test/e2e/node_modules/playwright-core';
+
+import { TldClient } from '../extension/src/client/client';
+import { InspectorFeed } from '../extension/src/inspector/feed';
+import { inspectorHtml } from '../extension/src/inspector/page';
+import { HostToWebview, parseWebviewMessage } from '../webview/src/messages';
+import { repoRoot } from '../test/support/repo';
+import { sleep } from '../test/support/processes';
+import { World } from '../test/support/world';
+import { median } from './stats';
+
+export interface FrameFigures {
+  readonly frames: number;
+  /** 1000 / the median frame time. */
+  readonly fps_median: number;
+  /** 1000 / the 95th percentile frame time: the frame rate of the slowest 5% of frames. */
+  readonly fps_p5: number;
+  readonly frame_ms_median: number;
+  readonly frame_ms_p95: number;
+  readonly frame_ms_worst: number;
+}
+
+export interface InspectorFigures {
+  readonly threads: number;
+  readonly keys: number;
+  readonly interval_ms: number;
+  readonly seconds: number;
+  /** Refreshes the host made while frames were measured, and their rate. */
+  readonly refreshes: number;
+  readonly refresh_hz: number;
+  /** Host CPU time of one refresh in Node: snapshot, formatting, diff (median ms). */
+  readonly host_refresh_ms: number;
+  readonly idle: FrameFigures;
+  readonly streaming_time_plot: FrameFigures;
+  readonly streaming_histogram: FrameFigures;
+  readonly bytes: {
+    /** The JSON of the first message: every thread's every value. */
+    readonly full_snapshot: number;
+    readonly per_refresh_median: number;
+    readonly per_refresh_max: number;
+    readonly changed_cells_median: number;
+    readonly per_changed_cell: number;
+    /** per_refresh_median / full_snapshot. */
+    readonly ratio_changed_to_full: number;
+  };
+}
+
+const THREADS = 10_000;
+const KEYS = 16;
+const INTERVAL_MS = 100;
+/** Every thread changes two values every second: about 2,000 cells per refresh. */
+const UPDATE_MS = 1000;
+
+const round = (v: number, digits = 1) => Number(v.toFixed(digits));
+
+/** The value at quantile @q of a sorted sample. */
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
+function frameFigures(deltas: readonly number[]): FrameFigures {
+  const s = [...deltas].sort((a, b) => a - b);
+  const med = quantile(s, 0.5);
+  const p95 = quantile(s, 0.95);
+  return {
+    frames: s.length,
+    fps_median: round(1000 / med),
+    fps_p5: round(1000 / p95),
+    frame_ms_median: round(med, 2),
+    frame_ms_p95: round(p95, 2),
+    frame_ms_worst: round(s[s.length - 1] ?? 0, 2),
+  };
+}
+
+/** The page's globals the benchmark touches (this project compiles without the DOM library). */
+interface PageGlobals {
+  acquireVsCodeApi?: () => unknown;
+  tldBenchToHost(m: unknown): void;
+  postMessage(m: unknown, target: string): void;
+  requestAnimationFrame(f: (now: number) => void): number;
+  document: { getElementById(id: string): { textContent: string | null; value?: string; dispatchEvent(e: unknown): boolean } | null };
+  Event: new (type: string, init: { bubbles: boolean }) => unknown;
+}
+
+/** VS Code's webview API as the panel's page has it: messages to the host, state kept. */
+function vscodeApiShim(): void {
+  const g = globalThis as unknown as PageGlobals;
+  let state: unknown;
+  g.acquireVsCodeApi = () => ({
+    postMessage: (m: unknown) => g.tldBenchToHost(m),
+    getState: () => state,
+    setState: (s: unknown) => {
+      state = s;
+    },
+  });
+}
+
+/** Frame times (ms between requestAnimationFrame callbacks) over @ms (runs in the page). */
+function frameTimes(ms: number): Promise<number[]> {
+  const g = globalThis as unknown as PageGlobals;
+  return new Promise((resolve) => {
+    const times: number[] = [];
+    const frame = (now: number) => {
+      times.push(now);
+      if (now - (times[0] as number) < ms) g.requestAnimationFrame(frame);
+      else resolve(times.slice(1).map((t, i) => t - (times[i] as number)));
+    };
+    g.requestAnimationFrame(frame);
+  });
+}
+
+/** Delivers one host message as VS Code does: its JSON, parsed, posted to the page's window. */
+function deliver(json: string): void {
+  const g = globalThis as unknown as PageGlobals;
+  g.postMessage(JSON.parse(json), '*');
+}
+
+function countText(): string {
+  const g = globalThis as unknown as PageGlobals;
+  return g.document.getElementById('count')?.textContent ?? '';
+}
+
+function choosePlotMode(mode: string): void {
+  const g = globalThis as unknown as PageGlobals;
+  const select = g.document.getElementById('plot-mode');
+  if (!select) throw new Error('no #plot-mode');
+  select.value = mode;
+  select.dispatchEvent(new g.Event('change', { bubbles: true }));
+}
+
+/** Serves the panel's page, the bundle and the stylesheet from one origin (the page's cspSource). */
+async function servePage(pid: number): Promise<{ server: http.Server; url: string }> {
+  const nonce = crypto.randomBytes(16).toString('base64');
+  const files: Record<string, [string, string]> = {
+    '/webview.js': [path.join(repoRoot, 'dist', 'webview.js'), 'text/javascript'],
+    '/inspector.css': [path.join(repoRoot, 'media', 'inspector.css'), 'text/css'],
+  };
+  for (const [file] of Object.values(files)) if (!fs.existsSync(file)) throw new Error(`${file} is missing: run npm run build`);
+  let origin = '';
+  const server = http.createServer((req, res) => {
+    const file = files[req.url ?? ''];
+    if (req.url === '/') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(inspectorHtml({ cspSource: origin, nonce, scriptUri: `${origin}/webview.js`, styleUri: `${origin}/inspector.css`, pid }));
+    } else if (file) {
+      res.writeHead(200, { 'content-type': file[1] });
+      res.end(fs.readFileSync(file[0]));
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { server, url: `${origin}/` };
+}
+
+export async function runInspectorBench(quick: boolean): Promise<InspectorFigures> {
+  const seconds = quick ? 2 : 5;
+  const world = new World('bench-inspector');
+  let browser: Browser | undefined;
+  let server: http.Server | undefined;
+  let streaming = false;
+  let stop = false;
+  try {
+    process.stderr.write(`bench: Hint Inspector webview on ${THREADS} threads x ${KEYS} keys at ${1000 / INTERVAL_MS} Hz ...\n`);
+    const fixture = (await world.procs.fixture(['--mode', 'hints', '--threads', String(THREADS), '--keys', String(KEYS), '--update-ms', String(UPDATE_MS)], 120_000)).proc;
+    const pid = fixture.pid;
+    const client: TldClient = await world.client();
+    const feed = new InspectorFeed();
+    const types = new Map();
+    const status = { paused: false, intervalMs: INTERVAL_MS };
+
+    const served = await servePage(pid);
+    server = served.server;
+    const e2eRequire = createRequire(path.join(repoRoot, 'test', 'e2e', 'package.json'));
+    const { chromium } = e2eRequire('playwright-core') as typeof import('../test/e2e/node_modules/playwright-core');
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    const page: Page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('pageerror', (e) => process.stderr.write(`bench: the webview threw: ${e.message}\n`));
+
+    // The host's side: the refresh loop, and what the webview says.
+    const refreshBytes: number[] = [];
+    const refreshCells: number[] = [];
+    const hostMs: number[] = [];
+    let fullSnapshot = 0;
+    let ready = false;
+    const post = async (m: HostToWebview): Promise<number> => {
+      const json = JSON.stringify(m);
+      await page.evaluate(deliver, json);
+      return Buffer.byteLength(json);
+    };
+    const refresh = async (): Promise<void> => {
+      const t0 = performance.now();
+      const snap = await client.snapshot(pid);
+      const messages = feed.next(snap, types, status);
+      hostMs.push(performance.now() - t0);
+      let bytes = 0;
+      let cells = 0;
+      for (const m of messages) {
+        const n = await post(m);
+        if (m.type === 'snapshot') fullSnapshot = n;
+        if (m.type === 'patch') cells += m.cells.length;
+        bytes += n;
+      }
+      if (streaming) {
+        refreshBytes.push(bytes);
+        refreshCells.push(cells);
+      }
+    };
+    await page.exposeFunction('tldBenchToHost', (raw: unknown) => {
+      const m = parseWebviewMessage(raw);
+      if (m?.type === 'ready') {
+        feed.restart();
+        ready = true;
+      }
+    });
+    await page.addInitScript(vscodeApiShim);
+    await page.goto(served.url);
+    for (let i = 0; !ready; i++) {
+      if (i > 600) throw new Error('the webview did not say ready');
+      await sleep(50);
+    }
+    await refresh();
+    const full = `${THREADS} of ${THREADS} threads with hints`;
+    for (let i = 0; (await page.evaluate(countText)) !== full; i++) {
+      if (i > 600) throw new Error(`the webview shows "${await page.evaluate(countText)}", not ${full}`);
+      await sleep(50);
+    }
+
+    // The same page idle: the table and plot drawn, no messages.
+    await sleep(500);
+    const idle = frameFigures(await page.evaluate(frameTimes, seconds * 1000));
+
+    // Streaming at 10 Hz; frames measured after a second of warm-up, with each plot mode.
+    let refreshes = 0;
+    const loop = (async () => {
+      const start = performance.now();
+      for (let n = 1; !stop; n++) {
+        await refresh();
+        if (streaming) refreshes++;
+        await sleep(Math.max(0, start + n * INTERVAL_MS - performance.now()));
+      }
+    })();
+    await sleep(1000);
+    streaming = true;
+    const t0 = performance.now();
+    const timePlot = frameFigures(await page.evaluate(frameTimes, seconds * 1000));
+    await page.evaluate(choosePlotMode, 'histogram');
+    const histogramPlot = frameFigures(await page.evaluate(frameTimes, seconds * 1000));
+    const elapsed = performance.now() - t0;
+    if (process.env.TLD_BENCH_SHOTS) {
+      await page.screenshot({ path: path.join(process.env.TLD_BENCH_SHOTS, 'inspector-histogram.png') });
+      await page.evaluate(choosePlotMode, 'time');
+      await sleep(300);
+      await page.screenshot({ path: path.join(process.env.TLD_BENCH_SHOTS, 'inspector-time.png') });
+    }
+    streaming = false;
+    stop = true;
+    await loop;
+
+    const medBytes = median(refreshBytes);
+    const medCells = median(refreshCells);
+    return {
+      threads: THREADS,
+      keys: KEYS,
+      interval_ms: INTERVAL_MS,
+      seconds,
+      refreshes,
+      refresh_hz: round((1000 * refreshes) / elapsed),
+      host_refresh_ms: round(median(hostMs)),
+      idle,
+      streaming_time_plot: timePlot,
+      streaming_histogram: histogramPlot,
+      bytes: {
+        full_snapshot: fullSnapshot,
+        per_refresh_median: medBytes,
+        per_refresh_max: Math.max(0, ...refreshBytes),
+        changed_cells_median: medCells,
+        per_changed_cell: medCells ? round(medBytes / medCells) : 0,
+        ratio_changed_to_full: fullSnapshot ? round(medBytes / fullSnapshot, 4) : 0,
+      },
+    };
+  } finally {
+    stop = true;
+    await browser?.close();
+    server?.close();
+    await world.dispose();
+  }
+}
