@@ -32,6 +32,7 @@ export interface PlotElements {
 
 export class PlotView {
   private frame = 0;
+  private colours = new Map<string, string>();
   private lines: readonly number[] = [];
   private legendFor = '';
   private intervalMs = 0;
@@ -42,6 +43,15 @@ export class PlotView {
     private mode: PlotMode,
   ) {
     el.mode.value = mode;
+    // Theme colours are read once per theme, not per frame (each read would restyle the page).
+    new MutationObserver(() => {
+      this.colours.clear();
+      this.request(this.lines);
+    }).observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'], subtree: false });
+    new MutationObserver(() => {
+      this.colours.clear();
+      this.request(this.lines);
+    }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
   }
 
   get plotMode(): PlotMode {
@@ -99,7 +109,17 @@ export class PlotView {
   }
 
   private colour(name: string, fallback: string): string {
-    return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+    let c = this.colours.get(name);
+    if (c === undefined) {
+      c = getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+      this.colours.set(name, c);
+    }
+    return c;
+  }
+
+  /** The left margin that fits the value axis's labels. */
+  private margin(ctx: CanvasRenderingContext2D, labels: readonly string[]): number {
+    return Math.ceil(Math.max(24, ...labels.map((l) => ctx.measureText(l).width))) + 10;
   }
 
   /** The canvas's backing store in device pixels, resized only when its box changed. */
@@ -158,7 +178,7 @@ export class PlotView {
     const band = m.band();
     const series = this.lines.map((tid) => m.series(tid));
     const { lo, hi } = extent([band.min, band.max, ...series]);
-    const left = 64;
+    const left = this.margin(ctx, [formatNumber(hi), formatNumber(lo)]);
     const right = w - 8;
     const top = 8;
     const bottom = h - 18;
@@ -228,14 +248,14 @@ export class PlotView {
   }
 
   private drawHistogram(ctx: CanvasRenderingContext2D, w: number, h: number, fg: string): void {
-    const left = 64;
     const right = w - 8;
     const top = 8;
     const bottom = h - 18;
-    const hist = this.model.histogram(Math.max(1, Math.min(40, Math.floor((right - left) / 10))));
+    const hist = this.model.histogram(Math.max(1, Math.min(40, Math.floor((w - 80) / 10))));
+    const most = hist ? Math.max(...hist.counts) : 0;
+    const left = this.margin(ctx, [`${most} threads`]);
     this.axes(ctx, left, right, top, bottom, fg);
     if (!hist) return;
-    const most = Math.max(...hist.counts);
     const bar = (right - left) / hist.counts.length;
     ctx.fillStyle = this.colour('--vscode-charts-blue', '#3794ff');
     hist.counts.forEach((c, i) => {
