@@ -143,6 +143,21 @@ function choosePlotMode(mode: string): void {
   select.dispatchEvent(new g.Event('change', { bubbles: true }));
 }
 
+/** The theme variables VS Code sets on a webview (Dark+ values), so that the page draws as in the editor. */
+const THEME_CSS = `:root {
+  --vscode-font-family: system-ui, sans-serif; --vscode-font-size: 13px; --vscode-editor-font-family: monospace;
+  --vscode-foreground: #cccccc; --vscode-editor-background: #1e1e1e; --vscode-panel-border: #80808059;
+  --vscode-editorWidget-background: #252526; --vscode-editorWidget-border: #454545; --vscode-disabledForeground: #cccccc80;
+  --vscode-button-background: #0e639c; --vscode-button-foreground: #ffffff; --vscode-button-hoverBackground: #1177bb;
+  --vscode-input-background: #3c3c3c; --vscode-input-foreground: #cccccc; --vscode-focusBorder: #007fd4;
+  --vscode-editor-findMatchHighlightBackground: #ea5c0055; --vscode-editorError-foreground: #f14c4c;
+  --vscode-editorWarning-foreground: #cca700; --vscode-descriptionForeground: #ccccccb3;
+  --vscode-charts-foreground: #cccccc; --vscode-charts-lines: #cccccc80; --vscode-charts-red: #f14c4c; --vscode-charts-blue: #3794ff;
+  --vscode-charts-yellow: #cca700; --vscode-charts-orange: #d18616; --vscode-charts-green: #89d185; --vscode-charts-purple: #b180d7;
+}
+body { background: var(--vscode-editor-background); }
+`;
+
 /** Serves the panel's page, the bundle and the stylesheet from one origin (the page's cspSource). */
 async function servePage(pid: number): Promise<{ server: http.Server; url: string }> {
   const nonce = crypto.randomBytes(16).toString('base64');
@@ -154,7 +169,10 @@ async function servePage(pid: number): Promise<{ server: http.Server; url: strin
   let origin = '';
   const server = http.createServer((req, res) => {
     const file = files[req.url ?? ''];
-    if (req.url === '/') {
+    if (req.url === '/theme.css') {
+      res.writeHead(200, { 'content-type': 'text/css' });
+      res.end(THEME_CSS);
+    } else if (req.url === '/') {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end(inspectorHtml({ cspSource: origin, nonce, scriptUri: `${origin}/webview.js`, styleUri: `${origin}/inspector.css`, pid }));
     } else if (file) {
@@ -235,6 +253,7 @@ export async function runInspectorBench(quick: boolean): Promise<InspectorFigure
     });
     await page.addInitScript(vscodeApiShim);
     await page.goto(served.url);
+    await page.addStyleTag({ url: `${served.url}theme.css` });
     for (let i = 0; !ready; i++) {
       if (i > 600) throw new Error('the webview did not say ready');
       await sleep(50);
@@ -267,13 +286,15 @@ export async function runInspectorBench(quick: boolean): Promise<InspectorFigure
     await page.evaluate(choosePlotMode, 'histogram');
     const histogramPlot = frameFigures(await page.evaluate(frameTimes, seconds * 1000));
     const elapsed = performance.now() - t0;
+    streaming = false;
+    const counted = refreshes;
+    // TLD_BENCH_SHOTS=DIR: pictures of the page as measured, for a person to look at.
     if (process.env.TLD_BENCH_SHOTS) {
       await page.screenshot({ path: path.join(process.env.TLD_BENCH_SHOTS, 'inspector-histogram.png') });
       await page.evaluate(choosePlotMode, 'time');
       await sleep(300);
       await page.screenshot({ path: path.join(process.env.TLD_BENCH_SHOTS, 'inspector-time.png') });
     }
-    streaming = false;
     stop = true;
     await loop;
 
@@ -284,8 +305,8 @@ export async function runInspectorBench(quick: boolean): Promise<InspectorFigure
       keys: KEYS,
       interval_ms: INTERVAL_MS,
       seconds,
-      refreshes,
-      refresh_hz: round((1000 * refreshes) / elapsed),
+      refreshes: counted,
+      refresh_hz: round((1000 * counted) / elapsed),
       host_refresh_ms: round(median(hostMs)),
       idle,
       streaming_time_plot: timePlot,
