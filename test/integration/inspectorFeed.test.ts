@@ -1,0 +1,51 @@
+// The Hint Inspector's refresh on a live process: the whole table once, then only the cells
+// its threads changed, which the webview's plot model reads back as the process's values.
+import * as assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+
+import { InspectorFeed } from '../../extension/src/inspector/feed';
+import { PlotModel } from '../../webview/src/plotModel';
+import { sleep } from '../support/processes';
+import { World } from '../support/world';
+
+const world = new World('inspector-feed');
+after(() => world.dispose());
+
+test('after the first snapshot a refresh sends only the cells the threads changed, and none when nothing changed', async () => {
+  const status = { paused: false, intervalMs: 100 };
+  const live = (await world.procs.fixture(['--mode', 'hints', '--threads', '4', '--keys', '5', '--update-ms', '50'])).proc;
+  const still = (await world.procs.fixture(['--mode', 'hints', '--threads', '3', '--keys', '5'])).proc;
+  const client = await world.client();
+
+  const feed = new InspectorFeed();
+  const first = feed.next(await client.snapshot(live.pid), new Map(), status);
+  assert.deepEqual(first.map((m) => m.type), ['snapshot', 'status']);
+  const snap = first[0];
+  assert.ok(snap?.type === 'snapshot');
+  assert.equal(snap.rows.length, 4);
+  assert.deepEqual(snap.keys.map((k) => k.type), ['u8', 'u16', 'u32', 'u64', 'u8']);
+
+  const plot = new PlotModel();
+  plot.reset(snap.keys, snap.rows);
+  await sleep(300);
+  const next = feed.next(await client.snapshot(live.pid), new Map(), status);
+  assert.equal(next.length, 1);
+  const patch = next[0];
+  assert.ok(patch?.type === 'patch');
+  assert.deepEqual(patch.added, []);
+  assert.deepEqual(patch.removed, []);
+  assert.ok(patch.cells.length > 0, 'the counters moved');
+  assert.deepEqual([...new Set(patch.cells.map((c) => c[1]))].filter((k) => k !== 0 && k !== 2), [], 'only fx.k00 and fx.k02 change');
+  // Applied to the first table, the patch gives the process's values as the feed last read them.
+  plot.applyPatch(patch);
+  plot.select(0);
+  plot.sample();
+  for (const r of feed.view?.rows ?? []) assert.deepEqual([...plot.series(r.tid)], [Number(r.cells[0])]);
+
+  const quiet = new InspectorFeed();
+  quiet.next(await client.snapshot(still.pid), new Map(), status);
+  await sleep(150);
+  assert.deepEqual(quiet.next(await client.snapshot(still.pid), new Map(), status), [], 'nothing changed: nothing sent');
+  quiet.restart();
+  assert.deepEqual(quiet.next(await client.snapshot(still.pid), new Map(), status).map((m) => m.type), ['snapshot', 'status'], 'a webview that starts again gets everything');
+});
