@@ -303,7 +303,7 @@ export class PlotView {
     });
     const band = document.createElement('span');
     band.className = 'legend band';
-    band.textContent = `min–max of all ${this.model.threads} threads (dashed: median)`;
+    band.textContent = `min–max of all ${this.model.threads} threads (dashed: median); the lines are the first ${tids.length} threads of the table: sort or filter it to choose them`;
     legend.appendChild(band);
   }
 }
