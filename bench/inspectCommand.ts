@@ -35,15 +35,28 @@ interface Doc {
 }
 
 /**
- * Whether the inspector's document shows @n of @n threads and its rows in view have every cell.
+ * When the inspector's document shows @n of @n threads and its rows in view have every cell:
+ * the page's clock (Date.now, shared by every frame of the browser) at that frame, else 0.
  * Runs in the webview (passed as a function: its CSP forbids evaluating strings).
  */
-function fullTable(n: number): boolean {
+function fullTable(n: number): number {
   const doc = (globalThis as unknown as { document: Doc }).document;
-  if (doc.getElementById('count')?.textContent !== `${n} of ${n} threads with hints`) return false;
+  if (doc.getElementById('count')?.textContent !== `${n} of ${n} threads with hints`) return 0;
   const columns = doc.querySelectorAll('#thead-row th').length;
   const rows = Array.from(doc.querySelectorAll('#tbody tr'));
-  return columns > 2 && rows.length > 0 && rows.every((r) => r.children.length === columns && Array.from(r.children).every((c) => (c.textContent ?? '') !== ''));
+  const full = columns > 2 && rows.length > 0 && rows.every((r) => r.children.length === columns && Array.from(r.children).every((c) => (c.textContent ?? '') !== ''));
+  return full ? Date.now() : 0;
+}
+
+/** In the workbench page: note the page's clock when the next click begins (pointer down, in the capture phase: before VS Code sees it). */
+function noteClick(): void {
+  const g = globalThis as unknown as { tldClickAt: number; addEventListener(t: string, f: () => void, o: object): void };
+  g.tldClickAt = 0;
+  g.addEventListener('pointerdown', () => (g.tldClickAt = Date.now()), { capture: true, once: true });
+}
+
+function clickedAt(): number {
+  return (globalThis as unknown as { tldClickAt: number }).tldClickAt;
 }
 
 /** The inspector's inner document, once the webview has made it. */
@@ -57,21 +70,27 @@ async function inspectorFrame(vsc: CodeServer, deadline: number): Promise<Frame>
   }
 }
 
-/** One Inspect Process on @pid: ms from the click to a full table of @rows threads. */
+/**
+ * One Inspect Process on @pid: ms from the click to a full table of @rows threads, both read
+ * off the browser's own clock, so the driver's round trips to the page are not counted.
+ */
 async function inspectOnce(vsc: CodeServer, pid: number, rows: number): Promise<number> {
   const row = vsc.page.locator('.pane-body .monaco-list-row', { hasText: `(${pid})` }).first();
   await row.waitFor({ timeout: TIMEOUT_MS });
   await row.hover();
   const action = row.locator('.action-label[aria-label^="Inspect Process"]');
   await action.waitFor({ timeout: TIMEOUT_MS });
-  const start = performance.now();
+  await vsc.page.evaluate(noteClick);
+  const deadline = performance.now() + TIMEOUT_MS;
   await action.click();
-  const deadline = start + TIMEOUT_MS;
   for (;;) {
     const frame = await inspectorFrame(vsc, deadline);
     try {
-      await frame.waitForFunction(fullTable, rows, { polling: 'raf', timeout: Math.max(1, deadline - performance.now()) });
-      return performance.now() - start;
+      const full = await frame.waitForFunction(fullTable, rows, { polling: 'raf', timeout: Math.max(1, deadline - performance.now()) });
+      const end = (await full.jsonValue()) as number;
+      const start = await vsc.page.evaluate(clickedAt);
+      if (!start) throw new Error('the click on Inspect Process was not seen by the page');
+      return end - start;
     } catch (e) {
       // The webview swaps its pending frame in after load: follow the new one.
       if (!frame.isDetached() || performance.now() > deadline) throw e;
