@@ -260,6 +260,7 @@ export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection
           timeoutMs: (seconds + 60) * 1000,
           onConsole: (line) => out.appendLine(line),
           onStep: step,
+          signal: run.signal,
         });
       },
     );

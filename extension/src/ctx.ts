@@ -161,7 +161,6 @@ export class Ctx implements vscode.Disposable {
   }
 
   endGuest(run: GuestRun, outcome: GuestOutcome): void {
-    run.finish();
     if (this.running === run) this.running = undefined;
     this.outcome = outcome;
     void vscode.commands.executeCommand('setContext', `${PREFIX}.guestRunning`, false);
@@ -198,7 +197,6 @@ export class Ctx implements vscode.Disposable {
 
   dispose(): void {
     this.running?.stop();
-    this.running?.finish();
     this.resetClient();
     for (const d of this.subscriptions.splice(0).reverse()) d.dispose();
   }

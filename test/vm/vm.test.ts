@@ -318,6 +318,31 @@ test('a guest that hangs is stopped at the time limit, with its last lines and n
   assert.deepEqual(qemuProcessesWith(initramfs), [], 'no qemu process remains');
 });
 
+test('a guest stopped through its abort signal ends at once, says so, and leaves no qemu', { timeout: 5 * 60_000 }, async () => {
+  const k = await kernel();
+  const initramfs = path.join(scratch, 'stop.cpio.gz');
+  await buildInitramfs({
+    out: initramfs,
+    binaries: [],
+    init: '#!/bin/sh\necho guest-waits-to-be-stopped\nwhile :; do sleep 1; done\n',
+  });
+  const abort = new AbortController();
+  const r = await bootGuest({
+    bzImage: k.bzImage,
+    initramfs,
+    timeoutMs: 120_000,
+    signal: abort.signal,
+    onConsole: (line) => {
+      if (line.includes('guest-waits-to-be-stopped')) abort.abort();
+    },
+  });
+  assert.equal(r.stopped, true);
+  assert.equal(r.timedOut, false);
+  assert.equal(r.exitCode, 255);
+  assert.ok(r.lastLines.includes('guest-waits-to-be-stopped'), r.lastLines.join('\n'));
+  assert.deepEqual(qemuProcessesWith(initramfs), [], 'no qemu process remains');
+});
+
 /** A qemu-system-x86_64 that behaves like this host's broken KVM ("KVM internal error", then paused). */
 function fakeBrokenKvmQemu(): { dir: string; pidFile: string } {
   const dir = path.join(scratch, 'fake-qemu');

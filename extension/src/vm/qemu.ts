@@ -41,6 +41,8 @@ export interface BootOptions {
   readonly append?: string;
   /** Force an accelerator; default: TLD_VM_ACCEL, else auto. */
   readonly accel?: Accel | 'auto';
+  /** Stops the guest (and any KVM probe) when aborted; the result then says `stopped`. */
+  readonly signal?: AbortSignal;
 }
 
 export interface BootResult {
@@ -52,6 +54,8 @@ export interface BootResult {
   /** The console's last lines (at most LAST_LINES). */
   readonly lastLines: string[];
   readonly timedOut: boolean;
+  /** The signal stopped it. */
+  readonly stopped: boolean;
   /** From qemu's start to its exit, in milliseconds (the KVM probe excluded). */
   readonly durationMs: number;
 }
@@ -73,6 +77,7 @@ export async function bootGuest(opts: BootOptions): Promise<BootResult> {
   const choice = await chooseAccel(qemu, opts.bzImage, opts.accel ?? envAccel(), Math.min(PROBE_TIMEOUT_MS, opts.timeoutMs));
   const left = (): number => Math.max(1, opts.timeoutMs - (Date.now() - started));
   const first = await runQemu(qemu, opts, choice.accel, left());
+  if (first.stopped) return result(first, choice.accel, choice.reason);
   if (choice.accel === 'kvm' && first.kvmFailed && !first.timedOut && first.exitCode === NO_EXIT_LINE) {
     const reason = `KVM failed during the boot (${first.kvmFailed}); rebooted under TCG`;
     opts.onConsole(`[tld-vm] ${reason}`);
@@ -96,6 +101,7 @@ function result(r: QemuRun, accel: Accel, accelReason: string): BootResult {
     accelReason,
     lastLines: r.lastLines,
     timedOut: r.timedOut,
+    stopped: r.stopped,
     durationMs: r.durationMs,
   };
 }
@@ -186,6 +192,7 @@ interface QemuRun {
   readonly exitCode: number;
   readonly lastLines: string[];
   readonly timedOut: boolean;
+  readonly stopped: boolean;
   readonly durationMs: number;
   /** The line that shows KVM failed, or null. */
   readonly kvmFailed: string | null;
@@ -239,14 +246,16 @@ async function runQemu(qemu: string, opts: BootOptions, accel: Accel, timeoutMs:
     opts.onConsole(line);
   };
   // A KVM failure leaves qemu paused forever: stop it at once (when the guest has not finished).
-  const r = await runProcess(qemu, args, timeoutMs, onLine, (l, fromQemu) => accel === 'kvm' && fromQemu && exitCode === NO_EXIT_LINE && KVM_FAILURE.test(l));
-  return { exitCode, lastLines: last, timedOut: r.timedOut, durationMs: r.durationMs, kvmFailed: r.stoppedEarly || r.status !== 0 ? kvmFailed : null };
+  const r = await runProcess(qemu, args, timeoutMs, onLine, (l, fromQemu) => accel === 'kvm' && fromQemu && exitCode === NO_EXIT_LINE && KVM_FAILURE.test(l), opts.signal);
+  return { exitCode, lastLines: last, timedOut: r.timedOut, stopped: r.stopped, durationMs: r.durationMs, kvmFailed: r.stoppedEarly || r.status !== 0 ? kvmFailed : null };
 }
 
 interface ProcessRun {
   readonly status: number;
   readonly timedOut: boolean;
   readonly stoppedEarly: boolean;
+  /** The abort signal stopped it. */
+  readonly stopped: boolean;
   readonly durationMs: number;
 }
 
@@ -264,6 +273,7 @@ function runProcess(
   timeoutMs: number,
   onLine: (line: string, fromQemu: boolean) => void,
   stopOn: (line: string, fromQemu: boolean) => boolean,
+  signal?: AbortSignal,
 ): Promise<ProcessRun> {
   if (!exitHook) {
     exitHook = true;
@@ -287,6 +297,8 @@ function runProcess(
       timedOut = true;
       stop();
     }, timeoutMs);
+    signal?.addEventListener('abort', stop, { once: true });
+    if (signal?.aborted) stop();
     const pending = { out: '', err: '' };
     const splitter = (fromQemu: boolean): ((b: Buffer) => void) => {
       const key = fromQemu ? 'err' : 'out';
@@ -315,16 +327,18 @@ function runProcess(
     child.stderr.on('data', splitter(true));
     child.on('error', (e) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
       live.delete(child);
       reject(new TldError('EIO', `cannot run ${file}: ${e.message}`));
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
       emit(pending.out, false);
       emit(pending.err, true);
       if (killTimer) clearTimeout(killTimer);
       live.delete(child);
-      resolve({ status: code ?? -1, timedOut, stoppedEarly, durationMs: Date.now() - start });
+      resolve({ status: code ?? -1, timedOut, stoppedEarly, stopped: signal?.aborted ?? false, durationMs: Date.now() - start });
     });
   });
 }

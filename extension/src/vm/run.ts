@@ -30,6 +30,8 @@ export interface WorkloadOptions {
   readonly onConsole: (line: string) => void;
   /** Each step of the run as it starts: building, the initramfs, booting. */
   readonly onStep?: (message: string) => void;
+  /** Ends the run early: the guest is stopped, or never started. */
+  readonly signal?: AbortSignal;
 }
 
 export interface RunOptions extends WorkloadOptions {
@@ -48,6 +50,8 @@ export interface RunResult {
    */
   readonly exitCode: number;
   readonly outcome: SchedulerOutcome;
+  /** The signal ended the run. */
+  readonly stopped: boolean;
 }
 
 /** The guest's copy of the workload: a script, so that any shell command survives quoting. */
@@ -95,12 +99,12 @@ export async function runScheduler(opts: RunOptions): Promise<RunResult> {
   return inWorkDir(async (work) => {
     opts.onStep?.(`building ${path.basename(bpf)} for ${opts.kernel.version}`);
     const build = await buildScheduler(bpf, path.dirname(opts.kernel.vmlinuxH), work);
-    if (!build.ok) return { diagnostics: build.diagnostics, exitCode: 1, outcome: {} };
+    if (!build.ok) return { diagnostics: build.diagnostics, exitCode: 1, outcome: {}, stopped: false };
     const guestObject = `/etc/${path.basename(build.object)}`;
     const run = await boot(opts, work, [loader, ...opts.binaries], [{ src: build.object, dest: guestObject }],
       `${LOADER} --seconds ${opts.seconds} ${guestObject} -- sh ${WORKLOAD_SCRIPT}`);
     const diagnostics = run.boot.exitCode === 1 ? guestVerifierDiagnostics(run.lines, bpf) : [];
-    return { diagnostics: [...build.diagnostics, ...diagnostics], boot: run.boot, exitCode: run.exitCode, outcome: schedulerOutcome(run.lines) };
+    return { diagnostics: [...build.diagnostics, ...diagnostics], boot: run.boot, exitCode: run.exitCode, outcome: schedulerOutcome(run.lines), stopped: run.boot.stopped };
   });
 }
 
@@ -108,7 +112,7 @@ export async function runScheduler(opts: RunOptions): Promise<RunResult> {
 export async function runWorkload(opts: WorkloadOptions): Promise<RunResult> {
   return inWorkDir(async (work) => {
     const run = await boot(opts, work, opts.binaries, [], `sh ${WORKLOAD_SCRIPT}`);
-    return { diagnostics: [], boot: run.boot, exitCode: run.exitCode, outcome: {} };
+    return { diagnostics: [], boot: run.boot, exitCode: run.exitCode, outcome: {}, stopped: run.boot.stopped };
   });
 }
 
@@ -139,6 +143,7 @@ async function boot(opts: WorkloadOptions, work: string, binaries: readonly stri
     bzImage: opts.kernel.bzImage,
     initramfs: initrd,
     timeoutMs: opts.timeoutMs,
+    ...(opts.signal ? { signal: opts.signal } : {}),
     onConsole: (line) => {
       lines.push(line);
       opts.onConsole(line);
