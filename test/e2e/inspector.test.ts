@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 
+import type { FrameLocator, Locator } from 'playwright-core';
+
 import { CodeServer } from '../support/codeServer';
 import { demoBinary, Proc, sleep } from '../support/processes';
 import { repoRoot } from '../support/repo';
@@ -71,6 +73,106 @@ test("the Hint Inspector shows the demo's real threads and values", async () => 
   }
   assert.match(await frame.locator('#fill').innerText(), /48 of 4088 bytes of each thread's page used/);
   await vsc.shot('hint-inspector');
+});
+
+/** What the plot's canvas holds: how many pixels are drawn on, and a hash of them all. */
+function canvasInk(frame: FrameLocator): Promise<{ inked: number; hash: number }> {
+  return frame.locator('#plot').evaluate(async (el) => {
+    // The page's own types (this project's tsconfig has no DOM lib).
+    const c = el as unknown as { width: number; height: number; getContext(t: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null };
+    const raf = (globalThis as unknown as { requestAnimationFrame(cb: () => void): number }).requestAnimationFrame;
+    // What a draw already requested lands first: two animation frames.
+    await new Promise<void>((r) => raf(() => raf(r)));
+    const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? [];
+    let inked = 0;
+    let hash = 2166136261;
+    for (let i = 0; i < d.length; i++) {
+      if (i % 4 === 3 && d[i]) inked++;
+      hash = Math.imul(hash ^ (d[i] as number), 16777619) >>> 0;
+    }
+    return { inked, hash };
+  });
+}
+
+/** The plot's summary of plugin.requests: min, median, max and the thread count. */
+function parseSummary(text: string): { min: number; median: number; max: number; threads: number } {
+  const m = /^plugin\.requests: min (\d+), median (\d+), max (\d+) over (\d+) threads$/.exec(text.trim());
+  assert.ok(m, `a summary of plugin.requests: ${JSON.stringify(text)}`);
+  return { min: Number(m[1]), median: Number(m[2]), max: Number(m[3]), threads: Number(m[4]) };
+}
+
+/** The demo's own latest plugin.requests of every thread. */
+function demoRequests(): number[] {
+  return [...demoReport().values()].map((v) => Number(v['plugin.requests']));
+}
+
+/** Waits until @summary's text is other than @than; returns it. */
+async function summaryOtherThan(summary: Locator, than: string, timeoutMs = 15_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await summary.innerText();
+    if (now !== than) return now;
+    if (Date.now() > until) assert.fail(`the plot's summary stayed ${JSON.stringify(than)}`);
+    await sleep(100);
+  }
+}
+
+test("the plot draws a key chosen by keyboard over the demo's threads, as a histogram too, and Pause freezes it while the demo goes on", async () => {
+  const frame = vsc.inspector();
+  const key = frame.locator('#plot-key');
+  const summary = frame.locator('#plot-summary');
+  const chosen = () => key.evaluate((s) => (s as unknown as { selectedOptions: ArrayLike<{ textContent: string | null }> }).selectedOptions[0]?.textContent ?? '');
+  // The keyboard alone: focus the key's list and step down it to plugin.requests (the demo's plugin counts per thread).
+  await key.focus();
+  const options = await key.locator('option').count();
+  for (let i = 0; i < options && !(await chosen()).startsWith('plugin.requests'); i++) await vsc.page.keyboard.press('ArrowDown');
+  assert.equal(await chosen(), 'plugin.requests (u32)');
+  await summary.filter({ hasText: /^plugin\.requests: / }).waitFor({ timeout: 15_000 });
+  const first = parseSummary(await summary.innerText());
+  assert.equal(first.threads, demoReport().size, "the summary is over the demo's threads");
+  assert.ok(first.min > 0 && first.min <= first.median && first.median <= first.max, `${JSON.stringify(first)} is ordered`);
+  assert.ok((await canvasInk(frame)).inked > 0, 'the canvas is drawn on');
+  assert.match((await frame.locator('#plot').getAttribute('aria-label')) ?? '', /^plugin\.requests: .* over the last \d+ refreshes$/);
+  assert.match(await frame.locator('#plot-legend').innerText(), /thread \d+/);
+  await vsc.shot('plot-time');
+
+  await frame.locator('#plot-mode').selectOption('histogram');
+  await frame.locator('#plot[aria-label^="histogram of plugin.requests: "]').waitFor({ timeout: 15_000 });
+  assert.ok((await canvasInk(frame)).inked > 0, 'the histogram is drawn');
+  assert.equal(await frame.locator('#plot-legend > *').count(), 0, 'a histogram has no lines to name');
+  assert.equal(parseSummary(await summary.innerText()).threads, demoReport().size);
+  await vsc.shot('plot-histogram');
+
+  // Paused: the plot holds still for several refreshes while the demo's own values go past it.
+  await frame.locator('#pause').click();
+  await frame.locator('#pause[aria-pressed="true"]', { hasText: 'Resume' }).waitFor({ timeout: 15_000 });
+  assert.equal(await frame.locator('#rate').innerText(), 'paused');
+  const frozenText = await summary.innerText();
+  const frozenInk = await canvasInk(frame);
+  const frozen = parseSummary(frozenText);
+  const since = demo.lines.length;
+  const seen = Date.now();
+  let moved = false;
+  while (Date.now() - seen < 15_000) {
+    await sleep(200);
+    const r = demoRequests();
+    // New reports of the demo since the pause, past the least and the most the plot holds.
+    moved = demo.lines.length - since >= 3 && Math.min(...r) > frozen.min && Math.max(...r) > frozen.max;
+    if (moved) break;
+  }
+  assert.ok(moved, 'the demo went on counting while the plot was paused');
+  await sleep(3 * 200); // a few more of the inspector's refresh intervals (200 ms)
+  assert.equal(await summary.innerText(), frozenText, 'the paused summary did not change');
+  assert.deepEqual(await canvasInk(frame), frozenInk, 'the paused canvas did not change');
+  await vsc.shot('plot-paused');
+
+  await frame.locator('#pause').click();
+  await frame.locator('#pause[aria-pressed="false"]', { hasText: 'Pause' }).waitFor({ timeout: 15_000 });
+  const resumed = parseSummary(await summaryOtherThan(summary, frozenText));
+  assert.ok(resumed.max > frozen.max, 'resumed, the plot shows the values the demo reached');
+  assert.equal(resumed.threads, demoReport().size);
+  assert.notDeepEqual(await canvasInk(frame), frozenInk, 'resumed, the canvas is drawn again');
+  await vsc.shot('plot-resumed');
 });
 
 test('a value set from the webview reaches the threads of the demo', async () => {

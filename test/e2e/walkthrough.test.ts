@@ -12,7 +12,7 @@ import { cacheDir } from '../../extension/src/client/paths';
 import { listCachedKernels } from '../../extension/src/vm/kernel';
 import { CodeServer } from '../support/codeServer';
 import { sleep } from '../support/processes';
-import { World } from '../support/world';
+import { World, valuesByTid } from '../support/world';
 
 const world = new World('e2e-walk');
 let vsc: CodeServer;
@@ -135,6 +135,40 @@ test('inspecting the demo from its step opens the Hint Inspector on it and check
   await waitChecked('inspect');
   assert.equal(await step('setValue').getAttribute('aria-checked'), 'false', 'no value was written yet');
   await vsc.shot('walkthrough-inspect-done');
+});
+
+test('setting a value from the Hint Inspector checks the "change a hint" step, not before', async () => {
+  const [pid] = await demos();
+  assert.ok(pid);
+  await step('setValue').waitFor({ timeout: 15_000 });
+  assert.equal(await step('setValue').getAttribute('aria-checked'), 'false', 'unchecked before any value is set');
+  await vsc.page.locator('.tab', { hasText: `Hints: ${pid}` }).click();
+  const frame = vsc.inspector();
+  await frame.locator('#title').filter({ hasText: `Process ${pid} (tld-demo)` }).waitFor({ timeout: 30_000 });
+  await frame.locator('#set-key').selectOption('sched.latency_critical');
+  await frame.locator('#set-value').fill('1');
+  await frame.locator('#set-all').click();
+  await vsc.page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Set$/ }).click({ timeout: 15_000 });
+  // The work succeeded: every thread of the demo holds the value.
+  const client = await world.client();
+  try {
+    const seen = Date.now();
+    let values: unknown[] = [];
+    while (Date.now() - seen < 10_000) {
+      values = [...valuesByTid(await client.snapshot(pid)).values()].map((v) => v['sched.latency_critical']);
+      if (values.length > 0 && values.every((v) => v === 1)) break;
+      await sleep(200);
+    }
+    assert.ok(values.length > 0, 'the demo has threads with hints');
+    assert.deepEqual(values, values.map(() => 1), "the demo's threads hold the value set");
+  } finally {
+    world.release(client);
+  }
+  await vsc.shot('walkthrough-set-value');
+  await openWalkthrough();
+  await waitChecked('setValue');
+  assert.equal(await step('vmRun').getAttribute('aria-checked'), 'false', 'only the step whose work was done');
+  await vsc.shot('walkthrough-set-value-done');
 });
 
 test('the VM view shows the cached kernel (or how to get one) and an idle guest', async () => {
