@@ -117,7 +117,7 @@ async function summaryOtherThan(summary: Locator, than: string, timeoutMs = 15_0
   }
 }
 
-test("the plot draws a key chosen by keyboard over the demo's threads, as a histogram too, and Pause freezes it while the demo goes on", async () => {
+test("the plot draws a key chosen by keyboard over the demo's threads, as a histogram too, and Pause freezes it and the table while the demo goes on", async () => {
   const frame = vsc.inspector();
   const key = frame.locator('#plot-key');
   const summary = frame.locator('#plot-summary');
@@ -149,6 +149,8 @@ test("the plot draws a key chosen by keyboard over the demo's threads, as a hist
   assert.equal(await frame.locator('#rate').innerText(), 'paused');
   const frozenText = await summary.innerText();
   const frozenInk = await canvasInk(frame);
+  await sleep(400); // a refresh the host had sent before it heard of the pause lands meanwhile
+  const frozenTable = await frame.locator('#tbody').innerText();
   const frozen = parseSummary(frozenText);
   const since = demo.lines.length;
   const seen = Date.now();
@@ -164,6 +166,7 @@ test("the plot draws a key chosen by keyboard over the demo's threads, as a hist
   await sleep(3 * 200); // a few more of the inspector's refresh intervals (200 ms)
   assert.equal(await summary.innerText(), frozenText, 'the paused summary did not change');
   assert.deepEqual(await canvasInk(frame), frozenInk, 'the paused canvas did not change');
+  assert.equal(await frame.locator('#tbody').innerText(), frozenTable, 'the paused table did not change');
   await vsc.shot('plot-paused');
 
   await frame.locator('#pause').click();

@@ -67,6 +67,7 @@ export class HintInspector {
         this.paused = m.paused;
         this.post({ type: 'status', paused: this.paused, intervalMs: this.ctx.settings.refreshMs });
         if (!this.paused) this.schedule(0);
+        else if (this.timer) clearTimeout(this.timer);
         break;
       case 'setValue':
         void this.setValue(m.tid, m.key, m.value);
@@ -81,17 +82,20 @@ export class HintInspector {
     }
   }
 
-  private schedule(ms: number): void {
+  /** @force: refresh even while paused (after the user's own write, which they expect to see). */
+  private schedule(ms: number, force = false): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.refresh(), ms);
+    this.timer = setTimeout(() => void this.refresh(force), ms);
   }
 
-  private async refresh(): Promise<void> {
+  private async refresh(force = false): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {
       const client = await this.ctx.getClient();
       const snap = await client.snapshot(this.pid);
+      // Paused while this refresh was under way: the table stays as the user froze it.
+      if (this.paused && !force && this.feed.view) return;
       const status = { paused: this.paused, intervalMs: this.ctx.settings.refreshMs };
       for (const m of this.feed.next(snap, parseTypes(this.ctx.settings.keyTypes), status)) this.post(m);
       if (!this.paused) this.schedule(this.ctx.settings.refreshMs);
@@ -117,7 +121,7 @@ export class HintInspector {
       const client = await this.ctx.getClient();
       const written = await client.set(this.pid, tid, key, value, parseTypes(this.ctx.settings.keyTypes).get(key));
       this.ctx.log.info(`set ${key} = ${value} in ${written.length} thread(s) of ${this.pid}`);
-      this.schedule(0);
+      this.schedule(0, true);
     } catch (e) {
       this.ctx.report(e);
     }
