@@ -233,7 +233,7 @@ export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection
   if (!uri) return;
   await vscode.workspace.saveAll(false);
   const { ensureKernel } = await import('./vm/kernel');
-  const { guestWorkload, runScheduler } = await import('./vm/run');
+  const { guestWorkload, runScheduler, verdictOf } = await import('./vm/run');
   const name = path.basename(uri.fsPath);
   const run = ctx.startGuest(name);
   const out = ctx.vmOutput();
@@ -271,7 +271,7 @@ export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection
     throw e;
   }
   publish(problems, uri, result.diagnostics);
-  const outcome: GuestResult = run.stopRequested ? 'stopped' : result.exitCode === 0 ? 'enabled' : result.exitCode === 2 ? 'disabled' : 'failed';
+  const outcome: GuestResult = run.stopRequested ? 'stopped' : verdictOf(result);
   const where: Record<GuestResult, string> = {
     enabled: '',
     disabled: ' (see the VM output)',

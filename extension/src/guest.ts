@@ -1,9 +1,10 @@
 // The sched_ext guest as the extension sees it: whether Run Scheduler in VM has one running,
 // how the last run ended, and stopping a run (through the runner's abort signal).
+import type { RunVerdict } from './vm/run';
 import type { SchedulerStats } from './vm/schedulerStats';
 
 /** How a run ended: the scheduler stayed enabled, the kernel disabled it, it did not load or enable, or the user stopped it. */
-export type GuestResult = 'enabled' | 'disabled' | 'failed' | 'stopped';
+export type GuestResult = RunVerdict | 'stopped';
 
 export interface GuestOutcome {
   /** The scheduler's file name (NAME.bpf.c). */

@@ -279,7 +279,7 @@ async function run(argv: string[]): Promise<number> {
       if (!scheduler && !onDefault) throw new UsageError('vm run needs --scheduler NAME.bpf.c or --default-scheduler');
       if (scheduler && onDefault) throw new UsageError('vm run takes --scheduler or --default-scheduler, not both');
       const seconds = p.options.has('seconds') ? positiveInt(p.options.get('seconds'), '--seconds') : 5;
-      const { NO_EXIT_LINE, guestWorkload, runScheduler, runWorkload } = await import('../vm/run');
+      const { NO_EXIT_LINE, guestWorkload, runScheduler, runWorkload, verdictOf } = await import('../vm/run');
       const nativeBuild = path.join(studioRoot(), 'native', 'build');
       const onConsole = json ? (line: string) => process.stderr.write(`| ${line}\n`) : (line: string) => out(`| ${line}`);
       const say = json ? (line: string) => process.stderr.write(`${line}\n`) : out;
@@ -295,10 +295,11 @@ async function run(argv: string[]): Promise<number> {
       for (const d of r.diagnostics) say(formatDiagnostic(d));
       if (r.boot?.timedOut) say(`the guest did not finish in time; its last lines are above`);
       else if (r.boot?.exitCode === NO_EXIT_LINE) say(`the guest stopped before its /init finished (a kernel panic or crash?); its last lines are above`);
+      const verdict = verdictOf(r);
       const how = !scheduler
         ? `the workload ran under the default scheduler and exited with status ${r.exitCode}`
-        : r.exitCode === 0 ? 'the scheduler stayed enabled'
-        : r.exitCode === 2 ? `the kernel disabled the scheduler${r.outcome.disabled ? ` ${r.outcome.disabled}` : ''}`
+        : verdict === 'enabled' ? 'the scheduler stayed enabled'
+        : verdict === 'disabled' ? `the kernel disabled the scheduler${r.outcome.disabled ? ` ${r.outcome.disabled}` : ''}`
         : !r.boot ? 'the scheduler did not build (the errors are above)'
         : 'the scheduler did not load or enable';
       say(`vm run: ${how}${r.boot ? ` (${r.boot.accel}: ${r.boot.accelReason})` : ''}`);

@@ -50,8 +50,13 @@ export interface RunResult {
    */
   readonly exitCode: number;
   readonly outcome: SchedulerOutcome;
-  /** The signal ended the run. */
-  readonly stopped: boolean;
+}
+
+/** How a scheduler's run ended, by its exit code (see RunResult). */
+export type RunVerdict = 'enabled' | 'disabled' | 'failed';
+
+export function verdictOf(r: Pick<RunResult, 'exitCode'>): RunVerdict {
+  return r.exitCode === 0 ? 'enabled' : r.exitCode === 2 ? 'disabled' : 'failed';
 }
 
 /** The guest's copy of the workload: a script, so that any shell command survives quoting. */
@@ -99,12 +104,12 @@ export async function runScheduler(opts: RunOptions): Promise<RunResult> {
   return inWorkDir(async (work) => {
     opts.onStep?.(`building ${path.basename(bpf)} for ${opts.kernel.version}`);
     const build = await buildScheduler(bpf, path.dirname(opts.kernel.vmlinuxH), work);
-    if (!build.ok) return { diagnostics: build.diagnostics, exitCode: 1, outcome: {}, stopped: false };
+    if (!build.ok) return { diagnostics: build.diagnostics, exitCode: 1, outcome: {} };
     const guestObject = `/etc/${path.basename(build.object)}`;
     const run = await boot(opts, work, [loader, ...opts.binaries], [{ src: build.object, dest: guestObject }],
       `${LOADER} --seconds ${opts.seconds} ${guestObject} -- sh ${WORKLOAD_SCRIPT}`);
     const diagnostics = run.boot.exitCode === 1 ? guestVerifierDiagnostics(run.lines, bpf) : [];
-    return { diagnostics: [...build.diagnostics, ...diagnostics], boot: run.boot, exitCode: run.exitCode, outcome: schedulerOutcome(run.lines), stopped: run.boot.stopped };
+    return { diagnostics: [...build.diagnostics, ...diagnostics], boot: run.boot, exitCode: run.exitCode, outcome: schedulerOutcome(run.lines) };
   });
 }
 
@@ -112,7 +117,7 @@ export async function runScheduler(opts: RunOptions): Promise<RunResult> {
 export async function runWorkload(opts: WorkloadOptions): Promise<RunResult> {
   return inWorkDir(async (work) => {
     const run = await boot(opts, work, opts.binaries, [], `sh ${WORKLOAD_SCRIPT}`);
-    return { diagnostics: [], boot: run.boot, exitCode: run.exitCode, outcome: {}, stopped: run.boot.stopped };
+    return { diagnostics: [], boot: run.boot, exitCode: run.exitCode, outcome: {} };
   });
 }
 
