@@ -252,3 +252,14 @@ test('tldctl arguments: positive pids, PID:TID, KEY:SIZE, and unknown options ar
   assert.throws(() => parseArgs(['--nope'], [], []), UsageError);
   assert.throws(() => parseArgs(['--pin'], ['pin'], []), UsageError);
 });
+
+test('tldctl arguments: repeatable options keep every value in order, -I DIR and -IDIR are --include, = in a value stays', () => {
+  const p = parseArgs(['load', 'a.bpf.c', '-I', 'inc1', '-Iinc2', '--include=inc3', '--set', 'x=1', '--set=y=a=b'], ['include', 'set'], []);
+  assert.deepEqual(p.positionals, ['load', 'a.bpf.c']);
+  assert.deepEqual(p.lists.get('include'), ['inc1', 'inc2', 'inc3']);
+  assert.deepEqual(p.lists.get('set'), ['x=1', 'y=a=b']);
+  assert.equal(p.options.get('include'), 'inc3');
+  assert.throws(() => parseArgs(['-I'], ['include'], []), UsageError);
+  assert.throws(() => parseArgs(['-x'], [], []), /unknown option -x/);
+  assert.deepEqual(parseArgs(['set', '1', 'k', '-5'], [], []).positionals, ['set', '1', 'k', '-5']);
+});

@@ -1,0 +1,90 @@
+// tldctl compile, load, progs and unload: BPF objects built, checked, loaded and listed.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { BuildOutcome, compileAndCheck, formatDiagnostic } from '../../client/loader';
+import { nativeObjectCheck } from '../../client/nativeHelper';
+import { cacheDir } from '../../client/paths';
+import { toJson } from '../../client/values';
+import { UsageError, positiveInt } from '../args';
+import { Command, out, withClient } from '../command';
+import { programTable } from '../format';
+
+/** Prints a build's diagnostics; saves a verifier log and says where. Exit code: 1 on any error. */
+function report(o: BuildOutcome, json: boolean): number {
+  let logFile: string | undefined;
+  if (o.load && !o.load.ok && o.load.log) {
+    logFile = path.join(cacheDir(), 'logs', `${o.load.object || 'object'}.verifier.log`);
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    fs.writeFileSync(logFile, o.load.log);
+  }
+  const failed = o.diagnostics.some((d) => d.severity === 'error') || (o.load !== undefined && !o.load.ok);
+  if (json) {
+    out(toJson({ ok: !failed, object: o.compile.object, diagnostics: o.diagnostics, load: o.load && { ...o.load, log: undefined, logFile } }));
+    return failed ? 1 : 0;
+  }
+  for (const d of o.diagnostics) out(formatDiagnostic(d));
+  if (o.load?.logGrown) out('note: the verifier log did not fit its first buffer; it was grown and the load retried');
+  if (logFile) out(`the verifier's whole log: ${logFile}`);
+  if (o.load?.ok) {
+    out(`loaded ${o.load.object}: program id(s) ${o.load.progIds.join(', ')}${o.load.attached ? `, ${o.load.attached} attached` : ''}; unload with tldctl unload ${o.load.progIds[0] ?? ''}`);
+  } else if (!failed) {
+    out(`compiled ${o.compile.object}`);
+  }
+  return failed ? 1 : 0;
+}
+
+const compile: Command = {
+  name: 'compile',
+  summary: ['compile FILE [--json]        compile BPF C and check the object, errors at their lines'],
+  help:
+    "Usage: tldctl compile FILE [--out OBJ] [--json]\n\nCompiles FILE with clang -g -O2 -target bpf against tld.bpf.h and the running kernel's vmlinux.h,\nthen checks the object (uptr structs defined, tld_data_map shape, license, program types).\nDiagnostics print as file:line:col: severity: message. Exits 1 on any error.",
+  valued: ['out'],
+  async run(p, rest, g) {
+    if (!rest[0]) throw new UsageError('compile needs FILE');
+    const o = await compileAndCheck({ objectCheck: async (obj) => nativeObjectCheck(obj) }, rest[0], { output: p.options.get('out') });
+    return report(o, g.json);
+  },
+};
+
+const load: Command = {
+  name: 'load',
+  summary: ['load FILE [--attach]         compile, check and load it (programs stay until unload)'],
+  help:
+    'Usage: tldctl load FILE [--attach] [--out OBJ] [--json]\n\nCompiles, checks and loads FILE, sharing tld_data_map with applications (--pin). A verifier\nrejection is shown at its source line with a plain explanation; the whole log is saved and\nits path printed. Loaded programs are pinned under $TLD_STUDIO_PIN_ROOT (/sys/fs/bpf/tld-studio)\nuntil `tldctl unload ID`; --attach also attaches them (struct_ops: registers them).',
+  valued: ['out'],
+  switches: ['attach'],
+  async run(p, rest, g) {
+    const file = rest[0];
+    if (!file) throw new UsageError('load needs FILE');
+    return withClient(g.pin, async (c) => report(await c.load(file, p.switches.has('attach'), { output: p.options.get('out') }), g.json));
+  },
+};
+
+const progs: Command = {
+  name: 'progs',
+  summary: ['progs [--json]               loaded BPF programs: ids, types, sizes, run counts'],
+  help: 'Usage: tldctl progs [--json]\n\nLists loaded BPF programs; run counts and times need sysctl kernel.bpf_stats_enabled=1.',
+  run: (_p, _rest, g) =>
+    withClient(g.pin, async (c) => {
+      const list = await c.programs();
+      out(g.json ? toJson(list) : programTable(list));
+      return 0;
+    }),
+};
+
+const unload: Command = {
+  name: 'unload',
+  summary: ['unload ID                    unload the object that program ID belongs to'],
+  help: 'Usage: tldctl unload ID\n\nUnloads the object (all its programs and links) that program ID, loaded by tldctl load, belongs to.',
+  async run(_p, rest, g) {
+    const id = positiveInt(rest[0], 'ID');
+    return withClient(g.pin, async (c) => {
+      await c.unload(id);
+      out(`unloaded the object of program ${id}`);
+      return 0;
+    });
+  },
+};
+
+export const buildCommands: readonly Command[] = [compile, load, progs, unload];

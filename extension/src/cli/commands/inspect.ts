@@ -1,0 +1,106 @@
+// tldctl doctor, ps, snapshot, watch and set: reading and changing live hints.
+import { doctor } from '../../client/client';
+import { TldError } from '../../client/errors';
+import { UsageError, pidTid, positiveInt } from '../args';
+import { Command, out, sleep, withClient } from '../command';
+import { KeyTypes, processTable, snapshotJson, snapshotText } from '../format';
+import { toJson } from '../../client/values';
+
+const doctorCmd: Command = {
+  name: 'doctor',
+  summary: ['doctor                       what this host can do, and how to fix what it cannot'],
+  help: 'Usage: tldctl doctor\n\nChecks the kernel, BTF, bpffs, privileges, uptr support and the pinned map.\nExits 1 when a check fails, after saying how to fix it.',
+  async run(_p, _rest, g) {
+    const checks = doctor(g.pin);
+    for (const c of checks) out(`${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}${!c.ok && c.fix ? `\n    fix: ${c.fix}` : ''}`);
+    return checks.every((c) => c.ok) ? 0 : 1;
+  },
+};
+
+const ps: Command = {
+  name: 'ps',
+  summary: ['ps [--json]                  processes that use task local data'],
+  help: 'Usage: tldctl ps [--json]\n\nLists processes with task local data: pid, command, threads with hints, keys, page fill.',
+  run: (_p, _rest, g) =>
+    withClient(g.pin, async (c) => {
+      const list = await c.processes();
+      out(g.json ? toJson(list) : processTable(list));
+      return 0;
+    }),
+};
+
+const snapshot: Command = {
+  name: 'snapshot',
+  summary: ['snapshot PID [--json]        one process\'s keys and every thread\'s values'],
+  help:
+    'Usage: tldctl snapshot PID [--json] [--types FILE]\n\nReads every thread of PID in one pass. --json prints\n{"pid":N,"comm":S,"keys":[{"name":S,"size":N,"offset":N}],"threads":[{"tid":N,"comm":S,"values":{"KEY":V}}]}\nwhere V is a number for keys of 1, 2, 4 or 8 bytes (unsigned, little-endian, unless --types says\notherwise) and a 0x hex string otherwise.',
+  async run(_p, rest, g) {
+    const pid = positiveInt(rest[0], 'PID');
+    return withClient(g.pin, async (c) => {
+      const s = await c.snapshot(pid);
+      out(g.json ? toJson(snapshotJson(s, g.types)) : snapshotText(s, g.types));
+      return 0;
+    });
+  },
+};
+
+async function watchLoop(pin: string, pid: number, intervalMs: number, count: number, types: KeyTypes): Promise<number> {
+  return withClient(pin, async (c) => {
+    const tty = process.stdout.isTTY;
+    let shown = false;
+    for (let i = 0; count === 0 || i < count; i++) {
+      let text: string;
+      try {
+        const snap = await c.snapshot(pid);
+        // On a terminal, as many threads as fit below the key table.
+        const fit = tty ? Math.max(1, (process.stdout.rows || 40) - snap.keys.length - 8) : Infinity;
+        text = snapshotText(snap, types, fit);
+        shown = true;
+      } catch (e) {
+        if (e instanceof TldError && e.code === 'ESRCH') {
+          out(`process ${pid} exited`);
+          return 0;
+        }
+        // Once it had hints, a moment without any (its threads with hints all ended) is not the end.
+        if (!(shown && e instanceof TldError && e.code === 'ENOENT')) throw e;
+        text = `${e.message} at the moment`;
+      }
+      out((tty ? '\x1b[2J\x1b[H' : i ? '\n' : '') + `${new Date().toISOString()}\n${text}`);
+      await sleep(intervalMs);
+    }
+    return 0;
+  });
+}
+
+const watch: Command = {
+  name: 'watch',
+  summary: ['watch PID [--interval MS]    the same, refreshed until the process exits'],
+  help: 'Usage: tldctl watch PID [--interval MS] [--count N] [--types FILE]\n\nPrints the snapshot every MS milliseconds (default 1000) until the process exits or N refreshes.',
+  valued: ['interval', 'count'],
+  run: (p, rest, g) =>
+    watchLoop(
+      g.pin,
+      positiveInt(rest[0], 'PID'),
+      p.options.has('interval') ? positiveInt(p.options.get('interval'), '--interval') : 1000,
+      p.options.has('count') ? positiveInt(p.options.get('count'), '--count') : 0,
+      g.types,
+    ),
+};
+
+const set: Command = {
+  name: 'set',
+  summary: ['set PID[:TID] KEY VALUE      set a value in one thread, or in all of them'],
+  help: 'Usage: tldctl set PID[:TID] KEY VALUE [--types FILE]\n\nWrites VALUE (an integer, 0x-prefixed hex, or hex bytes for larger keys) into KEY of thread TID,\nor of every thread of PID with hints. The value must fit the key.',
+  async run(_p, rest, g) {
+    const { pid, tid } = pidTid(rest[0]);
+    const [key, value] = [rest[1], rest[2]];
+    if (key === undefined || value === undefined) throw new UsageError('set needs PID[:TID] KEY VALUE');
+    return withClient(g.pin, async (c) => {
+      const written = await c.set(pid, tid, key, value, g.types.get(key));
+      out(`set ${key} = ${value} in ${written.length} thread(s) of process ${pid}`);
+      return 0;
+    });
+  },
+};
+
+export const inspectCommands: readonly Command[] = [doctorCmd, ps, snapshot, watch, set];

@@ -1,0 +1,72 @@
+// tldctl vm kernel and vm run: a sched_ext kernel cached, and schedulers tried in a qemu guest.
+import * as path from 'node:path';
+
+import { formatDiagnostic } from '../../client/loader';
+import { cacheDir, studioRoot } from '../../client/paths';
+import { toJson } from '../../client/values';
+import { UsageError, positiveInt } from '../args';
+import { Command, out } from '../command';
+
+const vm: Command = {
+  name: 'vm',
+  summary: [
+    'vm kernel [--kernel PATH]    get (and cache) a sched_ext kernel to boot schedulers in',
+    'vm run --scheduler FILE      try a scheduler in that kernel while tld-demo (or --workload) runs',
+    "vm run --default-scheduler   the same workload under the kernel's own scheduler, to compare",
+  ],
+  help:
+    "Usage: tldctl vm kernel [--kernel PATH] [--json]\n       tldctl vm run (--scheduler NAME.bpf.c | --default-scheduler) [--workload CMD] [--seconds N]\n                     [--kernel PATH] [--json]\n\nvm kernel gets Debian's newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine's sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm run builds the scheduler for that kernel, boots it in qemu (KVM when it works, else\nTCG), enables it with tld-scx-run for N seconds (default 5) while the workload runs, and streams\nthe console with the scheduler's statistics (its integer globals and latency histograms) every\nsecond. The workload is a guest shell command (default: tld-demo with hints; tld-latency\nmeasures hinted and unhinted wake-up latency under CPU hogs). --default-scheduler runs the\nworkload under the kernel's own scheduler instead. --json prints the outcome and statistics as\nJSON on stdout (the console goes to stderr). Exit code: 0 when the scheduler stayed enabled, 1\nwhen it did not load or enable (a verifier error is shown at its source line), 2 when the kernel\ndisabled it (the reason is printed).",
+  valued: ['kernel', 'scheduler', 'workload', 'seconds'],
+  switches: ['default-scheduler'],
+  async run(p, rest, g) {
+    const json = g.json;
+    if (rest[0] !== 'kernel' && rest[0] !== 'run') throw new UsageError('tldctl vm takes: kernel, run');
+    const { ensureKernel } = await import('../../vm/kernel');
+    const k = await ensureKernel({
+      cacheDir: cacheDir(),
+      ...(p.options.has('kernel') ? { kernelPath: p.options.get('kernel') } : {}),
+      onProgress: (pr) => {
+        const { done, total } = pr as { done?: number; total?: number };
+        const amount = done !== undefined && total ? ` ${Math.round((100 * done) / total)}%` : '';
+        process.stderr.write(`[vm] ${pr.step}${amount}: ${pr.message}\n`);
+      },
+    });
+    if (rest[0] === 'kernel') {
+      out(json ? toJson(k) : `kernel ${k.version}${k.fromCache ? ' (cached)' : ''}: sched_ext ${k.hasSchedExt ? 'yes' : 'no'}, BTF ${k.hasBtf ? 'yes' : 'no'}\n  bzImage   ${k.bzImage}\n  vmlinux.h ${k.vmlinuxH}`);
+      return 0;
+    }
+    const scheduler = p.options.get('scheduler');
+    const onDefault = p.switches.has('default-scheduler');
+    if (!scheduler && !onDefault) throw new UsageError('vm run needs --scheduler NAME.bpf.c or --default-scheduler');
+    if (scheduler && onDefault) throw new UsageError('vm run takes --scheduler or --default-scheduler, not both');
+    const seconds = p.options.has('seconds') ? positiveInt(p.options.get('seconds'), '--seconds') : 5;
+    const { NO_EXIT_LINE, guestWorkload, runScheduler, runWorkload, verdictOf } = await import('../../vm/run');
+    const nativeBuild = path.join(studioRoot(), 'native', 'build');
+    const onConsole = json ? (line: string) => process.stderr.write(`| ${line}\n`) : (line: string) => out(`| ${line}`);
+    const say = json ? (line: string) => process.stderr.write(`${line}\n`) : out;
+    const opts = {
+      kernel: k,
+      ...guestWorkload(nativeBuild, seconds, p.options.get('workload')),
+      seconds,
+      timeoutMs: (seconds + 60) * 1000,
+      onConsole,
+      onStep: (message: string) => process.stderr.write(`[vm] ${message}\n`),
+    };
+    const r = scheduler ? await runScheduler({ ...opts, scheduler, nativeBuild }) : await runWorkload(opts);
+    for (const d of r.diagnostics) say(formatDiagnostic(d));
+    if (r.boot?.timedOut) say(`the guest did not finish in time; its last lines are above`);
+    else if (r.boot?.exitCode === NO_EXIT_LINE) say(`the guest stopped before its /init finished (a kernel panic or crash?); its last lines are above`);
+    const verdict = verdictOf(r);
+    const how = !scheduler
+      ? `the workload ran under the default scheduler and exited with status ${r.exitCode}`
+      : verdict === 'enabled' ? 'the scheduler stayed enabled'
+      : verdict === 'disabled' ? `the kernel disabled the scheduler${r.outcome.disabled ? ` ${r.outcome.disabled}` : ''}`
+      : !r.boot ? 'the scheduler did not build (the errors are above)'
+      : 'the scheduler did not load or enable';
+    say(`vm run: ${how}${r.boot ? ` (${r.boot.accel}: ${r.boot.accelReason})` : ''}`);
+    if (json) out(toJson({ exitCode: r.exitCode, accel: r.boot?.accel, timedOut: r.boot?.timedOut ?? false, diagnostics: r.diagnostics, ...r.outcome }));
+    return r.exitCode;
+  },
+};
+
+export const vmCommands: readonly Command[] = [vm];
