@@ -1,0 +1,59 @@
+// An ordinary (non-root) user for the tests that check what a desktop user gets: created once
+// when missing (the tests run as root), and a command prefix that runs a child as that user,
+// optionally with CAP_BPF + CAP_PERFMON as a hint-publishing program would hold them.
+import { execFileSync } from 'node:child_process';
+
+export const TEST_USER = 'tld-tester';
+
+export interface TestUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+}
+
+function lookup(name: string): TestUser | undefined {
+  try {
+    const [, , uid, gid, , home] = execFileSync('getent', ['passwd', name], { encoding: 'utf8' }).trim().split(':');
+    return { name, uid: Number(uid), gid: Number(gid), home: home ?? `/home/${name}` };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The test user, created (with a home folder) when this machine has none. Needs root. */
+export function ensureTestUser(name = TEST_USER): TestUser {
+  const found = lookup(name);
+  if (found) return found;
+  execFileSync('useradd', ['--create-home', '--shell', '/bin/bash', name]);
+  const made = lookup(name);
+  if (!made) throw new Error(`useradd did not create ${name}`);
+  return made;
+}
+
+export type Cap = 'bpf' | 'perfmon' | 'sys_admin';
+
+/**
+ * argv prefix that runs a command as @u (real and effective ids, its groups) with @caps
+ * raised as ambient capabilities, so they survive exec as they do for a program started
+ * by `setpriv`/`capsh` or a systemd unit's AmbientCapabilities.
+ */
+export function asUser(u: TestUser, caps: readonly Cap[] = []): string[] {
+  const out = ['setpriv', `--reuid=${u.uid}`, `--regid=${u.gid}`, '--init-groups'];
+  if (caps.length > 0) {
+    const list = caps.map((c) => `+${c}`).join(',');
+    out.push(`--inh-caps=${list}`, `--ambient-caps=${list}`);
+  } else {
+    out.push('--inh-caps=-all');
+  }
+  return [...out, '--'];
+}
+
+/** The environment a child of @u should see: its own HOME and cache, nothing of root's. */
+export function userEnv(u: TestUser, base: NodeJS.ProcessEnv, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, HOME: u.home, USER: u.name, LOGNAME: u.name, ...extra };
+  delete env.XDG_CACHE_HOME;
+  delete env.SUDO_UID;
+  delete env.PKEXEC_UID;
+  return env;
+}
