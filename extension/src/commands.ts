@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 
-import { doctor } from './client/client';
+import { doctor } from './client/doctor';
 import { keySpec } from './cli/args';
 import { compileAndCheck } from './client/loader';
 import { nativeObjectCheck } from './client/nativeHelper';

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { TldError } from './errors';
 import { HostHelper, Launcher } from './hostHelper';
 import { defaultPinPath } from './layout';
-import { NativeHelper, defaultLibraryPath, nativeHostReport } from './nativeHelper';
+import { NativeHelper } from './nativeHelper';
 import { hasBpfPrivileges } from './privileges';
 import { CompileOptions } from './compiler';
 import { BuildOutcome, compileCheckLoad } from './loader';
@@ -23,14 +23,6 @@ export interface ClientOptions {
   readonly launcher?: Launcher;
   /** Told after every write that reached a thread: the process and the threads written. */
   readonly onWritten?: (pid: number, tids: readonly number[]) => void;
-}
-
-export interface DoctorCheck {
-  readonly name: string;
-  readonly ok: boolean;
-  readonly detail: string;
-  /** How to fix it, when it failed. */
-  readonly fix?: string;
 }
 
 export class TldClient {
@@ -160,53 +152,4 @@ function hasLiveThread(pid: number): boolean {
       return false; // exited meanwhile
     }
   });
-}
-
-function kernelAtLeast(release: string, major: number, minor: number): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  if (!m) return false;
-  const [a, b] = [Number(m[1]), Number(m[2])];
-  return a > major || (a === major && b >= minor);
-}
-
-/** What works on this host and how to fix what does not; needs no privileges. */
-export function doctor(pinPath = defaultPinPath(), libraryPath = defaultLibraryPath()): DoctorCheck[] {
-  if (!fs.existsSync(libraryPath)) {
-    return [{ name: 'helper library', ok: false, detail: `missing at ${libraryPath}`, fix: 'npm run build' }];
-  }
-  const h = nativeHostReport(pinPath, libraryPath);
-  const privileged = h.capBpf && h.capPerfmon;
-  const checks: DoctorCheck[] = [
-    {
-      name: 'kernel',
-      ok: kernelAtLeast(h.kernel, 6, 13),
-      detail: h.kernel,
-      fix: 'uptr task storage needs Linux 6.13 or later',
-    },
-    { name: 'kernel BTF', ok: h.btf, detail: '/sys/kernel/btf/vmlinux', fix: 'a kernel built with CONFIG_DEBUG_INFO_BTF=y' },
-    { name: 'bpffs', ok: h.bpffs, detail: '/sys/fs/bpf', fix: 'sudo mount -t bpf bpf /sys/fs/bpf' },
-    {
-      name: 'privileges',
-      ok: privileged,
-      detail: privileged ? 'CAP_BPF and CAP_PERFMON' : `missing ${[!h.capBpf && 'CAP_BPF', !h.capPerfmon && 'CAP_PERFMON'].filter(Boolean).join(' and ')}`,
-      fix: 'run as root (sudo tldctl ...); the extension starts its helper with sudo -n or pkexec',
-    },
-  ];
-  if (privileged) {
-    checks.push({ name: 'uptr task storage', ok: h.uptr, detail: 'create a task storage map with uptr values', fix: 'Linux 6.13+ with BTF' });
-    checks.push({
-      name: 'pinned map',
-      ok: !h.pinExists || (h.pinOk && !h.pinProblem),
-      detail: h.pinExists
-        ? `${h.pinPath} (map id ${h.pinMapId}, used by ${h.pinUsers} program(s))${h.pinProblem ? ': ' + h.pinProblem : ''}`
-        : `${h.pinPath} not pinned yet (the first process or tool using it pins it)`,
-      fix: `sudo rm ${h.pinPath}, then restart the programs that use task local data`,
-    });
-  }
-  checks.push({
-    name: 'sched_ext',
-    ok: true,
-    detail: h.schedExt ? 'present' : 'absent on this kernel: try schedulers in a VM with a sched_ext kernel',
-  });
-  return checks;
 }

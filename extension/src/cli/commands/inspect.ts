@@ -1,5 +1,5 @@
 // tldctl doctor, ps, snapshot, watch and set: reading and changing live hints.
-import { doctor } from '../../client/client';
+import { doctor } from '../../client/doctor';
 import { TldError } from '../../client/errors';
 import { UsageError, pidTid, positiveInt } from '../args';
 import { Command, out, sleep, withClient } from '../command';
