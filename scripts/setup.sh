@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(clang-19 llvm-19 libbpf-dev bpftool libelf-dev zlib1g-dev make gcc g++ pkg-config)
+# dpkg-dev (dpkg-source) unpacks libbpf's Debian source package in scripts/libbpf.sh.
+APT_PACKAGES=(clang-19 llvm-19 libbpf-dev bpftool libelf-dev zlib1g-dev make gcc g++ pkg-config dpkg-dev debian-archive-keyring)
 
 step() { printf '[setup] %s\n' "$*"; }
 
@@ -42,6 +43,9 @@ fi
 bash scripts/setup-e2e.sh
 # The VM runner: qemu, busybox, cpio, zstd.
 bash scripts/vm/setup-vm.sh
+
+# libbpf >= 1.5 and bpftool >= 7.5 (built or fetched once into ~/.cache/tld-studio).
+bash scripts/libbpf.sh
 
 step "building bpf/ and native/"
 make -s -C bpf

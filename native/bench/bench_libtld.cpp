@@ -160,7 +160,13 @@ TLD_DEFINE_KEY(k_hint, "bench.hint", sizeof(uint64_t));
 static double bpf_run(struct bpf_program *prog, unsigned iters)
 {
 	struct bench_args args = {};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
+	/* Not LIBBPF_OPTS: in C++ its partial designated initializer trips -Wmissing-field-initializers. */
+	struct bpf_test_run_opts opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.sz = sizeof(opts);
+	opts.ctx_in = &args;
+	opts.ctx_size_in = sizeof(args);
 
 	args.tid = gettid();
 	args.iters = iters;

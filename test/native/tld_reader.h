@@ -33,7 +33,8 @@ static inline struct tld_test_bpf *reader_open(void)
 /* Runs the iter/task dump limited to this process; returns the number of records. */
 static inline int reader_dump(struct tld_test_bpf *skel, struct tld_test_record *recs, int max)
 {
-	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	/* Set field by field: in C++, LIBBPF_OPTS trips -Wmissing-field-initializers. */
+	struct bpf_iter_attach_opts opts;
 	union bpf_iter_link_info linfo;
 	struct bpf_link *link;
 	int fd, n = 0;
@@ -41,6 +42,8 @@ static inline int reader_dump(struct tld_test_bpf *skel, struct tld_test_record 
 
 	memset(&linfo, 0, sizeof(linfo));
 	linfo.task.pid = getpid();
+	memset(&opts, 0, sizeof(opts));
+	opts.sz = sizeof(opts);
 	opts.link_info = &linfo;
 	opts.link_info_len = sizeof(linfo);
 	link = bpf_program__attach_iter(skel->progs.dump_values, &opts);

@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 
 import { defaultPinPath } from './layout';
 import { defaultLibraryPath, nativeHostReport } from './nativeHelper';
+import { toolchainFiles } from './paths';
+import { BPFTOOL_MIN, LIBBPF_MIN, clangVersion, loadToolchain, versionAtLeast } from './toolchain';
 
 export interface DoctorCheck {
   readonly name: string;
@@ -53,10 +55,36 @@ export function doctor(pinPath = defaultPinPath(), libraryPath = defaultLibraryP
       fix: `sudo rm ${h.pinPath}, then restart the programs that use task local data`,
     });
   }
+  checks.push(toolchainCheck());
   checks.push({
     name: 'sched_ext',
     ok: true,
     detail: h.schedExt ? 'present' : 'absent on this kernel: try schedulers in a VM with a sched_ext kernel',
   });
   return checks;
+}
+
+/** The libbpf, bpftool and clang schedulers are built with (scripts/libbpf.sh records the first two). */
+export function toolchainCheck(files: readonly string[] = toolchainFiles()): DoctorCheck {
+  const t = loadToolchain(files);
+  const clang = clangVersion();
+  const fix = 'bash scripts/libbpf.sh (npm run build runs it): it builds libbpf 1.5 once into the cache and fetches bpftool 7.5';
+  if (!t) {
+    return { name: 'toolchain', ok: false, detail: `no toolchain.json in ${files.join(' or ')}; clang ${clang?.version ?? 'missing'}`, fix };
+  }
+  const { libbpf, bpftool } = t;
+  const from = libbpf.source === 'system' ? "the system's" : `static, cached in ${libbpf.static}${libbpf.buildSeconds !== null ? `, built in ${libbpf.buildSeconds} s` : ''}`;
+  const problems = [
+    !versionAtLeast(libbpf.version, LIBBPF_MIN) && `libbpf ${LIBBPF_MIN} or newer is needed`,
+    !versionAtLeast(bpftool.version, BPFTOOL_MIN) && `bpftool ${BPFTOOL_MIN} or newer is needed`,
+    !fs.existsSync(bpftool.path) && `${bpftool.path} is gone`,
+    !clang && 'clang is missing (sudo apt-get install clang-19)',
+  ].filter((p): p is string => typeof p === 'string');
+  return {
+    name: 'toolchain',
+    ok: problems.length === 0,
+    detail: `libbpf ${libbpf.version} (${from}), bpftool ${bpftool.version} (${bpftool.path}), clang ${clang ? `${clang.version} (${clang.clang})` : 'missing'}` +
+      (problems.length ? `: ${problems.join('; ')}` : ''),
+    fix,
+  };
 }

@@ -1,6 +1,8 @@
 // Where TLD Studio's own files are: the helper library and the BPF headers users compile against.
 import * as path from 'node:path';
 
+import { loadToolchain } from './toolchain';
+
 /** The install root: $TLD_STUDIO_ROOT, or the repository (this file runs from out/extension/src/client). */
 export function studioRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.TLD_STUDIO_ROOT || path.resolve(__dirname, '..', '..', '..', '..');
@@ -10,10 +12,27 @@ export function helperLibraryPath(env: NodeJS.ProcessEnv = process.env): string 
   return env.TLD_HELPER_LIB || path.join(studioRoot(env), 'native', 'build', 'libtldhelper.so');
 }
 
-/** Include folders for BPF programs: tld.bpf.h and the layout header it includes. */
+/**
+ * Include folders for BPF programs: tld.bpf.h and the layout header it includes, then the
+ * headers of the libbpf (>= 1.5) scripts/libbpf.sh chose, ahead of the system's older
+ * <bpf/bpf_helpers.h> (bpf_ksym_exists and friends that today's schedulers use).
+ */
 export function bpfIncludeDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   const root = studioRoot(env);
-  return [path.join(root, 'bpf', 'include'), path.join(root, 'native', 'include')];
+  const t = loadToolchain(toolchainFiles(env));
+  return [path.join(root, 'bpf', 'include'), path.join(root, 'native', 'include'), ...(t ? [t.libbpf.include] : [])];
+}
+
+/**
+ * Where scripts/libbpf.sh's toolchain.json may be, in order: $TLD_TOOLCHAIN, the copy
+ * native/build keeps of the one it was built with, and the per-user cache.
+ */
+export function toolchainFiles(env: NodeJS.ProcessEnv = process.env): string[] {
+  return [
+    ...(env.TLD_TOOLCHAIN ? [env.TLD_TOOLCHAIN] : []),
+    path.join(studioRoot(env), 'native', 'build', 'toolchain.json'),
+    path.join(cacheDir(env), 'toolchain', 'toolchain.json'),
+  ];
 }
 
 /** Where tldctl load pins what it loads: $TLD_STUDIO_PIN_ROOT or /sys/fs/bpf/tld-studio. */
