@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { doctor } from './client/doctor';
 import { keySpec } from './cli/args';
 import { compileAndCheck } from './client/loader';
+import { printable } from './client/printable';
 import { nativeObjectCheck } from './client/nativeHelper';
 import { cacheDir, studioRoot } from './client/paths';
 import { Ctx } from './ctx';
@@ -28,7 +29,7 @@ async function pickProcess(ctx: Ctx, arg: unknown): Promise<number | undefined> 
     return undefined;
   }
   const pick = await vscode.window.showQuickPick(
-    list.map((p) => ({ label: `${p.comm} (${p.pid})`, description: `${p.threads} threads, ${p.keys} keys`, pid: p.pid })),
+    list.map((p) => ({ label: `${printable(p.comm)} (${p.pid})`, description: `${p.threads} threads, ${p.keys} keys`, pid: p.pid })),
     // Kept open when focus moves: the walkthrough's button gives focus back to its page.
     { placeHolder: 'Process to inspect', ignoreFocusOut: true },
   );

@@ -1,4 +1,5 @@
-// What tldctl prints: tables for people, and the documented JSON shape of a snapshot.
+// What tldctl prints: tables for people (names from targets escaped), and the documented JSON shape of a snapshot.
+import { printable } from '../client/printable';
 import { LoadedProgram } from '../client/protocol';
 import { KeyInfo, ProcessSnapshot, ProcessSummary, decodeRows } from '../client/snapshot';
 import { Value, ValueType, defaultType } from '../client/values';
@@ -63,7 +64,7 @@ export function processTable(list: readonly ProcessSummary[]): string {
   if (list.length === 0) return 'no process uses task local data';
   return table([
     ['PID', 'COMMAND', 'THREADS', 'KEYS', 'FILL'],
-    ...list.map((p) => [String(p.pid), p.comm, String(p.threads), String(p.keys), `${p.used}/${p.capacity} B (${((100 * p.used) / p.capacity).toFixed(1)}%)`]),
+    ...list.map((p) => [String(p.pid), printable(p.comm), String(p.threads), String(p.keys), `${p.used}/${p.capacity} B (${((100 * p.used) / p.capacity).toFixed(1)}%)`]),
   ]);
 }
 
@@ -71,11 +72,11 @@ export function processTable(list: readonly ProcessSummary[]): string {
 export function snapshotText(s: ProcessSnapshot, types: KeyTypes, maxThreads = Infinity): string {
   const all = decodeRows(s, typeOf(types));
   const rows = all.length > maxThreads ? all.slice(0, Math.max(1, maxThreads)) : all;
-  const head = `process ${s.pid} (${s.comm}): ${s.keys.length} keys, ${s.used}/${s.capacity} bytes of each page, ${all.length} of ${s.threads.length} threads with hints`;
-  const keys = table([['KEY', 'SIZE', 'OFFSET'], ...s.keys.map((k) => [k.name, String(k.size), String(k.offset)])]);
+  const head = `process ${s.pid} (${printable(s.comm)}): ${s.keys.length} keys, ${s.used}/${s.capacity} bytes of each page, ${all.length} of ${s.threads.length} threads with hints`;
+  const keys = table([['KEY', 'SIZE', 'OFFSET'], ...s.keys.map((k) => [printable(k.name), String(k.size), String(k.offset)])]);
   const values = table([
-    ['TID', 'COMM', ...s.keys.map((k) => k.name)],
-    ...rows.map(({ thread, values: v }) => [String(thread.tid), thread.comm, ...v.map(show)]),
+    ['TID', 'COMM', ...s.keys.map((k) => printable(k.name))],
+    ...rows.map(({ thread, values: v }) => [String(thread.tid), printable(thread.comm), ...v.map(show)]),
   ]);
   const more = all.length > rows.length ? `\n(${all.length - rows.length} more threads: use tldctl snapshot for all)` : '';
   return `${head}\n\n${keys}\n\n${values}${more}`;
@@ -86,7 +87,7 @@ export function programTable(progs: readonly LoadedProgram[]): string {
   return table([
     ['ID', 'TYPE', 'NAME', 'INSNS', 'VERIFIED', 'JIT', 'MAPS', 'RUNS', 'RUN TIME', 'LOADED BY'],
     ...progs.map((p) => [
-      String(p.id), p.type, p.name, String(p.insns), String(p.verifiedInsns), `${p.jitedBytes} B`,
+      String(p.id), p.type, printable(p.name), String(p.insns), String(p.verifiedInsns), `${p.jitedBytes} B`,
       p.mapIds.join(',') || '-', String(p.runCount), `${(p.runTimeNs / 1e6).toFixed(3)} ms`, p.ours ? 'tldctl' : '-',
     ]),
   ]);

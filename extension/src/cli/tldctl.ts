@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 
 import { TldError } from '../client/errors';
 import { defaultPinPath } from '../client/layout';
+import { printable } from '../client/printable';
 import { parseTypes } from '../client/values';
 import { UsageError, parseArgs } from './args';
 import { Command, out } from './command';
@@ -70,13 +71,13 @@ run(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (e: unknown) => {
     if (e instanceof UsageError) {
-      process.stderr.write(`tldctl: ${e.message}\n(see tldctl --help)\n`);
+      process.stderr.write(`tldctl: ${printable(e.message, { lines: true })}\n(see tldctl --help)\n`);
       process.exitCode = 2;
     } else if (e instanceof TldError) {
-      process.stderr.write(`tldctl: ${e.message}\n`);
+      process.stderr.write(`tldctl: ${printable(e.message, { lines: true })}\n`);
       process.exitCode = 1;
     } else {
-      process.stderr.write(`tldctl: unexpected failure: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.stderr.write(`tldctl: unexpected failure: ${printable(e instanceof Error ? e.message : String(e), { lines: true })}\n`);
       process.exitCode = 1;
     }
   },

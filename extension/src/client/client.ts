@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 
 import { TldError } from './errors';
+import { printable } from './printable';
 import { HostHelper, Launcher } from './hostHelper';
 import { defaultPinPath } from './layout';
 import { NativeHelper } from './nativeHelper';
@@ -56,7 +57,7 @@ export class TldClient {
     if (!snap.threads.some((t) => t.hasData) && snap.keys.length === 0) {
       // An exited process that is not reaped yet (a zombie) still lists its task, without data.
       if (!hasLiveThread(pid)) throw new TldError('ESRCH', `process ${pid} exited`);
-      throw new TldError('ENOENT', `process ${pid} (${snap.comm || '?'}) has no task local data`);
+      throw new TldError('ENOENT', `process ${pid} (${printable(snap.comm) || '?'}) has no task local data`);
     }
     return snap;
   }
@@ -65,8 +66,8 @@ export class TldClient {
   static findKey(snap: ProcessSnapshot, name: string): KeyInfo {
     const key = snap.keys.find((k) => k.name === name);
     if (!key) {
-      const names = snap.keys.map((k) => k.name).join(', ') || 'none';
-      throw new TldError('ENOENT', `process ${snap.pid} has no key '${name}'; its keys: ${names}`);
+      const names = snap.keys.map((k) => printable(k.name)).join(', ') || 'none';
+      throw new TldError('ENOENT', `process ${snap.pid} has no key '${printable(name)}'; its keys: ${names}`);
     }
     return key;
   }

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 
 import { TldError } from './errors';
+import { printable } from './printable';
 import { Value, ValueType, readerFor } from './values';
 import { DATA_MAX, ENTRY_SIZE, MAX_KEYS, META_HEADER, NAME_LEN, PAGE_SIZE, roundUp } from './layout';
 import {
@@ -109,9 +110,9 @@ export function parseMetadata(pid: number, page: Uint8Array): KeyInfo[] {
     if (nul < 0) throw corrupt(pid, `entry ${i} has an unterminated name`);
     if (nul === 0) throw corrupt(pid, `entry ${i} has an empty name`);
     const name = Buffer.from(raw.subarray(0, nul)).toString('utf8');
-    if (seen.has(name)) throw corrupt(pid, `key '${name}' appears twice`);
+    if (seen.has(name)) throw corrupt(pid, `key '${printable(name)}' appears twice`);
     if (offset + size > DATA_MAX) {
-      throw corrupt(pid, `key '${name}' (${size} bytes at offset ${offset}) runs past the page`);
+      throw corrupt(pid, `key '${printable(name)}' (${size} bytes at offset ${offset}) runs past the page`);
     }
     seen.add(name);
     keys.push({ name, size, offset });

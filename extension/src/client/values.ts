@@ -1,5 +1,6 @@
 // Decoding and encoding hint values by type: integers by size, hex otherwise, or a struct.
 import { TldError } from './errors';
+import { jsonSafe } from './printable';
 
 export type IntSize = 1 | 2 | 4 | 8;
 
@@ -134,7 +135,7 @@ export function encodeValue(text: string, type: ValueType, key: string): Uint8Ar
   }
 }
 
-/** JSON with bigints as plain digits, so 64-bit values stay exact. */
+/** JSON with bigints as plain digits, so 64-bit values stay exact, and no raw control character. */
 export function toJson(value: unknown, indent?: number): string {
   const marks: string[] = [];
   const text = JSON.stringify(
@@ -148,7 +149,7 @@ export function toJson(value: unknown, indent?: number): string {
     },
     indent,
   );
-  return text.replace(/"\\u0000big(\d+)\\u0000"/g, (_m, i: string) => marks[Number(i)] ?? '0');
+  return jsonSafe(text.replace(/"\\u0000big(\d+)\\u0000"/g, (_m, i: string) => marks[Number(i)] ?? '0'));
 }
 
 const INT_NAMES: Readonly<Record<string, { size: IntSize; signed: boolean }>> = {

@@ -1,6 +1,7 @@
 // The Keys view: the keys of the selected process, with offset, size and decoded type.
 import * as vscode from 'vscode';
 
+import { printable } from '../client/printable';
 import { KeyInfo } from '../client/snapshot';
 import { defaultType } from '../client/values';
 import { Ctx } from '../ctx';
@@ -23,9 +24,9 @@ export class KeysView implements vscode.TreeDataProvider<KeyInfo>, vscode.Dispos
   }
 
   getTreeItem(k: KeyInfo): vscode.TreeItem {
-    const item = new vscode.TreeItem(k.name);
+    const item = new vscode.TreeItem(printable(k.name));
     item.description = `${typeName(k.size)} · offset ${k.offset}`;
-    item.tooltip = `${k.name}: ${k.size} bytes at offset ${k.offset} of each thread's data area`;
+    item.tooltip = `${printable(k.name)}: ${k.size} bytes at offset ${k.offset} of each thread's data area`;
     item.iconPath = new vscode.ThemeIcon('symbol-field');
     return item;
   }

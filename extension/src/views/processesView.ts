@@ -1,12 +1,13 @@
 // The Processes view: every process with task local data, refreshed while the view is visible.
 import * as vscode from 'vscode';
 
+import { printable } from '../client/printable';
 import { ProcessSummary } from '../client/snapshot';
 import { Ctx, PREFIX } from '../ctx';
 
 export class ProcessItem extends vscode.TreeItem {
   constructor(readonly process: ProcessSummary) {
-    super(`${process.comm} (${process.pid})`, vscode.TreeItemCollapsibleState.None);
+    super(`${printable(process.comm)} (${process.pid})`, vscode.TreeItemCollapsibleState.None);
     const fill = ((100 * process.used) / process.capacity).toFixed(1);
     this.description = `${process.threads} threads · ${process.keys} keys · ${fill}%`;
     this.tooltip = `pid ${process.pid}: ${process.threads} threads with hints, ${process.keys} keys, ${process.used} of ${process.capacity} bytes of each page`;
