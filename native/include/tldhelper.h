@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-#define TLDH_ABI_VERSION 1
+#define TLDH_ABI_VERSION 2
 #define TLDH_MESSAGE_LEN 512
 
 struct tldh_error {
@@ -90,7 +90,9 @@ struct tldh_host {
 	uint32_t pin_users;      /* loaded programs that use the pinned map */
 	uint32_t other_users;    /* loaded programs that use another map named tld_data_map */
 	char pin_path[256];
-	char pin_problem[256];   /* why the pin was refused, or "" */
+	char pin_problem[256];   /* why the pin was refused, stale or split, or "" */
+	uint32_t pin_tasks;      /* tasks with an entry in the pinned map */
+	char pin_advice[4096];   /* what to do about pin_problem: never removes a pin in use */
 };
 
 /* Fills @host; works without privileges (fields it cannot check stay 0). */

@@ -50,9 +50,10 @@ export function doctor(pinPath = defaultPinPath(), libraryPath = defaultLibraryP
       name: 'pinned map',
       ok: !h.pinExists || (h.pinOk && !h.pinProblem),
       detail: h.pinExists
-        ? `${h.pinPath} (map id ${h.pinMapId}, used by ${h.pinUsers} program(s))${h.pinProblem ? ': ' + h.pinProblem : ''}`
+        ? `${h.pinPath} (map id ${h.pinMapId}, used by ${h.pinUsers} program(s) and ${h.pinTasks} task(s))${h.pinProblem ? ': ' + h.pinProblem : ''}`
         : `${h.pinPath} not pinned yet (the first process or tool using it pins it)`,
-      fix: `sudo rm ${h.pinPath}, then restart the programs that use task local data`,
+      // The helper's advice names the folders involved and never removes a pin in use.
+      ...(h.pinAdvice ? { fix: h.pinAdvice } : {}),
     });
   }
   checks.push(toolchainCheck());

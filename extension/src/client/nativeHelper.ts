@@ -7,7 +7,7 @@ import { TldError } from './errors';
 import { helperLibraryPath } from './paths';
 import { Finding, HostReport, KeySpec, LoadResult, LoadedProgram, RawHelper } from './protocol';
 
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 const MESSAGE_LEN = 512;
 
 /** Where the built library is (paths.ts). */
@@ -36,6 +36,8 @@ interface HostOut {
   other_users: number;
   pin_path: string;
   pin_problem: string;
+  pin_tasks: number;
+  pin_advice: string;
 }
 
 type Fn = (...args: unknown[]) => number;
@@ -118,6 +120,8 @@ function bind(libraryPath: string): Abi {
     other_users: 'uint32_t',
     pin_path: koffi.array('char', 256, 'String'),
     pin_problem: koffi.array('char', 256, 'String'),
+    pin_tasks: 'uint32_t',
+    pin_advice: koffi.array('char', 4096, 'String'),
   });
   koffi.struct('tldh_finding', {
     severity: 'int32_t',
@@ -194,6 +198,8 @@ export function nativeHostReport(pinPath: string, libraryPath = defaultLibraryPa
     otherUsers: host.other_users,
     pinPath: host.pin_path,
     pinProblem: host.pin_problem,
+    pinTasks: host.pin_tasks,
+    pinAdvice: host.pin_advice,
   };
 }
 

@@ -18,6 +18,10 @@ export interface HostReport {
   readonly otherUsers: number;
   readonly pinPath: string;
   readonly pinProblem: string;
+  /** Tasks with an entry in the pinned map. */
+  readonly pinTasks: number;
+  /** What to do about pinProblem; never removes a pin in use. */
+  readonly pinAdvice: string;
 }
 
 export interface KeySpec {
