@@ -3,21 +3,35 @@
  * Attach: hints for a process that does not use task local data. The helper
  * owns a metadata page and one data page per target thread, pins them for the
  * target's threads (the kernel pins uptrs from the caller's address space),
- * follows threads started later, and deletes the entries on detach.
+ * follows threads started later, and deletes the entries on detach. A cleaner
+ * process forked at attach deletes them when this process dies without
+ * detaching (kill -9), so no attach outlives its holder.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "tldh_internal.h"
 #include "../src/tld_internal.h"
 
 #define FOLLOW_INTERVAL_MS 20
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* a pidfd of one thread, not of its thread group */
+#endif
 
 /*
  * Pages come from chunks mapped zeroed by the kernel, so a thousand threads
@@ -69,6 +83,8 @@ struct attached {
 	struct tld_meta_page *meta;
 	struct attached_thread *threads;
 	size_t n, cap;
+	pid_t cleaner;  /* the process that deletes the entries if we die, or 0 */
+	int cleaner_fd; /* our end of its pipe: a byte stands it down, EOF (our death) sets it off */
 };
 
 static struct attached *attached;
@@ -159,8 +175,198 @@ static int scan_threads(struct attached *a)
 	return (int)kept;
 }
 
+/*
+ * The cleaner. It runs in a child forked from a process that may have other
+ * threads (Node), so it calls only async-signal-safe functions and raw
+ * syscalls: no stdio, no malloc, no opendir.
+ */
+struct linux_dirent64 {
+	__u64 d_ino;
+	__s64 d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static bool pidfd_exited(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) != 0; /* readable (or an error): the task has exited */
+}
+
+/* "/proc/<pid>/task" into @buf (large enough), without snprintf. */
+static void task_dir_path(char *buf, int pid)
+{
+	static const char head[] = "/proc/", tail[] = "/task";
+	char digits[12];
+	int n = 0;
+
+	do
+		digits[n++] = '0' + pid % 10;
+	while ((pid /= 10));
+	memcpy(buf, head, sizeof(head) - 1);
+	buf += sizeof(head) - 1;
+	while (n)
+		*buf++ = digits[--n];
+	memcpy(buf, tail, sizeof(tail));
+}
+
+static int parse_tid(const char *s)
+{
+	int v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > 100000000)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+/*
+ * Deletes the entry of every thread of @pid in @map_fd. @target_fd is a pidfd
+ * of the process attached, opened at attach: while it has not exited, the pid
+ * still names that process, so its /proc task list names its threads. A thread
+ * is opened first and then checked to be alive and still listed in the group,
+ * so a reused thread id never points the delete at another process.
+ */
+static void cleaner_delete_entries(int map_fd, int target_fd, int pid)
+{
+	char path[32], buf[4096];
+	long n;
+	int dfd;
+
+	if (pidfd_exited(target_fd))
+		return; /* the kernel dropped its entries with its threads */
+	task_dir_path(path, pid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+			int tid = parse_tid(d->d_name), tfd;
+
+			off += d->d_reclen;
+			if (tid <= 0)
+				continue;
+			tfd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+			if (tfd < 0)
+				continue;
+			if (!pidfd_exited(tfd) && !pidfd_exited(target_fd) &&
+			    !faccessat(dfd, d->d_name, F_OK, 0))
+				bpf_map_delete_elem(map_fd, &tfd);
+			close(tfd);
+		}
+	}
+	close(dfd);
+}
+
+/* Closes every descriptor but the three in @keep (sorted). */
+static void close_all_but(const int keep[3])
+{
+	unsigned int from = 0;
+
+	for (int i = 0; i < 3; i++) {
+		if ((unsigned int)keep[i] > from)
+			syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
+		from = (unsigned int)keep[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+static void sort3(int v[3])
+{
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 2 - i; j++)
+			if (v[j] > v[j + 1]) {
+				int t = v[j];
+
+				v[j] = v[j + 1];
+				v[j + 1] = t;
+			}
+}
+
+static __attribute__((noreturn)) void cleaner_main(int map_fd, int target_fd, int rd, int pid)
+{
+	static const int ignored[] = { SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU };
+	struct sigaction sa = { .sa_handler = SIG_IGN };
+	int keep[3] = { map_fd, target_fd, rd };
+	sigset_t none;
+	ssize_t n;
+	char c;
+
+	/*
+	 * Its own session: the terminal's Ctrl-C and hang-up go to the holder,
+	 * which detaches; the cleaner only waits for the holder to be gone.
+	 */
+	setsid();
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		sigaction(ignored[i], &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	sort3(keep);
+	close_all_but(keep);
+	prctl(PR_SET_NAME, "tld-attach-gc", 0, 0, 0);
+	do
+		n = read(rd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 0) /* every copy of the write end closed without a word: the holder died */
+		cleaner_delete_entries(map_fd, target_fd, pid);
+	_exit(0);
+}
+
+/*
+ * Starts the cleaner of @a: a child that holds a pidfd of the target, the map
+ * and the read end of a pipe whose write end only this process holds. When
+ * this process dies, however it dies, the pipe reads EOF and the child deletes
+ * the target's entries, which unpins our pages. Returns 0 or negative errno.
+ */
+static int start_cleaner(struct attached *a)
+{
+	int fds[2], target_fd;
+	pid_t child;
+
+	target_fd = syscall(SYS_pidfd_open, a->pid, 0);
+	if (target_fd < 0)
+		return -errno;
+	if (pipe2(fds, O_CLOEXEC)) {
+		close(target_fd);
+		return -errno;
+	}
+	child = fork();
+	if (child == 0)
+		cleaner_main(tldh_map_fd(), target_fd, fds[0], a->pid);
+	close(target_fd);
+	close(fds[0]);
+	if (child < 0) {
+		close(fds[1]);
+		return -errno;
+	}
+	a->cleaner = child;
+	a->cleaner_fd = fds[1];
+	return 0;
+}
+
+/* Tells the cleaner of @a that we detach ourselves, and reaps it. */
+static void stop_cleaner(struct attached *a)
+{
+	if (!a->cleaner)
+		return;
+	while (write(a->cleaner_fd, "q", 1) < 0 && errno == EINTR)
+		;
+	close(a->cleaner_fd);
+	while (waitpid(a->cleaner, NULL, 0) < 0 && errno == EINTR)
+		;
+	a->cleaner = 0;
+}
+
 static void release(struct attached *a, bool unpin)
 {
+	stop_cleaner(a);
 	for (size_t i = 0; i < a->n; i++) {
 		if (unpin)
 			tld_unpin_thread(tldh_map_fd(), a->threads[i].tid);
@@ -282,6 +488,15 @@ int32_t tldh_attach(int32_t pid, const char *keys, struct tldh_error *err)
 	a->pid = pid;
 	a->meta->size = TLD_DATA_MAX;
 	rc = add_keys(a->meta, keys, err);
+	/* The cleaner first: from the first page pinned on, our death must not leave it behind. */
+	if (!rc) {
+		rc = start_cleaner(a);
+		if (rc == -ESRCH)
+			tldh_fail(err, rc, "process %d does not exist", pid);
+		else if (rc)
+			tldh_fail(err, rc, "cannot start the process that removes the hints of %d "
+				  "if this one dies: %s", pid, strerror(-rc));
+	}
 	if (!rc && scan_threads(a) == -ESRCH)
 		rc = tldh_fail(err, -ESRCH, "process %d does not exist", pid);
 	if (!rc && a->n == 0)
