@@ -67,7 +67,8 @@ int32_t tldh_write(int32_t pid, int32_t tid, uint32_t offset, const uint8_t *byt
  * thread, owned by this helper and pinned for the target's threads, also for
  * threads started later, until tldh_detach() or tldh_close(). Values are set
  * with tldh_write() like any other process's. -EEXIST when the process already
- * has task local data.
+ * has task local data. A cleaner child forked here deletes the target's entries
+ * when this process dies without detaching (its pipe to us reads EOF).
  */
 int32_t tldh_attach(int32_t pid, const char *keys, struct tldh_error *err);
 
