@@ -289,22 +289,26 @@ static bool in_use(const struct tld_map_use *u)
 
 /*
  * The verdict and the advice, from the maps' users and pins; maps->m[0] is the
- * pinned one. Only maps in use split the world: a pin of a map nobody uses
- * elsewhere is harmless (it is named in the advice, for tidying up, when
- * there is advice to give).
+ * pinned one. Other maps in use are a problem for this pin only when they take
+ * what it lacks: its map has no user at all (a stale pin), hints that no
+ * program reads while programs use another map, or programs that read no
+ * hints while tasks write into another map. A map with both, beside others,
+ * is a world of its own (another TLD_PIN_DIR) and passes.
  */
 static void judge(struct tldh_host *h, const struct tld_maps *maps)
 {
 	const struct tld_map_use *pinned = &maps->m[0];
 	char *adv = h->pin_advice;
 	size_t cap = sizeof(h->pin_advice);
-	unsigned others_in_use = 0;
+	unsigned others_in_use = 0, others_with_progs = 0, others_with_tasks = 0;
 
 	h->pin_users = pinned->progs;
 	h->pin_tasks = pinned->tasks;
 	for (unsigned i = 1; i < maps->n; i++) {
 		h->other_users += maps->m[i].progs;
 		others_in_use += in_use(&maps->m[i]);
+		others_with_progs += !!maps->m[i].progs;
+		others_with_tasks += !!maps->m[i].tasks;
 	}
 	if (!h->pin_ok) {
 		/* Wrong shape: the problem is libtld's reason; remove it only when nothing uses it. */
@@ -317,29 +321,33 @@ static void judge(struct tldh_host *h, const struct tld_maps *maps)
 				 "task local data", h->pin_path);
 		return;
 	}
-	if (!others_in_use)
-		return;
-	if (in_use(pinned)) {
-		snprintf(h->pin_problem, sizeof(h->pin_problem),
-			 "%u maps named " TLD_MAP_NAME " are in use: programs and tasks on different maps do "
-			 "not see each other's hints", others_in_use + 1);
-		append(adv, cap, "this pin's map (id %u) is in use; so are: ", pinned->id);
-	} else {
+	if (!in_use(pinned) && others_in_use)
 		snprintf(h->pin_problem, sizeof(h->pin_problem),
 			 "stale pin: no program and no task uses the map pinned here (id %u), while %u other "
 			 "map(s) named " TLD_MAP_NAME " are in use", pinned->id, others_in_use);
-		append(adv, cap, "in use: ");
-	}
+	else if (!pinned->progs && pinned->tasks && others_with_progs)
+		snprintf(h->pin_problem, sizeof(h->pin_problem),
+			 "no loaded program reads the hints of the %u task(s) on the map pinned here (id %u), "
+			 "while programs use %u other map(s) named " TLD_MAP_NAME, pinned->tasks, pinned->id,
+			 others_with_progs);
+	else if (pinned->progs && !pinned->tasks && others_with_tasks)
+		snprintf(h->pin_problem, sizeof(h->pin_problem),
+			 "the %u program(s) on the map pinned here (id %u) read no task's hints, while tasks "
+			 "write into %u other map(s) named " TLD_MAP_NAME, pinned->progs, pinned->id,
+			 others_with_tasks);
+	else
+		return;
+	append(adv, cap, "in use: ");
 	for (unsigned i = 1, k = 0; i < maps->n; i++) {
 		if (!in_use(&maps->m[i]))
 			continue;
 		append(adv, cap, "%s", k++ ? "; " : "");
 		describe_map(adv, cap, &maps->m[i]);
 	}
-	append(adv, cap, ". Give every program that should share hints one pin folder (TLD_PIN_DIR for "
-	       "applications, --pin for tldctl)");
+	append(adv, cap, ". Give the programs and the processes that should share hints one pin folder "
+	       "(TLD_PIN_DIR for applications, --pin for tldctl)");
 	if (in_use(pinned))
-		append(adv, cap, "; none of these pins is stale: remove none of them");
+		append(adv, cap, "; this pin is in use, and so are those: remove none of them");
 	else
 		append(adv, cap, "; this pin is stale: point them at it, or remove it (sudo rm %s)", h->pin_path);
 	for (unsigned i = 1; i < maps->n; i++) {

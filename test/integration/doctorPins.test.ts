@@ -39,28 +39,41 @@ async function pinnedMapCheck(pin: string): Promise<{ code: number | null; line:
 /** Every `rm PATH` the text advises. */
 const removals = (text: string) => [...text.matchAll(/\brm (\S+?)(?=[\s,;)]|\.(?:\s|$)|$)/g)].map((m) => m[1] as string);
 
-test('doctor with two pin folders each holding a live map: it says the world is split, names the other folder, and advises removing neither', async () => {
+test('doctor with two pin folders each holding a live map never advises removing either, and names the other folder when this one lacks what it has', async () => {
   fs.mkdirSync(otherDir, { recursive: true });
   const here = await publisher(world.pinDir);
   const there = await publisher(otherDir);
-  // Programs on the other map too (the helper's iterators), as a scheduler's would be.
-  const reader = await TldClient.create({ pinPath: `${otherDir}/tld_data_map`, transport: 'in-process' });
+  const otherPin = `${otherDir}/tld_data_map`;
+  // Programs on the other map (the helper's iterators), as a scheduler's would be.
+  const reader = await TldClient.create({ pinPath: otherPin, transport: 'in-process' });
+  let hereReader: TldClient | undefined;
   try {
     assert.equal((await reader.processes()).length, 1);
-    for (const [pin, other] of [
-      [world.pinPath, `${otherDir}/tld_data_map`],
-      [`${otherDir}/tld_data_map`, world.pinPath],
-    ] as const) {
-      const c = await pinnedMapCheck(pin);
-      assert.equal(c.code, 1, c.all);
-      assert.match(c.line, new RegExp(`^✗ pinned map: ${pin} \\(map id \\d+, used by \\d+ program\\(s\\) and 2 task\\(s\\)\\): \\d+ maps named tld_data_map are in use`), c.all);
-      if (pin === world.pinPath) assert.match(c.line, /used by 0 program\(s\) and 2 task\(s\)/, 'tasks alone make a pin live');
-      assert.ok(c.fix.includes(`pinned as ${other}`), `the advice names the other folder's pin ${other}:\n${c.all}`);
-      assert.match(c.fix, /none of these pins is stale: remove none of them/);
-      const rm = removals(c.all);
-      assert.ok(!rm.includes(pin) && !rm.includes(other), `no pin in use is to be removed, yet: ${rm.join(' ')}\n${c.all}`);
-    }
+
+    // Hints here that no program reads, while programs read the other map.
+    const a = await pinnedMapCheck(world.pinPath);
+    assert.equal(a.code, 1, a.all);
+    assert.match(a.line, new RegExp(`^✗ pinned map: ${world.pinPath} \\(map id \\d+, used by 0 program\\(s\\) and 2 task\\(s\\)\\): no loaded program reads the hints of the 2 task\\(s\\) on the map pinned here`), a.all);
+    assert.ok(a.fix.includes(`pinned as ${otherPin}`), `the advice names the other folder's pin:\n${a.all}`);
+    assert.match(a.fix, /this pin is in use, and so are those: remove none of them/);
+    assert.deepEqual(removals(a.all).filter((r) => r === world.pinPath || r === otherPin), [], a.all);
+
+    // The other map has programs and tasks: a world of its own, which passes.
+    const b = await pinnedMapCheck(otherPin);
+    assert.match(b.line, new RegExp(`^✓ pinned map: ${otherPin} \\(map id \\d+, used by [1-9]\\d* program\\(s\\) and 2 task\\(s\\)\\)$`), b.all);
+    assert.deepEqual(removals(b.all).filter((r) => r === world.pinPath || r === otherPin), [], b.all);
+
+    // Programs here that read no hints (this pin's tasks gone), while tasks write into the other map.
+    await here.kill();
+    hereReader = await TldClient.create({ pinPath: world.pinPath, transport: 'host', launcher: [] });
+    assert.deepEqual(await hereReader.processes(), []);
+    const c = await pinnedMapCheck(world.pinPath);
+    assert.equal(c.code, 1, c.all);
+    assert.match(c.line, /used by [1-9]\d* program\(s\) and 0 task\(s\)\): the [1-9]\d* program\(s\) on the map pinned here \(id \d+\) read no task's hints, while tasks write into/, c.all);
+    assert.ok(c.fix.includes(`pinned as ${otherPin}`), c.all);
+    assert.deepEqual(removals(c.all).filter((r) => r === world.pinPath || r === otherPin), [], c.all);
   } finally {
+    hereReader?.dispose();
     reader.dispose();
     await here.kill();
     await there.kill();

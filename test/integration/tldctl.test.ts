@@ -131,7 +131,7 @@ test('tldctl doctor passes on this host with a line for kernel, bpffs, privilege
     const p = await tldctl(['doctor']);
     assert.equal(p.code, 0, p.stdout + p.stderr);
     checkLines(p.stdout);
-    assert.match(p.stdout, new RegExp(`^✓ pinned map: ${world.pinDir}/tld_data_map \\(map id ${report.pinMapId}, used by [1-9]\\d* program\\(s\\)\\)$`, 'm'));
+    assert.match(p.stdout, new RegExp(`^✓ pinned map: ${world.pinDir}/tld_data_map \\(map id ${report.pinMapId}, used by [1-9]\\d* program\\(s\\) and 1 task\\(s\\)\\)$`, 'm'));
   } finally {
     world.release(client);
     await proc.kill();
