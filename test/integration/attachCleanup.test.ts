@@ -209,3 +209,31 @@ test('an ordinary user\'s tldctl attach keeps its run file in its own runtime fo
     fs.rmSync(runtime, { recursive: true, force: true });
   }
 });
+
+test('an ordinary user\'s attach refuses a run folder someone else made in the shared temporary folder, before touching the target', async () => {
+  const u = ensureTestUser();
+  const client = await world.client();
+  fs.chownSync(world.pinPath, u.uid, u.gid);
+  // A temporary folder like /tmp (sticky, everyone writes) where another user made the folder first.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-it-tmp-'));
+  fs.chmodSync(tmp, 0o1777);
+  const squatted = path.join(tmp, `tld-studio-${u.uid}`);
+  fs.mkdirSync(squatted, { mode: 0o777 });
+  fs.chmodSync(squatted, 0o777);
+  const base = { ...world.env };
+  delete base.TLD_RUN_DIR;
+  const env = userEnv(u, base, { TMPDIR: tmp });
+  delete env.XDG_RUNTIME_DIR;
+  const target = await startTarget(asUser(u), env);
+  try {
+    const argv = [...asUser(u, ['bpf', 'perfmon', 'sys_admin']), process.execPath, tldctlScript, 'attach', String(target.pid), 'hint.gc:4'];
+    const r = await run(world.procs, argv[0] as string, argv.slice(1), { env, timeoutMs: 20_000 });
+    assert.equal(r.code, 1, r.stdout);
+    assert.equal(r.stderr, `tldctl: ${squatted} is not a folder of user ${u.uid} that only it can write; remove it, or set TLD_RUN_DIR to one that is\n`);
+    assert.equal(await hasHints(client, target.pid), false, 'the target was not touched');
+    assert.deepEqual(fs.readdirSync(squatted), [], 'nothing was made in the squatted folder');
+  } finally {
+    await target.kill();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

@@ -53,39 +53,57 @@ export function stillRuns(who: ProcessIdentity): boolean {
   return startTime(who.pid) === who.start;
 }
 
-/** Makes @dir a folder only this user can write, or says why it cannot be one (EPERM). */
-function privateFolder(dir: string): string {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = fs.lstatSync(dir);
+/**
+ * Makes @parts folders under @base, each one this user's own that no one else can write (an
+ * existing one of anyone else, or a symlink, is refused: in a shared temporary folder another
+ * user could have made it first). EPERM says which and why.
+ */
+function privateFolders(base: string, parts: readonly string[]): string {
   const uid = process.getuid?.() ?? 0;
-  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) {
-    throw new TldError('EPERM', `${dir} is not a folder of user ${uid} that only it can write; set TLD_RUN_DIR to one that is`);
+  let dir = base;
+  for (const part of parts) {
+    dir = path.join(dir, part);
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const st = fs.lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) {
+      throw new TldError('EPERM', `${dir} is not a folder of user ${uid} that only it can write; remove it, or set TLD_RUN_DIR to one that is`);
+    }
   }
   return dir;
 }
 
-/**
- * The folder of attach's run files, created when missing: $TLD_RUN_DIR, else root's
- * /run/tld-studio/attach, else the user's own runtime folder ($XDG_RUNTIME_DIR/tld-studio/attach,
- * or a private folder under the temporary folder).
- */
-export function runDir(): string {
+/** Where the run folder goes: a trusted base and the folders to make under it. */
+function runDirParts(): { base: string; parts: readonly string[]; own: boolean } {
   const dir = process.env.TLD_RUN_DIR;
-  if (dir) return dir;
+  if (dir) return { base: dir, parts: [], own: false };
   const uid = process.getuid?.() ?? 0;
-  if (uid === 0) return '/run/tld-studio/attach';
+  if (uid === 0) return { base: '/run/tld-studio/attach', parts: [], own: false };
   const xdg = process.env.XDG_RUNTIME_DIR;
-  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'tld-studio', 'attach');
-  return path.join(os.tmpdir(), `tld-studio-${uid}`, 'attach');
+  if (xdg && path.isAbsolute(xdg)) return { base: xdg, parts: ['tld-studio', 'attach'], own: true };
+  return { base: os.tmpdir(), parts: [`tld-studio-${uid}`, 'attach'], own: true };
 }
 
-/** The run folder, made (private to this user unless TLD_RUN_DIR names it); EPERM says why not. */
+/**
+ * The folder of attach's run files: $TLD_RUN_DIR, else root's /run/tld-studio/attach, else the
+ * user's own runtime folder ($XDG_RUNTIME_DIR/tld-studio/attach, or a private folder in the
+ * temporary folder).
+ */
+export function runDir(): string {
+  const { base, parts } = runDirParts();
+  return path.join(base, ...parts);
+}
+
+/** The run folder, made when missing (a user's own is private and checked); EPERM says why not. */
 export function ensureRunDir(): string {
-  const dir = runDir();
+  const { base, parts, own } = runDirParts();
+  const dir = path.join(base, ...parts);
   try {
-    if (process.env.TLD_RUN_DIR) fs.mkdirSync(dir, { recursive: true });
-    else if ((process.getuid?.() ?? 0) === 0) fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-    else privateFolder(dir);
+    if (own) privateFolders(base, parts);
+    else fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (e) {
     if (e instanceof TldError) throw e;
