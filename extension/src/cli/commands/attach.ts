@@ -103,7 +103,13 @@ const detach: Command = {
     const state = holderState(rec);
     switch (state.kind) {
       case 'attached':
-        process.kill(holder, 'SIGTERM');
+        try {
+          process.kill(holder, 'SIGTERM');
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EPERM') throw new TldError('EPERM', `cannot signal the tldctl attach of process ${pid} (pid ${holder}): it runs as another user; run detach as that user`);
+          throw new TldError('EIO', `cannot signal the tldctl attach of process ${pid} (pid ${holder}): ${code ?? String(e)}`);
+        }
         for (let i = 0; i < 100 && fs.existsSync(file); i++) await sleep(50);
         if (fs.existsSync(file)) throw new TldError('EIO', `tldctl attach (pid ${holder}) did not detach in time`);
         out(`detached from process ${pid}`);
