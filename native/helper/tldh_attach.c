@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -84,7 +85,7 @@ struct attached {
 	struct attached_thread *threads;
 	size_t n, cap;
 	pid_t cleaner;  /* the process that deletes the entries if we die, or 0 */
-	int cleaner_fd; /* our end of its pipe: a byte stands it down, EOF (our death) sets it off */
+	int cleaner_fd; /* our end of its socket: a byte stands it down, EOF (our death) sets it off */
 };
 
 static struct attached *attached;
@@ -314,15 +315,15 @@ static __attribute__((noreturn)) void cleaner_main(int map_fd, int target_fd, in
 	do
 		n = read(rd, &c, 1);
 	while (n < 0 && errno == EINTR);
-	if (n == 0) /* every copy of the write end closed without a word: the holder died */
+	if (n == 0) /* every copy of our peer's end closed without a word: the holder died */
 		cleaner_delete_entries(map_fd, target_fd, pid);
 	_exit(0);
 }
 
 /*
  * Starts the cleaner of @a: a child that holds a pidfd of the target, the map
- * and the read end of a pipe whose write end only this process holds. When
- * this process dies, however it dies, the pipe reads EOF and the child deletes
+ * and one end of a socket pair whose other end only this process holds. When
+ * this process dies, however it dies, its end reads EOF and the child deletes
  * the target's entries, which unpins our pages. Returns 0 or negative errno.
  */
 static int start_cleaner(struct attached *a)
@@ -333,7 +334,8 @@ static int start_cleaner(struct attached *a)
 	target_fd = syscall(SYS_pidfd_open, a->pid, 0);
 	if (target_fd < 0)
 		return -errno;
-	if (pipe2(fds, O_CLOEXEC)) {
+	/* A socket pair rather than a pipe: send() with MSG_NOSIGNAL cannot SIGPIPE us if it is gone. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds)) {
 		close(target_fd);
 		return -errno;
 	}
@@ -356,7 +358,7 @@ static void stop_cleaner(struct attached *a)
 {
 	if (!a->cleaner)
 		return;
-	while (write(a->cleaner_fd, "q", 1) < 0 && errno == EINTR)
+	while (send(a->cleaner_fd, "q", 1, MSG_NOSIGNAL) < 0 && errno == EINTR)
 		;
 	close(a->cleaner_fd);
 	while (waitpid(a->cleaner, NULL, 0) < 0 && errno == EINTR)

@@ -68,7 +68,7 @@ int32_t tldh_write(int32_t pid, int32_t tid, uint32_t offset, const uint8_t *byt
  * threads started later, until tldh_detach() or tldh_close(). Values are set
  * with tldh_write() like any other process's. -EEXIST when the process already
  * has task local data. A cleaner child forked here deletes the target's entries
- * when this process dies without detaching (its pipe to us reads EOF).
+ * when this process dies without detaching (its socket to us reads EOF).
  */
 int32_t tldh_attach(int32_t pid, const char *keys, struct tldh_error *err);
 

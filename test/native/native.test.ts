@@ -12,6 +12,7 @@ const suites: ReadonlyArray<{ binary: string; about: string }> = [
   { binary: 'test_bpf', about: 'libtld read by BPF programs on the running kernel' },
   { binary: 'test_cpp', about: 'libtld C++ tld::variable read by BPF' },
   { binary: 'test_scx_hist', about: 'the latency histogram buckets schedulers and tld-scx-run share' },
+  { binary: 'test_attach_cleaner', about: 'the helper\'s attach cleaner: hints go with a holder that dies, detach stands it down' },
 ];
 
 for (const suite of suites) {
