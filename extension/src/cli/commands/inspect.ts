@@ -1,6 +1,7 @@
 // tldctl doctor, ps, snapshot, watch and set: reading and changing live hints.
 import { doctor } from '../../client/doctor';
 import { TldError } from '../../client/errors';
+import { printable } from '../../client/printable';
 import { UsageError, pidTid, positiveInt } from '../args';
 import { Command, out, sleep, withClient } from '../command';
 import { KeyTypes, processTable, snapshotJson, snapshotText } from '../format';
@@ -12,7 +13,8 @@ const doctorCmd: Command = {
   help: 'Usage: tldctl doctor\n\nChecks the kernel, BTF, bpffs, privileges, uptr support and the pinned map.\nExits 1 when a check fails, after saying how to fix it.',
   async run(_p, _rest, g) {
     const checks = doctor(g.pin);
-    for (const c of checks) out(`${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}${!c.ok && c.fix ? `\n    fix: ${c.fix}` : ''}`);
+    // Pin paths found in bpffs are anyone's names: shown escaped like a target's.
+    for (const c of checks) out(`${c.ok ? '✓' : '✗'} ${c.name}: ${printable(c.detail)}${!c.ok && c.fix ? `\n    fix: ${printable(c.fix)}` : ''}`);
     return checks.every((c) => c.ok) ? 0 : 1;
   },
 };
