@@ -122,12 +122,12 @@ export const attachProcess = (ctx: Ctx): Cmd => async () => {
 export const runDoctor = (ctx: Ctx): Cmd => async () => {
   const checks = doctor(ctx.settings.pinPath);
   ctx.log.info('doctor:');
-  for (const c of checks) ctx.log.info(`${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}${!c.ok && c.fix ? ` (fix: ${c.fix})` : ''}`);
+  for (const c of checks) ctx.log.info(`${c.ok ? '✓' : '✗'} ${c.name}: ${printable(c.detail)}${!c.ok && c.fix ? ` (fix: ${printable(c.fix)})` : ''}`);
   ctx.log.show(true);
   const failed = checks.filter((c) => !c.ok);
   ctx.stepDone('doctor');
   void (failed.length
-    ? vscode.window.showWarningMessage(`TLD Studio Doctor: ${failed.map((c) => `${c.name}: ${c.fix ?? c.detail}`).join('; ')}`)
+    ? vscode.window.showWarningMessage(`TLD Studio Doctor: ${failed.map((c) => `${c.name}: ${printable(c.fix ?? c.detail)}`).join('; ')}`)
     : vscode.window.showInformationMessage('TLD Studio Doctor: everything needed works.'));
 };
 
