@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,10 +21,14 @@
 /* A target with no task local data of its own: sleeps until killed. */
 static pid_t start_target(void)
 {
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 
 	CHECK(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
+		/* A failing case exits at once: its target must not outlive it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0); /* it died before the death signal was set */
 		for (;;)
 			pause();
 	}
@@ -132,6 +137,7 @@ static void holder_killed_leaves_no_entries(void)
 	holder = fork();
 	CHECK(holder >= 0, "fork");
 	if (holder == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		CHECK(!tldh_open("", &err), "tldh_open: %s", err.message);
 		CHECK(!tldh_attach(target, "gc.k:4\n", &err), "tldh_attach: %s", err.message);
 		CHECK(write(ready[1], "r", 1) == 1, "write");
