@@ -236,7 +236,7 @@ static int parse_tid(const char *s)
  */
 static void cleaner_delete_entries(int map_fd, int target_fd, int pid)
 {
-	char path[32], buf[4096];
+	char path[32], buf[4096] __attribute__((aligned(8)));
 	long n;
 	int dfd;
 
