@@ -39,12 +39,26 @@ async function attachAndHold(pin: string, pid: number, specs: readonly string[],
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     // Hold the pages until asked to stop or the target exits (its pid may be reused at once).
-    while (!stop) {
+    // Once a second, check the hints are still there: a helper host killed under us took them.
+    let lost: TldError | undefined;
+    for (let tick = 1; !stop; tick++) {
       if (!stillRuns(target)) {
         out(`process ${pid} exited`);
         break;
       }
+      if (tick % 5 === 0) {
+        lost = await c.snapshot(pid).then(
+          () => undefined,
+          (e: unknown) => (e instanceof TldError ? e : new TldError('EIO', String(e))),
+        );
+        if (lost && lost.code !== 'ESRCH') break;
+        lost = undefined;
+      }
       await sleep(200);
+    }
+    if (lost) {
+      fs.rmSync(file, { force: true });
+      throw new TldError(lost.code, `the hints of process ${pid} are gone (${lost.message}); not attached any more`);
     }
     try {
       await c.detach(pid);
