@@ -51,8 +51,12 @@ async function attachAndHold(pin: string, pid: number, specs: readonly string[],
           () => undefined,
           (e: unknown) => (e instanceof TldError ? e : new TldError('EIO', String(e))),
         );
-        if (lost && lost.code !== 'ESRCH') break;
-        lost = undefined;
+        if (lost?.code === 'ESRCH') {
+          lost = undefined; // exited, not reaped yet (a zombie keeps its /proc entry)
+          out(`process ${pid} exited`);
+          break;
+        }
+        if (lost) break;
       }
       await sleep(200);
     }
