@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,17 +188,10 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
-static bool pidfd_exited(int pidfd)
+/* "/proc/<pid><tail>" into @buf (large enough), without snprintf. */
+static void proc_path(char *buf, int pid, const char *tail)
 {
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-
-	return poll(&p, 1, 0) != 0; /* readable (or an error): the task has exited */
-}
-
-/* "/proc/<pid>/task" into @buf (large enough), without snprintf. */
-static void task_dir_path(char *buf, int pid)
-{
-	static const char head[] = "/proc/", tail[] = "/task";
+	static const char head[] = "/proc/";
 	char digits[12];
 	int n = 0;
 
@@ -210,7 +202,43 @@ static void task_dir_path(char *buf, int pid)
 	buf += sizeof(head) - 1;
 	while (n)
 		*buf++ = digits[--n];
-	memcpy(buf, tail, sizeof(tail));
+	while ((*buf++ = *tail++))
+		;
+}
+
+/*
+ * When @pid started (field 22 of /proc/<pid>/stat, clock ticks after boot), or
+ * 0 when there is no such process. A zombie keeps its pid and start time until
+ * it is reaped, and its task storage with them.
+ */
+static unsigned long long start_time(int pid)
+{
+	char path[40], buf[1024], *p = NULL;
+	unsigned long long v = 0;
+	int fd, field = 2;
+	ssize_t n;
+
+	proc_path(path, pid, "/stat");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	/* The comm may hold ')' and spaces: the fields start after the last ')'. */
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == ')')
+			p = buf + i;
+	if (!p)
+		return 0;
+	buf[n] = 0;
+	for (; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	for (; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (*p - '0');
+	return v;
 }
 
 static int parse_tid(const char *s)
@@ -228,21 +256,20 @@ static int parse_tid(const char *s)
 }
 
 /*
- * Deletes the entry of every thread of @pid in @map_fd. @target_fd is a pidfd
- * of the process attached, opened at attach: while it has not exited, the pid
- * still names that process, so its /proc task list names its threads. A thread
- * is opened first and then checked to be alive and still listed in the group,
- * so a reused thread id never points the delete at another process.
+ * Deletes the entry of every thread of @pid in @map_fd, while @pid is the
+ * process attached (started at @start; a zombie still is, and still pins our
+ * pages). A thread is opened first, then checked to be listed in that process
+ * still, so a reused id never points the delete at another process.
  */
-static void cleaner_delete_entries(int map_fd, int target_fd, int pid)
+static void cleaner_delete_entries(int map_fd, int pid, unsigned long long start)
 {
-	char path[32], buf[4096] __attribute__((aligned(8)));
+	char path[40], buf[4096] __attribute__((aligned(8)));
 	long n;
 	int dfd;
 
-	if (pidfd_exited(target_fd))
-		return; /* the kernel dropped its entries with its threads */
-	task_dir_path(path, pid);
+	if (start_time(pid) != start)
+		return; /* reaped: the kernel freed its entries with it */
+	proc_path(path, pid, "/task");
 	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return;
@@ -257,8 +284,7 @@ static void cleaner_delete_entries(int map_fd, int target_fd, int pid)
 			tfd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
 			if (tfd < 0)
 				continue;
-			if (!pidfd_exited(tfd) && !pidfd_exited(target_fd) &&
-			    !faccessat(dfd, d->d_name, F_OK, 0))
+			if (!faccessat(dfd, d->d_name, F_OK, 0) && start_time(pid) == start)
 				bpf_map_delete_elem(map_fd, &tfd);
 			close(tfd);
 		}
@@ -266,36 +292,22 @@ static void cleaner_delete_entries(int map_fd, int target_fd, int pid)
 	close(dfd);
 }
 
-/* Closes every descriptor but the three in @keep (sorted). */
-static void close_all_but(const int keep[3])
+/* Closes every descriptor but @a and @b. */
+static void close_all_but(int a, int b)
 {
-	unsigned int from = 0;
+	unsigned int lo = a < b ? a : b, hi = a < b ? b : a;
 
-	for (int i = 0; i < 3; i++) {
-		if ((unsigned int)keep[i] > from)
-			syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
-		from = (unsigned int)keep[i] + 1;
-	}
-	syscall(SYS_close_range, from, ~0U, 0);
+	if (lo > 0)
+		syscall(SYS_close_range, 0, lo - 1, 0);
+	if (hi > lo + 1)
+		syscall(SYS_close_range, lo + 1, hi - 1, 0);
+	syscall(SYS_close_range, hi + 1, ~0U, 0);
 }
 
-static void sort3(int v[3])
-{
-	for (int i = 0; i < 2; i++)
-		for (int j = 0; j < 2 - i; j++)
-			if (v[j] > v[j + 1]) {
-				int t = v[j];
-
-				v[j] = v[j + 1];
-				v[j + 1] = t;
-			}
-}
-
-static __attribute__((noreturn)) void cleaner_main(int map_fd, int target_fd, int rd, int pid)
+static __attribute__((noreturn)) void cleaner_main(int map_fd, int sock, int pid, unsigned long long start)
 {
 	static const int ignored[] = { SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU };
 	struct sigaction sa = { .sa_handler = SIG_IGN };
-	int keep[3] = { map_fd, target_fd, rd };
 	sigset_t none;
 	ssize_t n;
 	char c;
@@ -309,40 +321,37 @@ static __attribute__((noreturn)) void cleaner_main(int map_fd, int target_fd, in
 		sigaction(ignored[i], &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	sort3(keep);
-	close_all_but(keep);
+	close_all_but(map_fd, sock);
 	prctl(PR_SET_NAME, "tld-attach-gc", 0, 0, 0);
 	do
-		n = read(rd, &c, 1);
+		n = read(sock, &c, 1);
 	while (n < 0 && errno == EINTR);
 	if (n == 0) /* every copy of our peer's end closed without a word: the holder died */
-		cleaner_delete_entries(map_fd, target_fd, pid);
+		cleaner_delete_entries(map_fd, pid, start);
 	_exit(0);
 }
 
 /*
- * Starts the cleaner of @a: a child that holds a pidfd of the target, the map
- * and one end of a socket pair whose other end only this process holds. When
- * this process dies, however it dies, its end reads EOF and the child deletes
- * the target's entries, which unpins our pages. Returns 0 or negative errno.
+ * Starts the cleaner of @a: a child that holds the map and one end of a socket
+ * pair whose other end only this process holds. When this process dies,
+ * however it dies, its end reads EOF and the child deletes the target's
+ * entries, which unpins our pages. Returns 0 or negative errno (-ESRCH: no
+ * such process).
  */
 static int start_cleaner(struct attached *a)
 {
-	int fds[2], target_fd;
+	unsigned long long start = start_time(a->pid);
+	int fds[2];
 	pid_t child;
 
-	target_fd = syscall(SYS_pidfd_open, a->pid, 0);
-	if (target_fd < 0)
-		return -errno;
+	if (!start)
+		return -ESRCH;
 	/* A socket pair rather than a pipe: send() with MSG_NOSIGNAL cannot SIGPIPE us if it is gone. */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds)) {
-		close(target_fd);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds))
 		return -errno;
-	}
 	child = fork();
 	if (child == 0)
-		cleaner_main(tldh_map_fd(), target_fd, fds[0], a->pid);
-	close(target_fd);
+		cleaner_main(tldh_map_fd(), fds[0], a->pid, start);
 	close(fds[0]);
 	if (child < 0) {
 		close(fds[1]);

@@ -1,6 +1,7 @@
 // Attach gives an unmodified process hints in every thread, including threads started
 // later; detach takes them away again; a process with hints of its own is refused.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { after, test } from 'node:test';
 
 import { TldClient } from '../../extension/src/client/client';
@@ -177,5 +178,22 @@ test('tldctl watch goes on while a process has no hints for a while, and ends wi
   } finally {
     await watch.kill();
     await target.kill();
+  }
+});
+
+test('tldctl attach ends when its target exits even if nothing reaps it (a zombie keeps its pid and start time)', async () => {
+  // sh starts the target, then becomes sleep, which never reaps it: the exited target stays a zombie.
+  const parent = world.procs.spawn('sh', ['-c', `${process.execPath} -e "console.log('ready ' + process.pid); setInterval(() => {}, 1000)" & exec sleep 1000`], 'sleep over an unreaped target');
+  const pid = Number((await parent.waitForLine(/^ready \d+$/)).split(' ')[1]);
+  const holder = world.procs.tldctl(['attach', String(pid), 'hint.z:4']);
+  try {
+    await holder.waitForLine(/^attached /);
+    process.kill(pid, 'SIGKILL');
+    assert.ok(await until(() => /^Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '')), 'the target is a zombie');
+    assert.deepEqual(await holder.waitForExit(10_000), { code: 0, signal: null }, holder.describe());
+    assert.match(holder.stdout, new RegExp(`process ${pid} exited\\ndetached from process ${pid}\\n$`));
+  } finally {
+    await holder.kill();
+    await parent.kill();
   }
 });

@@ -156,6 +156,41 @@ static void holder_killed_leaves_no_entries(void)
 	stop(target);
 }
 
+/* A zombie keeps its task storage, and so our pages pinned, until reaped: the cleaner deletes it. */
+static void holder_killed_over_a_zombie_target_leaves_no_entries(void)
+{
+	struct tldh_error err;
+	pid_t target = start_target(), holder;
+	int ready[2], map_fd;
+	siginfo_t info;
+	char c;
+
+	ctest_uses("task storage, uptr");
+	CHECK(!pipe(ready), "pipe");
+	holder = fork();
+	CHECK(holder >= 0, "fork");
+	if (holder == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		CHECK(!tldh_open("", &err), "tldh_open: %s", err.message);
+		CHECK(!tldh_attach(target, "gc.k:4\n", &err), "tldh_attach: %s", err.message);
+		CHECK(write(ready[1], "r", 1) == 1, "write");
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	CHECK(read(ready[0], &c, 1) == 1, "the holder attached");
+	map_fd = pinned_map();
+	kill(target, SIGKILL);
+	/* Wait for its death without reaping it: it stays a zombie. */
+	CHECK(!waitid(P_PID, target, &info, WEXITED | WNOWAIT), "waitid: %s", strerror(errno));
+	CHECK(has_entry(map_fd, target), "the zombie still has its entry");
+
+	stop(holder);
+	CHECK(entry_goes(map_fd, target), "the cleaner deleted the zombie's entry");
+	close(map_fd);
+	waitpid(target, NULL, 0);
+}
+
 static void detach_stands_the_cleaner_down_even_when_it_died(void)
 {
 	struct tldh_error err;
@@ -189,4 +224,5 @@ static void detach_stands_the_cleaner_down_even_when_it_died(void)
 	stop(target);
 }
 
-CTEST_MAIN(CTEST(holder_killed_leaves_no_entries), CTEST(detach_stands_the_cleaner_down_even_when_it_died))
+CTEST_MAIN(CTEST(holder_killed_leaves_no_entries), CTEST(holder_killed_over_a_zombie_target_leaves_no_entries),
+	   CTEST(detach_stands_the_cleaner_down_even_when_it_died))

@@ -19,8 +19,8 @@ export interface AttachRecord {
   readonly target: ProcessIdentity;
 }
 
-/** When @pid started (clock ticks after boot), or undefined when no such process runs. */
-export function startTime(pid: number): number | undefined {
+/** @pid's state letter and start time (clock ticks after boot), or undefined when there is none. */
+function statOf(pid: number): { state: string; start: number } | undefined {
   let stat: string;
   try {
     stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -30,7 +30,12 @@ export function startTime(pid: number): number | undefined {
   // The comm (field 2) may hold spaces and parentheses: count fields after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const start = Number(fields[19]);
-  return Number.isSafeInteger(start) ? start : undefined;
+  return Number.isSafeInteger(start) ? { state: fields[0] ?? '', start } : undefined;
+}
+
+/** When @pid started (clock ticks after boot), or undefined when no such process exists. */
+export function startTime(pid: number): number | undefined {
+  return statOf(pid)?.start;
 }
 
 /** The argv of @pid, or undefined when it is gone. */
@@ -48,9 +53,13 @@ export function identify(pid: number): ProcessIdentity | undefined {
   return start === undefined ? undefined : { pid, start };
 }
 
-/** Whether @who still runs: the same pid with the same start time (not a pid reused since). */
+/**
+ * Whether @who still runs: the same pid with the same start time (not a pid reused since), and
+ * not exited (a zombie keeps both until it is reaped).
+ */
 export function stillRuns(who: ProcessIdentity): boolean {
-  return startTime(who.pid) === who.start;
+  const s = statOf(who.pid);
+  return s !== undefined && s.start === who.start && s.state !== 'Z' && s.state !== 'X';
 }
 
 /**

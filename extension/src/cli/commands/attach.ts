@@ -52,7 +52,7 @@ async function attachAndHold(pin: string, pid: number, specs: readonly string[],
           (e: unknown) => (e instanceof TldError ? e : new TldError('EIO', String(e))),
         );
         if (lost?.code === 'ESRCH') {
-          lost = undefined; // exited, not reaped yet (a zombie keeps its /proc entry)
+          lost = undefined; // exited meanwhile
           out(`process ${pid} exited`);
           break;
         }
