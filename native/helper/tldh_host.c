@@ -93,7 +93,7 @@ static struct tld_map_use *find_map(struct tld_maps *maps, __u32 id)
 	return NULL;
 }
 
-/* Every loaded map named tld_data_map, the one with @pinned_id first. */
+/* Every loaded map named tld_data_map and the one with @pinned_id, which comes first. */
 static void collect_maps(struct tld_maps *maps, __u32 pinned_id)
 {
 	__u32 id = 0;
@@ -105,7 +105,8 @@ static void collect_maps(struct tld_maps *maps, __u32 pinned_id)
 
 		if (fd < 0)
 			continue;
-		if (bpf_obj_get_info_by_fd(fd, &mi, &len) || strcmp(mi.name, TLD_MAP_NAME)) {
+		/* The pinned map whatever its name (a wrong one may be pinned there), and those named ours. */
+		if (bpf_obj_get_info_by_fd(fd, &mi, &len) || (strcmp(mi.name, TLD_MAP_NAME) && mi.id != pinned_id)) {
 			close(fd);
 			continue;
 		}

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { after, test } from 'node:test';
 
 import { TldClient } from '../../extension/src/client/client';
-import { Proc, fixtureBinary, runTldctl } from '../support/processes';
+import { Proc, fixtureBinary, run, runTldctl } from '../support/processes';
 import { World } from '../support/world';
 
 const world = new World('doctor-pins');
@@ -101,5 +101,20 @@ test('doctor on a truly stale pin (its map unused) beside a live one: it calls t
     if (fromLive.fix.includes(world.pinPath)) assert.match(fromLive.fix, new RegExp(`Unused \\(stale\\), safe to remove: map id \\d+, sudo rm ${world.pinPath}`));
   } finally {
     await live.kill();
+  }
+});
+
+test('doctor on a pin of another shape that nothing uses gives the reason and advises removing it', async () => {
+  const dir = `${otherDir}-wrong`;
+  fs.mkdirSync(dir, { recursive: true });
+  try {
+    const r = await run(world.procs, 'bpftool', ['map', 'create', `${dir}/tld_data_map`, 'type', 'hash', 'key', '4', 'value', '4', 'entries', '1', 'name', 'not_tld']);
+    assert.equal(r.code, 0, r.stderr);
+    const c = await pinnedMapCheck(`${dir}/tld_data_map`);
+    assert.equal(c.code, 1, c.all);
+    assert.match(c.line, /used by 0 program\(s\) and 0 task\(s\)\): map 'not_tld' has type 1, .*task local data needs type 29/, c.all);
+    assert.equal(c.fix.trim(), `fix: nothing uses it: sudo rm ${dir}/tld_data_map, then restart the programs that use task local data`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
