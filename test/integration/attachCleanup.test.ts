@@ -164,12 +164,14 @@ test('tldctl detach signals only the recorded tldctl attach: not a process with 
   }
 });
 
-test('an ordinary user\'s tldctl attach keeps its run file in its own runtime folder, and its detach finds it', async () => {
+test('an ordinary user\'s tldctl attach keeps its run file in its own runtime folder (XDG_RUNTIME_DIR when it is the user\'s, else the temporary folder), and its detach finds it', async () => {
   const u = ensureTestUser();
   // The map must exist and be the user's to open (what `tldctl helper install` arranges).
   const client = await world.client();
   fs.chownSync(world.pinPath, u.uid, u.gid);
   const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-it-xdg-'));
+  const runtimeOfRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-it-xdg-root-'));
+  fs.chmodSync(runtimeOfRoot, 0o755);
   fs.chownSync(runtime, u.uid, u.gid);
   fs.chmodSync(runtime, 0o700);
   const base = { ...world.env };
@@ -202,11 +204,16 @@ test('an ordinary user\'s tldctl attach keeps its run file in its own runtime fo
     delete envNoXdg.XDG_RUNTIME_DIR;
     const where = await run(world.procs, plain[0] as string, [...plain.slice(1), 'detach', String(target.pid)], { env: envNoXdg, timeoutMs: 20_000 });
     assert.equal(where.code, 1);
-    assert.equal(where.stderr, `tldctl: process ${target.pid} is not attached by tldctl (no ${path.join(os.tmpdir(), `tld-studio-${u.uid}`, 'attach', String(target.pid))})\n`);
+    const inTmp = `tldctl: process ${target.pid} is not attached by tldctl (no ${path.join(os.tmpdir(), `tld-studio-${u.uid}`, 'attach', String(target.pid))})\n`;
+    assert.equal(where.stderr, inTmp);
+    // Nor with an XDG_RUNTIME_DIR kept from another user (root's here): not the user's folder.
+    const borrowed = await run(world.procs, plain[0] as string, [...plain.slice(1), 'detach', String(target.pid)], { env: { ...env, XDG_RUNTIME_DIR: runtimeOfRoot }, timeoutMs: 20_000 });
+    assert.equal(borrowed.stderr, inTmp);
   } finally {
     await holder.kill();
     await target.kill();
     fs.rmSync(runtime, { recursive: true, force: true });
+    fs.rmSync(runtimeOfRoot, { recursive: true, force: true });
   }
 });
 

@@ -85,6 +85,16 @@ function privateFolders(base: string, parts: readonly string[]): string {
   return dir;
 }
 
+/** Whether @dir is a folder of @uid (an XDG_RUNTIME_DIR kept from another user is not). */
+function ownFolder(dir: string, uid: number): boolean {
+  try {
+    const st = fs.statSync(dir);
+    return st.isDirectory() && st.uid === uid;
+  } catch {
+    return false;
+  }
+}
+
 /** Where the run folder goes: a trusted base and the folders to make under it. */
 function runDirParts(): { base: string; parts: readonly string[]; own: boolean } {
   const dir = process.env.TLD_RUN_DIR;
@@ -92,14 +102,14 @@ function runDirParts(): { base: string; parts: readonly string[]; own: boolean }
   const uid = process.getuid?.() ?? 0;
   if (uid === 0) return { base: '/run/tld-studio/attach', parts: [], own: false };
   const xdg = process.env.XDG_RUNTIME_DIR;
-  if (xdg && path.isAbsolute(xdg)) return { base: xdg, parts: ['tld-studio', 'attach'], own: true };
+  if (xdg && path.isAbsolute(xdg) && ownFolder(xdg, uid)) return { base: xdg, parts: ['tld-studio', 'attach'], own: true };
   return { base: os.tmpdir(), parts: [`tld-studio-${uid}`, 'attach'], own: true };
 }
 
 /**
  * The folder of attach's run files: $TLD_RUN_DIR, else root's /run/tld-studio/attach, else the
- * user's own runtime folder ($XDG_RUNTIME_DIR/tld-studio/attach, or a private folder in the
- * temporary folder).
+ * user's own runtime folder ($XDG_RUNTIME_DIR/tld-studio/attach when that folder is the user's,
+ * or a private folder in the temporary folder).
  */
 export function runDir(): string {
   const { base, parts } = runDirParts();
