@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # dpkg-dev (dpkg-source) unpacks libbpf's Debian source package in scripts/libbpf.sh.
-APT_PACKAGES=(clang-19 llvm-19 libbpf-dev bpftool libelf-dev zlib1g-dev make gcc g++ pkg-config dpkg-dev debian-archive-keyring)
+# sudo and pkexec: the installed helper host is started through them (tldctl helper install).
+APT_PACKAGES=(clang-19 llvm-19 libbpf-dev bpftool libelf-dev zlib1g-dev make gcc g++ pkg-config dpkg-dev debian-archive-keyring sudo pkexec)
 
 step() { printf '[setup] %s\n' "$*"; }
 

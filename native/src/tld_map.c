@@ -33,12 +33,37 @@ tld_print_fn_t tld_set_print(tld_print_fn_t fn)
 	return __atomic_exchange_n(&tld_print, fn, __ATOMIC_ACQ_REL);
 }
 
+/* While set, this thread's first diagnostic goes here instead of to tld_print (a reason to quote). */
+static __thread char *tld_capture_buf;
+static __thread size_t tld_capture_len;
+
+static void tld_capture_begin(char *buf, size_t len)
+{
+	buf[0] = 0;
+	tld_capture_buf = buf;
+	tld_capture_len = len;
+}
+
+static void tld_capture_end(void)
+{
+	tld_capture_buf = NULL;
+	tld_capture_len = 0;
+}
+
 TLD_HIDDEN void tld_pr(const char *fmt, ...)
 {
 	tld_print_fn_t fn = __atomic_load_n(&tld_print, __ATOMIC_ACQUIRE);
 	char buf[512];
 	va_list ap;
 
+	if (tld_capture_buf) {
+		if (!tld_capture_buf[0]) {
+			va_start(ap, fmt);
+			vsnprintf(tld_capture_buf, tld_capture_len, fmt, ap);
+			va_end(ap);
+		}
+		return;
+	}
 	if (!fn)
 		return;
 	va_start(ap, fmt);
@@ -127,33 +152,64 @@ TLD_HIDDEN int tld_btf_check_value(const struct btf *btf, __u32 value_type_id, c
 	return err;
 }
 
-/* Returns 0 when @fd is a task storage map of the shared shape, -EINVAL (with the reason printed) otherwise. */
-TLD_HIDDEN int tld_map_check(int fd)
+/*
+ * Checks @fd against the shared shape; on a mismatch writes the reason into @why and returns
+ * -EINVAL (another negative errno when the map cannot be examined at all).
+ *
+ * Reading the value BTF back (BPF_BTF_GET_FD_BY_ID) needs CAP_SYS_ADMIN, which a program
+ * holding only CAP_BPF + CAP_PERFMON lacks. Then everything else is checked (type, sizes,
+ * flags, that value BTF exists) and the map is taken: the uptr tags are the kernel's to
+ * enforce, and a map created by libtld or a loader of the shared header carries them.
+ */
+static int tld_map_why(int fd, char *why, size_t len)
 {
 	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
+	__u32 info_len = sizeof(info);
 	struct btf *btf;
 	int err;
 
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len)) {
+		err = -errno;
+		snprintf(why, len, "cannot read the map's info: %s%s", strerror(-err),
+			 err == -EPERM ? " (needs CAP_BPF)" : "");
+		return err;
+	}
 	if (info.type != BPF_MAP_TYPE_TASK_STORAGE || info.key_size != sizeof(int) ||
 	    info.value_size != sizeof(struct tld_map_value) || !(info.map_flags & BPF_F_NO_PREALLOC)) {
-		tld_pr("map '%s' has type %u, key size %u, value size %u, flags 0x%x; task local data "
-		       "needs type %u (task storage), key size 4, value size 16, flags 0x%x",
-		       info.name, info.type, info.key_size, info.value_size, info.map_flags,
-		       BPF_MAP_TYPE_TASK_STORAGE, BPF_F_NO_PREALLOC);
+		snprintf(why, len, "map '%s' has type %u, key size %u, value size %u, flags 0x%x; task "
+			 "local data needs type %u (task storage), key size 4, value size %zu, flags 0x%x",
+			 info.name, info.type, info.key_size, info.value_size, info.map_flags,
+			 BPF_MAP_TYPE_TASK_STORAGE, sizeof(struct tld_map_value), BPF_F_NO_PREALLOC);
 		return -EINVAL;
 	}
 	if (!info.btf_id || !info.btf_value_type_id) {
-		tld_pr("map '%s' has no value BTF, so its pointers are not uptrs", info.name);
+		snprintf(why, len, "map '%s' has no value BTF, so its pointers are not uptrs", info.name);
 		return -EINVAL;
 	}
 	btf = btf__load_from_kernel_by_id(info.btf_id);
-	if (!btf)
-		return -errno;
+	if (!btf) {
+		err = -errno;
+		if (err == -EPERM)
+			return 0; /* no CAP_SYS_ADMIN: the rest is checked, see above */
+		snprintf(why, len, "cannot read the BTF of map '%s' (BTF id %u): %s", info.name,
+			 info.btf_id, strerror(-err));
+		return err;
+	}
+	tld_capture_begin(why, len);
 	err = tld_btf_check_value(btf, info.btf_value_type_id, info.name);
+	tld_capture_end();
 	btf__free(btf);
+	return err;
+}
+
+/* Returns 0 when @fd is a task storage map of the shared shape, a negative errno (with the reason printed) otherwise. */
+TLD_HIDDEN int tld_map_check(int fd)
+{
+	char why[384] = "";
+	int err = tld_map_why(fd, why, sizeof(why));
+
+	if (err)
+		tld_pr("%s", why);
 	return err;
 }
 
@@ -270,9 +326,11 @@ TLD_HIDDEN int tld_map_open_path(const char *path, bool create)
 	for (int attempt = 0; attempt < 2; attempt++) {
 		fd = bpf_obj_get(path);
 		if (fd >= 0) {
-			err = tld_map_check(fd);
+			char why[384] = "";
+
+			err = tld_map_why(fd, why, sizeof(why));
 			if (err) {
-				tld_pr("refusing the map pinned at %s", path);
+				tld_pr("refusing the map pinned at %s: %s", path, why);
 				close(fd);
 				return err;
 			}

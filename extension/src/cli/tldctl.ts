@@ -11,11 +11,12 @@ import { UsageError, parseArgs } from './args';
 import { Command, out } from './command';
 import { attachCommands } from './commands/attach';
 import { buildCommands } from './commands/build';
+import { helperCommand } from './commands/helper';
 import { inspectCommands } from './commands/inspect';
 import { vmCommands } from './commands/vm';
 import { KeyTypes } from './format';
 
-const COMMANDS: readonly Command[] = [...inspectCommands, ...attachCommands, ...buildCommands, ...vmCommands];
+const COMMANDS: readonly Command[] = [...inspectCommands, ...attachCommands, ...buildCommands, ...vmCommands, helperCommand];
 
 const GLOBAL_VALUED = ['pin', 'types'];
 const GLOBAL_SWITCHES = ['json', 'help'];

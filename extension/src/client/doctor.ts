@@ -1,10 +1,13 @@
 // tldctl doctor and the extension's Doctor: what works on this host, and how to fix what does not.
 import * as fs from 'node:fs';
 
+import { HOST_COMMAND, readHostConfig } from './hostConfig';
+import { hostInstalled } from './hostHelper';
 import { defaultPinPath } from './layout';
 import { defaultLibraryPath, nativeHostReport } from './nativeHelper';
 import { toolchainFiles } from './paths';
 import { BPFTOOL_MIN, LIBBPF_MIN, clangVersion, loadToolchain, versionAtLeast } from './toolchain';
+import { CAPABILITY_USE, hasSysAdmin, installCommand, missingCapabilities } from './privileges';
 
 export interface DoctorCheck {
   readonly name: string;
@@ -28,6 +31,8 @@ export function doctor(pinPath = defaultPinPath(), libraryPath = defaultLibraryP
   }
   const h = nativeHostReport(pinPath, libraryPath);
   const privileged = h.capBpf && h.capPerfmon;
+  const missing = missingCapabilities().filter((c) => (c === 'CAP_BPF' ? !h.capBpf : !h.capPerfmon));
+  const installed = hostInstalled();
   const checks: DoctorCheck[] = [
     {
       name: 'kernel',
@@ -39,11 +44,27 @@ export function doctor(pinPath = defaultPinPath(), libraryPath = defaultLibraryP
     { name: 'bpffs', ok: h.bpffs, detail: '/sys/fs/bpf', fix: 'sudo mount -t bpf bpf /sys/fs/bpf' },
     {
       name: 'privileges',
-      ok: privileged,
-      detail: privileged ? 'CAP_BPF and CAP_PERFMON' : `missing ${[!h.capBpf && 'CAP_BPF', !h.capPerfmon && 'CAP_PERFMON'].filter(Boolean).join(' and ')}`,
-      fix: 'run as root (sudo tldctl ...); the extension starts its helper with sudo -n or pkexec',
+      // An ordinary user with the installed host needs none: the host holds them.
+      ok: privileged || installed,
+      detail: privileged
+        ? `CAP_BPF and CAP_PERFMON${hasSysAdmin() ? '' : ` (no CAP_SYS_ADMIN: ${CAPABILITY_USE.CAP_SYS_ADMIN.replace(/^CAP_SYS_ADMIN to /, 'cannot ')})`}`
+        : installed
+          ? `this process lacks ${missing.join(' and ')}; the installed helper host holds them for it`
+          : `missing ${missing.join(' and ')}: needs ${missing.map((c) => CAPABILITY_USE[c]).join('; and ')}`,
+      fix: installed
+        ? `run as root (sudo tldctl ...); tldctl and the extension start the installed helper host with sudo -n or pkexec`
+        : `run as root (sudo tldctl ...), or install the helper host once: ${installCommand()}`,
     },
   ];
+  if (!privileged || installed) {
+    // An ordinary user's tools go through the installed host.
+    checks.push({
+      name: 'helper host',
+      ok: installed,
+      detail: installed ? `${HOST_COMMAND}, serving ${readHostConfig().pinPath}` : `not installed at ${HOST_COMMAND}`,
+      fix: installCommand(),
+    });
+  }
   if (privileged) {
     checks.push({ name: 'uptr task storage', ok: h.uptr, detail: 'create a task storage map with uptr values', fix: 'Linux 6.13+ with BTF' });
     checks.push({

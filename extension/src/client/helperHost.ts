@@ -3,6 +3,8 @@
 import * as readline from 'node:readline';
 
 import { TldError } from './errors';
+import { establishSharedPin, isInstalledHost } from './helperInstall';
+import { readHostConfig } from './hostConfig';
 import { defaultPinPath } from './layout';
 import { ABI_VERSION, NativeHelper } from './nativeHelper';
 import { HostHello, HostReply, HostRequest, parseHostRequest } from './protocol';
@@ -63,8 +65,11 @@ async function answer(helper: NativeHelper, req: HostRequest): Promise<HostReply
 function main(): void {
   let helper: NativeHelper;
   try {
-    helper = new NativeHelper(arg('--pin') ?? defaultPinPath(), arg('--lib'));
+    // The installed host serves the pin of its root-owned configuration, never the caller's.
+    const config = isInstalledHost() ? readHostConfig() : undefined;
+    helper = new NativeHelper(config?.pinPath ?? arg('--pin') ?? defaultPinPath(), config ? undefined : arg('--lib'));
     helper.open();
+    if (config) establishSharedPin(config);
   } catch (e) {
     send({ hello: 'tld-helper-host', abi: ABI_VERSION, error: errorOf(e) });
     process.exitCode = 1;

@@ -7,6 +7,7 @@ import * as readline from 'node:readline';
 
 import { TldError, TldErrorCode } from './errors';
 import { ABI_VERSION } from './nativeHelper';
+import { HOST_COMMAND, HOST_CONFIG_PATH, readHostConfig } from './hostConfig';
 import { PRIVILEGE_HELP } from './privileges';
 import {
   HostHello,
@@ -23,7 +24,7 @@ import {
   parseHostReply,
 } from './protocol';
 
-/** How to start the host: a command that runs `node helperHost.js ARGS` with privilege. */
+/** The privilege boundary the host is started through: `sudo -n`, `pkexec`, or nothing (root). */
 export type Launcher = readonly string[];
 
 export function defaultLauncher(env: NodeJS.ProcessEnv = process.env): Launcher {
@@ -35,6 +36,51 @@ export function defaultLauncher(env: NodeJS.ProcessEnv = process.env): Launcher 
 
 const hostScript = path.join(__dirname, 'helperHost.js');
 const START_TIMEOUT_MS = 15_000;
+
+/** What decides how the host is started; process-wide facts passed in so that it can be tested. */
+export interface LaunchContext {
+  /** process.execPath: Node, or Electron in desktop VS Code. */
+  readonly execPath: string;
+  /** process.versions: has `electron` under Electron. */
+  readonly versions: NodeJS.ProcessVersions;
+  readonly env: NodeJS.ProcessEnv;
+  /** Whether HOST_COMMAND is installed (tldctl helper install). */
+  readonly installed: boolean;
+  /** The host script of the development path. */
+  readonly hostScript: string;
+}
+
+export interface HostLaunch {
+  readonly argv: readonly [string, ...string[]];
+  readonly env: NodeJS.ProcessEnv;
+  /** Whether it is the installed host (which serves only its configured pin). */
+  readonly installed: boolean;
+}
+
+/**
+ * How to start the host through @launcher. The installed host is its own command, with its own
+ * Node and no arguments. The development path runs this process's executable on the host
+ * script; under Electron that needs ELECTRON_RUN_AS_NODE=1, which sudo and pkexec drop, so it
+ * is set after the privilege boundary with env(1).
+ */
+export function planHostLaunch(pinPath: string, launcher: Launcher, ctx: LaunchContext, libraryPath?: string): HostLaunch {
+  if (ctx.installed) return { argv: [...launcher, HOST_COMMAND] as unknown as HostLaunch['argv'], env: ctx.env, installed: true };
+  const electron = ctx.versions.electron !== undefined;
+  const node = electron ? ['/usr/bin/env', 'ELECTRON_RUN_AS_NODE=1', ctx.execPath] : [ctx.execPath];
+  const argv = [...launcher, ...node, ctx.hostScript, '--pin', pinPath, ...(libraryPath ? ['--lib', libraryPath] : [])];
+  const env = electron ? { ...ctx.env, ELECTRON_RUN_AS_NODE: '1' } : ctx.env;
+  return { argv: argv as unknown as HostLaunch['argv'], env, installed: false };
+}
+
+/** Whether `tldctl helper install` put the host in place. */
+export function hostInstalled(): boolean {
+  try {
+    fs.accessSync(HOST_COMMAND, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
@@ -48,13 +94,31 @@ export class HostHelper implements RawHelper {
 
   private constructor(private readonly child: ChildProcess) {}
 
-  static async start(pinPath: string, launcher: Launcher = defaultLauncher(), libraryPath?: string): Promise<HostHelper> {
-    const args = [...launcher, process.execPath, hostScript, '--pin', pinPath];
-    if (libraryPath) args.push('--lib', libraryPath);
-    const [cmd, ...rest] = args as [string, ...string[]];
-    const child = spawn(cmd, rest, { stdio: ['pipe', 'pipe', 'pipe'] });
+  /**
+   * Starts the host. With no @launcher given: the installed host when there is one (through
+   * sudo -n or pkexec unless root), else the development path through defaultLauncher().
+   * An explicit @launcher always takes the development path (tests, and a sudoers rule of the
+   * user's own).
+   */
+  static async start(pinPath: string, launcher?: Launcher, libraryPath?: string): Promise<HostHelper> {
+    const installed = launcher === undefined && hostInstalled();
+    const boundary = launcher ?? defaultLauncher();
+    if (installed) {
+      const served = readHostConfig().pinPath;
+      if (served !== pinPath) {
+        throw new TldError(
+          'EINVAL',
+          `the installed helper host serves only the pin configured in ${HOST_CONFIG_PATH}, ${served}, not ${pinPath}: ` +
+            `use --pin ${served} (or the setting tldStudio.pinPath), or reinstall with sudo tldctl helper install --user $USER --pin-dir ${path.dirname(pinPath)}`,
+        );
+      }
+    }
+    const plan = planHostLaunch(pinPath, boundary, { execPath: process.execPath, versions: process.versions, env: process.env, installed, hostScript }, libraryPath);
+    const [cmd, ...rest] = plan.argv;
+    const child = spawn(cmd, rest, { stdio: ['pipe', 'pipe', 'pipe'], env: plan.env });
+    const launcherUsed = installed ? [...boundary, HOST_COMMAND] : boundary;
     const host = new HostHelper(child);
-    await host.handshake(launcher);
+    await host.handshake(launcherUsed);
     return host;
   }
 

@@ -1,15 +1,26 @@
 // Where TLD Studio's own files are: the helper library and the BPF headers users compile against.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { loadToolchain } from './toolchain';
 
-/** The install root: $TLD_STUDIO_ROOT, or the repository (this file runs from out/extension/src/client). */
-export function studioRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return env.TLD_STUDIO_ROOT || path.resolve(__dirname, '..', '..', '..', '..');
+/**
+ * The install root: $TLD_STUDIO_ROOT, else found from this file: the extension's folder when it
+ * runs from the webpack bundle (dist/), the repository when it runs from out/extension/src/client.
+ */
+export function studioRoot(env: NodeJS.ProcessEnv = process.env, here = __dirname): string {
+  if (env.TLD_STUDIO_ROOT) return env.TLD_STUDIO_ROOT;
+  return path.basename(here) === 'dist' ? path.resolve(here, '..') : path.resolve(here, '..', '..', '..', '..');
 }
 
-export function helperLibraryPath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.TLD_HELPER_LIB || path.join(studioRoot(env), 'native', 'build', 'libtldhelper.so');
+/**
+ * The helper library. An installed helper host has it beside its bundle and takes it from
+ * there whatever the environment says (sudo and pkexec callers choose nothing of root's).
+ */
+export function helperLibraryPath(env: NodeJS.ProcessEnv = process.env, here = __dirname): string {
+  const beside = path.join(here, 'libtldhelper.so');
+  if (fs.existsSync(beside)) return beside;
+  return env.TLD_HELPER_LIB || path.join(studioRoot(env, here), 'native', 'build', 'libtldhelper.so');
 }
 
 /**
