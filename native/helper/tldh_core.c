@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <linux/capability.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -57,11 +59,41 @@ TLDH_HIDDEN void tldh_ok(struct tldh_error *err)
 	}
 }
 
+static __u64 effective_caps(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return 0;
+	return data[0].effective | (__u64)data[1].effective << 32;
+}
+
+/* Why @code (EPERM, EACCES) happened, from the capabilities this process holds and lacks. */
 TLDH_HIDDEN const char *tldh_priv_hint(int code)
 {
-	if (code == -EPERM || code == -EACCES)
-		return ": needs CAP_BPF and CAP_PERFMON (run as root, e.g. with sudo)";
-	return "";
+	__u64 caps;
+	bool bpf, perfmon;
+
+	if (code != -EPERM && code != -EACCES)
+		return "";
+	caps = effective_caps();
+	if (caps & (1ULL << CAP_SYS_ADMIN))
+		return code == -EACCES ? ": the file's owner and mode do not allow it" : "";
+	bpf = caps & (1ULL << CAP_BPF);
+	perfmon = caps & (1ULL << CAP_PERFMON);
+	if (!bpf && !perfmon)
+		return ": needs CAP_BPF (for bpf() calls) and CAP_PERFMON (for reading other processes' "
+		       "hint pages): run as root, or as an ordinary user through the installed helper "
+		       "host (sudo tldctl helper install --user $USER)";
+	if (!bpf)
+		return ": needs CAP_BPF, for bpf() calls (this process has CAP_PERFMON)";
+	if (!perfmon)
+		return ": needs CAP_PERFMON, for reading other processes' hint pages (this process has CAP_BPF)";
+	if (code == -EACCES)
+		return ": the pin's owner and mode do not let this user open it (the group tld of "
+		       "tldctl helper install can)";
+	return ": needs CAP_SYS_ADMIN (this process has CAP_BPF and CAP_PERFMON): run as root";
 }
 
 static void capture_diag(const char *msg)

@@ -27,8 +27,14 @@ import {
 /** The privilege boundary the host is started through: `sudo -n`, `pkexec`, or nothing (root). */
 export type Launcher = readonly string[];
 
-export function defaultLauncher(env: NodeJS.ProcessEnv = process.env): Launcher {
+/**
+ * The boundary for this process: none as root; for the installed host sudo -n (its sudoers rule
+ * needs no password, no polkit agent and no session), pkexec when sudo is absent; otherwise
+ * pkexec on a desktop and sudo -n elsewhere.
+ */
+export function defaultLauncher(env: NodeJS.ProcessEnv = process.env, installed = false): Launcher {
   if (process.geteuid?.() === 0) return [];
+  if (installed) return fs.existsSync('/usr/bin/sudo') ? ['sudo', '-n'] : ['/usr/bin/pkexec'];
   const desktop = !!(env.DISPLAY || env.WAYLAND_DISPLAY);
   if (desktop && fs.existsSync('/usr/bin/pkexec')) return ['/usr/bin/pkexec'];
   return ['sudo', '-n'];
@@ -102,7 +108,7 @@ export class HostHelper implements RawHelper {
    */
   static async start(pinPath: string, launcher?: Launcher, libraryPath?: string): Promise<HostHelper> {
     const installed = launcher === undefined && hostInstalled();
-    const boundary = launcher ?? defaultLauncher();
+    const boundary = launcher ?? defaultLauncher(process.env, installed);
     if (installed) {
       const served = readHostConfig().pinPath;
       if (served !== pinPath) {
@@ -141,7 +147,9 @@ export class HostHelper implements RawHelper {
         finish(new TldError('EPERM', e.code === 'ENOENT' ? `${launcher[0]} is not installed; ${PRIVILEGE_HELP}` : `${PRIVILEGE_HELP} (${e.message})`)),
       );
       this.child.on('exit', (code) => {
-        const e = /password|not allowed|not in the sudoers|authentication|dismissed/i.test(stderr)
+        const e = /Error getting authority/.test(stderr)
+          ? new TldError('EPERM', `${launcher.join(' ')}: polkit is not running or not reachable (${stderr.trim().split('\n')[0] ?? ''}); ${PRIVILEGE_HELP}`)
+          : /password|not allowed|not in the sudoers|authentication|dismissed/i.test(stderr)
           ? new TldError('EPERM', `${PRIVILEGE_HELP} (${launcher.join(' ')}: ${stderr.trim().split('\n')[0] ?? ''})`)
           : new TldError('EHELPER', `the helper host exited (${code}): ${stderr.trim()}`);
         this.exited = e;
