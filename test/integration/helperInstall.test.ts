@@ -112,6 +112,13 @@ test('helper install lets an ordinary user list, snapshot and set their tld-demo
   assert.deepEqual(stat(pinPath), { owner: `0:${HELPER_GROUP}`, mode: '660' });
   assert.match(execFileSync('id', ['-Gn', user.name], { encoding: 'utf8' }), new RegExp(`\\b${HELPER_GROUP}\\b`));
 
+  // bpffs is empty after a boot: the host's next start makes the folder and the pin again.
+  fs.rmSync(pinDir, { recursive: true });
+  const first = await tldctlAsUser(['ps']);
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  assert.deepEqual(stat(pinDir), { owner: `0:${HELPER_GROUP}`, mode: '3770' });
+  assert.deepEqual(stat(pinPath), { owner: `0:${HELPER_GROUP}`, mode: '660' });
+
   // The user's own tld-demo, with CAP_BPF + CAP_PERFMON, publishes on the shared pin.
   const demo = procs.spawn(asUser(user)[0] as string, [...asUser(user, ['bpf', 'perfmon']).slice(1), demoBinary, '--threads', '2', '--report', '200'], 'tld-demo as the user', {
     env: userEnv(user, process.env, { TLD_PIN_DIR: pinDir }),

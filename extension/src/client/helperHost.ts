@@ -68,8 +68,8 @@ function main(): void {
     // The installed host serves the pin of its root-owned configuration, never the caller's.
     const config = isInstalledHost() ? readHostConfig() : undefined;
     helper = new NativeHelper(config?.pinPath ?? arg('--pin') ?? defaultPinPath(), config ? undefined : arg('--lib'));
-    helper.open();
-    if (config) establishSharedPin(config);
+    if (config) establishSharedPin(config, () => helper.open());
+    else helper.open();
   } catch (e) {
     send({ hello: 'tld-helper-host', abi: ABI_VERSION, error: errorOf(e) });
     process.exitCode = 1;

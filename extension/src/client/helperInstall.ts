@@ -307,25 +307,35 @@ function ensureBpffsSearch(): boolean {
   return true;
 }
 
-/** The pin folder root:GROUP 3770 and the pin, when there, root:GROUP 0660. Returns how they were. */
-function ownPin(pinPath: string, gid: number): { dirCreated: boolean; dirBefore: Ownership; pinBefore?: Ownership } {
+/**
+ * The pin folder root:GROUP 3770, then @between() (the host opening the map, which pins it when
+ * absent), then the pin, when there, root:GROUP 0660. Returns how they were before.
+ */
+function ownPin(pinPath: string, gid: number, between: () => void = () => undefined): { dirCreated: boolean; dirBefore: Ownership; pinBefore?: Ownership } {
   const { fd, created } = openPinDir(path.dirname(pinPath));
   try {
     const dirBefore = ownership(fd);
     setOwnership(fd, { uid: 0, gid, mode: PIN_DIR_MODE });
-    const pin = openNoFollow(fd, path.basename(pinPath));
-    if (pin === undefined) return { dirCreated: created, dirBefore };
-    try {
-      const st = fs.fstatSync(pin);
-      if (!st.isFile()) fail(`${pinPath} is not a pin (a link or a folder): remove it`);
-      const pinBefore = ownership(pin);
-      setOwnership(pin, { uid: 0, gid, mode: PIN_MODE });
-      return { dirCreated: created, dirBefore, pinBefore };
-    } finally {
-      fs.closeSync(pin);
-    }
+    const pinBefore = ownedPin(fd, path.basename(pinPath), gid);
+    between();
+    if (!pinBefore) ownedPin(fd, path.basename(pinPath), gid);
+    return { dirCreated: created, dirBefore, ...(pinBefore ? { pinBefore } : {}) };
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** Makes pin @name in @dirFd root:GROUP 0660; returns how it was, or undefined when absent. */
+function ownedPin(dirFd: number, name: string, gid: number): Ownership | undefined {
+  const pin = openNoFollow(dirFd, name);
+  if (pin === undefined) return undefined;
+  try {
+    if (!fs.fstatSync(pin).isFile()) fail(`${name} in the pin folder is not a pin (a link or a folder): remove it`);
+    const before = ownership(pin);
+    setOwnership(pin, { uid: 0, gid, mode: PIN_MODE });
+    return before;
+  } finally {
+    fs.closeSync(pin);
   }
 }
 
@@ -335,15 +345,20 @@ export function isInstalledHost(dir = __dirname): boolean {
 }
 
 /**
- * For the installed host, as it starts (after opening the map, which pins it when absent):
- * bpffs is empty after a boot, so the pin folder and pin get their group and modes again.
- * Does nothing for a development host. Throws a TldError saying what could not be done.
+ * Opens the installed host's map through @open, with the shared pin folder and pin set up
+ * around it: bpffs is empty after a boot, so the folder is made (or checked) root:GROUP 3770
+ * without following links before the map is opened, and the pin made root:GROUP 0660 after.
+ * For a development host (not in INSTALL_DIR) it only calls @open. Throws a TldError saying
+ * what could not be done.
  */
-export function establishSharedPin(config: HostConfig, manifest = readManifest()): void {
-  if (!isInstalledHost() || !manifest || process.geteuid?.() !== 0) return;
+export function establishSharedPin(config: HostConfig, open: () => void, manifest = readManifest()): void {
+  if (!isInstalledHost() || !manifest || process.geteuid?.() !== 0) {
+    open();
+    return;
+  }
   try {
     if (manifest.bpffsSearchAdded) ensureBpffsSearch();
-    ownPin(config.pinPath, manifest.gid);
+    ownPin(config.pinPath, manifest.gid, open);
   } catch (e) {
     if (e instanceof TldError) throw e;
     throw new TldError('EIO', `cannot set up the shared pin folder ${path.dirname(config.pinPath)}: ${(e as Error).message}`);
