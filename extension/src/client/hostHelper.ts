@@ -57,7 +57,7 @@ export interface LaunchContext {
 }
 
 export interface HostLaunch {
-  readonly argv: readonly [string, ...string[]];
+  readonly argv: readonly string[];
   readonly env: NodeJS.ProcessEnv;
   /** Whether it is the installed host (which serves only its configured pin). */
   readonly installed: boolean;
@@ -70,12 +70,12 @@ export interface HostLaunch {
  * is set after the privilege boundary with env(1).
  */
 export function planHostLaunch(pinPath: string, launcher: Launcher, ctx: LaunchContext, libraryPath?: string): HostLaunch {
-  if (ctx.installed) return { argv: [...launcher, HOST_COMMAND] as unknown as HostLaunch['argv'], env: ctx.env, installed: true };
+  if (ctx.installed) return { argv: [...launcher, HOST_COMMAND], env: ctx.env, installed: true };
   const electron = ctx.versions.electron !== undefined;
   const node = electron ? ['/usr/bin/env', 'ELECTRON_RUN_AS_NODE=1', ctx.execPath] : [ctx.execPath];
   const argv = [...launcher, ...node, ctx.hostScript, '--pin', pinPath, ...(libraryPath ? ['--lib', libraryPath] : [])];
   const env = electron ? { ...ctx.env, ELECTRON_RUN_AS_NODE: '1' } : ctx.env;
-  return { argv: argv as unknown as HostLaunch['argv'], env, installed: false };
+  return { argv, env, installed: false };
 }
 
 /** Whether `tldctl helper install` put the host in place. */
@@ -120,7 +120,7 @@ export class HostHelper implements RawHelper {
       }
     }
     const plan = planHostLaunch(pinPath, boundary, { execPath: process.execPath, versions: process.versions, env: process.env, installed, hostScript }, libraryPath);
-    const [cmd, ...rest] = plan.argv;
+    const [cmd, ...rest] = plan.argv as [string, ...string[]];
     const child = spawn(cmd, rest, { stdio: ['pipe', 'pipe', 'pipe'], env: plan.env });
     const launcherUsed = installed ? [...boundary, HOST_COMMAND] : boundary;
     const host = new HostHelper(child);
