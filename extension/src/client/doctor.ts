@@ -1,7 +1,7 @@
 // tldctl doctor and the extension's Doctor: what works on this host, and how to fix what does not.
 import * as fs from 'node:fs';
 
-import { HOST_COMMAND, readHostConfig } from './hostConfig';
+import { HOST_COMMAND, HOST_CONFIG_PATH, readHostConfig } from './hostConfig';
 import { hostInstalled } from './hostHelper';
 import { defaultPinPath } from './layout';
 import { defaultLibraryPath, nativeHostReport } from './nativeHelper';
@@ -58,10 +58,17 @@ export function doctor(pinPath = defaultPinPath(), libraryPath = defaultLibraryP
   ];
   if (!privileged || installed) {
     // An ordinary user's tools go through the installed host.
+    let served: string | undefined;
+    let configError = '';
+    try {
+      served = readHostConfig().pinPath;
+    } catch (e) {
+      configError = `${HOST_CONFIG_PATH} is unreadable: ${(e as Error).message}`;
+    }
     checks.push({
       name: 'helper host',
-      ok: installed,
-      detail: installed ? `${HOST_COMMAND}, serving ${readHostConfig().pinPath}` : `not installed at ${HOST_COMMAND}`,
+      ok: installed && !configError,
+      detail: !installed ? `not installed at ${HOST_COMMAND}` : configError || `${HOST_COMMAND}, serving ${served}`,
       fix: installCommand(),
     });
   }
