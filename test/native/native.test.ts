@@ -11,6 +11,7 @@ const suites: ReadonlyArray<{ binary: string; about: string }> = [
   { binary: 'test_concurrency', about: 'libtld keys added by many threads at once' },
   { binary: 'test_bpf', about: 'libtld read by BPF programs on the running kernel' },
   { binary: 'test_cpp', about: 'libtld C++ tld::variable read by BPF' },
+  { binary: 'test_map_check', about: 'libtld checks a pinned map: refusals say why; CAP_SYS_ADMIN is not needed' },
   { binary: 'test_scx_hist', about: 'the latency histogram buckets schedulers and tld-scx-run share' },
   { binary: 'test_attach_cleaner', about: 'the helper\'s attach cleaner: hints go with a holder that dies, detach stands it down' },
 ];
