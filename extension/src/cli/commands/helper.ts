@@ -19,7 +19,7 @@ uninstall removes everything install made and puts back what it changed.`;
 
 export const helperCommand: Command = {
   name: 'helper',
-  summary: ['helper install --user USER   (root) install the helper host for an ordinary user; helper uninstall'],
+  summary: ['helper install --user USER   (as root) the helper host for an ordinary user', 'helper uninstall             (as root) remove what install made'],
   help: HELP,
   valued: ['user', 'pin-dir', 'program-pin-root'],
   async run(p, rest) {
