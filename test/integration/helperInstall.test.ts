@@ -112,6 +112,16 @@ test('helper install lets an ordinary user list, snapshot and set their tld-demo
   assert.deepEqual(stat(pinPath), { owner: `0:${HELPER_GROUP}`, mode: '660' });
   assert.match(execFileSync('id', ['-Gn', user.name], { encoding: 'utf8' }), new RegExp(`\\b${HELPER_GROUP}\\b`));
 
+  // The rule is for the command alone: sudo refuses it with arguments, and so does the command.
+  const withArgs = await run(procs, asUser(user)[0] as string, [...asUser(user).slice(1), 'sudo', '-n', HOST_COMMAND, '--pin', '/etc'], {
+    env: userEnv(user, process.env),
+  });
+  assert.notEqual(withArgs.code, 0);
+  assert.match(withArgs.stderr, /sudo: /);
+  const direct = await run(procs, HOST_COMMAND, ['--lib', '/tmp/x.so']);
+  assert.equal(direct.code, 2);
+  assert.match(direct.stderr, /takes no arguments/);
+
   // bpffs is empty after a boot: the host's next start makes the folder and the pin again.
   fs.rmSync(pinDir, { recursive: true });
   const first = await tldctlAsUser(['ps']);
