@@ -112,6 +112,12 @@ test('helper install lets an ordinary user list, snapshot and set their tld-demo
   assert.deepEqual(stat(pinPath), { owner: `0:${HELPER_GROUP}`, mode: '660' });
   assert.match(execFileSync('id', ['-Gn', user.name], { encoding: 'utf8' }), new RegExp(`\\b${HELPER_GROUP}\\b`));
 
+  // Doctor, as the user: the installed host stands in for the capabilities the user lacks.
+  const doc = await tldctlAsUser(['doctor']);
+  assert.match(doc.stdout, /^✓ privileges: this process lacks CAP_BPF and CAP_PERFMON; the installed helper host holds them for it$/m);
+  assert.match(doc.stdout, new RegExp(`^✓ helper host: ${HOST_COMMAND}, serving ${pinPath}$`, 'm'));
+  assert.match(doc.stdout, /^✓ shared pin group: this session is in the group tld/m);
+
   // The rule is for the command alone: sudo refuses it with arguments, and so does the command.
   const withArgs = await run(procs, asUser(user)[0] as string, [...asUser(user).slice(1), 'sudo', '-n', HOST_COMMAND, '--pin', '/etc'], {
     env: userEnv(user, process.env),
@@ -167,10 +173,12 @@ test('helper install lets an ordinary user list, snapshot and set their tld-demo
   assert.equal(un.code, 0, un.stdout + un.stderr);
   assert.deepEqual(machineState(), before_, 'uninstall left the machine as it was before install');
 
-  // Without the host, the user is told the one command.
+  // Without the host, the user is told the one command, by tldctl and by doctor.
   const none = await tldctlAsUser(['ps']);
   assert.equal(none.code, 1, none.stdout + none.stderr);
   assert.match(none.stderr, new RegExp(`sudo tldctl helper install --user ${user.name}`));
+  const noneDoc = await tldctlAsUser(['doctor']);
+  assert.match(noneDoc.stdout, new RegExp(`^✗ helper host: not installed at ${HOST_COMMAND}\n {4}fix: sudo tldctl helper install --user ${user.name}$`, 'm'));
 });
 
 test('libtld with only CAP_BPF + CAP_PERFMON opens a map another user pinned, and refuses a map of another shape saying why', async () => {

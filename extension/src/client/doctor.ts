@@ -1,7 +1,9 @@
 // tldctl doctor and the extension's Doctor: what works on this host, and how to fix what does not.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 
 import { HOST_COMMAND, HOST_CONFIG_PATH, readHostConfig } from './hostConfig';
+import { InstallManifest, readManifest } from './helperInstall';
 import { hostInstalled } from './hostHelper';
 import { defaultPinPath } from './layout';
 import { defaultLibraryPath, nativeHostReport } from './nativeHelper';
@@ -71,6 +73,8 @@ export function doctor(pinPath = defaultPinPath(), libraryPath = defaultLibraryP
       detail: !installed ? `not installed at ${HOST_COMMAND}` : configError || `${HOST_COMMAND}, serving ${served}`,
       fix: installCommand(),
     });
+    const group = installed ? groupCheck() : undefined;
+    if (group) checks.push(group);
   }
   if (privileged) {
     checks.push({ name: 'uptr task storage', ok: h.uptr, detail: 'create a task storage map with uptr values', fix: 'Linux 6.13+ with BTF' });
@@ -115,5 +119,28 @@ export function toolchainCheck(files: readonly string[] = toolchainFiles()): Doc
     detail: `libbpf ${libbpf.version} (${from}), bpftool ${bpftool.version} (${bpftool.path}), clang ${clang ? `${clang.version} (${clang.clang})` : 'missing'}` +
       (problems.length ? `: ${problems.join('; ')}` : ''),
     fix,
+  };
+}
+
+/** Whether this session's programs may open the shared pin: the install's group is one of its groups. */
+function groupCheck(): DoctorCheck | undefined {
+  let m: InstallManifest | undefined;
+  try {
+    m = readManifest();
+  } catch {
+    return undefined;
+  }
+  if (!m || process.geteuid?.() === 0) return undefined;
+  const inSession = process.getgroups?.().includes(m.gid) ?? false;
+  const user = os.userInfo().username;
+  return {
+    name: 'shared pin group',
+    ok: inSession,
+    detail: inSession
+      ? `this session is in the group ${m.group}: its programs with CAP_BPF + CAP_PERFMON publish on the shared pin`
+      : m.users.includes(user)
+        ? `${user} was added to the group ${m.group}, but this session started before: its programs cannot open the shared pin`
+        : `${user} is not in the group ${m.group}: programs started by ${user} cannot open the shared pin`,
+    fix: m.users.includes(user) ? `log out and in again (or run newgrp ${m.group})` : installCommand(user),
   };
 }
