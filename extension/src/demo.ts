@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 
 import { TldError } from './client/errors';
-import { defaultLauncher } from './client/hostHelper';
+import { defaultLauncher, hostInstalled } from './client/hostHelper';
 import { studioRoot } from './client/paths';
 import { hasBpfPrivileges } from './client/privileges';
 import { Ctx } from './ctx';
@@ -34,7 +34,15 @@ export class DemoProcess implements vscode.Disposable {
     if (!fs.existsSync(binary)) throw new TldError('ENOENT', `${binary} is missing: build it with \`make -C native\` (or npm run build)`);
     const pinDir = path.dirname(this.ctx.settings.pinPath);
     const args = ['--threads', '4'];
-    // Creating or using the pinned map needs CAP_BPF: the same way in as the helper host.
+    // Creating or using the pinned map needs CAP_BPF: the same way in as the helper host. The
+    // installed host's sudoers rule allows that host alone, not the demo.
+    if (!hasBpfPrivileges() && hostInstalled()) {
+      throw new TldError(
+        'EPERM',
+        `tld-demo needs CAP_BPF and CAP_PERFMON to publish hints, and the installed helper host lends them to nothing else: start it in a terminal with ` +
+          `sudo setpriv --reuid=$USER --regid=$(id -g) --init-groups --inh-caps=+bpf,+perfmon --ambient-caps=+bpf,+perfmon -- env TLD_PIN_DIR=${pinDir} ${binary}`,
+      );
+    }
     const launcher = hasBpfPrivileges() ? [] : defaultLauncher();
     const argv = launcher.length ? [...launcher, 'env', `TLD_PIN_DIR=${pinDir}`, binary, ...args] : [binary, ...args];
     const [cmd, ...rest] = argv as [string, ...string[]];
