@@ -420,9 +420,23 @@ function startInstalledHost(): void {
   if (hello.error) throw new TldError('EHELPER', `the installed helper host cannot open the map: ${hello.error.message}`);
 }
 
+/** A system call's failure as one line naming what failed; TldErrors pass as they are. */
+function oneLine<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof TldError) throw e;
+    throw new TldError('EIO', `${what} stopped: ${(e as Error).message}`);
+  }
+}
+
 /** tldctl helper install: see the README's privilege section. Idempotent. */
 export function installHelper(opts: InstallOptions, report: Report): void {
   requireRoot(`helper install --user ${opts.user}`);
+  oneLine('helper install (run it again, or tldctl helper uninstall to remove what it made)', () => install(opts, report));
+}
+
+function install(opts: InstallOptions, report: Report): void {
   checkUserName(opts.user);
   const user = getentUser(opts.user) ?? fail(`there is no user '${opts.user}'`);
   if (user.uid === 0) fail('root needs no helper host: give the ordinary user who runs VS Code or tldctl');
@@ -509,6 +523,10 @@ export function installHelper(opts: InstallOptions, report: Report): void {
 /** tldctl helper uninstall: removes what install made and puts back what it changed. */
 export function uninstallHelper(report: Report): void {
   requireRoot('helper uninstall');
+  oneLine('helper uninstall (run it again to finish)', () => uninstall(report));
+}
+
+function uninstall(report: Report): void {
   const m = readManifest();
   for (const f of [SUDOERS_PATH, POLKIT_RULES_PATH, POLKIT_POLICY_PATH]) {
     if (fs.existsSync(f)) {
