@@ -143,10 +143,17 @@ test('helper install lets an ordinary user list, snapshot and set their tld-demo
   const pid = demo.pid; // setpriv execs tld-demo: same pid
   assert.doesNotMatch(demo.stderr, /libtld|cannot/, 'tld-demo opened the root-made pin without complaint');
 
-  const ps = await tldctlAsUser(['ps', '--json']);
-  assert.equal(ps.code, 0, ps.stdout + ps.stderr);
-  const listed = JSON.parse(ps.stdout) as { pid: number; comm: string; keys: number }[];
-  assert.ok(listed.some((p) => p.pid === pid && p.comm === 'tld-demo' && p.keys === 6), ps.stdout);
+  // tld-demo publishes its keys over its first moments (the plugin's last): list until all six are there.
+  let ps: RunResult | undefined;
+  for (let i = 0; i < 20; i++) {
+    ps = await tldctlAsUser(['ps', '--json']);
+    assert.equal(ps.code, 0, ps.stdout + ps.stderr);
+    const listed = JSON.parse(ps.stdout) as { pid: number; comm: string; keys: number }[];
+    if (listed.some((p) => p.pid === pid && p.comm === 'tld-demo' && p.keys === 6)) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const listed = JSON.parse(ps?.stdout ?? '[]') as { pid: number; comm: string; keys: number }[];
+  assert.ok(listed.some((p) => p.pid === pid && p.comm === 'tld-demo' && p.keys === 6), ps?.stdout);
 
   const snap = await tldctlAsUser(['snapshot', String(pid), '--json']);
   assert.equal(snap.code, 0, snap.stdout + snap.stderr);
