@@ -10,7 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -211,42 +218,294 @@ int32_t tldh_object_check(const char *path, struct tldh_finding *out, uint32_t c
 	return 0;
 }
 
-/* ---- load ---- */
+/* ---- files read with a caller's rights ---- */
 
-static int mkdir_p(const char *path)
+/* Exit codes of the reading child besides an errno: it could not take the caller's credentials, or the file is not a regular one. */
+#define READ_AS_NO_CREDS 254
+#define READ_AS_NOT_REG 253
+#define READ_AS_TOO_BIG 252
+
+/* The child: become @uid/@gid/@groups, then copy @path into fd 0 (the memfd). Async-signal-safe calls only. */
+static void __attribute__((noreturn)) read_as_child(const char *path, uid_t uid, gid_t gid, const gid_t *groups,
+						     int ngroups, size_t cap)
 {
-	char buf[PATH_MAX];
+	char chunk[16384];
+	size_t total = 0;
+	struct stat st;
+	ssize_t n;
+	int fd;
 
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
+	/* Nothing of the parent's stays open (its BPF fds least of all): only the memfd, as fd 0. */
+	if (syscall(SYS_close_range, 1, ~0u, 0))
+		_exit(READ_AS_NO_CREDS);
+	if (syscall(SYS_setgroups, ngroups, groups) || syscall(SYS_setresgid, gid, gid, gid) ||
+	    syscall(SYS_setresuid, uid, uid, uid))
+		_exit(READ_AS_NO_CREDS);
+	/* Not dumpable: the caller cannot ptrace this copy of the host's memory. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* O_NONBLOCK: a FIFO must not hold the host; only regular files are read. */
+	fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		_exit(errno);
+	if (fstat(fd, &st))
+		_exit(errno);
+	if (!S_ISREG(st.st_mode))
+		_exit(READ_AS_NOT_REG);
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
 			continue;
-		*p = 0;
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
+		if (n < 0)
+			_exit(errno);
+		if (n == 0)
+			break;
+		total += n;
+		if (total > cap)
+			_exit(READ_AS_TOO_BIG);
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(0, chunk + off, n - off);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				_exit(errno);
+			off += w;
+		}
 	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
+	_exit(0);
+}
+
+int32_t tldh_read_as(const char *path, uint32_t uid, uint32_t gid, uint8_t *buf, size_t cap, size_t *len,
+		     struct tldh_error *err)
+{
+	gid_t *groups = NULL;
+	int ngroups = 0, memfd, status, rc;
+	struct passwd pw, *pwp = NULL;
+	char pwbuf[4096];
+	off_t size;
+	pid_t pid;
+
+	*len = 0;
+	/* The caller's supplementary groups, from the user database, as a login would give them. */
+	if (!getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &pwp) && pwp) {
+		getgrouplist(pw.pw_name, gid, NULL, &ngroups);
+		groups = calloc(ngroups > 0 ? ngroups : 1, sizeof(*groups));
+		if (!groups)
+			return tldh_fail(err, -ENOMEM, "out of memory");
+		if (getgrouplist(pw.pw_name, gid, groups, &ngroups) < 0)
+			ngroups = 0;
+	}
+	if (!ngroups) {
+		free(groups);
+		groups = calloc(1, sizeof(*groups));
+		if (!groups)
+			return tldh_fail(err, -ENOMEM, "out of memory");
+		groups[0] = gid;
+		ngroups = 1;
+	}
+	memfd = memfd_create("tldh-read-as", MFD_CLOEXEC);
+	if (memfd < 0) {
+		rc = -errno;
+		free(groups);
+		return tldh_fail(err, rc, "cannot create a memfd: %s", strerror(-rc));
+	}
+	pid = fork();
+	if (pid == 0) {
+		if (dup2(memfd, 0) < 0)
+			_exit(READ_AS_NO_CREDS);
+		read_as_child(path, uid, gid, groups, ngroups, cap);
+	}
+	rc = pid < 0 ? -errno : 0;
+	free(groups);
+	if (rc) {
+		close(memfd);
+		return tldh_fail(err, rc, "cannot start a process to read %s: %s", path, strerror(-rc));
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			rc = -errno;
+			close(memfd);
+			return tldh_fail(err, rc, "cannot wait for the process reading %s: %s", path, strerror(-rc));
+		}
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		int code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+
+		close(memfd);
+		switch (code) {
+		case READ_AS_NO_CREDS:
+			return tldh_fail(err, -EPERM, "cannot take the credentials of user %u to read %s", uid, path);
+		case READ_AS_NOT_REG:
+			return tldh_fail(err, -EINVAL, "%s is not a regular file", path);
+		case READ_AS_TOO_BIG:
+			return tldh_fail(err, -EFBIG, "%s is larger than %zu bytes", path, cap);
+		case 0:
+			return tldh_fail(err, -EIO, "the process reading %s was killed", path);
+		default:
+			return tldh_fail(err, -code, "cannot read %s: %s", path, strerror(code));
+		}
+	}
+	size = lseek(memfd, 0, SEEK_END);
+	if (size < 0 || (size_t)size > cap || pread(memfd, buf, size, 0) != size) {
+		rc = size < 0 ? -errno : -EIO;
+		close(memfd);
+		return tldh_fail(err, rc, "cannot read back %s", path);
+	}
+	close(memfd);
+	*len = size;
+	tldh_ok(err);
 	return 0;
 }
 
-/* Removes every pin in @dir and the folder itself. */
-static void remove_pins(const char *dir)
-{
-	char path[PATH_MAX + 256];
-	struct dirent *de;
-	DIR *d = opendir(dir);
+/* ---- pins: only under the pin root, through directory fds, on bpffs ---- */
 
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
+#define TLDH_BPF_FS_MAGIC 0xcafe4a11
+/* BPF_F_PATH_FD (Linux 6.5): BPF_OBJ_PIN/GET resolve the name relative to path_fd. */
+#define TLDH_F_PATH_FD (1u << 14)
+
+/* The BPF_OBJ_PIN / BPF_OBJ_GET attributes with path_fd, newer than the installed headers. */
+struct obj_attr {
+	__aligned_u64 pathname;
+	__u32 bpf_fd;
+	__u32 file_flags;
+	__s32 path_fd;
+};
+
+static int obj_at(int cmd, int dirfd, const char *name, int fd)
+{
+	struct obj_attr attr;
+	long rc;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.pathname = (__u64)(unsigned long)name;
+	attr.bpf_fd = fd < 0 ? 0 : (__u32)fd;
+	attr.file_flags = TLDH_F_PATH_FD;
+	attr.path_fd = dirfd;
+	rc = syscall(__NR_bpf, cmd, &attr, sizeof(attr));
+	return rc < 0 ? -errno : (int)rc;
+}
+
+/* Pins @fd as @name in the folder @dirfd (never through a path a symlink could redirect). */
+static int pin_at(int fd, int dirfd, const char *name)
+{
+	return obj_at(BPF_OBJ_PIN, dirfd, name, fd);
+}
+
+/* Opens the pin @name in the folder @dirfd. */
+static int get_at(int dirfd, const char *name)
+{
+	return obj_at(BPF_OBJ_GET, dirfd, name, -1);
+}
+
+static bool on_bpffs(int fd)
+{
+	struct statfs st;
+
+	return !fstatfs(fd, &st) && (unsigned long)st.f_type == TLDH_BPF_FS_MAGIC;
+}
+
+static int open_dir_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Opens the pin root @root: an absolute path without "." or ".." components, walked
+ * one folder at a time without following symlinks, that ends on bpffs. With @create,
+ * missing folders are made, and only inside bpffs. Returns its fd, or a negative
+ * errno with *err saying why: -EINVAL a relative path or a "."/".." component,
+ * -ELOOP a symlink on the way, -EXDEV not on bpffs, -ENOENT missing.
+ */
+static int open_pin_root(const char *root, bool create, struct tldh_error *err)
+{
+	char buf[PATH_MAX], *comp, *save = NULL;
+	int fd, next;
+
+	if (!root || root[0] != '/')
+		return tldh_fail(err, -EINVAL, "the pin root %s is not an absolute path", root ? root : "(none)");
+	if (snprintf(buf, sizeof(buf), "%s", root) >= (int)sizeof(buf))
+		return tldh_fail(err, -ENAMETOOLONG, "the pin root is too long");
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return tldh_fail(err, -errno, "cannot open /: %s", strerror(errno));
+	for (comp = strtok_r(buf, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(comp, ".") || !strcmp(comp, "..")) {
+			close(fd);
+			return tldh_fail(err, -EINVAL, "the pin root %s has a '%s' component", root, comp);
+		}
+		next = open_dir_at(fd, comp);
+		if (next == -ENOENT && create) {
+			/* Folders are made on bpffs only: a pin root elsewhere creates nothing. */
+			if (!on_bpffs(fd)) {
+				close(fd);
+				return tldh_fail(err, -EXDEV, "the pin root %s is not on bpffs (mount -t bpf bpf /sys/fs/bpf)",
+						 root);
+			}
+			if (mkdirat(fd, comp, 0755) && errno != EEXIST) {
+				next = -errno;
+				close(fd);
+				return tldh_fail(err, next, "cannot create %s in %s: %s%s", comp, root, strerror(-next),
+						 tldh_priv_hint(next));
+			}
+			next = open_dir_at(fd, comp);
+		}
+		close(fd);
+		if (next < 0) {
+			if (next == -ELOOP || next == -ENOTDIR)
+				return tldh_fail(err, -ELOOP, "the pin root %s has a symlink or a file at %s: refusing it",
+						 root, comp);
+			return tldh_fail(err, next, "cannot open the pin root %s at %s: %s", root, comp,
+					 strerror(-next));
+		}
+		fd = next;
 	}
-	if (d)
-		closedir(d);
-	rmdir(dir);
+	if (!on_bpffs(fd)) {
+		close(fd);
+		return tldh_fail(err, -EXDEV, "the pin root %s is not on bpffs (mount -t bpf bpf /sys/fs/bpf)", root);
+	}
+	return fd;
+}
+
+/* Whether @name is a folder name of an object: no '/', no dots (bpffs refuses them anyway). */
+static bool object_name_ok(const char *name)
+{
+	if (!*name)
+		return false;
+	for (const char *p = name; *p; p++) {
+		if (*p == '/' || *p == '.' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* Removes every pin in the object folder @dfd, then the folder @name of @rootfd (if empty by then). */
+static void remove_pins_at(int rootfd, const char *name, int dfd)
+{
+	struct dirent *de;
+	int lfd = dup(dfd);
+	DIR *d;
+
+	/* Only on bpffs: nothing else is ever emptied. */
+	if (lfd < 0 || !on_bpffs(dfd)) {
+		if (lfd >= 0)
+			close(lfd);
+		return;
+	}
+	d = fdopendir(lfd);
+	if (!d) {
+		close(lfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		/* A symlink is removed, not followed; a folder stays (and keeps its parent). */
+		unlinkat(dfd, de->d_name, 0);
+	}
+	closedir(d);
+	unlinkat(rootfd, name, AT_REMOVEDIR);
 }
 
 /* One attempt: open, share the map, load with @log; 0, or the load's error. */
@@ -284,17 +543,17 @@ static int load_once(const char *path, const char *map_pin_path, char *log, size
 	return 0;
 }
 
-/* Pins @link at @dir/@name_link (bpffs refuses dots) and lets go of it; the pin keeps it. */
-static int pin_link(struct bpf_link *link, const char *dir, const char *name, const char *what,
+/* Pins @link as @name_link in @dirfd (bpffs refuses dots) and lets go of it; the pin keeps it. */
+static int pin_link(struct bpf_link *link, int dirfd, const char *name, const char *what,
 		    struct tldh_load_result *res, struct tldh_error *err)
 {
-	char path[PATH_MAX + 128];
+	char pin[128];
 	int rc;
 
 	if (!link)
 		return tldh_fail(err, -errno, "cannot %s %s: %s", what, name, strerror(errno));
-	snprintf(path, sizeof(path), "%s/%s_link", dir, name);
-	rc = bpf_link__pin(link, path);
+	snprintf(pin, sizeof(pin), "%s_link", name);
+	rc = pin_at(bpf_link__fd(link), dirfd, pin);
 	bpf_link__disconnect(link);
 	bpf_link__destroy(link);
 	if (rc)
@@ -303,11 +562,10 @@ static int pin_link(struct bpf_link *link, const char *dir, const char *name, co
 	return 0;
 }
 
-/* Pins programs, and with @attach links and struct_ops registrations, under @dir. */
-static int pin_object(struct bpf_object *obj, const char *dir, bool attach, struct tldh_load_result *res,
-		      struct tldh_error *err)
+/* Pins programs, and with @attach links and struct_ops registrations, in the folder @dirfd (@dir names it). */
+static int pin_object(struct bpf_object *obj, int dirfd, const char *dir, bool attach,
+		      struct tldh_load_result *res, struct tldh_error *err)
 {
-	char path[PATH_MAX + 128];
 	struct bpf_program *prog;
 	struct bpf_map *map;
 	int rc;
@@ -318,24 +576,23 @@ static int pin_object(struct bpf_object *obj, const char *dir, bool attach, stru
 
 		if (bpf_program__fd(prog) < 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, bpf_program__name(prog));
-		rc = bpf_program__pin(prog, path);
+		rc = pin_at(bpf_program__fd(prog), dirfd, bpf_program__name(prog));
 		if (rc)
-			return tldh_fail(err, rc, "cannot pin program %s at %s: %s", bpf_program__name(prog),
-					 path, strerror(-rc));
+			return tldh_fail(err, rc, "cannot pin program %s in %s: %s", bpf_program__name(prog), dir,
+					 strerror(-rc));
 		if (!bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) && res->n_ids < TLDH_MAX_LOADED)
 			res->prog_ids[res->n_ids++] = info.id;
 		if (!attach || bpf_program__type(prog) == BPF_PROG_TYPE_STRUCT_OPS ||
 		    bpf_program__type(prog) == BPF_PROG_TYPE_SYSCALL)
 			continue;
-		rc = pin_link(bpf_program__attach(prog), dir, bpf_program__name(prog), "attach program", res, err);
+		rc = pin_link(bpf_program__attach(prog), dirfd, bpf_program__name(prog), "attach program", res, err);
 		if (rc)
 			return rc;
 	}
 	bpf_object__for_each_map(map, obj) {
 		if (!attach || bpf_map__type(map) != BPF_MAP_TYPE_STRUCT_OPS)
 			continue;
-		rc = pin_link(bpf_map__attach_struct_ops(map), dir, bpf_map__name(map), "register struct_ops", res,
+		rc = pin_link(bpf_map__attach_struct_ops(map), dirfd, bpf_map__name(map), "register struct_ops", res,
 			      err);
 		if (rc)
 			return rc;
@@ -348,7 +605,9 @@ int32_t tldh_object_load(const char *path, const char *map_pin_path, const char 
 {
 	char map_path[PATH_MAX], dir[PATH_MAX / 2];
 	struct bpf_object *obj = NULL, *probe;
+	int rootfd = -1, dirfd = -1;
 	size_t size = LOG_START;
+	struct stat st;
 	char *buf = NULL;
 	int rc;
 
@@ -376,10 +635,18 @@ int32_t tldh_object_load(const char *path, const char *map_pin_path, const char 
 		}
 	}
 	bpf_object__close(probe);
-	snprintf(dir, sizeof(dir), "%.1500s/%s", pin_root, res->object);
-	if (!access(dir, F_OK))
-		return tldh_fail(err, -EEXIST, "%s is loaded already (pinned at %s): unload it first",
-				 res->object, dir);
+	if (!object_name_ok(res->object))
+		return tldh_fail(err, -EINVAL, "the object name '%s' cannot name a pin folder: rename the file",
+				 res->object);
+	snprintf(dir, sizeof(dir), "%.1500s/%s", pin_root ? pin_root : "", res->object);
+	/* The pin root is opened (and made) before loading: a root that is refused loads nothing. */
+	rootfd = open_pin_root(pin_root, true, err);
+	if (rootfd < 0)
+		return rootfd;
+	if (!fstatat(rootfd, res->object, &st, AT_SYMLINK_NOFOLLOW)) {
+		rc = tldh_fail(err, -EEXIST, "%s is loaded already (pinned at %s): unload it first", res->object, dir);
+		goto out;
+	}
 	for (;;) {
 		char *grown = realloc(buf, size);
 
@@ -416,14 +683,21 @@ int32_t tldh_object_load(const char *path, const char *map_pin_path, const char 
 				       tldh_priv_hint(rc));
 		goto out;
 	}
-	rc = mkdir_p(dir);
-	if (rc) {
-		rc = tldh_fail(err, rc, "cannot create %s: %s%s", dir, strerror(-rc), tldh_priv_hint(rc));
+	/* mkdirat fails on anything already there (a symlink swapped in too): never reuse a folder. */
+	if (mkdirat(rootfd, res->object, 0755)) {
+		rc = -errno;
+		rc = tldh_fail(err, rc, "cannot create %s: %s%s", dir, strerror(-rc),
+			       rc == -EEXIST ? " (loaded meanwhile)" : tldh_priv_hint(rc));
 		goto out;
 	}
-	rc = pin_object(obj, dir, attach, res, err);
+	dirfd = open_dir_at(rootfd, res->object);
+	if (dirfd < 0) {
+		rc = tldh_fail(err, dirfd, "cannot open %s after creating it: %s", dir, strerror(-dirfd));
+		goto out;
+	}
+	rc = pin_object(obj, dirfd, dir, attach, res, err);
 	if (rc) {
-		remove_pins(dir);
+		remove_pins_at(rootfd, res->object, dirfd);
 		goto out;
 	}
 	tldh_ok(err);
@@ -431,87 +705,100 @@ out:
 	/* The pins keep what loaded; closing drops everything else. */
 	bpf_object__close(obj);
 	free(buf);
+	if (dirfd >= 0)
+		close(dirfd);
+	if (rootfd >= 0)
+		close(rootfd);
 	return rc;
 }
 
 /* ---- list, unload ---- */
 
-/* Calls @fn for every pin under @root/OBJECT/, with the object folder. */
-static void for_each_pin(const char *root, bool (*fn)(const char *dir, const char *pin, void *ctx), void *ctx)
+/* Whether @fd is a BPF program (not a map or a link, whose ids are counted apart). */
+static bool is_prog_fd(int fd)
 {
-	char dir[PATH_MAX / 2], pin[PATH_MAX];
-	struct dirent *od, *pd;
-	DIR *r = opendir(root), *d;
+	char proc[64], target[64];
+	ssize_t n;
 
-	while (r && (od = readdir(r))) {
-		if (od->d_name[0] == '.')
-			continue;
-		snprintf(dir, sizeof(dir), "%.1500s/%s", root, od->d_name);
-		d = opendir(dir);
-		while (d && (pd = readdir(d))) {
-			if (pd->d_name[0] == '.')
-				continue;
-			snprintf(pin, sizeof(pin), "%s/%s", dir, pd->d_name);
-			if (!fn(dir, pin, ctx)) {
-				closedir(d);
-				closedir(r);
-				return;
-			}
-		}
-		if (d)
-			closedir(d);
-	}
-	if (r)
-		closedir(r);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = 0;
+	return !strcmp(target, "anon_inode:bpf-prog");
 }
 
-/* The program id behind a program pin, or 0 (links and other pins). */
-static __u32 pinned_prog_id(const char *pin)
+/* The program id behind the pin @name in @dirfd, or 0 (links, maps and anything else). */
+static __u32 pinned_prog_id(int dirfd, const char *name)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
-	size_t n = strlen(pin);
-	int fd;
+	int fd = get_at(dirfd, name);
 
-	if (n > 5 && !strcmp(pin + n - 5, "_link"))
-		return 0;
-	fd = bpf_obj_get(pin);
 	if (fd < 0)
 		return 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+	if (!is_prog_fd(fd) || bpf_obj_get_info_by_fd(fd, &info, &len))
 		info.id = 0;
 	close(fd);
 	return info.id;
 }
 
-struct find_ctx {
-	__u32 id;
-	char dir[PATH_MAX];
-	char pin[PATH_MAX];
-};
-
-static bool find_pin(const char *dir, const char *pin, void *arg)
+/* Finds the object folder under @rootfd whose pins include program @id; its name in @obj. */
+static bool find_prog(int rootfd, __u32 id, char *obj, size_t obj_len, char *pin, size_t pin_len)
 {
-	struct find_ctx *c = arg;
+	struct dirent *od, *pd;
+	bool found = false;
+	int lfd = dup(rootfd);
+	DIR *r = lfd >= 0 ? fdopendir(lfd) : NULL;
 
-	if (pinned_prog_id(pin) != c->id)
-		return true;
-	snprintf(c->dir, sizeof(c->dir), "%s", dir);
-	snprintf(c->pin, sizeof(c->pin), "%s", pin);
-	return false;
+	if (!r && lfd >= 0)
+		close(lfd);
+	while (r && !found && (od = readdir(r))) {
+		int dfd, dl;
+		DIR *d;
+
+		if (od->d_name[0] == '.')
+			continue;
+		/* Folders only, never through a symlink. */
+		dfd = open_dir_at(rootfd, od->d_name);
+		if (dfd < 0)
+			continue;
+		dl = dup(dfd);
+		d = dl >= 0 ? fdopendir(dl) : NULL;
+		if (!d && dl >= 0)
+			close(dl);
+		while (d && !found && (pd = readdir(d))) {
+			if (pd->d_name[0] == '.' || pinned_prog_id(dfd, pd->d_name) != id)
+				continue;
+			snprintf(obj, obj_len, "%s", od->d_name);
+			snprintf(pin, pin_len, "%s/%s", od->d_name, pd->d_name);
+			found = true;
+		}
+		if (d)
+			closedir(d);
+		close(dfd);
+	}
+	if (r)
+		closedir(r);
+	return found;
 }
 
 int32_t tldh_prog_list(const char *pin_root, struct tldh_prog *out, uint32_t cap, uint32_t *n,
 		       struct tldh_error *err)
 {
+	struct tldh_error root_err;
 	__u32 id = 0, count = 0;
+	/* No pin root yet (nothing loaded) is no error: no program is ours. */
+	int rootfd = open_pin_root(pin_root, false, &root_err);
 
+	if (rootfd < 0 && rootfd != -ENOENT)
+		return tldh_fail(err, rootfd, "%s", root_err.message);
 	while (!bpf_prog_get_next_id(id, &id)) {
 		struct bpf_prog_info info = {};
 		__u32 maps[8], len = sizeof(info);
 		int fd = bpf_prog_get_fd_by_id(id);
 		struct tldh_prog *p;
-		struct find_ctx c = { .id = id };
+		char obj[256], pin[sizeof(p->pin)];
 
 		if (fd < 0)
 			continue;
@@ -538,10 +825,13 @@ int32_t tldh_prog_list(const char *pin_root, struct tldh_prog *out, uint32_t cap
 		memcpy(p->map_ids, maps, p->nr_map_ids * sizeof(__u32));
 		p->run_cnt = info.run_cnt;
 		p->run_time_ns = info.run_time_ns;
-		for_each_pin(pin_root, find_pin, &c);
-		p->ours = c.pin[0] != 0;
-		snprintf(p->pin, sizeof(p->pin), "%.191s", c.pin);
+		if (rootfd >= 0 && find_prog(rootfd, id, obj, sizeof(obj), pin, sizeof(pin))) {
+			p->ours = 1;
+			snprintf(p->pin, sizeof(p->pin), "%.80s/%.110s", pin_root, pin);
+		}
 	}
+	if (rootfd >= 0)
+		close(rootfd);
 	if (count == 0 && errno == EPERM)
 		return tldh_fail(err, -EPERM, "cannot list BPF programs%s", tldh_priv_hint(-EPERM));
 	*n = count;
@@ -551,14 +841,27 @@ int32_t tldh_prog_list(const char *pin_root, struct tldh_prog *out, uint32_t cap
 
 int32_t tldh_prog_unload(const char *pin_root, uint32_t id, struct tldh_error *err)
 {
-	struct find_ctx c = { .id = id };
+	char obj[256], pin[PATH_MAX];
+	int rootfd, dfd;
 
-	for_each_pin(pin_root, find_pin, &c);
-	if (!c.dir[0])
+	rootfd = open_pin_root(pin_root, false, err);
+	if (rootfd == -ENOENT)
+		return tldh_fail(err, -ENOENT, "program %u was not loaded by TLD Studio (%s does not exist)", id,
+				 pin_root);
+	if (rootfd < 0)
+		return rootfd;
+	if (!find_prog(rootfd, id, obj, sizeof(obj), pin, sizeof(pin))) {
+		close(rootfd);
 		return tldh_fail(err, -ENOENT, "program %u was not loaded by TLD Studio (nothing under %s keeps it)",
 				 id, pin_root);
+	}
 	/* The whole object goes: its programs, links and struct_ops registrations. */
-	remove_pins(c.dir);
+	dfd = open_dir_at(rootfd, obj);
+	if (dfd >= 0) {
+		remove_pins_at(rootfd, obj, dfd);
+		close(dfd);
+	}
+	close(rootfd);
 	tldh_ok(err);
 	return 0;
 }

@@ -3,7 +3,7 @@
  * libtldhelper: what the TLD Studio tools know of live processes that use
  * task local data. Written for koffi: plain types, explicit lengths, and on
  * every call a return of 0 or a negative errno with a message in *err.
- * extension/src/client/helperAbi.ts mirrors this header.
+ * extension/src/client/nativeHelper.ts mirrors this header.
  *
  * Record streams (list, snapshot, write) are laid out as tldh_records.h says.
  * A call whose output does not fit returns -ENOSPC and sets *len to the size
@@ -122,6 +122,18 @@ struct tldh_finding {
 int32_t tldh_object_check(const char *path, struct tldh_finding *out, uint32_t cap, uint32_t *n,
 			  struct tldh_error *err);
 
+/*
+ * Reads the file at @path as user @uid with group @gid and that user's
+ * supplementary groups would, in a child process that takes exactly those
+ * credentials (and holds none of this process's fds): so a privileged caller
+ * never opens a path for someone else with its own rights. Fills @buf and sets
+ * *len. Returns the error that user gets (-ENOENT, -EACCES, -ELOOP...),
+ * -EINVAL for what is not a regular file, -EFBIG for a file larger than @cap,
+ * -EPERM when this process cannot take those credentials (it is not root).
+ */
+int32_t tldh_read_as(const char *path, uint32_t uid, uint32_t gid, uint8_t *buf, size_t cap, size_t *len,
+		     struct tldh_error *err);
+
 #define TLDH_MAX_LOADED 32
 
 struct tldh_load_result {
@@ -138,7 +150,10 @@ struct tldh_load_result {
  * Loads every program and map of @path, sharing tld_data_map through the pin
  * @map_pin_path, and pins the programs (and with @attach their links, and
  * struct_ops maps registered) under @pin_root/OBJECT/ so they outlive this
- * call. On a verifier failure returns its error, names the program and writes
+ * call. @pin_root is an absolute path without "." or ".." components that ends
+ * on bpffs; it is walked through folder fds without following a symlink, and
+ * folders are created in bpffs only (-EINVAL, -ELOOP, -EXDEV otherwise); OBJECT
+ * must not exist yet (-EEXIST). On a verifier failure returns its error, names the program and writes
  * its whole log (grown and retried when cut short) to @log; nothing stays
  * loaded or pinned after any failure.
  */
@@ -161,11 +176,15 @@ struct tldh_prog {
 	char pin[192];           /* where, when ours */
 };
 
-/* Every loaded program; *n is how many there are (up to @cap filled). */
+/* Every loaded program; *n is how many there are (up to @cap filled). Pin root as for tldh_object_load(). */
 int32_t tldh_prog_list(const char *pin_root, struct tldh_prog *out, uint32_t cap, uint32_t *n,
 		       struct tldh_error *err);
 
-/* Removes the pins (program and links) that keep program @id loaded; -ENOENT when TLD Studio did not load it. */
+/*
+ * Removes the object folder under @pin_root whose pins include program @id (a
+ * program pin, never a map's or a link's of the same id): its pins and links.
+ * -ENOENT when no folder under @pin_root keeps it.
+ */
 int32_t tldh_prog_unload(const char *pin_root, uint32_t id, struct tldh_error *err);
 
 #ifdef __cplusplus

@@ -56,6 +56,7 @@ interface Abi {
   objectLoad: Fn;
   progList: Fn;
   progUnload: Fn;
+  readAs: Fn;
 }
 
 const MAX_FINDINGS = 64;
@@ -167,6 +168,7 @@ function bind(libraryPath: string): Abi {
     objectLoad: lib.func('int32_t tldh_object_load(const char *path, const char *map_pin_path, const char *pin_root, int32_t attach, _Out_ uint8_t *log, size_t log_cap, _Out_ tldh_load_result *res, _Out_ tldh_error *err)') as Fn,
     progList: lib.func('int32_t tldh_prog_list(const char *pin_root, _Out_ uint8_t *out, uint32_t cap, _Out_ uint32_t *n, _Out_ tldh_error *err)') as Fn,
     progUnload: lib.func('int32_t tldh_prog_unload(const char *pin_root, uint32_t id, _Out_ tldh_error *err)') as Fn,
+    readAs: lib.func('int32_t tldh_read_as(const char *path, uint32_t uid, uint32_t gid, _Out_ uint8_t *buf, size_t cap, _Out_ size_t *len, _Out_ tldh_error *err)') as Fn,
   };
   const version = abi.abiVersion();
   if (version !== ABI_VERSION) {
@@ -214,6 +216,22 @@ export function nativeObjectCheck(objectPath: string, libraryPath = defaultLibra
   const count = Math.min(n[0] ?? 0, MAX_FINDINGS);
   const out = (count ? koffi.decode(buf, 'tldh_finding', count) : []) as FindingOut[];
   return out.map((f) => ({ severity: f.severity >= 2 ? 'error' : 'warning', code: f.code, subject: f.subject, message: f.message }));
+}
+
+/**
+ * The file at @path as user @uid (group @gid, and that user's supplementary groups) reads it:
+ * in a child with exactly those credentials, so the caller's path is never opened with ours.
+ * Throws the error that user gets (ENOENT, EPERM for EACCES...), EINVAL for what is not a
+ * regular file, EIO for one larger than @cap.
+ */
+export function nativeReadAs(path: string, uid: number, gid: number, cap: number, libraryPath = defaultLibraryPath()): Buffer {
+  const a = bind(libraryPath);
+  const buf = Buffer.alloc(cap);
+  const len = [0];
+  const err = {} as ErrorOut;
+  const rc = a.readAs(path, uid, gid, buf, cap, len, err);
+  if (rc < 0) throw TldError.fromErrno(rc, err.message);
+  return buf.subarray(0, len[0] ?? 0);
 }
 
 /*

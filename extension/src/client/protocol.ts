@@ -1,5 +1,6 @@
 // The helper's interface, one definition for both transports: in-process (koffi) and the
 // privileged helper host (JSON lines over stdio). Mirrors native/include/tldhelper.h.
+import { DATA_MAX, MAX_KEYS, NAME_MAX } from './layout';
 
 /** What the host can do (struct tldh_host). */
 export interface HostReport {
@@ -122,10 +123,29 @@ export interface HostHello {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+/** The largest pid or tid the kernel can give (PID_MAX_LIMIT on 64-bit): larger ids name no task. */
+export const PID_MAX_LIMIT = 4 * 1024 * 1024;
+/** Program ids are u32: a larger number must not wrap to another program. */
+export const PROG_ID_MAX = 0xffff_ffff;
+/** A request line's strings (paths) and its bytes stay small: nothing in the protocol needs more. */
+const PATH_MAX = 4096;
+const BYTES_MAX = 8192;
 
-/** Validates one request line from the client; null when malformed. */
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+const inRange = (v: unknown, lo: number, hi: number): v is number => isInt(v) && v >= lo && v <= hi;
+const isPid = (v: unknown): v is number => inRange(v, 1, PID_MAX_LIMIT);
+const isPath = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= PATH_MAX && !v.includes('\0');
+const isBase64 = (v: unknown): v is string => typeof v === 'string' && v.length <= BYTES_MAX && /^[A-Za-z0-9+/]*={0,2}$/.test(v);
+const isKey = (k: unknown): k is KeySpec =>
+  isObj(k) && typeof k.name === 'string' && k.name.length > 0 && Buffer.byteLength(k.name) <= NAME_MAX &&
+  !/[\0\n:]/.test(k.name) && inRange(k.size, 1, DATA_MAX);
+
+/**
+ * Validates one request line from the client; null when malformed or out of range: pids and
+ * tids within PID_MAX_LIMIT and program ids within u32 (nothing wraps to another id), offsets
+ * within a data page, paths without NUL.
+ */
 export function parseHostRequest(line: string): HostRequest | null {
   let v: unknown;
   try {
@@ -133,37 +153,47 @@ export function parseHostRequest(line: string): HostRequest | null {
   } catch {
     return null;
   }
-  if (!isObj(v) || !isInt(v.id) || typeof v.method !== 'string') return null;
-  const pidOk = isInt(v.pid) && v.pid > 0;
+  if (!isObj(v) || !inRange(v.id, 0, Number.MAX_SAFE_INTEGER) || typeof v.method !== 'string') return null;
+  const id = v.id;
   switch (v.method) {
     case 'list':
     case 'hostReport':
-      return { id: v.id, method: v.method };
+      return { id, method: v.method };
     case 'snapshot':
     case 'detach':
-      return pidOk ? { id: v.id, method: v.method, pid: v.pid as number } : null;
+      return isPid(v.pid) ? { id, method: v.method, pid: v.pid } : null;
     case 'write':
-      return pidOk && isInt(v.tid) && isInt(v.offset) && typeof v.bytes === 'string'
-        ? { id: v.id, method: 'write', pid: v.pid as number, tid: v.tid, offset: v.offset, bytes: v.bytes }
+      return isPid(v.pid) && (v.tid === 0 || isPid(v.tid)) && inRange(v.offset, 0, DATA_MAX - 1) && isBase64(v.bytes)
+        ? { id, method: 'write', pid: v.pid, tid: v.tid as number, offset: v.offset, bytes: v.bytes }
         : null;
     case 'objectCheck':
-      return typeof v.path === 'string' ? { id: v.id, method: 'objectCheck', path: v.path } : null;
+      return isPath(v.path) ? { id, method: 'objectCheck', path: v.path } : null;
     case 'objectLoad':
-      return typeof v.path === 'string' && typeof v.pinRoot === 'string' && typeof v.attach === 'boolean'
-        ? { id: v.id, method: 'objectLoad', path: v.path, pinRoot: v.pinRoot, attach: v.attach }
+      return isPath(v.path) && isPath(v.pinRoot) && typeof v.attach === 'boolean'
+        ? { id, method: 'objectLoad', path: v.path, pinRoot: v.pinRoot, attach: v.attach }
         : null;
     case 'progList':
-      return typeof v.pinRoot === 'string' ? { id: v.id, method: 'progList', pinRoot: v.pinRoot } : null;
+      return isPath(v.pinRoot) ? { id, method: 'progList', pinRoot: v.pinRoot } : null;
     case 'progUnload':
-      return typeof v.pinRoot === 'string' && isInt(v.progId) && v.progId > 0
-        ? { id: v.id, method: 'progUnload', pinRoot: v.pinRoot, progId: v.progId }
+      return isPath(v.pinRoot) && inRange(v.progId, 1, PROG_ID_MAX)
+        ? { id, method: 'progUnload', pinRoot: v.pinRoot, progId: v.progId }
         : null;
     case 'attach':
-      if (!pidOk || !Array.isArray(v.keys)) return null;
-      if (!v.keys.every((k: unknown) => isObj(k) && typeof k.name === 'string' && isInt(k.size))) return null;
-      return { id: v.id, method: 'attach', pid: v.pid as number, keys: v.keys as KeySpec[] };
+      if (!isPid(v.pid) || !Array.isArray(v.keys) || v.keys.length === 0 || v.keys.length > MAX_KEYS) return null;
+      if (!v.keys.every(isKey)) return null;
+      return { id, method: 'attach', pid: v.pid, keys: v.keys.map((k: KeySpec) => ({ name: k.name, size: k.size })) };
     default:
       return null;
+  }
+}
+
+/** The id of a request line that parseHostRequest refused, to answer it with an error; undefined without one. */
+export function requestIdOf(line: string): number | undefined {
+  try {
+    const v: unknown = JSON.parse(line);
+    return isObj(v) && inRange(v.id, 0, Number.MAX_SAFE_INTEGER) ? v.id : undefined;
+  } catch {
+    return undefined;
   }
 }
 
