@@ -1,18 +1,32 @@
 // The privileged helper host: loads the same helper library and answers JSON-line requests
-// on stdin (protocol.ts). Started by HostHelper through sudo or pkexec; ends with its stdin.
+// on stdin (protocol.ts) for its caller, within what hostPolicy.ts lets that caller touch.
+// Started by HostHelper through sudo or pkexec; ends with its stdin.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as readline from 'node:readline';
 
 import { TldError } from './errors';
 import { establishSharedPin, isInstalledHost } from './helperInstall';
 import { readHostConfig } from './hostConfig';
+import { Caller, callerOf, checkPinRoot, checkProcess, isRoot, isThreadOf, verifyProcess } from './hostPolicy';
 import { defaultPinPath } from './layout';
-import { ABI_VERSION, NativeHelper } from './nativeHelper';
-import { HostHello, HostReply, HostRequest, parseHostRequest } from './protocol';
+import { ABI_VERSION, NativeHelper, nativeReadAs } from './nativeHelper';
+import { helperLibraryPath, programPinRoot } from './paths';
+import { Finding, HostHello, HostReply, HostRequest, LoadResult, parseHostRequest, requestIdOf } from './protocol';
+import { REC_HEADER, REC_THREAD, THREAD_TGID } from './records';
+import { parseSnapshot } from './snapshot';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+/** What the host serves by: decided once at start, from its caller. */
+interface Setup {
+  readonly caller: Caller;
+  readonly pinPath: string;
+  readonly programPinRoot: string;
+  readonly libraryPath: string;
 }
+
+/** The largest BPF object the host reads for a caller. */
+const OBJECT_MAX = 64 << 20;
 
 function send(msg: HostReply | HostHello): void {
   process.stdout.write(JSON.stringify(msg) + '\n');
@@ -24,52 +38,187 @@ function errorOf(e: unknown): { code: string; message: string } {
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 
-async function answer(helper: NativeHelper, req: HostRequest): Promise<HostReply> {
-  try {
-    switch (req.method) {
-      case 'list':
-        return { id: req.id, ok: true, result: { bytes: b64(helper.listSync()) } };
-      case 'snapshot':
-        return { id: req.id, ok: true, result: { bytes: b64(helper.snapshotSync(req.pid)) } };
-      case 'write': {
-        const out = await helper.write(req.pid, req.tid, req.offset, Buffer.from(req.bytes, 'base64'));
-        return { id: req.id, ok: true, result: { bytes: b64(out) } };
-      }
-      case 'attach':
-        await helper.attach(req.pid, req.keys);
-        return { id: req.id, ok: true, result: {} };
-      case 'detach':
-        await helper.detach(req.pid);
-        return { id: req.id, ok: true, result: {} };
-      case 'hostReport':
-        return { id: req.id, ok: true, result: await helper.hostReport() };
-      case 'objectCheck':
-        return { id: req.id, ok: true, result: { findings: await helper.objectCheck(req.path) } };
-      case 'objectLoad':
-        return { id: req.id, ok: true, result: await helper.objectLoad(req.path, req.pinRoot, req.attach) };
-      case 'progList':
-        return { id: req.id, ok: true, result: { programs: await helper.progList(req.pinRoot) } };
-      case 'progUnload':
-        await helper.progUnload(req.pinRoot, req.progId);
-        return { id: req.id, ok: true, result: {} };
-      default: {
-        const never: never = req;
-        throw new TldError('EINVAL', `unknown request ${JSON.stringify(never)}`);
-      }
+/**
+ * Options (`--pin PATH`, `--lib PATH`) from root only: any other caller gets the configured
+ * pin and program pin root (root-owned, readHostConfig) and the helper library beside this
+ * file, so that nothing it names is loaded or opened as root. A caller who passes options
+ * anyway is refused rather than served something else than they asked for.
+ */
+function setupOf(argv: readonly string[], env: NodeJS.ProcessEnv): Setup {
+  const caller = callerOf(env);
+  const own = helperLibraryPath({});
+  // The installed host (INSTALL_DIR) serves its configuration to everyone, root too.
+  const installed = isInstalledHost();
+  if (isRoot(caller) && !installed) {
+    const arg = (name: string) => {
+      const i = argv.indexOf(name);
+      return i >= 0 ? argv[i + 1] : undefined;
+    };
+    return {
+      caller,
+      pinPath: arg('--pin') ?? defaultPinPath(env),
+      programPinRoot: programPinRoot(env),
+      libraryPath: arg('--lib') ?? helperLibraryPath(env),
+    };
+  }
+  if (argv.length > 0) {
+    const from = isRoot(caller) ? 'when installed' : `from user ${caller.uid}`;
+    throw new TldError('EPERM', `the helper host takes no options ${from} (${argv.join(' ').slice(0, 200)}): it serves the pin configured by root`);
+  }
+  const config = readHostConfig();
+  return { caller, pinPath: config.pinPath, programPinRoot: config.programPinRoot, libraryPath: own };
+}
+
+/** @bytes with only the records of processes @keep accepts (a list stream: THREAD records). */
+function filterList(bytes: Uint8Array, keep: (tgid: number) => boolean): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const parts: Uint8Array[] = [];
+  for (let off = 0; off + REC_HEADER <= bytes.length; ) {
+    const size = view.getUint32(off + 4, true);
+    const end = Math.min(bytes.length, off + REC_HEADER + size);
+    if (view.getUint32(off, true) === REC_THREAD && keep(view.getUint32(off + REC_HEADER + THREAD_TGID, true))) {
+      parts.push(bytes.subarray(off, end));
     }
-  } catch (e) {
-    return { id: req.id, ok: false, error: errorOf(e) };
+    off = end;
+  }
+  return Buffer.concat(parts);
+}
+
+/** @text with the private copy's path replaced by the caller's file. */
+const named = (text: string, copy: string, file: string) => text.split(copy).join(file);
+
+/**
+ * A caller's object file, read with the caller's rights into a root-private folder under
+ * the same name (the name is the object's): @fn gets that copy's path.
+ */
+async function withCallersFile<T>(caller: Caller, file: string, fn: (copy: string) => Promise<T>): Promise<T> {
+  if (!path.isAbsolute(file)) throw new TldError('EINVAL', `${file} is not an absolute path`);
+  const bytes = nativeReadAs(file, caller.uid, caller.gid, OBJECT_MAX);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-host-'));
+  try {
+    const copy = path.join(dir, path.basename(file));
+    fs.writeFileSync(copy, bytes, { mode: 0o600, flag: 'wx' });
+    try {
+      return await fn(copy);
+    } catch (e) {
+      throw e instanceof TldError ? new TldError(e.code, named(e.message, copy, file)) : e;
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+class HostServer {
+  constructor(
+    private readonly helper: NativeHelper,
+    private readonly setup: Setup,
+  ) {}
+
+  private get caller(): Caller {
+    return this.setup.caller;
+  }
+
+  /** Runs @fn on @pid when the caller may inspect it, and checks it is still the same process after. */
+  private async onProcess<T>(pid: number, fn: () => Promise<T> | T): Promise<T> {
+    const checked = checkProcess(this.caller, pid);
+    const out = await fn();
+    verifyProcess(this.caller, checked);
+    return out;
+  }
+
+  /** The write only when it lies inside one key's bytes, as a fresh snapshot's metadata says. */
+  private async write(pid: number, tid: number, offset: number, bytes: Buffer): Promise<Uint8Array> {
+    if (tid !== 0 && !isThreadOf(pid, tid)) throw new TldError('ESRCH', `process ${pid} has no thread ${tid}`);
+    if (isRoot(this.caller)) return this.helper.write(pid, tid, offset, bytes);
+    return this.onProcess(pid, async () => {
+      const snap = parseSnapshot(pid, this.helper.snapshotSync(pid));
+      const key = snap.keys.find((k) => offset >= k.offset && bytes.length > 0 && offset + bytes.length <= k.offset + k.size);
+      if (!key) {
+        const keys = snap.keys.map((k) => `${JSON.stringify(k.name)} at ${k.offset}..${k.offset + k.size}`).join(', ') || 'none';
+        throw new TldError('EINVAL', `${bytes.length} bytes at offset ${offset} are not inside one key of process ${pid} (its keys: ${keys})`);
+      }
+      return this.helper.write(pid, tid, offset, bytes);
+    });
+  }
+
+  private async objectCheck(file: string): Promise<Finding[]> {
+    if (isRoot(this.caller)) return this.helper.objectCheck(file);
+    return withCallersFile(this.caller, file, async (copy) =>
+      (await this.helper.objectCheck(copy)).map((f) => ({ ...f, message: named(f.message, copy, file) })),
+    );
+  }
+
+  private async objectLoad(file: string, pinRoot: string, attach: boolean): Promise<LoadResult> {
+    const root = checkPinRoot(this.caller, pinRoot, this.setup.programPinRoot);
+    if (isRoot(this.caller)) return this.helper.objectLoad(file, root, attach);
+    return withCallersFile(this.caller, file, async (copy) => {
+      const r = await this.helper.objectLoad(copy, root, attach);
+      return r.error ? { ...r, error: { ...r.error, message: named(r.error.message, copy, file) } } : r;
+    });
+  }
+
+  async answer(req: HostRequest): Promise<HostReply> {
+    const helper = this.helper;
+    const root = isRoot(this.caller);
+    try {
+      switch (req.method) {
+        case 'list': {
+          const all = helper.listSync();
+          const allowed = new Map<number, boolean>();
+          const mayInspect = (tgid: number) => {
+            try {
+              checkProcess(this.caller, tgid);
+              return true;
+            } catch {
+              return false;
+            }
+          };
+          const mine = root ? all : filterList(all, (tgid) => allowed.get(tgid) ?? allowed.set(tgid, mayInspect(tgid)).get(tgid)!);
+          return { id: req.id, ok: true, result: { bytes: b64(mine) } };
+        }
+        case 'snapshot':
+          return { id: req.id, ok: true, result: { bytes: b64(await this.onProcess(req.pid, () => helper.snapshotSync(req.pid))) } };
+        case 'write': {
+          const out = await this.write(req.pid, req.tid, req.offset, Buffer.from(req.bytes, 'base64'));
+          return { id: req.id, ok: true, result: { bytes: b64(out) } };
+        }
+        case 'attach':
+          await this.onProcess(req.pid, () => helper.attach(req.pid, req.keys));
+          return { id: req.id, ok: true, result: {} };
+        case 'detach':
+          await this.onProcess(req.pid, () => helper.detach(req.pid));
+          return { id: req.id, ok: true, result: {} };
+        case 'hostReport':
+          return { id: req.id, ok: true, result: await helper.hostReport() };
+        case 'objectCheck':
+          return { id: req.id, ok: true, result: { findings: await this.objectCheck(req.path) } };
+        case 'objectLoad':
+          return { id: req.id, ok: true, result: await this.objectLoad(req.path, req.pinRoot, req.attach) };
+        case 'progList':
+          return { id: req.id, ok: true, result: { programs: await helper.progList(checkPinRoot(this.caller, req.pinRoot, this.setup.programPinRoot)) } };
+        case 'progUnload':
+          await helper.progUnload(checkPinRoot(this.caller, req.pinRoot, this.setup.programPinRoot), req.progId);
+          return { id: req.id, ok: true, result: {} };
+        default: {
+          const never: never = req;
+          throw new TldError('EINVAL', `unknown request ${JSON.stringify(never)}`);
+        }
+      }
+    } catch (e) {
+      return { id: req.id, ok: false, error: errorOf(e) };
+    }
   }
 }
 
 function main(): void {
+  let server: HostServer;
   let helper: NativeHelper;
   try {
-    // The installed host serves the pin of its root-owned configuration, never the caller's.
-    const config = isInstalledHost() ? readHostConfig() : undefined;
-    helper = new NativeHelper(config?.pinPath ?? arg('--pin') ?? defaultPinPath(), config ? undefined : arg('--lib'));
-    if (config) establishSharedPin(config, () => helper.open());
-    else helper.open();
+    const setup = setupOf(process.argv.slice(2), process.env);
+    helper = new NativeHelper(setup.pinPath, setup.libraryPath);
+    // The installed host sets the shared pin folder up (group, modes) around opening the map.
+    establishSharedPin({ pinPath: setup.pinPath, programPinRoot: setup.programPinRoot }, () => helper.open());
+    server = new HostServer(helper, setup);
   } catch (e) {
     send({ hello: 'tld-helper-host', abi: ABI_VERSION, error: errorOf(e) });
     process.exitCode = 1;
@@ -81,10 +230,16 @@ function main(): void {
   lines.on('line', (line) => {
     const req = parseHostRequest(line);
     if (!req) {
-      process.stderr.write(`tld-helper-host: dropped a malformed request: ${line.slice(0, 200)}\n`);
+      // Answered when it has an id, so the client is not left waiting; never acted on.
+      const id = requestIdOf(line);
+      if (id !== undefined) {
+        queue = queue.then(() => send({ id, ok: false, error: { code: 'EINVAL', message: 'malformed request, or an id, pid or value out of range' } }));
+      } else {
+        process.stderr.write(`tld-helper-host: dropped a malformed request: ${JSON.stringify(line.slice(0, 200))}\n`);
+      }
       return;
     }
-    queue = queue.then(async () => send(await answer(helper, req)));
+    queue = queue.then(async () => send(await server.answer(req)));
   });
   lines.on('close', () => {
     void queue.then(() => helper.dispose());

@@ -1,0 +1,346 @@
+// The installed helper host as sudo starts it for an ordinary user: root, with SUDO_UID and
+// SUDO_GID naming the test user, no options, its configuration from /etc. It serves that
+// user's own process (started with CAP_BPF + CAP_PERFMON) and refuses everything else:
+// root's and another user's processes, kthreadd, pins outside its root or through symlinks,
+// ids that would wrap, writes past a key, `--lib`, files the user cannot read. Every refusal
+// is checked to have changed nothing on disk or in the target.
+//
+// The host runs in a mount namespace of its own with a fresh bpffs at /sys/fs/bpf, where the
+// test pins the world's map at the configured pin path: its pins are the test's alone, and the
+// test reads them through /proc/HOST/root.
+import * as assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { TldClient } from '../../extension/src/client/client';
+import { compile } from '../../extension/src/client/compiler';
+import { readHostConfig } from '../../extension/src/client/hostConfig';
+import { parseSnapshot } from '../../extension/src/client/snapshot';
+import { Proc, fixtureBinary } from '../support/processes';
+import { repoRoot } from '../support/repo';
+import { TestUser, asUser, ensureTestUser } from '../support/user';
+import { World } from '../support/world';
+
+const world = new World('hostpolicy');
+const user: TestUser = ensureTestUser();
+const config = readHostConfig();
+const hostScript = path.join(repoRoot, 'out', 'extension', 'src', 'client', 'helperHost.js');
+/** A folder of the test's files that the test user can read (objects) and one it cannot. */
+const shared = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-it-hostpolicy-'));
+fs.chmodSync(shared, 0o755);
+const secret = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-it-hostpolicy-secret-'));
+fs.chmodSync(secret, 0o700);
+
+let local: TldClient;
+let mapId = 0;
+let object = '';
+
+type Reply = { id: number; ok: true; result: Record<string, unknown> } | { id: number; ok: false; error: { code: string; message: string } };
+
+/** The host started as sudo starts it, talked to in JSON lines. */
+class Host {
+  private nextId = 1;
+
+  constructor(readonly proc: Proc) {}
+
+  /** The host's view of /sys/fs/bpf (its own bpffs), from outside. */
+  bpffs(...parts: string[]): string {
+    return path.join(`/proc/${this.proc.pid}/root/sys/fs/bpf`, ...parts);
+  }
+
+  /** Where the host pins programs, from outside. */
+  get pinRoot(): string {
+    return this.bpffs(path.relative('/sys/fs/bpf', config.programPinRoot));
+  }
+
+  async request(method: string, params: Record<string, unknown> = {}): Promise<Reply> {
+    const id = this.nextId++;
+    this.proc.send(JSON.stringify({ id, method, ...params }) + '\n');
+    const line = await this.proc.waitForLine(new RegExp(`^\\{"id":${id},`), 60_000);
+    return JSON.parse(line) as Reply;
+  }
+
+  async ok(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const r = await this.request(method, params);
+    assert.ok(r.ok, `${method} ${JSON.stringify(params)}: ${JSON.stringify(r)}`);
+    return r.result;
+  }
+
+  /** Asserts @method was refused, as an error reply or (objectLoad) a load result with an error. */
+  async refused(method: string, params: Record<string, unknown>, code: string, message: RegExp): Promise<void> {
+    const r = await this.request(method, params);
+    const error = r.ok ? (r.result.ok === false ? (r.result.error as { code: string; message: string }) : undefined) : r.error;
+    assert.ok(error, `${method} ${JSON.stringify(params)} was served: ${JSON.stringify(r)}`);
+    assert.equal(error.code, code, error.message);
+    assert.match(error.message, message);
+  }
+}
+
+/** sudo's environment for the host: the caller's ids, nothing of this test's. */
+function sudoEnv(): NodeJS.ProcessEnv {
+  return { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', SUDO_UID: String(user.uid), SUDO_GID: String(user.gid), SUDO_USER: user.name };
+}
+
+/** Starts the host in its own mount namespace and bpffs, with @args; its hello line. */
+async function startHost(args: readonly string[] = [], env = sudoEnv()): Promise<{ host: Host; hello: { abi: number; error?: { code: string; message: string } } }> {
+  const script = 'mount -t bpf bpf /sys/fs/bpf && mkdir -p "$(dirname "$PIN")" && bpftool map pin id "$MAP_ID" "$PIN" && exec "$@"';
+  const proc = world.procs.spawn(
+    'unshare',
+    ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', process.execPath, hostScript, ...args],
+    'helper host',
+    { env: { ...env, PIN: config.pinPath, MAP_ID: String(mapId) } },
+  );
+  const line = await proc.waitForLine(/^\{"hello"/, 30_000);
+  return { host: new Host(proc), hello: JSON.parse(line) as { abi: number; error?: { code: string; message: string } } };
+}
+
+let host: Host;
+
+/** A fixture_threads run as @prefix (a user and capabilities), once it said ready. */
+async function fixture(prefix: readonly string[], args: readonly string[]): Promise<Proc> {
+  const [cmd, ...rest] = [...prefix, fixtureBinary, ...args];
+  const p = world.procs.spawn(cmd as string, rest, `fixture ${prefix.join(' ')} ${args.join(' ')}`);
+  await p.waitForLine(/^ready \d+/);
+  return p;
+}
+
+/** Every thread's data bytes of @pid as root reads them, to compare before and after. */
+async function pages(pid: number): Promise<string> {
+  const snap = await local.snapshot(pid);
+  return JSON.stringify(snap.threads.map((t) => [t.tid, [...t.values.entries()].map(([k, v]) => [k, Buffer.from(v).toString('hex')])]));
+}
+
+/** A file's bytes in hex; a bpffs pin has none to read. */
+function contents(file: string): string {
+  try {
+    return fs.readFileSync(file, 'hex');
+  } catch {
+    return '(pin)';
+  }
+}
+
+/** A tree's names, inodes and file contents, to show nothing in it changed. */
+function tree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isSymbolicLink()) out.push(`${p} -> ${fs.readlinkSync(p)}`);
+      else if (e.isDirectory()) {
+        out.push(`${p}/`);
+        walk(p);
+      } else out.push(`${p}: ${fs.statSync(p).ino} ${contents(p)}`);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** The processes of a list reply (THREAD records' tgids), each once. */
+function listedPids(b64: string): number[] {
+  const buf = Buffer.from(b64, 'base64');
+  const out: number[] = [];
+  for (let off = 0; off + 8 <= buf.length; ) {
+    const size = buf.readUInt32LE(off + 4);
+    if (buf.readUInt32LE(off) === 2) out.push(buf.readUInt32LE(off + 8 + 4));
+    off += 8 + size;
+  }
+  return [...new Set(out)];
+}
+
+before(async () => {
+  local = await world.client();
+  await local.processes(); // opens (and creates) the world's map
+  mapId = (await local.hostReport()).pinMapId;
+  assert.ok(mapId > 0, 'the world has its map');
+  const built = await compile(path.join(repoRoot, 'test', 'integration', 'bpf', 'uptr_defined.bpf.c'), { output: path.join(shared, 'uptr_defined.bpf.o') });
+  assert.ok(built.ok, JSON.stringify(built.diagnostics));
+  object = built.object;
+  fs.chmodSync(object, 0o644);
+  ({ host } = await startHost());
+});
+
+after(async () => {
+  await world.dispose();
+  fs.rmSync(shared, { recursive: true, force: true });
+  fs.rmSync(secret, { recursive: true, force: true });
+});
+
+test("the test user's own process with CAP_BPF + CAP_PERFMON is served: attach, list, snapshot, a write inside a key, detach", async () => {
+  const mine = await fixture(asUser(user, ['bpf', 'perfmon']), ['--mode', 'plain', '--threads', '2']);
+  await host.ok('attach', { pid: mine.pid, keys: [{ name: 'pol.a', size: 4 }, { name: 'pol.b', size: 8 }] });
+  const listed = await host.ok('list');
+  assert.deepEqual(listedPids(listed.bytes as string), [mine.pid], 'the list shows the user its own process only');
+  const snap = parseSnapshot(mine.pid, Buffer.from((await host.ok('snapshot', { pid: mine.pid })).bytes as string, 'base64'));
+  assert.deepEqual(snap.keys.map((k) => [k.name, k.offset, k.size]), [['pol.a', 0, 4], ['pol.b', 8, 8]]);
+  await host.ok('write', { pid: mine.pid, tid: 0, offset: 8, bytes: Buffer.from('0102030405060708', 'hex').toString('base64') });
+  for (const t of (await local.snapshot(mine.pid)).threads.filter((x) => x.hasData)) {
+    assert.equal(Buffer.from(t.values.get('pol.b') ?? []).toString('hex'), '0102030405060708');
+  }
+  // Inside a key but not all of it is fine too; one thread of the process is fine.
+  await host.ok('write', { pid: mine.pid, tid: mine.pid, offset: 1, bytes: Buffer.from('ff', 'hex').toString('base64') });
+  await host.ok('detach', { pid: mine.pid });
+  await mine.kill();
+});
+
+test('writes past a key, across two keys or to a thread of another process are refused and change nothing', async () => {
+  const mine = await fixture(asUser(user, ['bpf', 'perfmon']), ['--mode', 'plain', '--threads', '2']);
+  await host.ok('attach', { pid: mine.pid, keys: [{ name: 'pol.a', size: 4 }, { name: 'pol.b', size: 2 }] });
+  const before_ = await pages(mine.pid);
+  const b = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+  // pol.a is 0..4, padding 4..8, pol.b 8..10, nothing after.
+  for (const [offset, bytes] of [[4, 'ff'], [2, 'ffffffff'], [9, 'ffff'], [16, 'ff'], [4000, 'ff'], [0, 'ffffffffffffffffffff']] as const) {
+    await host.refused('write', { pid: mine.pid, tid: 0, offset, bytes: b(bytes) }, 'EINVAL', /not inside one key of process \d+ \(its keys: "pol\.a" at 0\.\.4, "pol\.b" at 8\.\.10\)/);
+  }
+  await host.refused('write', { pid: mine.pid, tid: host.proc.pid, offset: 0, bytes: b('ff') }, 'ESRCH', /has no thread/);
+  assert.equal(await pages(mine.pid), before_);
+  await host.ok('detach', { pid: mine.pid });
+});
+
+test("root's process, another user's and kthreadd are refused for every request, and nothing in them changes", async () => {
+  const rootProc = await world.procs.fixture(['--mode', 'hints', '--threads', '2', '--keys', '3']);
+  const nobody = await fixture(asUser({ ...user, uid: 65534, gid: 65534, name: 'nobody' }), ['--mode', 'plain', '--threads', '1']);
+  // root gives nobody's process hints, which the test user must not see or touch either.
+  await local.attach(nobody.pid, [{ name: 'other.a', size: 8 }]);
+  for (const [pid, why] of [[rootProc.proc.pid, /runs as another user \(uids 0\/0\/0/], [nobody.pid, /runs as another user \(uids 65534\/65534\/65534/]] as const) {
+    const before_ = await pages(pid);
+    await host.refused('snapshot', { pid }, 'EPERM', new RegExp(`^process ${pid} ${why.source}.*you could debug yourself \\(ptrace\\)$`));
+    await host.refused('write', { pid, tid: 0, offset: 0, bytes: 'AQ==' }, 'EPERM', why);
+    await host.refused('attach', { pid, keys: [{ name: 'x', size: 4 }] }, 'EPERM', why);
+    await host.refused('detach', { pid }, 'EPERM', why);
+    assert.equal(await pages(pid), before_);
+  }
+  const listed = await host.ok('list');
+  assert.deepEqual(listedPids(listed.bytes as string), [], 'neither is listed');
+  for (const method of ['snapshot', 'detach']) await host.refused(method, { pid: 2 }, 'EPERM', /process 2 is a kernel thread/);
+  await host.refused('write', { pid: 2, tid: 0, offset: 0, bytes: 'AQ==' }, 'EPERM', /kernel thread/);
+  await host.refused('attach', { pid: 2, keys: [{ name: 'x', size: 4 }] }, 'EPERM', /kernel thread/);
+  await local.detach(nobody.pid);
+  assert.ok(!(await local.processes()).some((p) => p.pid === 2), 'kthreadd got no hints');
+});
+
+test('pids and program ids that would wrap are refused, and nothing is unloaded', async () => {
+  const mine = await fixture(asUser(user, ['bpf', 'perfmon']), ['--mode', 'plain', '--threads', '1']);
+  await host.refused('snapshot', { pid: 2 ** 32 + mine.pid }, 'EINVAL', /out of range/);
+  await host.refused('attach', { pid: 2 ** 32 + mine.pid, keys: [{ name: 'x', size: 4 }] }, 'EINVAL', /out of range/);
+  const loaded = await host.ok('objectLoad', { path: object, pinRoot: config.programPinRoot, attach: false });
+  assert.equal(loaded.ok, true, JSON.stringify(loaded));
+  const [progId] = loaded.progIds as number[];
+  assert.ok(progId);
+  const pins = tree(host.pinRoot);
+  await host.refused('progUnload', { pinRoot: config.programPinRoot, progId: 2 ** 32 + progId }, 'EINVAL', /out of range/);
+  assert.deepEqual(tree(host.pinRoot), pins);
+  // A map pin whose map id is asked for is no program: it stays.
+  fs.mkdirSync(path.join(host.pinRoot, 'maps'));
+  execFileSync('bpftool', ['map', 'pin', 'id', String(mapId), path.join(host.pinRoot, 'maps', 'tld_data_map')]);
+  const withMap = tree(host.pinRoot);
+  await host.refused('progUnload', { pinRoot: config.programPinRoot, progId: mapId }, 'ENOENT', /was not loaded by TLD Studio/);
+  assert.deepEqual(tree(host.pinRoot), withMap);
+  await host.ok('progUnload', { pinRoot: config.programPinRoot, progId });
+  assert.ok(!fs.existsSync(path.join(host.pinRoot, 'uptr_defined')), 'the object is unloaded');
+  fs.rmSync(path.join(host.pinRoot, 'maps'), { recursive: true });
+});
+
+test('a pin root other than the configured one, with .. or outside bpffs, is refused and creates nothing', async () => {
+  const outside = path.join(shared, 'escape');
+  for (const pinRoot of [outside, `${config.programPinRoot}/../../../..${outside}`, '/sys/fs/bpf/elsewhere', `${config.programPinRoot}/`]) {
+    await host.refused('objectLoad', { path: object, pinRoot, attach: false }, 'EPERM', /pinned under .* only/);
+    await host.refused('progList', { pinRoot }, 'EPERM', /pinned under .* only/);
+    await host.refused('progUnload', { pinRoot, progId: 1 }, 'EPERM', /pinned under .* only/);
+  }
+  assert.ok(!fs.existsSync(outside));
+  assert.ok(!fs.existsSync(host.bpffs('elsewhere')));
+  // Root in-process is not held to the configured root, but the helper library still is to bpffs.
+  const r = await local.load(path.join(repoRoot, 'test', 'integration', 'bpf', 'uptr_defined.bpf.c'), false, {}, outside);
+  assert.equal(r.load?.ok, false);
+  assert.match(r.load?.error?.message ?? '', /is not on bpffs/);
+  assert.ok(!fs.existsSync(outside), 'nothing was created outside bpffs');
+  const dots = await local.load(path.join(repoRoot, 'test', 'integration', 'bpf', 'uptr_defined.bpf.c'), false, {}, `${world.pinDir}/../x`);
+  assert.match(dots.load?.error?.message ?? '', /has a '\.\.' component/);
+});
+
+test('symlinks in the pin root are never followed: not to create, not to empty, not to unload', async () => {
+  // A root-owned folder the symlink points at: it must keep its file.
+  const victim = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-it-victim-'));
+  fs.writeFileSync(path.join(victim, 'keep'), 'root data');
+  const victimTree = tree(victim);
+  fs.mkdirSync(host.pinRoot, { recursive: true });
+  fs.symlinkSync(victim, path.join(host.pinRoot, 'uptr_defined'));
+  await host.refused('objectLoad', { path: object, pinRoot: config.programPinRoot, attach: false }, 'EEXIST', /loaded already/);
+  assert.deepEqual(tree(victim), victimTree);
+  fs.unlinkSync(path.join(host.pinRoot, 'uptr_defined'));
+
+  // An object loaded, then its folder moved out of the root and a symlink put in its place.
+  const loaded = await host.ok('objectLoad', { path: object, pinRoot: config.programPinRoot, attach: false });
+  const [progId] = loaded.progIds as number[];
+  fs.renameSync(path.join(host.pinRoot, 'uptr_defined'), host.bpffs('moved'));
+  fs.symlinkSync('/sys/fs/bpf/moved', path.join(host.pinRoot, 'uptr_defined'));
+  const moved = tree(host.bpffs('moved'));
+  await host.refused('progUnload', { pinRoot: config.programPinRoot, progId }, 'ENOENT', /was not loaded by TLD Studio/);
+  const programs = (await host.ok('progList', { pinRoot: config.programPinRoot })).programs as { id: number; ours: boolean }[];
+  assert.equal(programs.find((p) => p.id === progId)?.ours, false, 'a program pinned through a symlink is not ours');
+  assert.deepEqual(tree(host.bpffs('moved')), moved);
+  fs.unlinkSync(path.join(host.pinRoot, 'uptr_defined'));
+  fs.rmSync(host.bpffs('moved'), { recursive: true });
+
+  // The pin root itself a symlink: refused, and nothing is created where it points.
+  fs.renameSync(host.pinRoot, host.bpffs('real-root'));
+  fs.symlinkSync('/sys/fs/bpf/real-root', host.pinRoot);
+  await host.refused('objectLoad', { path: object, pinRoot: config.programPinRoot, attach: false }, 'EIO', /has a symlink or a file at/);
+  assert.deepEqual(fs.readdirSync(host.bpffs('real-root')), []);
+  fs.unlinkSync(host.pinRoot);
+  fs.renameSync(host.bpffs('real-root'), host.pinRoot);
+  fs.rmSync(victim, { recursive: true });
+});
+
+test('objectCheck and objectLoad read files with the user\'s rights and say what the user would get', async () => {
+  const hidden = path.join(secret, 'uptr_defined.bpf.o');
+  fs.copyFileSync(object, hidden);
+  const rootOnly = path.join(shared, 'root-only.bpf.o');
+  fs.copyFileSync(object, rootOnly);
+  fs.chmodSync(rootOnly, 0o600);
+  const asTester = (file: string) => {
+    const r = spawnSync('setpriv', [...asUser(user).slice(1), process.execPath, '-e', 'try { require("fs").readFileSync(process.argv[1]); console.log("ok") } catch (e) { console.log(e.code) }', file], { encoding: 'utf8' });
+    return r.stdout.trim();
+  };
+  for (const [file, errno] of [[hidden, 'EACCES'], [path.join(secret, 'missing.o'), 'EACCES'], [rootOnly, 'EACCES'], [path.join(shared, 'missing.o'), 'ENOENT']] as const) {
+    assert.equal(asTester(file), errno, `the user gets ${errno} for ${file}`);
+    const code = errno === 'EACCES' ? 'EPERM' : 'ENOENT';
+    const text = errno === 'EACCES' ? /Permission denied/ : /No such file or directory/;
+    await host.refused('objectCheck', { path: file }, code, text);
+    await host.refused('objectLoad', { path: file, pinRoot: config.programPinRoot, attach: false }, code, text);
+  }
+  assert.ok(!fs.existsSync(path.join(host.pinRoot, 'uptr_defined')), 'nothing was loaded');
+  assert.ok(!fs.existsSync(path.join(host.pinRoot, 'root-only')));
+  await host.refused('objectCheck', { path: 'relative.o' }, 'EINVAL', /not an absolute path/);
+  await host.refused('objectCheck', { path: '/dev/zero' }, 'EINVAL', /not a regular file/);
+  // What the user can read is checked as before, and named by the user's path.
+  const findings = (await host.ok('objectCheck', { path: object })).findings as { code: string }[];
+  assert.deepEqual(findings, []);
+  const notElf = path.join(shared, 'not-elf.o');
+  fs.writeFileSync(notElf, 'hello');
+  fs.chmodSync(notElf, 0o644);
+  await host.refused('objectCheck', { path: notElf }, 'EINVAL', new RegExp(`${notElf.replace(/[.]/g, '\\.')} is not a BPF object file`));
+});
+
+test('--lib, --pin or any option from a caller other than root is refused before anything is loaded', async () => {
+  const marker = path.join(shared, 'loaded-as-root');
+  const lib = path.join(shared, 'evil.so');
+  const src = path.join(shared, 'evil.c');
+  fs.writeFileSync(src, `#include <stdio.h>\n__attribute__((constructor)) static void evil(void) { FILE *f = fopen("${marker}", "w"); if (f) fclose(f); }\nint tldh_abi_version(void) { return 2; }\n`);
+  execFileSync('cc', ['-shared', '-fPIC', src, '-o', lib]);
+  for (const args of [['--lib', lib], ['--pin', '/sys/fs/bpf/elsewhere/tld_data_map']]) {
+    const { host: h, hello } = await startHost(args);
+    assert.equal(hello.error?.code, 'EPERM', JSON.stringify(hello));
+    assert.match(hello.error?.message ?? '', new RegExp(`takes no options from user ${user.uid}`));
+    await h.proc.waitForExit(10_000);
+  }
+  assert.ok(!fs.existsSync(marker), 'the library was never loaded');
+  // Root may still choose its library (the in-process path's equal).
+  const { host: rootHost, hello } = await startHost(['--lib', lib], { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root' });
+  assert.ok(fs.existsSync(marker), `root's --lib is honoured: ${JSON.stringify(hello)}`);
+  await rootHost.proc.kill();
+});
