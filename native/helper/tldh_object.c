@@ -20,6 +20,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
+
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -508,6 +510,54 @@ static void remove_pins_at(int rootfd, const char *name, int dfd)
 	unlinkat(rootfd, name, AT_REMOVEDIR);
 }
 
+/* ---- loads with no more capabilities than the caller is given ---- */
+
+/* The effective capabilities a load runs with; ~0: all this process has. */
+static uint64_t load_caps = ~0ull;
+
+int32_t tldh_limit_load_caps(uint64_t caps, struct tldh_error *err)
+{
+	pthread_mutex_lock(&tldh_lock);
+	load_caps = caps ? caps : ~0ull;
+	pthread_mutex_unlock(&tldh_lock);
+	tldh_ok(err);
+	return 0;
+}
+
+struct caps {
+	struct __user_cap_header_struct hdr;
+	struct __user_cap_data_struct data[2];
+};
+
+/*
+ * Lowers this thread's effective capabilities to load_caps, saving them in @saved.
+ * Capabilities are per thread: the process's other threads keep theirs, and the
+ * permitted set stays, so restore_caps() can raise them again.
+ */
+static int limit_caps(struct caps *saved, struct tldh_error *err)
+{
+	struct caps now;
+
+	if (load_caps == ~0ull)
+		return 0;
+	memset(saved, 0, sizeof(*saved));
+	saved->hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	if (syscall(SYS_capget, &saved->hdr, saved->data))
+		return tldh_fail(err, -errno, "cannot read this thread's capabilities: %s", strerror(errno));
+	now = *saved;
+	now.data[0].effective &= (uint32_t)load_caps;
+	now.data[1].effective &= (uint32_t)(load_caps >> 32);
+	if (syscall(SYS_capset, &now.hdr, now.data))
+		return tldh_fail(err, -errno, "cannot lower this thread's capabilities: %s", strerror(errno));
+	return 0;
+}
+
+static void restore_caps(struct caps *saved)
+{
+	if (load_caps != ~0ull)
+		syscall(SYS_capset, &saved->hdr, saved->data);
+}
+
 /* One attempt: open, share the map, load with @log; 0, or the load's error. */
 static int load_once(const char *path, const char *map_pin_path, char *log, size_t log_size,
 		     struct bpf_object **out, char *failed, size_t failed_len)
@@ -607,6 +657,8 @@ int32_t tldh_object_load(const char *path, const char *map_pin_path, const char 
 	struct bpf_object *obj = NULL, *probe;
 	int rootfd = -1, dirfd = -1;
 	size_t size = LOG_START;
+	bool limited = false;
+	struct caps saved;
 	struct stat st;
 	char *buf = NULL;
 	int rc;
@@ -647,6 +699,11 @@ int32_t tldh_object_load(const char *path, const char *map_pin_path, const char 
 		rc = tldh_fail(err, -EEXIST, "%s is loaded already (pinned at %s): unload it first", res->object, dir);
 		goto out;
 	}
+	/* From here to the pins, the kernel sees only the capabilities a load may use. */
+	rc = limit_caps(&saved, err);
+	if (rc)
+		goto out;
+	limited = true;
 	for (;;) {
 		char *grown = realloc(buf, size);
 
@@ -680,7 +737,10 @@ int32_t tldh_object_load(const char *path, const char *map_pin_path, const char 
 				       res->object);
 		else
 			rc = tldh_fail(err, rc, "cannot load %s: %s%s", res->object, strerror(-rc),
-				       tldh_priv_hint(rc));
+				       load_caps != ~0ull && (rc == -EPERM || rc == -EACCES) ?
+				       ": objects load with CAP_BPF and CAP_PERFMON only here, and this one needs "
+				       "more (network programs CAP_NET_ADMIN, struct_ops schedulers CAP_SYS_ADMIN): "
+				       "load it as root" : tldh_priv_hint(rc));
 		goto out;
 	}
 	/* mkdirat fails on anything already there (a symlink swapped in too): never reuse a folder. */
@@ -702,6 +762,8 @@ int32_t tldh_object_load(const char *path, const char *map_pin_path, const char 
 	}
 	tldh_ok(err);
 out:
+	if (limited)
+		restore_caps(&saved);
 	/* The pins keep what loaded; closing drops everything else. */
 	bpf_object__close(obj);
 	free(buf);

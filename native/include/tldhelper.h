@@ -160,6 +160,16 @@ struct tldh_load_result {
 int32_t tldh_object_load(const char *path, const char *map_pin_path, const char *pin_root, int32_t attach,
 			 char *log, size_t log_cap, struct tldh_load_result *res, struct tldh_error *err);
 
+/*
+ * Makes tldh_object_load() run with only @caps effective (a mask of 1 << CAP_*
+ * bits; 0 lifts the limit): a privileged host serving an ordinary user loads
+ * that user's objects with CAP_BPF and CAP_PERFMON, so an object gets nothing a
+ * process holding just those would not (helpers and attachments that need
+ * CAP_SYS_ADMIN are refused by the kernel). Only the calling thread's
+ * capabilities change, and only during the load.
+ */
+int32_t tldh_limit_load_caps(uint64_t caps, struct tldh_error *err);
+
 struct tldh_prog {
 	uint32_t id;
 	uint32_t type;

@@ -326,6 +326,26 @@ test('objectCheck and objectLoad read files with the user\'s rights and say what
   await host.refused('objectCheck', { path: notElf }, 'EINVAL', new RegExp(`${notElf.replace(/[.]/g, '\\.')} is not a BPF object file`));
 });
 
+test("the user's objects load with CAP_BPF + CAP_PERFMON only: a network program (CAP_NET_ADMIN) is refused, as root's is not", async () => {
+  const source = path.join(repoRoot, 'test', 'integration', 'bpf', 'xdp_pass.bpf.c');
+  const built = await compile(source, { output: path.join(shared, 'xdp_pass.bpf.o') });
+  assert.ok(built.ok, JSON.stringify(built.diagnostics));
+  fs.chmodSync(built.object, 0o644);
+  await host.refused('objectLoad', { path: built.object, pinRoot: config.programPinRoot, attach: false }, 'EPERM', /cannot load xdp_pass: Operation not permitted: objects load with CAP_BPF and CAP_PERFMON only here.*network programs CAP_NET_ADMIN/);
+  assert.ok(!fs.existsSync(path.join(host.pinRoot, 'xdp_pass')), 'nothing stays pinned');
+  // Root, in-process, may: the same object on the same kernel.
+  const rootRoot = `${world.pinDir}/progs`;
+  const asRoot = await local.load(source, false, {}, rootRoot);
+  assert.equal(asRoot.load?.ok, true, JSON.stringify(asRoot.load?.error));
+  await local.unload((asRoot.load?.progIds ?? [])[0] as number, rootRoot);
+  // The host's thread has its capabilities back after the refused load: what CAP_BPF allows still loads.
+  const ok = await host.ok('objectLoad', { path: object, pinRoot: config.programPinRoot, attach: false });
+  assert.equal(ok.ok, true, JSON.stringify(ok));
+  await host.ok('progUnload', { pinRoot: config.programPinRoot, progId: (ok.progIds as number[])[0] });
+  const caps = /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${host.proc.pid}/status`, 'utf8'))?.[1];
+  assert.equal(caps, /^CapPrm:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${host.proc.pid}/status`, 'utf8'))?.[1], 'the host thread holds every capability again');
+});
+
 test('--lib, --pin or any option from a caller other than root is refused before anything is loaded', async () => {
   const marker = path.join(shared, 'loaded-as-root');
   const lib = path.join(shared, 'evil.so');

@@ -9,7 +9,7 @@ import * as readline from 'node:readline';
 import { TldError } from './errors';
 import { establishSharedPin, isInstalledHost } from './helperInstall';
 import { readHostConfig } from './hostConfig';
-import { Caller, callerOf, checkPinRoot, checkProcess, isRoot, isThreadOf, verifyProcess } from './hostPolicy';
+import { CALLER_CAPS, Caller, callerOf, checkPinRoot, checkProcess, isRoot, isThreadOf, verifyProcess } from './hostPolicy';
 import { defaultPinPath } from './layout';
 import { ABI_VERSION, NativeHelper, nativeReadAs } from './nativeHelper';
 import { helperLibraryPath, programPinRoot } from './paths';
@@ -218,6 +218,8 @@ function main(): void {
     helper = new NativeHelper(setup.pinPath, setup.libraryPath);
     // The installed host sets the shared pin folder up (group, modes) around opening the map.
     establishSharedPin({ pinPath: setup.pinPath, programPinRoot: setup.programPinRoot }, () => helper.open());
+    // An ordinary user's objects load with what the host gives that user, nothing more.
+    if (!isRoot(setup.caller)) helper.limitLoadCaps(CALLER_CAPS);
     server = new HostServer(helper, setup);
   } catch (e) {
     send({ hello: 'tld-helper-host', abi: ABI_VERSION, error: errorOf(e) });

@@ -57,6 +57,7 @@ interface Abi {
   progList: Fn;
   progUnload: Fn;
   readAs: Fn;
+  limitLoadCaps: Fn;
 }
 
 const MAX_FINDINGS = 64;
@@ -168,6 +169,7 @@ function bind(libraryPath: string): Abi {
     objectLoad: lib.func('int32_t tldh_object_load(const char *path, const char *map_pin_path, const char *pin_root, int32_t attach, _Out_ uint8_t *log, size_t log_cap, _Out_ tldh_load_result *res, _Out_ tldh_error *err)') as Fn,
     progList: lib.func('int32_t tldh_prog_list(const char *pin_root, _Out_ uint8_t *out, uint32_t cap, _Out_ uint32_t *n, _Out_ tldh_error *err)') as Fn,
     progUnload: lib.func('int32_t tldh_prog_unload(const char *pin_root, uint32_t id, _Out_ tldh_error *err)') as Fn,
+    limitLoadCaps: lib.func('int32_t tldh_limit_load_caps(uint64_t caps, _Out_ tldh_error *err)') as Fn,
     readAs: lib.func('int32_t tldh_read_as(const char *path, uint32_t uid, uint32_t gid, _Out_ uint8_t *buf, size_t cap, _Out_ size_t *len, _Out_ tldh_error *err)') as Fn,
   };
   const version = abi.abiVersion();
@@ -388,6 +390,12 @@ export class NativeHelper implements RawHelper {
       ours: !!p.ours,
       pin: p.pin,
     }));
+  }
+
+  /** Loads from now on run with only @caps (1n << CAP_* bits) effective; 0n lifts the limit. */
+  limitLoadCaps(caps: bigint): void {
+    const err = {} as ErrorOut;
+    this.check(this.abi.limitLoadCaps(caps, err), err);
   }
 
   async progUnload(pinRoot: string, id: number): Promise<void> {
