@@ -126,6 +126,24 @@ class HostServer {
     return out;
   }
 
+  /** Whether the caller may inspect a process, remembered per process for one list. */
+  private mayInspect(): (tgid: number) => boolean {
+    const seen = new Map<number, boolean>();
+    return (tgid) => {
+      let ok = seen.get(tgid);
+      if (ok === undefined) {
+        try {
+          checkProcess(this.caller, tgid);
+          ok = true;
+        } catch {
+          ok = false;
+        }
+        seen.set(tgid, ok);
+      }
+      return ok;
+    };
+  }
+
   /** The write only when it lies inside one key's bytes, as a fresh snapshot's metadata says. */
   private async write(pid: number, tid: number, offset: number, bytes: Buffer): Promise<Uint8Array> {
     if (tid !== 0 && !isThreadOf(pid, tid)) throw new TldError('ESRCH', `process ${pid} has no thread ${tid}`);
@@ -164,17 +182,7 @@ class HostServer {
       switch (req.method) {
         case 'list': {
           const all = helper.listSync();
-          const allowed = new Map<number, boolean>();
-          const mayInspect = (tgid: number) => {
-            try {
-              checkProcess(this.caller, tgid);
-              return true;
-            } catch {
-              return false;
-            }
-          };
-          const mine = root ? all : filterList(all, (tgid) => allowed.get(tgid) ?? allowed.set(tgid, mayInspect(tgid)).get(tgid)!);
-          return { id: req.id, ok: true, result: { bytes: b64(mine) } };
+          return { id: req.id, ok: true, result: { bytes: b64(root ? all : filterList(all, this.mayInspect())) } };
         }
         case 'snapshot':
           return { id: req.id, ok: true, result: { bytes: b64(await this.onProcess(req.pid, () => helper.snapshotSync(req.pid))) } };
