@@ -296,6 +296,37 @@ test('symlinks in the pin root are never followed: not to create, not to empty, 
   fs.rmSync(victim, { recursive: true });
 });
 
+test('a symlink swapped in and out of the pin root while objects load never redirects a pin or a clean-up', async () => {
+  const victim = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-it-victim-'));
+  fs.writeFileSync(path.join(victim, 'keep'), 'root data');
+  const victimTree = tree(victim);
+  fs.mkdirSync(host.pinRoot, { recursive: true });
+  const link = path.join(host.pinRoot, 'uptr_defined');
+  // Swaps a symlink to the victim in and out as fast as it can, as root (the strongest racer).
+  const swapper = world.procs.spawn('sh', ['-c', 'while :; do ln -sfn "$1" "$2" 2>/dev/null; rm -f "$2"; done', 'sh', victim, link], 'symlink swapper');
+  let loaded = 0;
+  let refused = 0;
+  try {
+    for (let i = 0; i < 12; i++) {
+      const r = await host.ok('objectLoad', { path: object, pinRoot: config.programPinRoot, attach: false });
+      if (r.ok) {
+        loaded++;
+        await host.ok('progUnload', { pinRoot: config.programPinRoot, progId: (r.progIds as number[])[0] });
+      } else {
+        refused++;
+        assert.match((r.error as { message: string }).message, /loaded already|loaded meanwhile|cannot pin/, JSON.stringify(r));
+      }
+      assert.deepEqual(tree(victim), victimTree, 'the folder the symlink points at is untouched');
+    }
+  } finally {
+    await swapper.kill();
+  }
+  assert.equal(loaded + refused, 12);
+  fs.rmSync(link, { force: true });
+  assert.deepEqual(fs.readdirSync(host.pinRoot), [], 'nothing is left pinned');
+  fs.rmSync(victim, { recursive: true });
+});
+
 test('objectCheck and objectLoad read files with the user\'s rights and say what the user would get', async () => {
   const hidden = path.join(secret, 'uptr_defined.bpf.o');
   fs.copyFileSync(object, hidden);
