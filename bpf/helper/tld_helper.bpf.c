@@ -20,7 +20,23 @@ __u32 write_off; /* offset of the value in the data area */
 __u32 write_len;
 __u8 write_bytes[TLD_DATA_MAX];
 
+/*
+ * When not 0, set by the helper before a run: the start time of the process the
+ * link's pid was checked for, in clock ticks after boot as /proc/PID/stat shows
+ * it. Threads of a process that took the pid since are skipped, so a write
+ * never lands in another process whatever happened to the pid meanwhile.
+ */
+__u64 expect_start;
+
+/* /proc's clock tick (USER_HZ 100): the unit of expect_start. */
+#define TLDH_NSEC_PER_TICK 10000000ull
+
 static const __u8 zeros[8];
+
+static __always_inline bool same_process(struct task_struct *task)
+{
+	return !expect_start || task->group_leader->start_boottime / TLDH_NSEC_PER_TICK == expect_start;
+}
 
 struct usage_ctx {
 	struct tld_meta_page *meta;
@@ -113,7 +129,7 @@ int dump_process(struct bpf_iter__task *ctx)
 	struct tld_meta_page *m;
 	__u64 len = 0, pad, end;
 
-	if (!task)
+	if (!task || !same_process(task))
 		return 0;
 	fill_thread(&r, task);
 	v = bpf_task_storage_get(&tld_data_map, task, 0, 0);
@@ -185,7 +201,7 @@ int write_values(struct bpf_iter__task *ctx)
 	struct tld_map_value *v;
 	struct write_ctx c;
 
-	if (!task || (write_tid && task->pid != (int)write_tid))
+	if (!task || (write_tid && task->pid != (int)write_tid) || !same_process(task))
 		return 0;
 	v = bpf_task_storage_get(&tld_data_map, task, 0, 0);
 	if (!v || !v->data)

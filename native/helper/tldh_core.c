@@ -29,6 +29,9 @@ static char open_path[PATH_MAX];
 /* The last iterator output, reused between calls. */
 static char *out_buf;
 static size_t out_len, out_cap;
+/* The process requests for bound_pid must reach (tldh_bind_process): its start time. */
+static int bound_pid;
+static uint64_t bound_start;
 /* libtld's diagnostics while a call runs, for its error message. */
 static char last_diag[TLDH_MESSAGE_LEN];
 
@@ -138,8 +141,15 @@ static int silent_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+static void unbind_locked(void)
+{
+	bound_pid = 0;
+	bound_start = 0;
+}
+
 static void close_locked(void)
 {
+	unbind_locked();
 	tldh_detach_all();
 	tld_helper_bpf__destroy(skel);
 	skel = NULL;
@@ -225,6 +235,8 @@ static int run_iter(struct bpf_program *prog, int pid, uint8_t *dst, size_t cap,
 	int fd, rc = 0;
 
 	memset(&linfo, 0, sizeof(linfo));
+	/* The programs skip threads of any process but the bound one (tld_helper.bpf.c). */
+	skel->bss->expect_start = pid > 0 && pid == bound_pid ? bound_start : 0;
 	if (pid > 0) {
 		linfo.task.pid = pid;
 		opts.link_info = &linfo;
@@ -288,6 +300,58 @@ static int run_iter(struct bpf_program *prog, int pid, uint8_t *dst, size_t cap,
 		rc = tldh_fail(err, -ENOSPC, "the result needs %zu bytes, the buffer has %zu", total, cap);
 	if (!rc)
 		tldh_ok(err);
+	return rc;
+}
+
+/* /proc/@pid/stat's start time (22nd field), or 0 when it cannot be read. */
+static uint64_t start_time_of(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* The command name may hold anything, ')' too: fields start after the last one. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* After ") ", the state is field 3; the start time is field 22. */
+	for (field = 2, p++; *p && field < 22; p++) {
+		if (*p == ' ')
+			field++;
+	}
+	if (field == 22)
+		sscanf(p, "%llu", &start);
+	return start;
+}
+
+int32_t tldh_bind_process(int32_t pid, uint64_t start_time, struct tldh_error *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&tldh_lock);
+	unbind_locked();
+	if (pid <= 0)
+		goto out;
+	if (!start_time || start_time_of(pid) != start_time) {
+		rc = tldh_fail(err, -ESRCH, "process %d exited (its pid names another process now)", pid);
+		goto out;
+	}
+	bound_pid = pid;
+	bound_start = start_time;
+out:
+	if (!rc)
+		tldh_ok(err);
+	pthread_mutex_unlock(&tldh_lock);
 	return rc;
 }
 

@@ -53,6 +53,16 @@ int32_t tldh_list(uint8_t *buf, size_t cap, size_t *len, struct tldh_error *err)
 int32_t tldh_snapshot(int32_t pid, uint8_t *buf, size_t cap, size_t *len, struct tldh_error *err);
 
 /*
+ * Binds @pid to the process that has it now and started at @start_time (clock
+ * ticks after boot, the 22nd field of /proc/PID/stat): until the next call,
+ * tldh_snapshot() and tldh_write() for @pid read and write threads of that
+ * process only; should it exit and another process take its pid meanwhile, the
+ * kernel side skips that one's threads. @pid 0 releases the binding. -ESRCH
+ * when @pid no longer names the process that started at @start_time.
+ */
+int32_t tldh_bind_process(int32_t pid, uint64_t start_time, struct tldh_error *err);
+
+/*
  * Writes @n bytes at @offset of the data area of thread @tid of @pid (tid 0:
  * every thread with a page). Records: one WRITTEN per thread written. The
  * caller checks the key's range against a snapshot; the BPF side checks it

@@ -18,11 +18,14 @@ import { after, before, test } from 'node:test';
 import { TldClient } from '../../extension/src/client/client';
 import { compile } from '../../extension/src/client/compiler';
 import { readHostConfig } from '../../extension/src/client/hostConfig';
+import { readCreds } from '../../extension/src/client/hostPolicy';
+import { NativeHelper } from '../../extension/src/client/nativeHelper';
+import { TldError } from '../../extension/src/client/errors';
 import { parseSnapshot } from '../../extension/src/client/snapshot';
 import { Proc, fixtureBinary } from '../support/processes';
 import { repoRoot } from '../support/repo';
 import { TestUser, asUser, ensureTestUser } from '../support/user';
-import { World } from '../support/world';
+import { World, fixtureKeyName, fixtureValue, valuesByTid } from '../support/world';
 
 const world = new World('hostpolicy');
 const user: TestUser = ensureTestUser();
@@ -220,6 +223,43 @@ test("root's process, another user's and kthreadd are refused for every request,
   await host.refused('attach', { pid: 2, keys: [{ name: 'x', size: 4 }] }, 'EPERM', /kernel thread/);
   await local.detach(nobody.pid);
   assert.ok(!(await local.processes()).some((p) => p.pid === 2), 'kthreadd got no hints');
+});
+
+test('a snapshot or write bound to a checked process never reaches the process that took its pid since', async () => {
+  const args = ['--mode', 'hints', '--threads', '1', '--keys', '2'];
+  const a = await world.procs.fixture(args);
+  const pid = a.proc.pid;
+  const helper = new NativeHelper(world.pinPath);
+  try {
+    helper.bindProcess(pid, BigInt(readCreds(pid).startTime));
+    await a.proc.kill();
+    // Another process takes the pid: ns_last_pid names the next one (other forks on the machine may race it).
+    let b: Proc | undefined;
+    for (let i = 0; i < 50 && !b; i++) {
+      fs.writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
+      const p = world.procs.spawn(fixtureBinary, args, 'fixture taking the pid');
+      if (p.pid === pid) b = p;
+      else await p.kill();
+    }
+    assert.ok(b, `no process took pid ${pid} again`);
+    await b.waitForLine(/^ready \d+/);
+    // Bound (for every caller in this process): the kernel side skips the newcomer's threads.
+    const snap = parseSnapshot(pid, helper.snapshotSync(pid));
+    assert.deepEqual(snap.threads, []);
+    await assert.rejects(helper.write(pid, 0, 0, Buffer.from([0xff])), (e: unknown) => e instanceof TldError && e.code === 'ENOENT');
+    // Binding it again is refused: the pid names another process now.
+    assert.throws(() => helper.bindProcess(pid, BigInt(readCreds(pid).startTime) + 1n), (e: unknown) => e instanceof TldError && e.code === 'ESRCH');
+    // Unbound, the same calls reach it (so the skip above was the binding's doing).
+    helper.bindProcess(0, 0n);
+    const values = valuesByTid(await local.snapshot(pid));
+    assert.equal(values.size, 1);
+    for (const [tid, v] of values) {
+      assert.deepEqual(v, { [fixtureKeyName(0)]: fixtureValue(tid, 0, 1), [fixtureKeyName(1)]: fixtureValue(tid, 1, 2) }, 'the newcomer kept its values');
+    }
+  } finally {
+    helper.bindProcess(0, 0n);
+    helper.dispose();
+  }
 });
 
 test('pids and program ids that would wrap are refused, and nothing is unloaded', async () => {

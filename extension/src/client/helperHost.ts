@@ -121,9 +121,15 @@ class HostServer {
   /** Runs @fn on @pid when the caller may inspect it, and checks it is still the same process after. */
   private async onProcess<T>(pid: number, fn: () => Promise<T> | T): Promise<T> {
     const checked = checkProcess(this.caller, pid);
-    const out = await fn();
-    verifyProcess(this.caller, checked);
-    return out;
+    // Snapshots and writes reach the process checked and no other, even if its pid is reused.
+    this.helper.bindProcess(pid, BigInt(checked.startTime));
+    try {
+      const out = await fn();
+      verifyProcess(this.caller, checked);
+      return out;
+    } finally {
+      this.helper.bindProcess(0, 0n);
+    }
   }
 
   /** Whether the caller may inspect a process, remembered per process for one list. */

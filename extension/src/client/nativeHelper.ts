@@ -58,6 +58,7 @@ interface Abi {
   progUnload: Fn;
   readAs: Fn;
   limitLoadCaps: Fn;
+  bindProcess: Fn;
 }
 
 const MAX_FINDINGS = 64;
@@ -169,6 +170,7 @@ function bind(libraryPath: string): Abi {
     objectLoad: lib.func('int32_t tldh_object_load(const char *path, const char *map_pin_path, const char *pin_root, int32_t attach, _Out_ uint8_t *log, size_t log_cap, _Out_ tldh_load_result *res, _Out_ tldh_error *err)') as Fn,
     progList: lib.func('int32_t tldh_prog_list(const char *pin_root, _Out_ uint8_t *out, uint32_t cap, _Out_ uint32_t *n, _Out_ tldh_error *err)') as Fn,
     progUnload: lib.func('int32_t tldh_prog_unload(const char *pin_root, uint32_t id, _Out_ tldh_error *err)') as Fn,
+    bindProcess: lib.func('int32_t tldh_bind_process(int32_t pid, uint64_t start_time, _Out_ tldh_error *err)') as Fn,
     limitLoadCaps: lib.func('int32_t tldh_limit_load_caps(uint64_t caps, _Out_ tldh_error *err)') as Fn,
     readAs: lib.func('int32_t tldh_read_as(const char *path, uint32_t uid, uint32_t gid, _Out_ uint8_t *buf, size_t cap, _Out_ size_t *len, _Out_ tldh_error *err)') as Fn,
   };
@@ -391,6 +393,18 @@ export class NativeHelper implements RawHelper {
       ours: !!p.ours,
       pin: p.pin,
     }));
+  }
+
+  /**
+   * Snapshots and writes of @pid reach only threads of the process that has it now and
+   * started at @startTime (/proc/PID/stat's clock ticks), until the next call: a process that
+   * takes the pid meanwhile is skipped by the kernel side. Pid 0 releases it. ESRCH when @pid
+   * names another process already.
+   */
+  bindProcess(pid: number, startTime: bigint): void {
+    this.ensureOpen();
+    const err = {} as ErrorOut;
+    this.check(this.abi.bindProcess(pid, startTime, err), err);
   }
 
   /** Loads from now on run with only @caps (1n << CAP_* bits) effective; 0n lifts the limit. */
