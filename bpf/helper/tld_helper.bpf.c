@@ -21,9 +21,9 @@ __u32 write_len;
 __u8 write_bytes[TLD_DATA_MAX];
 
 /*
- * When not 0, set by the helper before a run: the start time of the process the
- * link's pid was checked for, in clock ticks after boot as /proc/PID/stat shows
- * it. Threads of a process that took the pid since are skipped, so a write
+ * When not 0, set by the helper before a run: 1 + the start time of the process
+ * the link's pid was checked for, in clock ticks after boot as /proc/PID/stat
+ * shows it. Threads of a process that took the pid since are skipped, so a write
  * never lands in another process whatever happened to the pid meanwhile.
  */
 __u64 expect_start;
@@ -35,7 +35,7 @@ static const __u8 zeros[8];
 
 static __always_inline bool same_process(struct task_struct *task)
 {
-	return !expect_start || task->group_leader->start_boottime / TLDH_NSEC_PER_TICK == expect_start;
+	return !expect_start || task->group_leader->start_boottime / TLDH_NSEC_PER_TICK + 1 == expect_start;
 }
 
 struct usage_ctx {

@@ -236,7 +236,7 @@ static int run_iter(struct bpf_program *prog, int pid, uint8_t *dst, size_t cap,
 
 	memset(&linfo, 0, sizeof(linfo));
 	/* The programs skip threads of any process but the bound one (tld_helper.bpf.c). */
-	skel->bss->expect_start = pid > 0 && pid == bound_pid ? bound_start : 0;
+	skel->bss->expect_start = pid > 0 && pid == bound_pid ? bound_start + 1 : 0;
 	if (pid > 0) {
 		linfo.task.pid = pid;
 		opts.link_info = &linfo;
@@ -303,34 +303,34 @@ static int run_iter(struct bpf_program *prog, int pid, uint8_t *dst, size_t cap,
 	return rc;
 }
 
-/* /proc/@pid/stat's start time (22nd field), or 0 when it cannot be read. */
+/* /proc/@pid/stat's start time (22nd field), or ~0 when it cannot be read. */
 static uint64_t start_time_of(int pid)
 {
 	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
+	unsigned long long start = ~0ull;
 	ssize_t n;
 	int fd, field;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return ~0ull;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return ~0ull;
 	buf[n] = 0;
 	/* The command name may hold anything, ')' too: fields start after the last one. */
 	p = strrchr(buf, ')');
 	if (!p)
-		return 0;
+		return ~0ull;
 	/* After ") ", the state is field 3; the start time is field 22. */
 	for (field = 2, p++; *p && field < 22; p++) {
 		if (*p == ' ')
 			field++;
 	}
-	if (field == 22)
-		sscanf(p, "%llu", &start);
+	if (field == 22 && sscanf(p, "%llu", &start) != 1)
+		start = ~0ull;
 	return start;
 }
 
@@ -342,7 +342,7 @@ int32_t tldh_bind_process(int32_t pid, uint64_t start_time, struct tldh_error *e
 	unbind_locked();
 	if (pid <= 0)
 		goto out;
-	if (!start_time || start_time_of(pid) != start_time) {
+	if (start_time_of(pid) != start_time) {
 		rc = tldh_fail(err, -ESRCH, "process %d exited (its pid names another process now)", pid);
 		goto out;
 	}
