@@ -417,7 +417,7 @@ test("the user's objects load with CAP_BPF + CAP_PERFMON only: a network program
   assert.equal(caps, /^CapPrm:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${host.proc.pid}/status`, 'utf8'))?.[1], 'the host thread holds every capability again');
 });
 
-test('--lib, --pin or any option from a caller other than root is refused before anything is loaded', async () => {
+test('--lib, --pin or any option from a caller other than root is refused before anything is loaded, and so is a library others may write', async () => {
   const marker = path.join(shared, 'loaded-as-root');
   const lib = path.join(shared, 'evil.so');
   const src = path.join(shared, 'evil.c');
@@ -430,6 +430,18 @@ test('--lib, --pin or any option from a caller other than root is refused before
     await h.proc.waitForExit(10_000);
   }
   assert.ok(!fs.existsSync(marker), 'the library was never loaded');
+  // Nor the library beside the host when someone besides root could have changed it.
+  const own = path.join(repoRoot, 'native', 'build', 'libtldhelper.so');
+  const mode = fs.statSync(own).mode & 0o7777;
+  fs.chmodSync(own, mode | 0o020);
+  try {
+    const { host: h, hello } = await startHost();
+    assert.equal(hello.error?.code, 'EPERM', JSON.stringify(hello));
+    assert.match(hello.error?.message ?? '', /libtldhelper\.so is not root's alone \(owner 0, mode 7[0-7]5\)/);
+    await h.proc.waitForExit(10_000);
+  } finally {
+    fs.chmodSync(own, mode);
+  }
   // Root may still choose its library (the in-process path's equal).
   const { host: rootHost, hello } = await startHost(['--lib', lib], { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root' });
   assert.ok(fs.existsSync(marker), `root's --lib is honoured: ${JSON.stringify(hello)}`);

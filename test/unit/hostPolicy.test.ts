@@ -23,7 +23,7 @@ import {
   refusal,
   verifyProcess,
 } from '../../extension/src/client/hostPolicy';
-import { PID_MAX_LIMIT, parseHostRequest } from '../../extension/src/client/protocol';
+import { PID_MAX_LIMIT, parseHostRequest, requestIdOf } from '../../extension/src/client/protocol';
 import { Cap, asUser, ensureTestUser } from '../support/user';
 
 const user = ensureTestUser();
@@ -193,4 +193,8 @@ test('host requests with ids or pids that would wrap, offsets past a page or bad
   no(`{"id":1,"method":"attach","pid":5,"keys":[{"name":"${'n'.repeat(62)}","size":4}]}`);
   no('{"id":1,"method":"objectCheck","path":"/tmp/a\\u0000b"}');
   no('{"id":1,"method":"objectCheck","path":""}');
+  // A refused request with an id is answered (with an error), so its client is not left waiting.
+  assert.equal(requestIdOf(`{"id":7,"method":"snapshot","pid":${2 ** 32 + 5}}`), 7);
+  assert.equal(requestIdOf('{"id":-1,"method":"list"}'), undefined);
+  assert.equal(requestIdOf('not json'), undefined);
 });

@@ -8,7 +8,7 @@ import * as readline from 'node:readline';
 
 import { TldError } from './errors';
 import { establishSharedPin, isInstalledHost } from './helperInstall';
-import { readHostConfig } from './hostConfig';
+import { HOST_CONFIG_PATH, readHostConfig } from './hostConfig';
 import { CALLER_CAPS, Caller, callerOf, checkPinRoot, checkProcess, isRoot, isThreadOf, verifyProcess } from './hostPolicy';
 import { defaultPinPath } from './layout';
 import { ABI_VERSION, NativeHelper, nativeReadAs } from './nativeHelper';
@@ -65,8 +65,26 @@ function setupOf(argv: readonly string[], env: NodeJS.ProcessEnv): Setup {
     const from = isRoot(caller) ? 'when installed' : `from user ${caller.uid}`;
     throw new TldError('EPERM', `the helper host takes no options ${from} (${argv.join(' ').slice(0, 200)}): it serves the pin configured by root`);
   }
+  // What root reads or loads for a user is root's alone: no one else may have changed it.
+  rootsOnly(HOST_CONFIG_PATH);
+  rootsOnly(own);
   const config = readHostConfig();
   return { caller, pinPath: config.pinPath, programPinRoot: config.programPinRoot, libraryPath: own };
+}
+
+/** EPERM unless @file (when it exists) and its folder are root's and writable by root alone. */
+function rootsOnly(file: string): void {
+  for (const p of [file, path.dirname(file)]) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      continue; // a missing configuration means the defaults; a missing library fails to load
+    }
+    if (st.uid !== 0 || (st.mode & 0o022) !== 0) {
+      throw new TldError('EPERM', `${p} is not root's alone (owner ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}): the helper host will not use it`);
+    }
+  }
 }
 
 /** @bytes with only the records of processes @keep accepts (a list stream: THREAD records). */
