@@ -500,6 +500,7 @@ static void remove_pins_at(int rootfd, const char *name, int dfd)
 		close(lfd);
 		return;
 	}
+	rewinddir(d);
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -790,13 +791,18 @@ static bool is_prog_fd(int fd)
 	return !strcmp(target, "anon_inode:bpf-prog");
 }
 
-/* The program id behind the pin @name in @dirfd, or 0 (links, maps and anything else). */
+/* The program id behind the pin @name in @dirfd, or 0 (links, maps, symlinks and anything else). */
 static __u32 pinned_prog_id(int dirfd, const char *name)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
-	int fd = get_at(dirfd, name);
+	struct stat st;
+	int fd;
 
+	/* BPF_OBJ_GET follows a symlink: a pin counts only where it is itself. */
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+		return 0;
+	fd = get_at(dirfd, name);
 	if (fd < 0)
 		return 0;
 	if (!is_prog_fd(fd) || bpf_obj_get_info_by_fd(fd, &info, &len))
@@ -815,6 +821,9 @@ static bool find_prog(int rootfd, __u32 id, char *obj, size_t obj_len, char *pin
 
 	if (!r && lfd >= 0)
 		close(lfd);
+	/* A dup shares the folder's read position with @rootfd: start from the top each time. */
+	if (r)
+		rewinddir(r);
 	while (r && !found && (od = readdir(r))) {
 		int dfd, dl;
 		DIR *d;
@@ -829,6 +838,8 @@ static bool find_prog(int rootfd, __u32 id, char *obj, size_t obj_len, char *pin
 		d = dl >= 0 ? fdopendir(dl) : NULL;
 		if (!d && dl >= 0)
 			close(dl);
+		if (d)
+			rewinddir(d);
 		while (d && !found && (pd = readdir(d))) {
 			if (pd->d_name[0] == '.' || pinned_prog_id(dfd, pd->d_name) != id)
 				continue;

@@ -262,7 +262,7 @@ test('a snapshot or write bound to a checked process never reaches the process t
   }
 });
 
-test('pids and program ids that would wrap are refused, and nothing is unloaded', async () => {
+test('pids and program ids that would wrap are refused, map pins are no programs, and only the loader unloads: nothing else is unloaded', async () => {
   const mine = await fixture(asUser(user, ['bpf', 'perfmon']), ['--mode', 'plain', '--threads', '1']);
   await host.refused('snapshot', { pid: 2 ** 32 + mine.pid }, 'EINVAL', /out of range/);
   await host.refused('attach', { pid: 2 ** 32 + mine.pid, keys: [{ name: 'x', size: 4 }] }, 'EINVAL', /out of range/);
@@ -270,6 +270,8 @@ test('pids and program ids that would wrap are refused, and nothing is unloaded'
   assert.equal(loaded.ok, true, JSON.stringify(loaded));
   const [progId] = loaded.progIds as number[];
   assert.ok(progId);
+  const listed = (await host.ok('progList', { pinRoot: config.programPinRoot })).programs as { id: number; ours: boolean; pin: string }[];
+  assert.deepEqual(listed.filter((p) => p.ours).map((p) => [p.id, p.pin]), [[progId, `${config.programPinRoot}/uptr_defined/on_switch`]]);
   const pins = tree(host.pinRoot);
   await host.refused('progUnload', { pinRoot: config.programPinRoot, progId: 2 ** 32 + progId }, 'EINVAL', /out of range/);
   assert.deepEqual(tree(host.pinRoot), pins);
@@ -279,8 +281,16 @@ test('pids and program ids that would wrap are refused, and nothing is unloaded'
   const withMap = tree(host.pinRoot);
   await host.refused('progUnload', { pinRoot: config.programPinRoot, progId: mapId }, 'ENOENT', /was not loaded by TLD Studio/);
   assert.deepEqual(tree(host.pinRoot), withMap);
+  // The object's folder is the user's; one of root's (or another user's) is not theirs to unload.
+  const folder = path.join(host.pinRoot, 'uptr_defined');
+  assert.equal(fs.statSync(folder).uid, user.uid);
+  fs.chownSync(folder, 0, 0);
+  const rootsPins = tree(host.pinRoot);
+  await host.refused('progUnload', { pinRoot: config.programPinRoot, progId }, 'EPERM', /was loaded by user 0: only they or root may unload it/);
+  assert.deepEqual(tree(host.pinRoot), rootsPins);
+  fs.chownSync(folder, user.uid, user.gid);
   await host.ok('progUnload', { pinRoot: config.programPinRoot, progId });
-  assert.ok(!fs.existsSync(path.join(host.pinRoot, 'uptr_defined')), 'the object is unloaded');
+  assert.ok(!fs.existsSync(folder), 'the object is unloaded');
   fs.rmSync(path.join(host.pinRoot, 'maps'), { recursive: true });
 });
 

@@ -195,8 +195,24 @@ class HostServer {
     if (isRoot(this.caller)) return this.helper.objectLoad(file, root, attach);
     return withCallersFile(this.caller, file, async (copy) => {
       const r = await this.helper.objectLoad(copy, root, attach);
-      return r.error ? { ...r, error: { ...r.error, message: named(r.error.message, copy, file) } } : r;
+      if (r.error) return { ...r, error: { ...r.error, message: named(r.error.message, copy, file) } };
+      // The object's folder is its loader's: `ls -l` says who, and unload lets only them (and root).
+      fs.lchownSync(path.join(root, r.object), this.caller.uid, this.caller.gid);
+      return r;
     });
+  }
+
+  /** Unloads program @id when the caller loaded it (its object's folder is theirs), or is root. */
+  private async progUnload(pinRoot: string, id: number): Promise<void> {
+    const root = checkPinRoot(this.caller, pinRoot, this.setup.programPinRoot);
+    if (!isRoot(this.caller)) {
+      const prog = (await this.helper.progList(root)).find((p) => p.id === id && p.ours);
+      const owner = prog ? fs.lstatSync(path.dirname(prog.pin)).uid : undefined;
+      if (owner !== undefined && owner !== this.caller.uid) {
+        throw new TldError('EPERM', `program ${id} was loaded by user ${owner}: only they or root may unload it`);
+      }
+    }
+    await this.helper.progUnload(root, id);
   }
 
   async answer(req: HostRequest): Promise<HostReply> {
@@ -229,7 +245,7 @@ class HostServer {
         case 'progList':
           return { id: req.id, ok: true, result: { programs: await helper.progList(checkPinRoot(this.caller, req.pinRoot, this.setup.programPinRoot)) } };
         case 'progUnload':
-          await helper.progUnload(checkPinRoot(this.caller, req.pinRoot, this.setup.programPinRoot), req.progId);
+          await this.progUnload(req.pinRoot, req.progId);
           return { id: req.id, ok: true, result: {} };
         default: {
           const never: never = req;
