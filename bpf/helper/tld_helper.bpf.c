@@ -35,7 +35,8 @@ static const __u8 zeros[8];
 
 static __always_inline bool same_process(struct task_struct *task)
 {
-	return !expect_start || task->group_leader->start_boottime / TLDH_NSEC_PER_TICK + 1 == expect_start;
+	return !expect_start ||
+	       task->group_leader->start_boottime / TLDH_NSEC_PER_TICK + 1 == expect_start;
 }
 
 struct usage_ctx {

@@ -222,14 +222,14 @@ int32_t tldh_object_check(const char *path, struct tldh_finding *out, uint32_t c
 
 /* ---- files read with a caller's rights ---- */
 
-/* Exit codes of the reading child besides an errno: it could not take the caller's credentials, or the file is not a regular one. */
+/* Exit codes of the reading child besides an errno: no credentials, not a regular file, too big. */
 #define READ_AS_NO_CREDS 254
 #define READ_AS_NOT_REG 253
 #define READ_AS_TOO_BIG 252
 
 /* The child: become @uid/@gid/@groups, then copy @path into fd 0 (the memfd). Async-signal-safe calls only. */
-static void __attribute__((noreturn)) read_as_child(const char *path, uid_t uid, gid_t gid, const gid_t *groups,
-						     int ngroups, size_t cap)
+static void __attribute__((noreturn)) read_as_child(const char *path, uid_t uid, gid_t gid,
+						     const gid_t *groups, int ngroups, size_t cap)
 {
 	char chunk[16384];
 	size_t total = 0;
@@ -237,7 +237,7 @@ static void __attribute__((noreturn)) read_as_child(const char *path, uid_t uid,
 	ssize_t n;
 	int fd;
 
-	/* Nothing of the parent's stays open (its BPF fds least of all): only the memfd, as fd 0. */
+	/* Nothing of the parent's stays open (its BPF fds least): only the memfd, as fd 0. */
 	if (syscall(SYS_close_range, 1, ~0u, 0))
 		_exit(READ_AS_NO_CREDS);
 	if (syscall(SYS_setgroups, ngroups, groups) || syscall(SYS_setresgid, gid, gid, gid) ||
@@ -327,7 +327,8 @@ int32_t tldh_read_as(const char *path, uint32_t uid, uint32_t gid, uint8_t *buf,
 		if (errno != EINTR) {
 			rc = -errno;
 			close(memfd);
-			return tldh_fail(err, rc, "cannot wait for the process reading %s: %s", path, strerror(-rc));
+			return tldh_fail(err, rc, "cannot wait for the process reading %s: %s", path,
+					 strerror(-rc));
 		}
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
@@ -336,7 +337,8 @@ int32_t tldh_read_as(const char *path, uint32_t uid, uint32_t gid, uint8_t *buf,
 		close(memfd);
 		switch (code) {
 		case READ_AS_NO_CREDS:
-			return tldh_fail(err, -EPERM, "cannot take the credentials of user %u to read %s", uid, path);
+			return tldh_fail(err, -EPERM, "cannot take the credentials of user %u to read %s", uid,
+					 path);
 		case READ_AS_NOT_REG:
 			return tldh_fail(err, -EINVAL, "%s is not a regular file", path);
 		case READ_AS_TOO_BIG:
