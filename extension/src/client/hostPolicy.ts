@@ -6,7 +6,6 @@ import * as fs from 'node:fs';
 import { TldError } from './errors';
 import { PID_MAX_LIMIT } from './protocol';
 
-
 const CAP_PERFMON = 38n;
 const CAP_BPF = 39n;
 /**
@@ -54,8 +53,8 @@ export function primaryGid(uid: number): number {
  */
 export function callerOf(
   env: NodeJS.ProcessEnv,
-  realUid = process.getuid?.() ?? 0,
-  realGid = process.getgid?.() ?? 0,
+  realUid = process.getuid?.() ?? -1,
+  realGid = process.getgid?.() ?? -1,
   gidOf: (uid: number) => number = primaryGid,
 ): Caller {
   if (realUid !== 0) return { uid: realUid, gid: realGid, via: 'self' };
