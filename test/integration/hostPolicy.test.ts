@@ -314,7 +314,7 @@ test('a pin root other than the configured one, with .. or outside bpffs, is ref
 
 test('symlinks in the pin root are never followed: not to create, not to empty, not to unload', async () => {
   // A root-owned folder the symlink points at: it must keep its file.
-  const victim = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-it-victim-'));
+  const victim = fs.mkdtempSync(path.join(shared, 'victim-'));
   fs.writeFileSync(path.join(victim, 'keep'), 'root data');
   const victimTree = tree(victim);
   fs.mkdirSync(host.pinRoot, { recursive: true });
@@ -347,7 +347,7 @@ test('symlinks in the pin root are never followed: not to create, not to empty, 
 });
 
 test('a symlink swapped in and out of the pin root while objects load never redirects a pin or a clean-up', async () => {
-  const victim = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-it-victim-'));
+  const victim = fs.mkdtempSync(path.join(shared, 'victim-'));
   fs.writeFileSync(path.join(victim, 'keep'), 'root data');
   const victimTree = tree(victim);
   fs.mkdirSync(host.pinRoot, { recursive: true });
