@@ -431,7 +431,7 @@ test('--lib, --pin or any option from a caller other than root is refused before
   const marker = path.join(shared, 'loaded-as-root');
   const lib = path.join(shared, 'evil.so');
   const src = path.join(shared, 'evil.c');
-  fs.writeFileSync(src, `#include <stdio.h>\n__attribute__((constructor)) static void evil(void) { FILE *f = fopen("${marker}", "w"); if (f) fclose(f); }\nint tldh_abi_version(void) { return 2; }\n`);
+  fs.writeFileSync(src, `#include <stdio.h>\n__attribute__((constructor)) static void evil(void) { FILE *f = fopen("${marker}", "w"); if (f) fclose(f); }\nint tldh_abi_version(void) { return 3; }\n`);
   execFileSync('cc', ['-shared', '-fPIC', src, '-o', lib]);
   for (const args of [['--lib', lib], ['--pin', '/sys/fs/bpf/elsewhere/tld_data_map']]) {
     const { host: h, hello } = await startHost(args);

@@ -7,7 +7,7 @@ import { TldError } from './errors';
 import { helperLibraryPath } from './paths';
 import { Finding, HostReport, KeySpec, LoadResult, LoadedProgram, RawHelper } from './protocol';
 
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 const MESSAGE_LEN = 512;
 
 /** Where the built library is (paths.ts). */
