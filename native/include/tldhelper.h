@@ -57,7 +57,9 @@ int32_t tldh_snapshot(int32_t pid, uint8_t *buf, size_t cap, size_t *len, struct
  * ticks after boot, the 22nd field of /proc/PID/stat): until the next call,
  * tldh_snapshot() and tldh_write() for @pid read and write threads of that
  * process only; should it exit and another process take its pid meanwhile, the
- * kernel side skips that one's threads. @pid 0 releases the binding. -ESRCH
+ * kernel side skips that one's threads (one started within the same 10 ms clock
+ * tick cannot be told apart; only root forcing pids reuses one that fast). @pid
+ * 0 releases the binding. -ESRCH
  * when @pid no longer names the process that started at @start_time.
  */
 int32_t tldh_bind_process(int32_t pid, uint64_t start_time, struct tldh_error *err);

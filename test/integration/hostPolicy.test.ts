@@ -233,6 +233,8 @@ test('a snapshot or write bound to a checked process never reaches the process t
   try {
     helper.bindProcess(pid, BigInt(readCreds(pid).startTime));
     await a.proc.kill();
+    // Start times count clock ticks (10 ms): only root forcing a pid (as here) reuses one within a tick.
+    await new Promise((r) => setTimeout(r, 30));
     // Another process takes the pid: ns_last_pid names the next one (other forks on the machine may race it).
     let b: Proc | undefined;
     for (let i = 0; i < 50 && !b; i++) {
