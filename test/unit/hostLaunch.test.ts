@@ -55,3 +55,12 @@ test('the installed host is started as HOST_COMMAND alone: no Node, script, pin 
     assert.equal(plan.installed, true);
   }
 });
+
+test('a host started without a boundary (as root) gets no SUDO_UID, SUDO_GID or PKEXEC_UID: it serves its root caller, not the user who once ran sudo', () => {
+  const env = { HOME: '/root', SUDO_UID: '1000', SUDO_GID: '1000', SUDO_USER: 'u', PKEXEC_UID: '1000' };
+  const plan = planHostLaunch(PIN, [], ctx({ execPath: process.execPath, versions: process.versions, env }));
+  for (const v of ['SUDO_UID', 'SUDO_GID', 'SUDO_USER', 'PKEXEC_UID']) assert.equal(plan.env[v], undefined, v);
+  assert.equal(plan.env.HOME, '/root');
+  const viaSudo = planHostLaunch(PIN, ['sudo', '-n'], ctx({ execPath: process.execPath, versions: process.versions, env }));
+  assert.equal(viaSudo.env.SUDO_UID, '1000', 'through sudo, sudo itself sets them for the host');
+});

@@ -74,7 +74,10 @@ export function planHostLaunch(pinPath: string, launcher: Launcher, ctx: LaunchC
   const electron = ctx.versions.electron !== undefined;
   const node = electron ? ['/usr/bin/env', 'ELECTRON_RUN_AS_NODE=1', ctx.execPath] : [ctx.execPath];
   const argv = [...launcher, ...node, ctx.hostScript, '--pin', pinPath, ...(libraryPath ? ['--lib', libraryPath] : [])];
-  const env = electron ? { ...ctx.env, ELECTRON_RUN_AS_NODE: '1' } : ctx.env;
+  const env: NodeJS.ProcessEnv = electron ? { ...ctx.env, ELECTRON_RUN_AS_NODE: '1' } : { ...ctx.env };
+  // Without a boundary the host is this process's own child: a SUDO_UID left in a root shell
+  // reached through sudo would make it serve that user instead of the root that started it.
+  if (launcher.length === 0) for (const v of ['SUDO_UID', 'SUDO_GID', 'SUDO_USER', 'PKEXEC_UID']) delete env[v];
   return { argv, env, installed: false };
 }
 
