@@ -42,6 +42,12 @@ TLD_HIDDEN int tld_pin_thread(int map_fd, pid_t tid, struct tld_data_page *page,
 /* Deletes thread @tid's entry, which unpins its pages. */
 TLD_HIDDEN void tld_unpin_thread(int map_fd, pid_t tid);
 
+/*
+ * Unpins and frees the calling thread's page, as its exit would; its next
+ * tld_thread_data() allocates a new one (tld_thread.c).
+ */
+TLD_HIDDEN void tld_thread_release(void);
+
 /* The map fd in use, or -1; never opens one (tld_map.c). */
 TLD_HIDDEN int tld_map_fd_peek(void);
 /* Closes the map if libtld opened it. */

@@ -174,6 +174,17 @@ void *tld_resolve_key(tld_off_t k)
 	return data ? data + k.off : NULL;
 }
 
+TLD_HIDDEN void tld_thread_release(void)
+{
+	struct tld_thread *t = tls_self;
+
+	if (!t || tls_gen != __atomic_load_n(&tld_gen, __ATOMIC_ACQUIRE))
+		return;
+	/* A NULL value: the exit destructor does not run again for this record. */
+	pthread_setspecific(tld_exit_key, NULL);
+	tld_thread_exit(t);
+}
+
 void tld_free(void)
 {
 	struct tld_meta_page *meta;
