@@ -129,7 +129,7 @@ function compile(compiler: string, lang: 'c' | 'c++', source: string, defines: r
 
 const producerSource = '#include <task_local_data.h>\nTLD_DEFINE_KEY(k, "x", 4);\nint main(void) { int *p = (int *)tld_get_data(0, k); return p ? *p : tld_key_err_or_zero(tld_create_key("y", 8)); }\n';
 
-test('the drop-in compiles as C and C++, and refuses a TLD_NAME_LEN that would change the layout', () => {
+test('the drop-in compiles as C and C++, and refuses a TLD_NAME_LEN that would change the layout or tld.h in the same file', () => {
   const c = compile('cc', 'c', producerSource);
   assert.equal(c.status, 0, c.stderr);
   const cxx = compile('c++', 'c++', producerSource);
@@ -139,4 +139,7 @@ test('the drop-in compiles as C and C++, and refuses a TLD_NAME_LEN that would c
   assert.match(named.stderr, /TLD_NAME_LEN cannot change/);
   const same = compile('cc', 'c', producerSource, ['-DTLD_NAME_LEN=62']);
   assert.equal(same.status, 0, same.stderr);
+  const both = compile('cc', 'c', `#include <tld.h>\n${producerSource}`, [`-I${path.join(repoRoot, 'native', 'include')}`]);
+  assert.notEqual(both.status, 0);
+  assert.match(both.stderr, /include either tld\.h .* or task_local_data\.h .*, not both/);
 });

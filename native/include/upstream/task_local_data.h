@@ -24,9 +24,9 @@
  *    unused), so they fail only when the page is full.
  *  - tld_get_data() with a failed key returns NULL with errno set to the
  *    key's error (upstream returns an address before the thread's data).
- *    Any NULL sets errno: the map refused (-EINVAL: not a task storage map
- *    with uptr values; the reason goes to libtld's print callback), EPERM
- *    without CAP_BPF.
+ *    Any NULL sets errno: EINVAL for a map that is not a task storage map
+ *    with uptr values (the reason goes to libtld's print callback), EPERM
+ *    without CAP_BPF, EBADF for a bad fd.
  *  - One map per process: the first tld_get_data() names the map every
  *    thread is pinned in. A later call with another map fails with EBUSY
  *    (upstream pins each thread in the map its first call names). Keep that
@@ -49,6 +49,10 @@
 #ifndef __TASK_LOCAL_DATA_H
 #define __TASK_LOCAL_DATA_H
 
+#ifdef TLD_H
+#error "include either tld.h (libtld's API) or task_local_data.h (upstream's), not both: their tld_free() differ"
+#endif
+
 /* What upstream's header brings in, for programs that rely on it. */
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +71,7 @@
 #include <pthread.h>
 #endif
 
+#include <linux/types.h>
 #include <bpf/bpf.h>
 
 #ifndef TLD_NAME_LEN
