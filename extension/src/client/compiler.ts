@@ -10,6 +10,14 @@ import { bpfIncludeDirs, cacheDir } from './paths';
 
 export type Severity = 'error' | 'warning' | 'note';
 
+/** Another place that explains a diagnostic: where a pointer came from, the call an inlined line sits in. */
+export interface RelatedLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
 export interface Diagnostic {
   readonly file: string;
   readonly line: number;
@@ -17,7 +25,8 @@ export interface Diagnostic {
   readonly severity: Severity;
   readonly message: string;
   /** Which step said it. */
-  readonly source: 'clang' | 'check' | 'verifier';
+  readonly source: 'clang' | 'check' | 'verifier' | 'build';
+  readonly related?: readonly RelatedLocation[];
 }
 
 export interface CompileResult {

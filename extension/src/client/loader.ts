@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { CompileOptions, CompileResult, Diagnostic, compile } from './compiler';
+import { CompileOptions, CompileResult, Diagnostic, RelatedLocation, compile } from './compiler';
+import { ProgramSource, SourceFrame } from './insnSource';
 import { bpfIncludeDirs } from './paths';
 import { Finding, LoadResult, RawHelper } from './protocol';
 
@@ -51,15 +52,50 @@ function resolveAnnotated(name: string, sourceFile: string): string {
   return path.resolve(path.dirname(sourceFile), name);
 }
 
-export function verifierDiagnostic(sourceFile: string, v: VerifierError): Diagnostic {
+/** The first frame's place, with the line the kernel annotated as the fallback. */
+function place(sourceFile: string, frame: SourceFrame | undefined, file: string | undefined, line: number | undefined): { file: string; line: number; column: number } {
+  if (frame) return { file: resolveAnnotated(frame.file, sourceFile), line: frame.line, column: Math.max(1, frame.column) };
+  return { file: file ? resolveAnnotated(file, sourceFile) : sourceFile, line: line ?? 1, column: 1 };
+}
+
+/**
+ * The verifier's error at the source of the failing instruction. With the @object that was
+ * loaded, the instruction is found in it as libbpf laid the program out, and its line and
+ * column come from the object's debug info (through inlined functions: each call site is a
+ * related location); without it, or when that fails, the line the kernel annotated is used.
+ * Where the log shows where the register came from (a lookup that may fail), that line is
+ * related too.
+ */
+export function verifierDiagnostic(sourceFile: string, v: VerifierError, object?: string): Diagnostic {
   const where = v.insn !== undefined ? ` (instruction ${v.insn}${v.insnText ? `: ${v.insnText}` : ''})` : '';
+  const program = object ? ProgramSource.open(object, v.program) : undefined;
+  const frames = program && v.insn !== undefined ? program.frames(v.insn, v.opcode) : [];
+  const at = place(sourceFile, frames[0], v.file, v.line);
+  const related: RelatedLocation[] = [];
+  for (let i = 1; i < frames.length; i++) {
+    const f = frames[i] as SourceFrame;
+    const inner = frames[i - 1]?.func;
+    // BPF_PROG's body (____NAME) inlined into NAME is the macro's business, not the user's.
+    if (inner && inner === `____${f.func}`) continue;
+    related.push({ ...place(sourceFile, f, undefined, undefined), message: `${inner ? `${inner}() ` : ''}inlined into ${f.func ? `${f.func}()` : 'its caller'} here` });
+  }
+  if (v.origin) {
+    const o = v.origin;
+    const from = program ? program.frames(o.insn, o.opcode)[0] : undefined;
+    if (from || o.line !== undefined) {
+      const what = o.call ? `${o.call}() returns it here` : `it is made here (instruction ${o.insn})`;
+      const reg = /^(R\d+) /.exec(v.message)?.[1];
+      related.push({ ...place(sourceFile, from, o.file, o.line), message: `${reg ? `${reg}: ` : ''}${what}, as ${o.type} (it may be NULL)` });
+    }
+  }
   return {
-    file: v.file ? resolveAnnotated(v.file, sourceFile) : sourceFile,
-    line: v.line ?? 1,
-    column: 1,
+    file: at.file,
+    line: at.line,
+    column: at.column,
     severity: 'error',
-    message: `${v.summary} [verifier: ${v.message}${where}]`,
+    message: `${v.summary}${frames[0]?.merged ? ` The compiler merged this instruction from several lines of ${frames[0].merged}(), inlined here: look there.` : ''} [verifier: ${v.message}${where}]`,
     source: 'verifier',
+    ...(related.length ? { related } : {}),
   };
 }
 
@@ -96,14 +132,17 @@ export async function compileCheckLoad(
   const verifier = load.log ? parseVerifierLog(load.log, load.failedProgram) : undefined;
   const abs = path.resolve(file);
   const failure: Diagnostic = verifier
-    ? verifierDiagnostic(abs, verifier)
+    ? verifierDiagnostic(abs, verifier, checked.compile.object)
     : { file: abs, line: 1, column: 1, severity: 'error', message: load.error?.message ?? 'the load failed', source: 'verifier' };
   return { ...checked, load, verifier, diagnostics: [...checked.diagnostics, failure] };
 }
 
-/** "file:line:col: severity: message", which terminals and editors jump to. */
+/** "file:line:col: severity: message", which terminals and editors jump to; related places follow as notes. */
 export function formatDiagnostic(d: Diagnostic, cwd = process.cwd()): string {
-  const rel = path.relative(cwd, d.file);
-  const shown = rel && !rel.startsWith('..') ? rel : d.file;
-  return `${shown}:${d.line}:${d.column}: ${d.severity}: ${d.message}`;
+  const shown = (file: string): string => {
+    const rel = path.relative(cwd, file);
+    return rel && !rel.startsWith('..') ? rel : file;
+  };
+  const notes = (d.related ?? []).map((r) => `\n${shown(r.file)}:${r.line}:${r.column}: note: ${r.message}`);
+  return `${shown(d.file)}:${d.line}:${d.column}: ${d.severity}: ${d.message}${notes.join('')}`;
 }
