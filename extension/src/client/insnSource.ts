@@ -11,8 +11,10 @@ import { BpfObject, Segment, SourceLine, locateInsn } from './bpfObject';
 export interface SourceFrame extends SourceLine {
   /** The function the line is in (for an inlined frame, the inlined function). */
   readonly func?: string;
+  /** Where that function begins. */
+  readonly start?: { readonly file: string; readonly line: number };
   /** The compiler merged the instruction from several lines of this inlined function (DWARF line 0). */
-  readonly merged?: string;
+  readonly merged?: { readonly func: string; readonly file?: string; readonly line?: number };
 }
 
 /** The instructions of one loaded program, looked up in its object. */
@@ -23,15 +25,29 @@ export class ProgramSource {
     private readonly objectPath: string,
   ) {}
 
-  /** undefined when the object cannot be read or has no program @program. */
-  static open(objectPath: string, program: string): ProgramSource | undefined {
+  /**
+   * The program of @objectPath whose instructions are the ones a verifier log printed
+   * (@printed: index -> opcode), trying @preferred (the name the loader reported) first;
+   * undefined when the object cannot be read or no program fits.
+   */
+  static open(objectPath: string, preferred: string, printed: ReadonlyMap<number, number>): ProgramSource | undefined {
+    let object: BpfObject;
     try {
-      const object = new BpfObject(fs.readFileSync(objectPath));
-      const segments = object.layout(program);
-      return segments ? new ProgramSource(object, segments, objectPath) : undefined;
+      object = new BpfObject(fs.readFileSync(objectPath));
     } catch {
       return undefined;
     }
+    const names = [preferred, ...object.programs().filter((p) => p !== preferred)];
+    for (const name of names) {
+      const segments = object.layout(name);
+      if (!segments) continue;
+      const fits = [...printed].every(([index, opcode]) => {
+        const at = locateInsn(segments, index);
+        return at !== undefined && object.opcode(at.section, at.offset) === opcode;
+      });
+      if (fits) return new ProgramSource(object, segments, objectPath);
+    }
+    return undefined;
   }
 
   /**
@@ -49,7 +65,9 @@ export class ProgramSource {
       // Line 0: code the compiler merged from several lines of a function; the first frame
       // with a line is where it is inlined, and the merged function is named in `merged`.
       if (dwarf[0]!.line > 0) return dwarf;
-      return known.map((f, i) => (i === 0 && dwarf[0]!.func ? { ...f, merged: dwarf[0]!.func } : f));
+      const inner = dwarf[0]!;
+      const merged = inner.func ? { func: inner.func, ...(inner.start ? { file: inner.start.file, line: inner.start.line } : {}) } : undefined;
+      return known.map((f, i) => (i === 0 && merged ? { ...f, merged } : f));
     }
     const btf = this.object.btfLine(at.section, at.offset);
     return btf ? [{ ...btf, func: at.func }] : [];
@@ -61,6 +79,8 @@ interface SymbolizerFrame {
   readonly FunctionName?: string;
   readonly Line?: number;
   readonly Column?: number;
+  readonly StartFileName?: string;
+  readonly StartLine?: number;
 }
 
 const SYMBOLIZERS = ['llvm-symbolizer-19', 'llvm-symbolizer'];
@@ -95,6 +115,7 @@ function symbolize(object: BpfObject, objectPath: string, section: string, offse
           line: s.Line ?? 0,
           column: s.Column ?? 0,
           ...(s.FunctionName && s.FunctionName !== '??' ? { func: s.FunctionName } : {}),
+          ...(s.StartFileName && s.StartLine ? { start: { file: s.StartFileName, line: s.StartLine } } : {}),
         }));
     }
     return [];

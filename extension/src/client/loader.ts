@@ -68,7 +68,7 @@ function place(sourceFile: string, frame: SourceFrame | undefined, file: string 
  */
 export function verifierDiagnostic(sourceFile: string, v: VerifierError, object?: string): Diagnostic {
   const where = v.insn !== undefined ? ` (instruction ${v.insn}${v.insnText ? `: ${v.insnText}` : ''})` : '';
-  const program = object ? ProgramSource.open(object, v.program) : undefined;
+  const program = object ? ProgramSource.open(object, v.program, v.printed) : undefined;
   const frames = program && v.insn !== undefined ? program.frames(v.insn, v.opcode) : [];
   const at = place(sourceFile, frames[0], v.file, v.line);
   const related: RelatedLocation[] = [];
@@ -78,6 +78,10 @@ export function verifierDiagnostic(sourceFile: string, v: VerifierError, object?
     // BPF_PROG's body (____NAME) inlined into NAME is the macro's business, not the user's.
     if (inner && inner === `____${f.func}`) continue;
     related.push({ ...place(sourceFile, f, undefined, undefined), message: `${inner ? `${inner}() ` : ''}inlined into ${f.func ? `${f.func}()` : 'its caller'} here` });
+  }
+  const merged = frames[0]?.merged;
+  if (merged?.file && merged.line) {
+    related.push({ file: resolveAnnotated(merged.file, sourceFile), line: merged.line, column: 1, message: `${merged.func}(), whose lines the failing instruction was merged from` });
   }
   if (v.origin) {
     const o = v.origin;
@@ -93,7 +97,7 @@ export function verifierDiagnostic(sourceFile: string, v: VerifierError, object?
     line: at.line,
     column: at.column,
     severity: 'error',
-    message: `${v.summary}${frames[0]?.merged ? ` The compiler merged this instruction from several lines of ${frames[0].merged}(), inlined here: look there.` : ''} [verifier: ${v.message}${where}]`,
+    message: `${v.summary}${frames[0]?.merged ? ` The compiler merged this instruction from several lines of ${frames[0].merged.func}(), inlined here: the read is in it.` : ''} [verifier: ${v.message}${where}]`,
     source: 'verifier',
     ...(related.length ? { related } : {}),
   };

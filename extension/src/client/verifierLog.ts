@@ -14,6 +14,8 @@
 
 export interface VerifierError {
   readonly program: string;
+  /** Every instruction the log printed (index -> opcode), to find the program in its object. */
+  readonly printed: ReadonlyMap<number, number>;
   /** Source file and line from the nearest "; CODE @ FILE:LINE" annotation before the failing instruction. */
   readonly file?: string;
   readonly line?: number;
@@ -298,7 +300,9 @@ function explain(c: Context): string {
     // The uptr pitfall only when the number was read out of a map value, as a uptr field is.
     const uptr = loadedFromMapValue(c.lines, c.at, reg)
       ? ' (it was read from a map value: a uptr field whose struct is only forward-declared becomes a number; define the struct in full)'
-      : '';
+      : c.lines.some((l) => /\bcall bpf_get_current_task#/.test(l))
+        ? ' (bpf_get_current_task() returns a plain number: use bpf_get_current_task_btf(), or read through bpf_probe_read_kernel())'
+        : '';
     return `${reg ?? 'This register'} is a plain number here, not a pointer the verifier can check: make sure it holds a pointer${uptr}.`;
   }
   if ((m = /^(R\d+) type=([a-z_]*or_null[a-z_]*) expected=(.*)$/.exec(message))) {
@@ -388,6 +392,16 @@ function explain(c: Context): string {
   return `The verifier rejected this instruction: ${message}`;
 }
 
+/** Every instruction the log prints, index -> opcode byte: enough to tell which program of an object it is. */
+export function printedOpcodes(log: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const l of logLines(log)) {
+    const m = /^(\d+): \(([0-9a-f]{2})\) /.exec(l);
+    if (m) out.set(Number(m[1]), parseInt(m[2] as string, 16));
+  }
+  return out;
+}
+
 /** The error in @log, mapped to its source line; undefined when the log holds no error. */
 export function parseVerifierLog(log: string, program: string): VerifierError | undefined {
   const lines = logLines(log);
@@ -420,6 +434,7 @@ export function parseVerifierLog(log: string, program: string): VerifierError | 
     const a = annotationAbove(lines, insn.at);
     return {
       program,
+      printed: printedOpcodes(log),
       ...(a?.file !== undefined ? { file: a.file, line: a.line } : {}),
       ...(a ? { sourceText: a.sourceText } : {}),
       insn: insn.index,
@@ -446,6 +461,7 @@ export function parseVerifierLog(log: string, program: string): VerifierError | 
   const origin = insn ? originOf(lines, insn.at, faultingRegister(message, insn.text)) : undefined;
   return {
     program,
+    printed: printedOpcodes(log),
     ...(a?.file !== undefined ? { file: a.file, line: a.line } : {}),
     ...(a ? { sourceText: a.sourceText } : {}),
     ...(insnIndex !== undefined ? { insn: insnIndex } : {}),
