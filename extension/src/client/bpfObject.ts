@@ -148,11 +148,12 @@ export class BpfObject {
         const at = sec.offset + f.value + i * INSN;
         const code = this.buf[at]!;
         const src = this.buf[at + 1]! >> 4;
+        const rel = rels?.get(f.value + i * INSN);
         const isCall = code === 0x85 && src === 1; // BPF_PSEUDO_CALL
-        const isFunc = code === 0x18 && src === 4; // BPF_PSEUDO_FUNC (callbacks)
+        // A callback's address (bpf_loop): libbpf makes a 16-byte load relocated against code BPF_PSEUDO_FUNC.
+        const isFunc = code === 0x18 && (src === 4 || (rel !== undefined && ((this.sections[rel.section]?.flags ?? 0) & SHF_EXECINSTR) !== 0));
         if (!isCall && !isFunc) continue;
         const imm = this.buf.readInt32LE(at + 4);
-        const rel = rels?.get(f.value + i * INSN);
         let targetSection = f.section;
         let target: number;
         if (rel) {

@@ -87,9 +87,10 @@ export function verifierDiagnostic(sourceFile: string, v: VerifierError, object?
     const o = v.origin;
     const from = program ? program.frames(o.insn, o.opcode)[0] : undefined;
     if (from || o.line !== undefined) {
-      const what = o.call ? `${o.call}() returns it here` : `it is made here (instruction ${o.insn})`;
-      const reg = /^(R\d+) /.exec(v.message)?.[1];
-      related.push({ ...place(sourceFile, from, o.file, o.line), message: `${reg ? `${reg}: ` : ''}${what}, as ${o.type} (it may be NULL)` });
+      const reg = /^(R\d+) /.exec(v.message)?.[1] ?? /\bR\d+\b/.exec(v.summary)?.[0];
+      const what = o.call ? `${o.call}() returns it here` : 'it comes from here';
+      const nullable = /or_null|NULL/.test(v.message) ? ' (it may be NULL)' : '';
+      related.push({ ...place(sourceFile, from, o.file, o.line), message: `${reg ? `${reg}: ` : ''}${what}, as ${o.type}${nullable}` });
     }
   }
   return {

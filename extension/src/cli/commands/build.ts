@@ -41,7 +41,7 @@ function report(o: BuildOutcome, json: boolean): number {
   }
   const failed = o.diagnostics.some((d) => d.severity === 'error') || (o.load !== undefined && !o.load.ok);
   if (json) {
-    out(toJson({ ok: !failed, object: o.compile.object, diagnostics: o.diagnostics, load: o.load && { ...o.load, log: undefined, logFile } }));
+    out(toJson({ ok: !failed, object: o.compile.object, command: o.compile.command, diagnostics: o.diagnostics, load: o.load && { ...o.load, log: undefined, logFile } }));
     return failed ? 1 : 0;
   }
   for (const d of o.diagnostics) out(formatDiagnostic(d));
