@@ -59,7 +59,10 @@ export class ProgramSource {
     const at = locateInsn(this.segments, index);
     if (!at) return [];
     if (opcode !== undefined && this.object.opcode(at.section, at.offset) !== opcode) return [];
-    const dwarf = symbolize(this.object, this.objectPath, at.section, at.offset);
+    const found = symbolize(this.object, this.objectPath, at.section, at.offset);
+    // The outermost frame is the function the layout put there; the symbolizer names it from a
+    // symbol table where every section's functions start at 0, so it may pick another.
+    const dwarf = found.map((f, i) => (i === found.length - 1 ? { ...f, func: at.func } : f));
     const known = dwarf.filter((f) => f.line > 0);
     if (known.length > 0) {
       // Line 0: code the compiler merged from several lines of a function; the first frame

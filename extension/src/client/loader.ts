@@ -74,10 +74,11 @@ export function verifierDiagnostic(sourceFile: string, v: VerifierError, object?
   const related: RelatedLocation[] = [];
   for (let i = 1; i < frames.length; i++) {
     const f = frames[i] as SourceFrame;
-    const inner = frames[i - 1]?.func;
-    // BPF_PROG's body (____NAME) inlined into NAME is the macro's business, not the user's.
-    if (inner && inner === `____${f.func}`) continue;
-    related.push({ ...place(sourceFile, f, undefined, undefined), message: `${inner ? `${inner}() ` : ''}inlined into ${f.func ? `${f.func}()` : 'its caller'} here` });
+    // BPF_PROG(NAME) puts the body in ____NAME, inlined into NAME: the user knows it as NAME.
+    const shown = (func: string | undefined) => func?.replace(/^____/, '');
+    const inner = shown(frames[i - 1]?.func);
+    if (inner && inner === shown(f.func)) continue;
+    related.push({ ...place(sourceFile, f, undefined, undefined), message: `${inner ? `${inner}() ` : ''}inlined into ${f.func ? `${shown(f.func)}()` : 'its caller'} here` });
   }
   const merged = frames[0]?.merged;
   if (merged?.file && merged.line) {
