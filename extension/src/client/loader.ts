@@ -105,17 +105,24 @@ export function verifierDiagnostic(sourceFile: string, v: VerifierError, object?
   };
 }
 
-/** Compiles @file and checks the object; loads nothing. */
-export async function compileAndCheck(helper: Checker, file: string, opts: CompileOptions = {}): Promise<BuildOutcome> {
+/**
+ * Compiles @file and checks the object; loads nothing. When only compiling (@forLoad false),
+ * a scheduler this kernel cannot run is a note: the object is fine, for a VM.
+ */
+export async function compileAndCheck(helper: Checker, file: string, opts: CompileOptions = {}, forLoad = false): Promise<BuildOutcome> {
   const result = await compile(file, opts);
   if (!result.ok) return { compile: result, findings: [], diagnostics: result.diagnostics };
   const source = fs.readFileSync(file, 'utf8');
   const findings = await helper.objectCheck(result.object);
   const abs = path.resolve(file);
+  const shown = (f: Finding): Diagnostic => {
+    const d = findingDiagnostic(abs, source, f);
+    return !forLoad && f.code === 'no-sched-ext' ? { ...d, severity: 'note' } : d;
+  };
   return {
     compile: result,
     findings,
-    diagnostics: [...result.diagnostics, ...findings.map((f) => findingDiagnostic(abs, source, f))],
+    diagnostics: [...result.diagnostics, ...findings.map(shown)],
   };
 }
 
@@ -131,7 +138,7 @@ export async function compileCheckLoad(
   attach: boolean,
   opts: CompileOptions = {},
 ): Promise<BuildOutcome> {
-  const checked = await compileAndCheck(helper, file, opts);
+  const checked = await compileAndCheck(helper, file, opts, true);
   if (!checked.compile.ok || checked.findings.some((f) => f.severity === 'error')) return checked;
   const load = await helper.objectLoad(checked.compile.object, pinRoot, attach);
   if (load.ok) return { ...checked, load };
