@@ -112,7 +112,7 @@ export const loadFile = (ctx: Ctx, problems: vscode.DiagnosticCollection, refres
     void vscode.window.showInformationMessage(`Loaded ${outcome.load.object}: programs ${outcome.load.progIds.join(', ')}, ${outcome.load.attached} attached.`);
     refresh();
   } else if (outcome.verifier) {
-    void vscode.window.showErrorMessage(`The verifier rejected ${outcome.load?.failedProgram}: ${outcome.verifier.summary}`, 'Show Log').then((a) => {
+    void vscode.window.showErrorMessage(`The verifier rejected ${outcome.verifier.program}: ${outcome.verifier.summary}`, 'Show Log').then((a) => {
       if (a) ctx.log.show();
     });
   }

@@ -143,6 +143,28 @@ test('an error in a subprogram of the second program of an object is found where
   assert.ok(d.related?.some((r) => r.line === 25 && /bpf_map_lookup_elem/.test(r.message)), JSON.stringify(d.related));
 });
 
+test('without llvm-symbolizer, the object\'s .BTF.ext line info still gives the failing read\'s line and column', async () => {
+  // A PATH with clang and bpftool but no llvm-symbolizer.
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-it-nosym-'));
+  try {
+    for (const tool of ['clang-19', 'bpftool']) {
+      const found = ['/usr/bin', '/usr/sbin', '/usr/local/sbin', '/usr/local/bin'].map((d) => path.join(d, tool)).find((f) => fs.existsSync(f));
+      assert.ok(found, `${tool} is not installed`);
+      fs.symlinkSync(found, path.join(bin, tool));
+    }
+    const r = await runTldctl(world.procs, ['load', source('inlined_null.bpf.c'), '--json'], { env: { ...env, PATH: bin }, timeoutMs: 60_000 });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const d = (JSON.parse(r.stdout) as { diagnostics: JsonDiagnostic[] }).diagnostics.find((x) => x.source === 'verifier');
+    assert.ok(d, r.stdout);
+    assert.equal(d.line, 27);
+    assert.equal(d.column, columnOf('inlined_null.bpf.c', 27, 'w->weight') + 3);
+    // No inline chain without DWARF's help, but the lookup is still related (the kernel annotated it).
+    assert.ok(d.related?.some((x) => x.line === 34 && /bpf_map_lookup_elem/.test(x.message)), JSON.stringify(d.related));
+  } finally {
+    fs.rmSync(bin, { recursive: true, force: true });
+  }
+});
+
 test('a number used as a pointer gets no uptr hint when no map value gave it', async () => {
   const d = await verifierError('task_scalar.bpf.c');
   assert.equal(d.line, 15);

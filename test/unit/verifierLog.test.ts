@@ -521,3 +521,16 @@ test('the tld_lookup hint needs tld_lookup in the log', () => {
   assert.match(parsed(log('seen += *(__u64 *)tld_lookup(t, &k, "a", 1);')).summary, /tld_lookup\(\) hint/);
   assert.doesNotMatch(parsed(log('seen += *(__u64 *)buf;')).summary, /tld_lookup/);
 });
+
+test('a NULL-able pointer passed to a kfunc: the argument\'s register leads to the call that returned it', () => {
+  const v = parsed([
+    '; t = bpf_task_from_pid(pid); @ k.bpf.c:12',
+    '4: (85) call bpf_task_from_pid#99102      ; R0=ptr_or_null_task_struct(id=3,ref_obj_id=3)',
+    '5: (bf) r1 = r0                       ; R0=ptr_or_null_task_struct(id=3,ref_obj_id=3) R1_w=ptr_or_null_task_struct(id=3,ref_obj_id=3)',
+    '; bpf_task_release(t); @ k.bpf.c:14',
+    '6: (85) call bpf_task_release#99281',
+    'Possibly NULL pointer passed to trusted arg0',
+    PROCESSED,
+  ].join('\n'));
+  assert.deepEqual(v.origin, { insn: 4, opcode: 0x85, call: 'bpf_task_from_pid', type: 'ptr_or_null_task_struct', file: 'k.bpf.c', line: 12 });
+});

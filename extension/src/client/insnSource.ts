@@ -20,6 +20,8 @@ export interface SourceFrame extends SourceLine {
 /** The instructions of one loaded program, looked up in its object. */
 export class ProgramSource {
   private constructor(
+    /** The program's name (the one whose instructions the log printed). */
+    readonly name: string,
     private readonly object: BpfObject,
     private readonly segments: readonly Segment[],
     private readonly objectPath: string,
@@ -45,7 +47,7 @@ export class ProgramSource {
         const at = locateInsn(segments, index);
         return at !== undefined && object.opcode(at.section, at.offset) === opcode;
       });
-      if (fits) return new ProgramSource(object, segments, objectPath);
+      if (fits) return new ProgramSource(name, object, segments, objectPath);
     }
     return undefined;
   }

@@ -67,6 +67,11 @@ function place(sourceFile: string, frame: SourceFrame | undefined, file: string 
  * related too.
  */
 export function verifierDiagnostic(sourceFile: string, v: VerifierError, object?: string): Diagnostic {
+  return placeVerifierError(sourceFile, v, object).diagnostic;
+}
+
+/** verifierDiagnostic, and the name of the program the log belongs to (found in @object when it is given). */
+export function placeVerifierError(sourceFile: string, v: VerifierError, object?: string): { diagnostic: Diagnostic; program: string } {
   const where = v.insn !== undefined ? ` (instruction ${v.insn}${v.insnText ? `: ${v.insnText}` : ''})` : '';
   const program = object ? ProgramSource.open(object, v.program, v.printed) : undefined;
   const frames = program && v.insn !== undefined ? program.frames(v.insn, v.opcode) : [];
@@ -94,7 +99,7 @@ export function verifierDiagnostic(sourceFile: string, v: VerifierError, object?
       related.push({ ...place(sourceFile, from, o.file, o.line), message: `${reg ? `${reg}: ` : ''}${what}, as ${o.type}${nullable}` });
     }
   }
-  return {
+  const diagnostic: Diagnostic = {
     file: at.file,
     line: at.line,
     column: at.column,
@@ -103,6 +108,7 @@ export function verifierDiagnostic(sourceFile: string, v: VerifierError, object?
     source: 'verifier',
     ...(related.length ? { related } : {}),
   };
+  return { diagnostic, program: program?.name ?? v.program };
 }
 
 /**
@@ -142,12 +148,14 @@ export async function compileCheckLoad(
   if (!checked.compile.ok || checked.findings.some((f) => f.severity === 'error')) return checked;
   const load = await helper.objectLoad(checked.compile.object, pinRoot, attach);
   if (load.ok) return { ...checked, load };
-  const verifier = load.log ? parseVerifierLog(load.log, load.failedProgram) : undefined;
+  const parsed = load.log ? parseVerifierLog(load.log, load.failedProgram) : undefined;
   const abs = path.resolve(file);
-  const failure: Diagnostic = verifier
-    ? verifierDiagnostic(abs, verifier, checked.compile.object)
-    : { file: abs, line: 1, column: 1, severity: 'error', message: load.error?.message ?? 'the load failed', source: 'verifier' };
-  return { ...checked, load, verifier, diagnostics: [...checked.diagnostics, failure] };
+  const placed = parsed ? placeVerifierError(abs, parsed, checked.compile.object) : undefined;
+  // The program the log's instructions belong to, which the object tells better than the loader.
+  const verifier = parsed && placed ? { ...parsed, program: placed.program } : undefined;
+  const failure: Diagnostic = placed?.diagnostic
+    ?? { file: abs, line: 1, column: 1, severity: 'error', message: load.error?.message ?? 'the load failed', source: 'verifier' };
+  return { ...checked, load, ...(verifier ? { verifier } : {}), diagnostics: [...checked.diagnostics, failure] };
 }
 
 /** "file:line:col: severity: message", which terminals and editors jump to; related places follow as notes. */

@@ -204,7 +204,9 @@ function namedRegister(lines: readonly string[]): string | undefined {
 
 /** The register an error is about: named by the message, else the one the instruction reads memory through. */
 function faultingRegister(message: string, insnText: string | undefined): string | undefined {
-  return /^(R\d+) /.exec(message)?.[1] ?? memoryBase(insnText);
+  // "Possibly NULL pointer passed to trusted arg0": argument N travels in register N + 1.
+  const arg = /NULL pointer passed to .*\barg(\d+)\b/.exec(message)?.[1];
+  return /^(R\d+) /.exec(message)?.[1] ?? (arg !== undefined ? `R${Number(arg) + 1}` : memoryBase(insnText));
 }
 
 /** The opcode byte of an instruction's text, "(79) r1 = ..." -> 0x79. */
