@@ -11,6 +11,7 @@ const SHF_EXECINSTR = 0x4;
 const STT_FUNC = 2;
 const INSN = 8;
 const BTF_MAGIC = 0xeb9f;
+const SECTION_SPACING = 0x100000;
 
 export interface ElfSection {
   readonly index: number;
@@ -170,19 +171,36 @@ export class BpfObject {
     return segments;
   }
 
+  /** The instruction at byte @offset of @section: opcode, registers byte, offset field. */
+  insn(section: string, offset: number): { code: number; regs: number; off: number } | undefined {
+    const sec = this.section(section);
+    if (!sec || offset + INSN > sec.size) return undefined;
+    const at = sec.offset + offset;
+    return { code: this.buf[at]!, regs: this.buf[at + 1]!, off: this.buf.readInt16LE(at + 2) };
+  }
+
   /** The opcode byte of the instruction at byte @offset of @section. */
   opcode(section: string, offset: number): number | undefined {
     const sec = this.section(section);
     return sec && offset < sec.size ? this.buf[sec.offset + offset] : undefined;
   }
 
-  /** A copy in which only @keep is executable, so tools that look addresses up in "the" code section find it. */
-  onlyExecutable(keep: string): Buffer {
+  /**
+   * A copy in which every code section has an address of its own (they all start at 0 in an
+   * object), so that DWARF tools resolving its relocations see distinct addresses; and the
+   * address each section got.
+   */
+  withSectionAddresses(): { copy: Buffer; address: Map<string, number> } {
     const copy = Buffer.from(this.buf);
+    const address = new Map<string, number>();
+    let next = SECTION_SPACING;
     for (const s of this.sections) {
-      if (s.name !== keep && s.flags & SHF_EXECINSTR) copy.writeBigUInt64LE(BigInt(s.flags & ~SHF_EXECINSTR), s.headerOffset);
+      if (!(s.flags & SHF_EXECINSTR)) continue;
+      copy.writeBigUInt64LE(BigInt(next), s.headerOffset + 8); // sh_addr follows sh_flags
+      address.set(s.name, next);
+      next += Math.ceil((s.size + 1) / SECTION_SPACING) * SECTION_SPACING;
     }
-    return copy;
+    return { copy, address };
   }
 
   /** The .BTF.ext line info entry covering byte @offset of @section (the line the kernel annotates it with). */

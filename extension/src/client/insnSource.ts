@@ -13,8 +13,12 @@ export interface SourceFrame extends SourceLine {
   readonly func?: string;
   /** Where that function begins. */
   readonly start?: { readonly file: string; readonly line: number };
-  /** The compiler merged the instruction from several lines of this inlined function (DWARF line 0). */
-  readonly merged?: { readonly func: string; readonly file?: string; readonly line?: number };
+  /**
+   * The compiler merged the instruction from several lines of this inlined function (DWARF
+   * line 0): `twin` when this frame is the same access elsewhere, with the line it has there;
+   * else `file`/`line` say where the function begins.
+   */
+  readonly merged?: { readonly func: string; readonly twin?: boolean; readonly file?: string; readonly line?: number };
 }
 
 /** The instructions of one loaded program, looked up in its object. */
@@ -61,21 +65,51 @@ export class ProgramSource {
     const at = locateInsn(this.segments, index);
     if (!at) return [];
     if (opcode !== undefined && this.object.opcode(at.section, at.offset) !== opcode) return [];
-    const found = symbolize(this.object, this.objectPath, at.section, at.offset);
-    // The outermost frame is the function the layout put there; the symbolizer names it from a
-    // symbol table where every section's functions start at 0, so it may pick another.
-    const dwarf = found.map((f, i) => (i === found.length - 1 ? { ...f, func: at.func } : f));
+    const dwarf = this.named(symbolize(this.object, this.objectPath, [at])[0] ?? [], at.func);
     const known = dwarf.filter((f) => f.line > 0);
-    if (known.length > 0) {
-      // Line 0: code the compiler merged from several lines of a function; the first frame
-      // with a line is where it is inlined, and the merged function is named in `merged`.
-      if (dwarf[0]!.line > 0) return dwarf;
-      const inner = dwarf[0]!;
-      const merged = inner.func ? { func: inner.func, ...(inner.start ? { file: inner.start.file, line: inner.start.line } : {}) } : undefined;
-      return known.map((f, i) => (i === 0 && merged ? { ...f, merged } : f));
+    if (known.length === 0) {
+      const btf = this.object.btfLine(at.section, at.offset);
+      return btf ? [{ ...btf, func: at.func }] : [];
     }
-    const btf = this.object.btfLine(at.section, at.offset);
-    return btf ? [{ ...btf, func: at.func }] : [];
+    const inner = dwarf[0] as SourceFrame;
+    if (inner.line > 0) return dwarf;
+    // Line 0: the compiler merged this instruction from several lines of the inlined function
+    // (often two inlined copies of it). The same access elsewhere in the program with a line of
+    // that function's says which statement it is; else the function is named.
+    const twin = inner.func ? this.twin(index, at, inner.func) : undefined;
+    if (twin) return [{ ...twin, merged: { func: inner.func as string, twin: true } }, ...known];
+    const merged = inner.func ? { func: inner.func, ...(inner.start ? { file: inner.start.file, line: inner.start.line } : {}) } : undefined;
+    return known.map((f, i) => (i === 0 && merged ? { ...f, merged } : f));
+  }
+
+  /** The outermost frame is the function the layout put there (symbol tables name another at 0). */
+  private named(frames: SourceFrame[], func: string): SourceFrame[] {
+    return frames.map((f, i) => (i === frames.length - 1 ? { ...f, func } : f));
+  }
+
+  /** Another instruction of the program doing the same memory access, placed on a line of @func. */
+  private twin(index: number, at: { section: string; offset: number }, func: string): SourceFrame | undefined {
+    const insn = this.object.insn(at.section, at.offset);
+    // Loads and stores through a register: the access is the opcode, the base register and the
+    // offset (a load's base is its source register, a store's its destination).
+    const base = (x: { code: number; regs: number }): number => ((x.code & 7) === 1 ? x.regs >> 4 : x.regs & 0xf);
+    if (!insn || ![0x61, 0x69, 0x71, 0x79, 0x62, 0x6a, 0x72, 0x7a, 0x63, 0x6b, 0x73, 0x7b].includes(insn.code)) return undefined;
+    const candidates: { index: number; section: string; offset: number }[] = [];
+    for (const seg of this.segments) {
+      for (let i = 0; i < seg.count; i++) {
+        const offset = seg.offset + i * 8;
+        const other = this.object.insn(seg.section, offset);
+        if (seg.start + i !== index && other && other.code === insn.code && other.off === insn.off && base(other) === base(insn)) {
+          candidates.push({ index: seg.start + i, section: seg.section, offset });
+        }
+      }
+    }
+    const found = symbolize(this.object, this.objectPath, candidates);
+    const placed = candidates
+      .map((c, i) => ({ c, inner: found[i]?.[0] }))
+      .filter((x): x is { c: (typeof candidates)[number]; inner: SourceFrame } => x.inner !== undefined && x.inner.line > 0 && x.inner.func === func)
+      .sort((a, b) => Math.abs(a.c.index - index) - Math.abs(b.c.index - index));
+    return placed[0]?.inner;
   }
 }
 
@@ -90,41 +124,44 @@ interface SymbolizerFrame {
 
 const SYMBOLIZERS = ['llvm-symbolizer-19', 'llvm-symbolizer'];
 
-/** DWARF's frames for byte @offset of @section; [] when no symbolizer runs. */
-function symbolize(object: BpfObject, objectPath: string, section: string, offset: number): SourceFrame[] {
-  // llvm-symbolizer looks an address up in the first code section that holds it, and every
-  // program's section starts at 0: give it a copy where only this section is code.
-  const executables = object.sections.filter((s) => s.flags & 0x4);
-  let file = objectPath;
-  let tmp: string | undefined;
-  if (executables.length > 1) {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-symbolize-'));
-    file = path.join(tmp, path.basename(objectPath));
-    fs.writeFileSync(file, object.onlyExecutable(section));
-  }
+/** DWARF's frames for each of @places (byte offsets in code sections), in one run; [] each when no symbolizer runs. */
+function symbolize(object: BpfObject, objectPath: string, places: readonly { section: string; offset: number }[]): SourceFrame[][] {
+  if (places.length === 0) return [];
+  // Every code section of an object starts at 0, and llvm-symbolizer would mix up the
+  // functions (and inline chains) of different sections: give it a copy whose code sections
+  // have addresses of their own.
+  const { copy, address } = object.withSectionAddresses();
+  const addresses = places.map((p) => address.get(p.section));
+  if (addresses.some((a) => a === undefined)) return places.map(() => []);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-symbolize-'));
+  const file = path.join(tmp, path.basename(objectPath));
+  fs.writeFileSync(file, copy);
   try {
     for (const tool of SYMBOLIZERS) {
-      const r = spawnSync(tool, [`--obj=${file}`, '--inlining', '--output-style=JSON', `0x${offset.toString(16)}`], { encoding: 'utf8' });
+      const args = [`--obj=${file}`, '--inlining', '--output-style=JSON', ...places.map((p, i) => `0x${((addresses[i] as number) + p.offset).toString(16)}`)];
+      const r = spawnSync(tool, args, { encoding: 'utf8' });
       if (r.error || r.status !== 0) continue;
       let parsed: unknown;
       try {
         parsed = JSON.parse(r.stdout);
       } catch {
-        return [];
+        return places.map(() => []);
       }
-      const symbols = (Array.isArray(parsed) ? (parsed[0] as { Symbol?: SymbolizerFrame[] } | undefined)?.Symbol : undefined) ?? [];
-      return symbols
-        .filter((s) => s.FileName && s.FileName !== '??')
-        .map((s) => ({
-          file: s.FileName as string,
-          line: s.Line ?? 0,
-          column: s.Column ?? 0,
-          ...(s.FunctionName && s.FunctionName !== '??' ? { func: s.FunctionName } : {}),
-          ...(s.StartFileName && s.StartLine ? { start: { file: s.StartFileName, line: s.StartLine } } : {}),
-        }));
+      const results = Array.isArray(parsed) ? (parsed as { Symbol?: SymbolizerFrame[] }[]) : [];
+      return places.map((_, i) =>
+        (results[i]?.Symbol ?? [])
+          .filter((s) => s.FileName && s.FileName !== '??')
+          .map((s) => ({
+            file: s.FileName as string,
+            line: s.Line ?? 0,
+            column: s.Column ?? 0,
+            ...(s.FunctionName && s.FunctionName !== '??' ? { func: s.FunctionName } : {}),
+            ...(s.StartFileName && s.StartLine ? { start: { file: s.StartFileName, line: s.StartLine } } : {}),
+          })),
+      );
     }
-    return [];
+    return places.map(() => []);
   } finally {
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 }

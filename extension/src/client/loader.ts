@@ -52,6 +52,14 @@ function resolveAnnotated(name: string, sourceFile: string): string {
   return path.resolve(path.dirname(sourceFile), name);
 }
 
+/** What to say about an instruction the compiler merged from several lines (DWARF line 0). */
+function mergedNote(merged: SourceFrame['merged']): string {
+  if (!merged) return '';
+  return merged.twin
+    ? ` The compiler merged this access from several inlined copies of ${merged.func}(); this is its line there.`
+    : ` The compiler merged this instruction from several lines of ${merged.func}(), inlined here: the access is in it.`;
+}
+
 /** The first frame's place, with the line the kernel annotated as the fallback. */
 function place(sourceFile: string, frame: SourceFrame | undefined, file: string | undefined, line: number | undefined): { file: string; line: number; column: number } {
   if (frame) return { file: resolveAnnotated(frame.file, sourceFile), line: frame.line, column: Math.max(1, frame.column) };
@@ -104,7 +112,7 @@ export function placeVerifierError(sourceFile: string, v: VerifierError, object?
     line: at.line,
     column: at.column,
     severity: 'error',
-    message: `${v.summary}${frames[0]?.merged ? ` The compiler merged this instruction from several lines of ${frames[0].merged.func}(), inlined here: the read is in it.` : ''} [verifier: ${v.message}${where}]`,
+    message: `${v.summary}${mergedNote(frames[0]?.merged)} [verifier: ${v.message}${where}]`,
     source: 'verifier',
     ...(related.length ? { related } : {}),
   };
