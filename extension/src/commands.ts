@@ -61,24 +61,17 @@ export const startDemo = (ctx: Ctx, demo: DemoProcess, refresh: () => void): Cmd
 };
 
 /** The build options of the settings for @uri: tldStudio.bpf.includePath (${workspaceFolder} expanded), tldStudio.bpf.cflags, tldStudio.bpf.kernel. */
-function buildSettings(uri: vscode.Uri): SchedulerBuildOptions & { kernel?: string } {
+async function buildSettings(uri: vscode.Uri): Promise<SchedulerBuildOptions & { kernel?: string }> {
+  const { settingsBuildRequest } = await import('./vm/buildOptions');
   const folder = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath;
   const c = vscode.workspace.getConfiguration('tldStudio.bpf', uri);
-  const expand = (s: string): string => (folder ? s.replace(/\$\{workspaceFolder\}/g, folder) : s);
-  const strings = (key: string): string[] => (c.get<unknown[]>(key) ?? []).filter((v): v is string => typeof v === 'string').map(expand);
-  const kernel = c.get<string>('kernel');
-  return {
-    includeDirs: strings('includePath').map((d) => path.resolve(folder ?? path.dirname(uri.fsPath), d)),
-    cflags: strings('cflags'),
-    compileCommandsTop: folder ?? path.dirname(uri.fsPath),
-    ...(kernel ? { kernel: expand(kernel) } : {}),
-  };
+  return settingsBuildRequest({ includePath: c.get('includePath'), cflags: c.get('cflags'), kernel: c.get('kernel') }, folder ?? path.dirname(uri.fsPath), folder);
 }
 
 /** The compile options for @uri: its settings, compile_commands.json, the kernel to build against. */
 async function buildOptionsFor(uri: vscode.Uri): Promise<CompileOptions> {
   const { buildOptions } = await import('./vm/buildOptions');
-  return buildOptions(uri.fsPath, buildSettings(uri));
+  return buildOptions(uri.fsPath, await buildSettings(uri));
 }
 
 function activeBpfFile(arg: unknown): vscode.Uri | undefined {
@@ -275,7 +268,7 @@ export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection
         };
         const kernel = await ensureKernel({ cacheDir: cacheDir(), onProgress: (p) => step(p.message) });
         step(`booting ${kernel.version}`);
-        const { kernel: _guestKernel, ...build } = buildSettings(uri);
+        const { kernel: _guestKernel, ...build } = await buildSettings(uri);
         return runScheduler({
           kernel,
           scheduler: uri.fsPath,

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 
 import { buildFlags, compileCommandsFlags, splitCommand } from '../../extension/src/client/compileCommands';
-import { schedExtUse } from '../../extension/src/vm/buildOptions';
+import { schedExtUse, settingsBuildRequest } from '../../extension/src/vm/buildOptions';
 
 /** A folder of files (path -> text), removed after @f. */
 function withTree(files: Record<string, string>, f: (root: string) => void): void {
@@ -83,4 +83,18 @@ test('a source uses sched_ext when it includes scx headers, names sched_ext_ops 
   assert.equal(schedExtUse('int x;\nSEC(".struct_ops.link")\nstruct sched_ext_ops simple_ops = {};\n'), 3);
   assert.equal(schedExtUse('s32 BPF_STRUCT_OPS(simple_init)\n'), 1);
   assert.equal(schedExtUse('#include "vmlinux.h"\nSEC("tp_btf/sched_switch")\nint on_switch(void *ctx) { return 0; }\n'), undefined);
+});
+
+test("the extension's settings: ${workspaceFolder} expanded, relative folders from the workspace, non-strings ignored", () => {
+  const r = settingsBuildRequest(
+    { includePath: ['${workspaceFolder}/scheds/include', 'vendor/inc', 7, ''], cflags: ['-DDEBUG', null, '-I${workspaceFolder}/x'], kernel: '${workspaceFolder}/vmlinux.h' },
+    '/ws',
+    '/ws',
+  );
+  assert.deepEqual(r.includeDirs, ['/ws/scheds/include', '/ws/vendor/inc']);
+  assert.deepEqual(r.cflags, ['-DDEBUG', '-I/ws/x']);
+  assert.equal(r.kernel, '/ws/vmlinux.h');
+  assert.equal(r.compileCommandsTop, '/ws');
+  const loose = settingsBuildRequest({ includePath: 'not an array', kernel: '' }, '/tmp/files');
+  assert.deepEqual([loose.includeDirs, loose.cflags, loose.kernel, loose.compileCommandsTop], [[], [], undefined, '/tmp/files']);
 });

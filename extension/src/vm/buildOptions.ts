@@ -29,6 +29,30 @@ export interface BuildRequest {
   readonly hostBtf?: string;
 }
 
+/** The extension's build settings as VS Code hands them over (unchecked JSON). */
+export interface BuildSettings {
+  readonly includePath?: unknown;
+  readonly cflags?: unknown;
+  readonly kernel?: unknown;
+}
+
+/**
+ * The build request of the settings tldStudio.bpf.includePath, .cflags and .kernel for a file
+ * in @folder (its workspace folder, or its own folder): ${workspaceFolder} expanded, relative
+ * include folders taken from @folder, anything but strings ignored.
+ */
+export function settingsBuildRequest(settings: BuildSettings, folder: string, workspaceFolder?: string): BuildRequest & { kernel?: string } {
+  const expand = (v: string): string => (workspaceFolder ? v.replace(/\$\{workspaceFolder\}/g, workspaceFolder) : v);
+  const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '').map(expand) : []);
+  const kernel = typeof settings.kernel === 'string' && settings.kernel !== '' ? expand(settings.kernel) : undefined;
+  return {
+    includeDirs: strings(settings.includePath).map((d) => path.resolve(folder, d)),
+    cflags: strings(settings.cflags),
+    compileCommandsTop: workspaceFolder ?? folder,
+    ...(kernel ? { kernel } : {}),
+  };
+}
+
 const SCHED_EXT_TYPE = 'sched_ext_ops';
 
 /** The line (1-based) where @text uses sched_ext, or undefined: scx's headers, sched_ext_ops, the ops macros. */
