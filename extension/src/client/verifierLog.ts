@@ -1,5 +1,8 @@
 // A BPF verifier log as one error a newcomer can act on: the failing instruction, the source
-// line the kernel annotated it with, the kernel's own message and a plain sentence on what to do.
+// line the kernel annotated it with, the kernel's own message, a plain sentence on what to do
+// (hints only when the log shows their cause), and the instruction that made the value the
+// error is about. loader.ts places the instruction more precisely with the object's debug info:
+// the kernel's annotation is only the nearest line info, which under -O2 can be another line.
 //
 // The log is the kernel's (log_level 1, object built with -g), either raw, as a log buffer of
 // our own receives it, or wrapped by libbpf's "-- BEGIN PROG LOAD LOG --" / "-- END PROG LOAD
