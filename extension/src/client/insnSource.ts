@@ -62,10 +62,26 @@ export class ProgramSource {
    * the layout is not libbpf's, and nothing is claimed.
    */
   frames(index: number, opcode?: number): SourceFrame[] {
-    const at = locateInsn(this.segments, index);
-    if (!at) return [];
-    if (opcode !== undefined && this.object.opcode(at.section, at.offset) !== opcode) return [];
-    const dwarf = this.named(symbolize(this.object, this.objectPath, [at])[0] ?? [], at.func);
+    return this.framesOf([{ index, ...(opcode !== undefined ? { opcode } : {}) }])[0] ?? [];
+  }
+
+  /** frames() of several instructions, with one run of the symbolizer. */
+  framesOf(insns: readonly { index: number; opcode?: number }[]): SourceFrame[][] {
+    const places = insns.map(({ index, opcode }) => {
+      const at = locateInsn(this.segments, index);
+      return at && (opcode === undefined || this.object.opcode(at.section, at.offset) === opcode) ? at : undefined;
+    });
+    const wanted = places.filter((p): p is NonNullable<typeof p> => p !== undefined);
+    const found = symbolize(this.object, this.objectPath, wanted);
+    return places.map((at, i) => {
+      if (!at) return [];
+      return this.place(insns[i]!.index, at, found[wanted.indexOf(at)] ?? []);
+    });
+  }
+
+  /** Instruction @index at @at, given DWARF's frames for it. */
+  private place(index: number, at: { section: string; offset: number; func: string }, found: SourceFrame[]): SourceFrame[] {
+    const dwarf = this.named(found, at.func);
     const known = dwarf.filter((f) => f.line > 0);
     if (known.length === 0) {
       const btf = this.object.btfLine(at.section, at.offset);

@@ -82,7 +82,11 @@ export function verifierDiagnostic(sourceFile: string, v: VerifierError, object?
 export function placeVerifierError(sourceFile: string, v: VerifierError, object?: string): { diagnostic: Diagnostic; program: string } {
   const where = v.insn !== undefined ? ` (instruction ${v.insn}${v.insnText ? `: ${v.insnText}` : ''})` : '';
   const program = object ? ProgramSource.open(object, v.program, v.printed) : undefined;
-  const frames = program && v.insn !== undefined ? program.frames(v.insn, v.opcode) : [];
+  // The failing instruction and the one that made its value, looked up together.
+  const looked = program && v.insn !== undefined
+    ? program.framesOf([{ index: v.insn, ...(v.opcode !== undefined ? { opcode: v.opcode } : {}) }, ...(v.origin ? [{ index: v.origin.insn, ...(v.origin.opcode !== undefined ? { opcode: v.origin.opcode } : {}) }] : [])])
+    : [];
+  const frames = looked[0] ?? [];
   const at = place(sourceFile, frames[0], v.file, v.line);
   const related: RelatedLocation[] = [];
   for (let i = 1; i < frames.length; i++) {
@@ -99,7 +103,7 @@ export function placeVerifierError(sourceFile: string, v: VerifierError, object?
   }
   if (v.origin) {
     const o = v.origin;
-    const from = program ? program.frames(o.insn, o.opcode)[0] : undefined;
+    const from = looked[1]?.[0];
     if (from || o.line !== undefined) {
       const reg = /^(R\d+) /.exec(v.message)?.[1] ?? /\bR\d+\b/.exec(v.summary)?.[0];
       const what = o.call ? `${o.call}() returns it here` : 'it comes from here';
