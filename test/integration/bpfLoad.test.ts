@@ -20,7 +20,7 @@ let before_: { progs: number[]; maps: number[] };
 // What this file's objects create (the shared map aside: tools elsewhere on the machine make
 // their own); other processes may load programs of their own meanwhile.
 const ourNames = new Set(['on_switch', 'sample_hints', 'hint_counts', 'hint_pages', 'tld_key_cache_m', 'reads_pa.bss', 'uptr_def.bss', 'hint_sam.rodata',
-  'count_getpid', 'count', 'sum', 'read_task', 'weights', 'switches', 'totals', 'inlined_.bss', 'bpf_prog.bss', 'merged_n.bss', 'subprog_.bss', 'task_sca.bss']);
+  'count_getpid', 'count', 'sum', 'read_task', 'compare', 'weights', 'switches', 'totals', 'task_ctxs', 'merged_t.bss', 'inlined_.bss', 'bpf_prog.bss', 'merged_n.bss', 'subprog_.bss', 'task_sca.bss']);
 
 function loadedIds(kind: 'prog' | 'map'): number[] {
   const r = spawnSync('bpftool', [kind, 'list', '-j'], { encoding: 'utf8' });
@@ -134,6 +134,16 @@ test('a read the compiler merged from two lines of an inlined helper is placed a
   assert.match(d.message, /merged this instruction from several lines of account\(\)/);
   assert.ok(d.related?.some((r) => r.line === 22 && /account\(\)/.test(r.message)), JSON.stringify(d.related));
   assert.ok(d.related?.some((r) => r.line === 34 && /bpf_map_lookup_elem/.test(r.message)), JSON.stringify(d.related));
+});
+
+test('a read the compiler merged from two inlined copies of a helper is placed at that read in the helper, not at the other helper\'s line the kernel annotated', async () => {
+  // The kernel's annotation is queue_of()'s line 32 (unit fixture merged_twins.log).
+  const d = await verifierError('merged_twins.bpf.c');
+  assert.equal(d.line, 46);
+  assert.equal(d.column, columnOf('merged_twins.bpf.c', 46, 'tctx->runs') + 6);
+  assert.match(d.message, /merged this access from several inlined copies of distance\(\)/);
+  assert.ok(d.related?.some((r) => r.line === 58 && /distance\(\) inlined into compare\(\)/.test(r.message)), JSON.stringify(d.related));
+  assert.ok(d.related?.some((r) => r.line === 43 && /bpf_task_storage_get/.test(r.message)), JSON.stringify(d.related));
 });
 
 test('an error in a subprogram of the second program of an object is found where libbpf appended it', async () => {

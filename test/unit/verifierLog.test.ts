@@ -8,7 +8,7 @@
 // header_task.bpftool-d.log are `bpftool prog load` and `bpftool -d prog load` output, with
 // libbpf's "-- BEGIN PROG LOAD LOG --" wrapper around the log. loop_too_large.log came from an
 // 8 KiB buffer: the kernel kept the log's tail, so its first line starts mid-line.
-// inlined_null, bpf_prog_null, merged_null, task_scalar and subprog_second were captured the
+// inlined_null, bpf_prog_null, merged_null, merged_twins, task_scalar and subprog_second were captured the
 // same way with tldctl load (the default flags now add -mcpu=v3); their sources are also
 // test/integration/bpf/NAME.bpf.c, where bpfLoad.test.ts loads them on the running kernel.
 import * as assert from 'node:assert/strict';
@@ -533,4 +533,14 @@ test('a NULL-able pointer passed to a kfunc: the argument\'s register leads to t
     PROCESSED,
   ].join('\n'));
   assert.deepEqual(v.origin, { insn: 4, opcode: 0x85, call: 'bpf_task_from_pid', type: 'ptr_or_null_task_struct', file: 'k.bpf.c', line: 12 });
+});
+
+test('two inlined copies of a helper merged into one read: the kernel annotates it with a line of another helper', () => {
+  // The read is tctx->runs (line 46 of distance()); the nearest annotation is queue_of()'s line 32,
+  // as scx_qmap's task_qdist() read was reported at weight_to_idx()'s line 186.
+  const v = parsed(fixture('merged_twins.log'), 'compare');
+  assert.equal(v.line, 32);
+  assert.equal(v.insn, 35);
+  assert.equal(v.origin?.call, 'bpf_task_storage_get');
+  assert.equal(v.origin?.line, 43);
 });
