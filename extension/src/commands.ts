@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 
 import { doctor } from './client/doctor';
 import { keySpec } from './cli/args';
+import { CompileOptions } from './client/compiler';
 import { compileAndCheck } from './client/loader';
 import { printable } from './client/printable';
 import { nativeObjectCheck } from './client/nativeHelper';
@@ -14,6 +15,7 @@ import { publish } from './diagnostics';
 import { HintInspector } from './inspector/hintInspector';
 import { DemoProcess } from './demo';
 import { GuestResult, resultWords } from './guest';
+import { SchedulerBuildOptions } from './vm/scheduler';
 import { renameScheduler, schedulerFileName, schedulerNameProblem } from './schedulerTemplate';
 import { ProcessItem } from './views/processesView';
 import { ProgramItem } from './views/programsView';
@@ -58,6 +60,20 @@ export const startDemo = (ctx: Ctx, demo: DemoProcess, refresh: () => void): Cmd
   return pid;
 };
 
+/** The build options of the settings for @uri: tldStudio.bpf.includePath (${workspaceFolder} expanded), tldStudio.bpf.cflags, tldStudio.bpf.kernel. */
+async function buildSettings(uri: vscode.Uri): Promise<SchedulerBuildOptions & { kernel?: string }> {
+  const { settingsBuildRequest } = await import('./vm/buildOptions');
+  const folder = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath;
+  const c = vscode.workspace.getConfiguration('tldStudio.bpf', uri);
+  return settingsBuildRequest({ includePath: c.get('includePath'), cflags: c.get('cflags'), kernel: c.get('kernel') }, folder ?? path.dirname(uri.fsPath), folder);
+}
+
+/** The compile options for @uri: its settings, compile_commands.json, the kernel to build against. */
+async function buildOptionsFor(uri: vscode.Uri): Promise<CompileOptions> {
+  const { buildOptions } = await import('./vm/buildOptions');
+  return buildOptions(uri.fsPath, await buildSettings(uri));
+}
+
 function activeBpfFile(arg: unknown): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;
   const doc = vscode.window.activeTextEditor?.document;
@@ -69,7 +85,7 @@ export const compileFile = (ctx: Ctx, problems: vscode.DiagnosticCollection): Cm
   if (!uri) throw new Error('open a BPF C file (.bpf.c) first');
   await vscode.workspace.saveAll(false);
   const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Compiling ${path.basename(uri.fsPath)}` },
-    () => compileAndCheck({ objectCheck: async (o) => nativeObjectCheck(o) }, uri.fsPath));
+    async () => compileAndCheck({ objectCheck: async (o) => nativeObjectCheck(o) }, uri.fsPath, await buildOptionsFor(uri)));
   publish(problems, uri, outcome.diagnostics);
   const errors = outcome.diagnostics.filter((d) => d.severity === 'error').length;
   ctx.log.info(`compiled ${uri.fsPath}: ${errors} error(s)`);
@@ -82,14 +98,14 @@ export const loadFile = (ctx: Ctx, problems: vscode.DiagnosticCollection, refres
   await vscode.workspace.saveAll(false);
   const client = await ctx.getClient();
   const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Loading ${path.basename(uri.fsPath)}` },
-    () => client.load(uri.fsPath, true));
+    async () => client.load(uri.fsPath, true, await buildOptionsFor(uri)));
   publish(problems, uri, outcome.diagnostics);
   if (outcome.load?.log) ctx.log.info(`verifier log of ${outcome.load.object}:\n${outcome.load.log}`);
   if (outcome.load?.ok) {
     void vscode.window.showInformationMessage(`Loaded ${outcome.load.object}: programs ${outcome.load.progIds.join(', ')}, ${outcome.load.attached} attached.`);
     refresh();
   } else if (outcome.verifier) {
-    void vscode.window.showErrorMessage(`The verifier rejected ${outcome.load?.failedProgram}: ${outcome.verifier.summary}`, 'Show Log').then((a) => {
+    void vscode.window.showErrorMessage(`The verifier rejected ${outcome.verifier.program}: ${outcome.verifier.summary}`, 'Show Log').then((a) => {
       if (a) ctx.log.show();
     });
   }
@@ -252,9 +268,11 @@ export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection
         };
         const kernel = await ensureKernel({ cacheDir: cacheDir(), onProgress: (p) => step(p.message) });
         step(`booting ${kernel.version}`);
+        const { kernel: _guestKernel, ...build } = await buildSettings(uri);
         return runScheduler({
           kernel,
           scheduler: uri.fsPath,
+          build,
           nativeBuild: path.join(studioRoot(), 'native', 'build'),
           ...guestWorkload(path.join(studioRoot(), 'native', 'build'), seconds),
           seconds,

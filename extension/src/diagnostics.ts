@@ -17,6 +17,12 @@ export function publish(collection: vscode.DiagnosticCollection, source: vscode.
     const range = new vscode.Range(line, Math.max(0, d.column - 1), line, Number.MAX_SAFE_INTEGER);
     const diag = new vscode.Diagnostic(range, d.message, severity[d.severity]);
     diag.source = `tld ${d.source}`;
+    if (d.related?.length) {
+      diag.relatedInformation = d.related.map((r) => {
+        const at = new vscode.Position(Math.max(0, r.line - 1), Math.max(0, r.column - 1));
+        return new vscode.DiagnosticRelatedInformation(new vscode.Location(vscode.Uri.file(r.file), at), r.message);
+      });
+    }
     const list = byFile.get(d.file) ?? [];
     list.push(diag);
     byFile.set(d.file, list);

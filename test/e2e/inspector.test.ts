@@ -2,6 +2,7 @@
 // by playwright-core. The demo's real threads and values, a value set from the webview that the
 // demo then reads, and a compile error in the Problems panel. Screenshots go to test-results/e2e.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 
@@ -30,9 +31,22 @@ before(async () => {
   vsc = await CodeServer.start({
     env: world.env,
     procs: world.procs,
-    workspaceFiles: [path.join(repoRoot, 'test', 'integration', 'bpf', 'syntax_error.bpf.c')],
-    settings: { 'tldStudio.refreshIntervalMs': 200 },
+    workspaceFiles: ['syntax_error.bpf.c', 'inlined_null.bpf.c'].map((f) => path.join(repoRoot, 'test', 'integration', 'bpf', f)),
+    settings: {
+      'tldStudio.refreshIntervalMs': 200,
+      'tldStudio.bpf.includePath': ['${workspaceFolder}/inc'],
+      'tldStudio.bpf.cflags': ['-DFLAG_VALUE=7'],
+    },
   });
+  // A program that builds only with the settings' include folder and flag.
+  fs.mkdirSync(path.join(vsc.workspace, 'inc'));
+  fs.writeFileSync(path.join(vsc.workspace, 'inc', 'only_here.h'), '#define ONLY_HERE 3\n');
+  fs.writeFileSync(path.join(vsc.workspace, 'needs_settings.bpf.c'), [
+    '#include "vmlinux.h"', '#include <bpf/bpf_helpers.h>', '#include "only_here.h"',
+    '#if FLAG_VALUE != 7', '#error FLAG_VALUE must be 7', '#endif',
+    'char LICENSE[] SEC("license") = "GPL";', '__u64 seen;',
+    'SEC("tracepoint/syscalls/sys_enter_getpid")', 'int count(void *ctx) { seen += ONLY_HERE; return 0; }', '',
+  ].join('\n'));
 });
 
 afterEach(async (t) => {
@@ -206,4 +220,37 @@ test('a compile error shows in the Problems panel at its line', async () => {
   await problem.waitFor({ timeout: 60_000 });
   assert.match(await problem.innerText(), /\[Ln 10, Col \d+\]/);
   await vsc.shot('problems');
+});
+
+/** Opens @name of the workspace through Quick Open. */
+async function openFile(name: string): Promise<void> {
+  await vsc.page.keyboard.press('Control+P');
+  await vsc.page.locator('.quick-input-widget input').fill(name);
+  await vsc.page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().click({ timeout: 15_000 });
+  await vsc.page.locator('.monaco-editor').first().waitFor();
+}
+
+test('a verifier error in an inlined helper shows in Problems at its line and column, with the call and the lookup as related places', async () => {
+  await openFile('inlined_null.bpf.c');
+  await vsc.runCommand('TLD Studio: Load BPF File');
+  await vsc.page.keyboard.press('Control+Shift+M');
+  const problem = vsc.page.locator('.markers-panel .monaco-list-row', { hasText: 'R0 may be NULL here' });
+  await problem.first().waitFor({ timeout: 90_000 });
+  assert.match(await problem.first().innerText(), /\[Ln 27, Col 17\]/);
+  // Related information: rows under the problem, each with its place.
+  const call = vsc.page.locator('.markers-panel .monaco-list-row', { hasText: 'scaled() inlined into count_getpid() here' });
+  await call.first().waitFor({ timeout: 15_000 });
+  assert.match(await call.first().innerText(), /39/);
+  const lookup = vsc.page.locator('.markers-panel .monaco-list-row', { hasText: 'bpf_map_lookup_elem() returns it here' });
+  await lookup.first().waitFor({ timeout: 15_000 });
+  assert.match(await lookup.first().innerText(), /34/);
+  await vsc.shot('verifier-related');
+});
+
+test('Compile BPF File takes tldStudio.bpf.includePath (${workspaceFolder} expanded) and tldStudio.bpf.cflags', async () => {
+  await openFile('needs_settings.bpf.c');
+  await vsc.runCommand('TLD Studio: Compile BPF File');
+  const done = vsc.page.locator('.notifications-toasts', { hasText: 'Compiled needs_settings.bpf.c: no problems.' });
+  await done.first().waitFor({ timeout: 90_000 });
+  await vsc.shot('compiled-with-settings');
 });

@@ -19,7 +19,8 @@ let before_: { progs: number[]; maps: number[] };
 
 // What this file's objects create (the shared map aside: tools elsewhere on the machine make
 // their own); other processes may load programs of their own meanwhile.
-const ourNames = new Set(['on_switch', 'sample_hints', 'hint_counts', 'hint_pages', 'tld_key_cache_m', 'reads_pa.bss', 'uptr_def.bss', 'hint_sam.rodata']);
+const ourNames = new Set(['on_switch', 'sample_hints', 'hint_counts', 'hint_pages', 'tld_key_cache_m', 'reads_pa.bss', 'uptr_def.bss', 'hint_sam.rodata',
+  'count_getpid', 'count', 'sum', 'read_task', 'compare', 'weights', 'switches', 'totals', 'task_ctxs', 'merged_t.bss', 'inlined_.bss', 'bpf_prog.bss', 'merged_n.bss', 'subprog_.bss', 'task_sca.bss']);
 
 function loadedIds(kind: 'prog' | 'map'): number[] {
   const r = spawnSync('bpftool', [kind, 'list', '-j'], { encoding: 'utf8' });
@@ -63,12 +64,122 @@ test('a verifier error is mapped to the source line that caused it, with the who
   assert.equal(r.code, 1, r.stdout + r.stderr);
   const line = r.stdout.split('\n').find((l) => /: error: /.test(l));
   assert.ok(line, r.stdout);
-  assert.match(line, /reads_past_hint\.bpf\.c:21:1: error: /);
+  // Line 21, at the read (column of the dereference), not column 1.
+  assert.match(line, /reads_past_hint\.bpf\.c:21:(\d+): error: /);
+  assert.ok(Number(/:21:(\d+):/.exec(line)?.[1]) > 1, line);
   assert.match(line, /\[verifier: .*invalid access to memory/);
   const log = /the verifier's whole log: (\S+)/.exec(r.stdout)?.[1];
   assert.ok(log && fs.existsSync(log), r.stdout);
   assert.match(fs.readFileSync(log, 'utf8'), /processed \d+ insns/);
   assert.ok(!fs.existsSync(path.join(pinRoot, 'reads_past_hint_bpf')), 'a failed load left pins');
+});
+
+interface JsonDiagnostic {
+  file: string;
+  line: number;
+  column: number;
+  severity: string;
+  message: string;
+  source: string;
+  related?: { file: string; line: number; column: number; message: string }[];
+}
+
+/** tldctl load --json of a program the verifier rejects: its one verifier diagnostic. */
+async function verifierError(name: string): Promise<JsonDiagnostic> {
+  const r = await tldctl(['load', source(name), '--json']);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  const d = (JSON.parse(r.stdout) as { diagnostics: JsonDiagnostic[] }).diagnostics.find((x) => x.source === 'verifier');
+  assert.ok(d, r.stdout);
+  assert.equal(d.file, source(name));
+  return d;
+}
+
+/** The 1-based column of @text's first occurrence on line @line of @name. */
+function columnOf(name: string, line: number, text: string): number {
+  const l = fs.readFileSync(source(name), 'utf8').split('\n')[line - 1] ?? '';
+  assert.ok(l.includes(text), `line ${line} of ${name} has no '${text}': ${l}`);
+  // clang counts a tab as one column.
+  return l.indexOf(text) + 1;
+}
+
+test('a NULL-able map value read in an inlined helper: the error is on the read in the helper, at its column, with the lookup and the call as related places', async () => {
+  const d = await verifierError('inlined_null.bpf.c');
+  assert.equal(d.line, 27);
+  assert.equal(d.column, columnOf('inlined_null.bpf.c', 27, 'w->weight') + 3); // the member access, "->weight"
+  assert.match(d.message, /R0 may be NULL here/);
+  const lookup = d.related?.find((r) => /bpf_map_lookup_elem\(\) returns it here/.test(r.message));
+  assert.ok(lookup, JSON.stringify(d.related));
+  assert.deepEqual([lookup.file, lookup.line, lookup.column], [source('inlined_null.bpf.c'), 34, columnOf('inlined_null.bpf.c', 34, 'bpf_map_lookup_elem')]);
+  const call = d.related?.find((r) => /scaled\(\) inlined into count_getpid\(\)/.test(r.message));
+  assert.ok(call, JSON.stringify(d.related));
+  assert.deepEqual([call.line, call.column], [39, columnOf('inlined_null.bpf.c', 39, 'scaled(')]);
+  // tldctl prints the related places as notes under the error.
+  const text = await tldctl(['load', source('inlined_null.bpf.c')]);
+  assert.match(text.stdout, /inlined_null\.bpf\.c:27:\d+: error: .*\n.*inlined_null\.bpf\.c:39:\d+: note: scaled\(\) inlined into count_getpid\(\) here\n.*inlined_null\.bpf\.c:34:\d+: note: R0: bpf_map_lookup_elem\(\) returns it here/);
+});
+
+test('a BPF_PROG program: the error is on the faulting statement, not the signature, and bpf_task_storage_get is where the value came from', async () => {
+  const d = await verifierError('bpf_prog_null.bpf.c');
+  assert.equal(d.line, 25);
+  assert.equal(d.column, columnOf('bpf_prog_null.bpf.c', 25, '*count'));
+  assert.ok(!d.related?.some((r) => /____on_switch/.test(r.message)), 'the BPF_PROG macro\'s inner function is not worth a note');
+  const from = d.related?.find((r) => /bpf_task_storage_get\(\) returns it here/.test(r.message));
+  assert.equal(from?.line, 24);
+});
+
+test('a read the compiler merged from two lines of an inlined helper is placed at the helper\'s call, not at the unrelated line the kernel annotated', async () => {
+  // The kernel's annotation for this instruction is calls++ (line 36); see the unit fixture merged_null.log.
+  const d = await verifierError('merged_null.bpf.c');
+  assert.equal(d.line, 37);
+  assert.match(d.message, /merged this instruction from several lines of account\(\)/);
+  assert.ok(d.related?.some((r) => r.line === 22 && /account\(\)/.test(r.message)), JSON.stringify(d.related));
+  assert.ok(d.related?.some((r) => r.line === 34 && /bpf_map_lookup_elem/.test(r.message)), JSON.stringify(d.related));
+});
+
+test('a read the compiler merged from two inlined copies of a helper is placed at that read in the helper, not at the other helper\'s line the kernel annotated', async () => {
+  // The kernel's annotation is queue_of()'s line 32 (unit fixture merged_twins.log).
+  const d = await verifierError('merged_twins.bpf.c');
+  assert.equal(d.line, 46);
+  assert.equal(d.column, columnOf('merged_twins.bpf.c', 46, 'tctx->runs') + 6);
+  assert.match(d.message, /merged this access from several inlined copies of distance\(\)/);
+  assert.ok(d.related?.some((r) => r.line === 58 && /distance\(\) inlined into compare\(\)/.test(r.message)), JSON.stringify(d.related));
+  assert.ok(d.related?.some((r) => r.line === 43 && /bpf_task_storage_get/.test(r.message)), JSON.stringify(d.related));
+});
+
+test('an error in a subprogram of the second program of an object is found where libbpf appended it', async () => {
+  const d = await verifierError('subprog_second.bpf.c');
+  assert.equal(d.line, 29);
+  assert.equal(d.column, columnOf('subprog_second.bpf.c', 29, '*t'));
+  assert.ok(d.related?.some((r) => r.line === 25 && /bpf_map_lookup_elem/.test(r.message)), JSON.stringify(d.related));
+});
+
+test('without llvm-symbolizer, the object\'s .BTF.ext line info still gives the failing read\'s line and column', async () => {
+  // A PATH with clang and bpftool but no llvm-symbolizer.
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-it-nosym-'));
+  try {
+    for (const tool of ['clang-19', 'bpftool']) {
+      const found = ['/usr/bin', '/usr/sbin', '/usr/local/sbin', '/usr/local/bin'].map((d) => path.join(d, tool)).find((f) => fs.existsSync(f));
+      assert.ok(found, `${tool} is not installed`);
+      fs.symlinkSync(found, path.join(bin, tool));
+    }
+    const r = await runTldctl(world.procs, ['load', source('inlined_null.bpf.c'), '--json'], { env: { ...env, PATH: bin }, timeoutMs: 60_000 });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const d = (JSON.parse(r.stdout) as { diagnostics: JsonDiagnostic[] }).diagnostics.find((x) => x.source === 'verifier');
+    assert.ok(d, r.stdout);
+    assert.equal(d.line, 27);
+    assert.equal(d.column, columnOf('inlined_null.bpf.c', 27, 'w->weight') + 3);
+    // No inline chain without DWARF's help, but the lookup is still related (the kernel annotated it).
+    assert.ok(d.related?.some((x) => x.line === 34 && /bpf_map_lookup_elem/.test(x.message)), JSON.stringify(d.related));
+  } finally {
+    fs.rmSync(bin, { recursive: true, force: true });
+  }
+});
+
+test('a number used as a pointer gets no uptr hint when no map value gave it', async () => {
+  const d = await verifierError('task_scalar.bpf.c');
+  assert.equal(d.line, 15);
+  assert.doesNotMatch(d.message, /uptr/);
+  assert.match(d.message, /bpf_get_current_task_btf\(\)/);
 });
 
 test('the uptr pitfall is caught before loading, and the same program with the struct defined loads', async () => {

@@ -8,6 +8,9 @@
 // header_task.bpftool-d.log are `bpftool prog load` and `bpftool -d prog load` output, with
 // libbpf's "-- BEGIN PROG LOAD LOG --" wrapper around the log. loop_too_large.log came from an
 // 8 KiB buffer: the kernel kept the log's tail, so its first line starts mid-line.
+// inlined_null, bpf_prog_null, merged_null, merged_twins, task_scalar and subprog_second were captured the
+// same way with tldctl load (the default flags now add -mcpu=v3); their sources are also
+// test/integration/bpf/NAME.bpf.c, where bpfLoad.test.ts loads them on the running kernel.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -84,7 +87,7 @@ test('a scalar dereference: a number read from a map value used as a pointer', (
   });
   assert.equal(
     v.summary,
-    'R1 is a plain number here, not a pointer the verifier can check: make sure it holds a pointer (a uptr field whose struct is only forward-declared becomes a number; define the struct in full).',
+    'R1 is a plain number here, not a pointer the verifier can check: make sure it holds a pointer (it was read from a map value: a uptr field whose struct is only forward-declared becomes a number; define the struct in full).',
   );
 });
 
@@ -456,4 +459,88 @@ test('a kfunc argument error starting "arg#N" is an error, not noise', () => {
 test('anything else falls back to the kernel\'s own words', () => {
   const v = parsed(['; x = ctx->a; @ f.bpf.c:4', '2: (61) r2 = *(u32 *)(r1 +8)', 'dereference of modified ctx ptr R1 off=8 disallowed', PROCESSED].join('\n'));
   assert.equal(v.summary, 'The verifier rejected this instruction: dereference of modified ctx ptr R1 off=8 disallowed');
+});
+
+// ---- where the value came from, and hints only when the log shows their cause ------------
+
+test('a NULL-able value used in an inlined helper: the lookup that made it is found by its id', () => {
+  const v = parsed(fixture('inlined_null.log'), 'count_getpid');
+  assert.equal(v.message, "R0 invalid mem access 'map_value_or_null'");
+  assert.equal(v.opcode, 0x79);
+  assert.deepEqual(v.origin, { insn: 7, opcode: 0x85, call: 'bpf_map_lookup_elem', type: 'map_value_or_null', file: 'inlined_null.bpf.c', line: 34 });
+});
+
+test('a BPF_PROG program: the kernel annotates the failing read with the statement, and the value came from bpf_task_storage_get', () => {
+  const v = parsed(fixture('bpf_prog_null.log'), 'on_switch');
+  assert.equal(v.line, 25);
+  assert.equal(v.origin?.call, 'bpf_task_storage_get');
+  assert.equal(v.origin?.line, 24);
+});
+
+test('code merged by the compiler: the log\'s nearest annotation names an unrelated line', () => {
+  // The read of w->weight (lines 25 and 27, merged) carries no line of its own, so the kernel's
+  // last annotation is calls++ (36): why loader.ts asks the object's debug info instead.
+  const v = parsed(fixture('merged_null.log'), 'count_getpid');
+  assert.equal(v.line, 36);
+  assert.equal(v.insn, 14);
+  assert.equal(v.origin?.line, 34);
+});
+
+test('a subprogram\'s failing read: the origin in the callee\'s frame is found too', () => {
+  const v = parsed(fixture('subprog_second.log'), 'sum');
+  assert.equal(v.insn, 21);
+  assert.equal(v.origin?.insn, 15);
+  assert.equal(v.origin?.call, 'bpf_map_lookup_elem');
+});
+
+test('every printed instruction is kept with its opcode, to find the program in its object', () => {
+  const v = parsed(fixture('subprog_second.log'), 'sum');
+  assert.equal(v.printed.get(2), 0x85);
+  assert.equal(v.printed.get(21), 0x79);
+  assert.equal(v.printed.has(14), false, 'the second half of a 16-byte load is never printed');
+});
+
+test('a number used as a pointer that no map value gave: no uptr hint; bpf_get_current_task() named because the log calls it', () => {
+  const v = parsed(fixture('task_scalar.log'), 'read_task');
+  assert.equal(v.message, "R0 invalid mem access 'scalar'");
+  assert.doesNotMatch(v.summary, /uptr/);
+  assert.match(v.summary, /bpf_get_current_task_btf\(\)/);
+  assert.equal(v.origin, undefined);
+});
+
+test('the uptr hint needs the number to come from a map value', () => {
+  const log = (src: string): string =>
+    ['; x @ u.bpf.c:5', `3: (79) r1 = *(u64 *)(r2 +8)        ; R1_w=scalar() R2=${src}`, '; y @ u.bpf.c:6', '4: (79) r3 = *(u64 *)(r1 +0)', "R1 invalid mem access 'scalar'", PROCESSED].join('\n');
+  assert.match(parsed(log('map_value(map=hint_pages,ks=4,vs=16)')).summary, /uptr field/);
+  assert.doesNotMatch(parsed(log('ctx()')).summary, /uptr/);
+});
+
+test('the tld_lookup hint needs tld_lookup in the log', () => {
+  const log = (code: string): string =>
+    [`; ${code} @ h.bpf.c:9`, '5: (79) r1 = *(u64 *)(r0 +0)', 'invalid access to memory, mem_size=1 off=0 size=8', 'R0 min value is outside of the allowed memory range', PROCESSED].join('\n');
+  assert.match(parsed(log('seen += *(__u64 *)tld_lookup(t, &k, "a", 1);')).summary, /tld_lookup\(\) hint/);
+  assert.doesNotMatch(parsed(log('seen += *(__u64 *)buf;')).summary, /tld_lookup/);
+});
+
+test('a NULL-able pointer passed to a kfunc: the argument\'s register leads to the call that returned it', () => {
+  const v = parsed([
+    '; t = bpf_task_from_pid(pid); @ k.bpf.c:12',
+    '4: (85) call bpf_task_from_pid#99102      ; R0=ptr_or_null_task_struct(id=3,ref_obj_id=3)',
+    '5: (bf) r1 = r0                       ; R0=ptr_or_null_task_struct(id=3,ref_obj_id=3) R1_w=ptr_or_null_task_struct(id=3,ref_obj_id=3)',
+    '; bpf_task_release(t); @ k.bpf.c:14',
+    '6: (85) call bpf_task_release#99281',
+    'Possibly NULL pointer passed to trusted arg0',
+    PROCESSED,
+  ].join('\n'));
+  assert.deepEqual(v.origin, { insn: 4, opcode: 0x85, call: 'bpf_task_from_pid', type: 'ptr_or_null_task_struct', file: 'k.bpf.c', line: 12 });
+});
+
+test('two inlined copies of a helper merged into one read: the kernel annotates it with a line of another helper', () => {
+  // The read is tctx->runs (line 46 of distance()); the nearest annotation is queue_of()'s line 32,
+  // as scx_qmap's task_qdist() read was reported at weight_to_idx()'s line 186.
+  const v = parsed(fixture('merged_twins.log'), 'compare');
+  assert.equal(v.line, 32);
+  assert.equal(v.insn, 35);
+  assert.equal(v.origin?.call, 'bpf_task_storage_get');
+  assert.equal(v.origin?.line, 43);
 });

@@ -10,6 +10,14 @@ import { bpfIncludeDirs, cacheDir } from './paths';
 
 export type Severity = 'error' | 'warning' | 'note';
 
+/** Another place that explains a diagnostic: where a pointer came from, the call an inlined line sits in. */
+export interface RelatedLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
 export interface Diagnostic {
   readonly file: string;
   readonly line: number;
@@ -17,7 +25,8 @@ export interface Diagnostic {
   readonly severity: Severity;
   readonly message: string;
   /** Which step said it. */
-  readonly source: 'clang' | 'check' | 'verifier';
+  readonly source: 'clang' | 'check' | 'verifier' | 'build';
+  readonly related?: readonly RelatedLocation[];
 }
 
 export interface CompileResult {
@@ -32,8 +41,20 @@ export interface CompileOptions {
   /** Folder holding vmlinux.h; default: made from the running kernel's BTF and cached. */
   readonly vmlinuxDir?: string;
   readonly output?: string;
+  /** The user's include folders (-I DIR), searched before TLD Studio's and libbpf's headers. */
+  readonly includeDirs?: readonly string[];
+  /** The user's compiler flags (--cflag), after the defaults so that they win. */
+  readonly cflags?: readonly string[];
   readonly extraFlags?: readonly string[];
+  /**
+   * What choosing the build's kernel and flags said (buildOptions.ts): notes shown with the
+   * build, or an error that stops it before clang runs.
+   */
+  readonly preflight?: readonly Diagnostic[];
 }
+
+/** What every build gets first: debug info for line info, the BPF target, and the ISA of today's schedulers (atomics need v3). */
+export const DEFAULT_CFLAGS: readonly string[] = ['-g', '-O2', '-target', 'bpf', '-mcpu=v3'];
 
 const DIAG = /^(.+?):(\d+):(\d+): (fatal error|error|warning|note): (.*)$/;
 
@@ -94,17 +115,21 @@ export function defaultObjectPath(file: string): string {
   return path.join(cacheDir(), 'objects', hash, path.basename(abs).replace(/\.c$/, '') + '.o');
 }
 
-/** Compiles @file with clang -g -O2 -target bpf against tld.bpf.h and vmlinux.h. */
+/** Compiles @file with clang (DEFAULT_CFLAGS, then the user's) against vmlinux.h, the user's include folders, TLD Studio's and libbpf's headers. */
 export async function compile(file: string, opts: CompileOptions = {}): Promise<CompileResult> {
   const abs = path.resolve(file);
   if (!fs.existsSync(abs)) throw new TldError('ENOENT', `${file} does not exist`);
   if (!/\.c$/.test(abs)) throw new TldError('EINVAL', `${file} is not a C source file (.c or .bpf.c)`);
   const object = opts.output ?? defaultObjectPath(abs);
+  const preflight = opts.preflight ?? [];
+  if (preflight.some((d) => d.severity === 'error')) return { ok: false, object, diagnostics: [...preflight], command: [] };
   fs.mkdirSync(path.dirname(object), { recursive: true });
-  const includes = [...bpfIncludeDirs(), opts.vmlinuxDir ?? vmlinuxDir()].flatMap((d) => ['-I', d]);
+  // vmlinux.h's folder first: the kernel chosen for the build wins over a vmlinux.h in a user's include folder.
+  const includes = [opts.vmlinuxDir ?? vmlinuxDir(), ...(opts.includeDirs ?? []).map((d) => path.resolve(d)), ...bpfIncludeDirs()]
+    .flatMap((d) => ['-I', d]);
   const args = [
-    '-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${os.arch() === 'arm64' ? 'arm64' : 'x86'}`,
-    '-fno-color-diagnostics', ...includes, ...(opts.extraFlags ?? []), '-c', abs, '-o', object,
+    ...DEFAULT_CFLAGS, `-D__TARGET_ARCH_${os.arch() === 'arm64' ? 'arm64' : 'x86'}`,
+    '-fno-color-diagnostics', ...includes, ...(opts.cflags ?? []), ...(opts.extraFlags ?? []), '-c', abs, '-o', object,
   ];
   // Run the first clang there is; a missing one fails to spawn and the next is tried.
   const candidates = clangCandidates(opts.clang);
@@ -122,8 +147,8 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   if (!run) throw clangMissing(candidates);
   const { code, stderr } = run;
   const command = [run.clang, ...args];
-  const diagnostics = parseClangDiagnostics(stderr, path.dirname(abs));
-  if (code !== 0 && !diagnostics.some((d) => d.severity === 'error')) {
+  const diagnostics = [...preflight, ...parseClangDiagnostics(stderr, path.dirname(abs))];
+  if (code !== 0 && !diagnostics.some((d) => d.severity === 'error' && d.source === 'clang')) {
     diagnostics.push({ file: abs, line: 1, column: 1, severity: 'error', message: stderr.trim() || `clang exited ${code}`, source: 'clang' });
   }
   if (code !== 0) fs.rmSync(object, { force: true });

@@ -1,5 +1,8 @@
 // A BPF verifier log as one error a newcomer can act on: the failing instruction, the source
-// line the kernel annotated it with, the kernel's own message and a plain sentence on what to do.
+// line the kernel annotated it with, the kernel's own message, a plain sentence on what to do
+// (hints only when the log shows their cause), and the instruction that made the value the
+// error is about. loader.ts places the instruction more precisely with the object's debug info:
+// the kernel's annotation is only the nearest line info, which under -O2 can be another line.
 //
 // The log is the kernel's (log_level 1, object built with -g), either raw, as a log buffer of
 // our own receives it, or wrapped by libbpf's "-- BEGIN PROG LOAD LOG --" / "-- END PROG LOAD
@@ -14,6 +17,8 @@
 
 export interface VerifierError {
   readonly program: string;
+  /** Every instruction the log printed (index -> opcode), to find the program in its object. */
+  readonly printed: ReadonlyMap<number, number>;
   /** Source file and line from the nearest "; CODE @ FILE:LINE" annotation before the failing instruction. */
   readonly file?: string;
   readonly line?: number;
@@ -23,6 +28,10 @@ export interface VerifierError {
   readonly insn?: number;
   /** The failing instruction as the log prints it, e.g. "(79) r3 = *(u64 *)(r0 +0)". */
   readonly insnText?: string;
+  /** Its opcode byte (the "(79)"), to check it against the object. */
+  readonly opcode?: number;
+  /** Where the failing register's value came from, when the log shows it (a lookup that may fail). */
+  readonly origin?: VerifierOrigin;
   /** The kernel's own error line. */
   readonly message: string;
   /** One or two sentences a newcomer can act on. */
@@ -32,6 +41,19 @@ export interface VerifierError {
   /** The log looks cut short: no "processed N insns" line. */
   readonly truncated: boolean;
   readonly processedInsns?: number;
+}
+
+/** The instruction that made the value the error is about: a map lookup, a helper's or kfunc's return. */
+export interface VerifierOrigin {
+  readonly insn: number;
+  readonly opcode?: number;
+  /** The helper or kfunc called there ("bpf_map_lookup_elem"), if it is a call. */
+  readonly call?: string;
+  /** The type the verifier gave the value ("map_value_or_null"). */
+  readonly type: string;
+  /** The kernel's annotation above it. */
+  readonly file?: string;
+  readonly line?: number;
 }
 
 // "7: (79) r1 = *(u64 *)(r0 +0)   ; R0=..." and libbpf's rewrites of poisoned instructions,
@@ -183,6 +205,67 @@ function namedRegister(lines: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** The register an error is about: named by the message, else the one the instruction reads memory through. */
+function faultingRegister(message: string, insnText: string | undefined): string | undefined {
+  // "Possibly NULL pointer passed to trusted arg0": argument N travels in register N + 1.
+  const arg = /NULL pointer passed to .*\barg(\d+)\b/.exec(message)?.[1];
+  return /^(R\d+) /.exec(message)?.[1] ?? (arg !== undefined ? `R${Number(arg) + 1}` : memoryBase(insnText));
+}
+
+/** The opcode byte of an instruction's text, "(79) r1 = ..." -> 0x79. */
+function opcodeOf(text: string | undefined): number | undefined {
+  const m = text ? /^\(([0-9a-f]{2})\)/.exec(text) : null;
+  return m ? parseInt(m[1] as string, 16) : undefined;
+}
+
+/**
+ * Where @reg's value at log line @at came from: the verifier numbers every value that may be
+ * NULL (`map_value_or_null(id=2,...)`), and the first instruction whose state shows that id
+ * made it.
+ */
+function originOf(lines: readonly string[], at: number, reg: string | undefined): VerifierOrigin | undefined {
+  if (!reg) return undefined;
+  const typed = new RegExp(`\\b${reg}(?:_w)?=([a-z_0-9]*or_null[a-z_0-9]*)\\(id=(\\d+)[,)]`);
+  let id: string | undefined;
+  for (let i = at; i >= 0 && id === undefined; i--) {
+    const m = typed.exec(lines[i] as string);
+    if (m) id = m[2];
+  }
+  if (id === undefined) return undefined;
+  const made = new RegExp(`\\bR\\d+(?:_w)?=([a-z_0-9]*or_null[a-z_0-9]*)\\(id=${id}[,)]`);
+  for (let i = 0; i <= at; i++) {
+    const l = lines[i] as string;
+    const m = made.exec(l);
+    const insn = m ? parseInsn(lines, i) : undefined;
+    if (!m || !insn) continue;
+    const a = annotationAbove(lines, i);
+    const call = /\bcall ([A-Za-z_][A-Za-z0-9_]*?)(?:#\d+)?$/.exec(insn.text)?.[1];
+    const opcode = opcodeOf(insn.text);
+    return {
+      insn: insn.index,
+      ...(opcode !== undefined ? { opcode } : {}),
+      ...(call ? { call } : {}),
+      type: m[1] as string,
+      ...(a?.file !== undefined ? { file: a.file, line: a.line } : {}),
+    };
+  }
+  return undefined;
+}
+
+/** @reg was last loaded from a map value before log line @at ("r1 = *(u64 *)(r2 +8)" with R2=map_value). */
+function loadedFromMapValue(lines: readonly string[], at: number, reg: string | undefined): boolean {
+  if (!reg) return false;
+  const dst = `r${reg.slice(1)}`;
+  for (let i = at - 1; i >= 0; i--) {
+    const insn = parseInsn(lines, i);
+    if (!insn) continue;
+    const m = new RegExp(`^\\([0-9a-f]{2}\\) ${dst} = \\*\\([a-z0-9]+ \\*\\)\\((r\\d+) [+-]\\d+\\)`).exec(insn.text);
+    if (m) return new RegExp(`\\bR${(m[1] as string).slice(1)}(?:_w)?=map_value\\(`).test(`${insn.registers ?? ''} ${lines[i]}`);
+    if (new RegExp(`^\\([0-9a-f]{2}\\) ${dst} `).test(insn.text)) return false;
+  }
+  return false;
+}
+
 interface Context {
   readonly message: string;
   /** The error's other lines, after the message. */
@@ -190,6 +273,8 @@ interface Context {
   readonly insnText?: string;
   /** The whole log, for looking up other instructions (an allocation site). */
   readonly lines: readonly string[];
+  /** The failing instruction's line in the log. */
+  readonly at: number;
 }
 
 const TOO_COMPLEX =
@@ -217,13 +302,22 @@ function explain(c: Context): string {
     return `${r} may be NULL here (the result of a map lookup or helper that can fail): check it against NULL before reading through it.`;
   }
   if (/invalid mem access '(scalar|inv)'/.test(message)) {
-    return `${reg ?? 'This register'} is a plain number here, not a pointer the verifier can check: make sure it holds a pointer (a uptr field whose struct is only forward-declared becomes a number; define the struct in full).`;
+    // The uptr pitfall only when the number was read out of a map value, as a uptr field is.
+    const uptr = loadedFromMapValue(c.lines, c.at, reg)
+      ? ' (it was read from a map value: a uptr field whose struct is only forward-declared becomes a number; define the struct in full)'
+      : c.lines.some((l) => /\bcall bpf_get_current_task#/.test(l))
+        ? ' (bpf_get_current_task() returns a plain number: use bpf_get_current_task_btf(), or read through bpf_probe_read_kernel())'
+        : '';
+    return `${reg ?? 'This register'} is a plain number here, not a pointer the verifier can check: make sure it holds a pointer${uptr}.`;
   }
   if ((m = /^(R\d+) type=([a-z_]*or_null[a-z_]*) expected=(.*)$/.exec(message))) {
     return `${m[1]} may be NULL here (${m[2]}) but this call needs a valid pointer: check it against NULL before passing it.`;
   }
   if ((m = /^(R\d+) type=(scalar|inv) expected=(.*)$/.exec(message))) {
-    return `${m[1]} is a plain number here, but this call needs a pointer (${m[3]}): pass a pointer the verifier tracks (for the current task, bpf_get_current_task_btf() rather than bpf_get_current_task()).`;
+    const current = c.lines.some((l) => /\bcall bpf_get_current_task#/.test(l))
+      ? ' (for the current task, bpf_get_current_task_btf() rather than bpf_get_current_task())'
+      : '';
+    return `${m[1]} is a plain number here, but this call needs a pointer (${m[3]}): pass a pointer the verifier tracks${current}.`;
   }
   if ((m = /^(R\d+) type=(\S+) expected=(.*)$/.exec(message))) {
     return `${m[1]} holds a ${m[2]} here, but this call expects ${m[3]}: pass an argument of the type the helper or kfunc takes.`;
@@ -232,7 +326,7 @@ function explain(c: Context): string {
     return `${r} points into a map value of ${m[1]} bytes, and the access of ${m[3]} bytes at offset ${m[2]} goes outside it: fix the offset, or add a bounds check the verifier can see (compare the index with the array's length) before the access.`;
   }
   if ((m = /invalid access to memory, mem_size=(\d+) off=(-?\d+) size=(\d+)/.exec(message))) {
-    return `${r} points to ${m[1]} bytes of memory, and the access of ${m[3]} bytes at offset ${m[2]} can go outside them: add a bounds check the verifier can see so offset + size stays within ${m[1]} (for a tld_lookup() hint, read no more bytes than the size you looked it up with).`;
+    return `${r} points to ${m[1]} bytes of memory, and the access of ${m[3]} bytes at offset ${m[2]} can go outside them: add a bounds check the verifier can see so offset + size stays within ${m[1]}${c.lines.some((l) => /\btld_lookup/.test(l)) ? ' (for a tld_lookup() hint, read no more bytes than the size you looked it up with)' : ''}.`;
   }
   if ((m = /invalid access to packet, off=(-?\d+) size=(\d+)/.exec(message))) {
     return `${r} reads ${m[2]} bytes at offset ${m[1]} of the packet without a check the verifier can see: compare the pointer plus the size with data_end before the access.`;
@@ -303,6 +397,16 @@ function explain(c: Context): string {
   return `The verifier rejected this instruction: ${message}`;
 }
 
+/** Every instruction the log prints, index -> opcode byte: enough to tell which program of an object it is. */
+export function printedOpcodes(log: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const l of logLines(log)) {
+    const m = /^(\d+): \(([0-9a-f]{2})\) /.exec(l);
+    if (m) out.set(Number(m[1]), parseInt(m[2] as string, 16));
+  }
+  return out;
+}
+
 /** The error in @log, mapped to its source line; undefined when the log holds no error. */
 export function parseVerifierLog(log: string, program: string): VerifierError | undefined {
   const lines = logLines(log);
@@ -335,10 +439,12 @@ export function parseVerifierLog(log: string, program: string): VerifierError | 
     const a = annotationAbove(lines, insn.at);
     return {
       program,
+      printed: printedOpcodes(log),
       ...(a?.file !== undefined ? { file: a.file, line: a.line } : {}),
       ...(a ? { sourceText: a.sourceText } : {}),
       insn: insn.index,
       insnText: insn.text,
+      ...(opcodeOf(insn.text) !== undefined ? { opcode: opcodeOf(insn.text) } : {}),
       message: 'the log ends before the verifier printed its error',
       summary:
         'The verifier log was cut short before its error: load again with a bigger log buffer to see why the program was rejected; the last instruction it checked is shown.',
@@ -356,14 +462,19 @@ export function parseVerifierLog(log: string, program: string): VerifierError | 
     if (named) insnIndex = Number(named[1]);
   }
   const a = insn ? annotationAbove(lines, insn.at) : undefined;
+  const opcode = opcodeOf(insn?.text);
+  const origin = insn ? originOf(lines, insn.at, faultingRegister(message, insn.text)) : undefined;
   return {
     program,
+    printed: printedOpcodes(log),
     ...(a?.file !== undefined ? { file: a.file, line: a.line } : {}),
     ...(a ? { sourceText: a.sourceText } : {}),
     ...(insnIndex !== undefined ? { insn: insnIndex } : {}),
     ...(insn ? { insnText: insn.text } : {}),
+    ...(opcode !== undefined ? { opcode } : {}),
+    ...(origin ? { origin } : {}),
     message,
-    summary: explain({ message, more, lines, ...(insn ? { insnText: insn.text } : {}) }),
+    summary: explain({ message, more, lines, at: insn?.at ?? first, ...(insn ? { insnText: insn.text } : {}) }),
     ...(insn?.registers ? { registers: insn.registers } : {}),
     truncated,
     ...(processedInsns !== undefined ? { processedInsns } : {}),

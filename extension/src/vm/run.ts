@@ -12,7 +12,7 @@ import { parseVerifierLog } from '../client/verifierLog';
 import { buildInitramfs, guestInit } from './initramfs';
 import { KernelInfo } from './kernel';
 import { BootResult, NO_EXIT_LINE, bootGuest } from './qemu';
-import { buildScheduler } from './scheduler';
+import { SchedulerBuildOptions, buildScheduler } from './scheduler';
 import { SchedulerOutcome, schedulerOutcome } from './schedulerStats';
 
 export { NO_EXIT_LINE };
@@ -37,6 +37,8 @@ export interface WorkloadOptions {
 export interface RunOptions extends WorkloadOptions {
   /** The scheduler's source, NAME.bpf.c. */
   readonly scheduler: string;
+  /** Its include folders and flags. */
+  readonly build?: SchedulerBuildOptions;
   /** The folder of tld-scx-run (native/build). */
   readonly nativeBuild: string;
 }
@@ -85,13 +87,13 @@ export function guestWorkload(nativeBuild: string, seconds: number, workload?: s
 }
 
 /** The verifier's error in the guest's console, at its line of @source. */
-export function guestVerifierDiagnostics(lines: readonly string[], source: string): Diagnostic[] {
+export function guestVerifierDiagnostics(lines: readonly string[], source: string, object?: string): Diagnostic[] {
   const begin = lines.findIndex((l) => /-- BEGIN PROG LOAD LOG --/.test(l));
   if (begin < 0) return [];
   const end = lines.findIndex((l, i) => i > begin && /-- END PROG LOAD LOG --/.test(l));
   const program = /prog '([^']+)'/.exec(lines[begin] as string)?.[1] ?? path.basename(source);
   const v = parseVerifierLog(lines.slice(begin, end < 0 ? undefined : end + 1).join('\n'), program);
-  return v ? [verifierDiagnostic(source, v)] : [];
+  return v ? [verifierDiagnostic(source, v, object)] : [];
 }
 
 export async function runScheduler(opts: RunOptions): Promise<RunResult> {
@@ -103,12 +105,12 @@ export async function runScheduler(opts: RunOptions): Promise<RunResult> {
   if (!fs.existsSync(loader)) throw new TldError('ENOENT', `${loader} is missing: build it with \`make -C native\` (or npm run build)`);
   return inWorkDir(async (work) => {
     opts.onStep?.(`building ${path.basename(bpf)} for ${opts.kernel.version}`);
-    const build = await buildScheduler(bpf, path.dirname(opts.kernel.vmlinuxH), work);
+    const build = await buildScheduler(bpf, path.dirname(opts.kernel.vmlinuxH), work, opts.build);
     if (!build.ok) return { diagnostics: build.diagnostics, exitCode: 1, outcome: {} };
     const guestObject = `/etc/${path.basename(build.object)}`;
     const run = await boot(opts, work, [loader, ...opts.binaries], [{ src: build.object, dest: guestObject }],
       `${LOADER} --seconds ${opts.seconds} ${guestObject} -- sh ${WORKLOAD_SCRIPT}`);
-    const diagnostics = run.boot.exitCode === 1 ? guestVerifierDiagnostics(run.lines, bpf) : [];
+    const diagnostics = run.boot.exitCode === 1 ? guestVerifierDiagnostics(run.lines, bpf, build.object) : [];
     return { diagnostics: [...build.diagnostics, ...diagnostics], boot: run.boot, exitCode: run.exitCode, outcome: schedulerOutcome(run.lines) };
   });
 }

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { Diagnostic, compile } from '../client/compiler';
+import { buildOptions } from './buildOptions';
 
 export interface SchedulerBuild {
   readonly ok: boolean;
@@ -13,10 +14,23 @@ export interface SchedulerBuild {
   readonly object: string;
 }
 
-/** Compiles @bpfSource (NAME.bpf.c) into @outDir against the folder @vmlinuxDir holding the guest's vmlinux.h. */
-export async function buildScheduler(bpfSource: string, vmlinuxDir: string, outDir: string): Promise<SchedulerBuild> {
+/** The developer's build options for the guest's scheduler (tldctl vm run -I/--cflag, the extension's settings). */
+export interface SchedulerBuildOptions {
+  readonly includeDirs?: readonly string[];
+  readonly cflags?: readonly string[];
+  /** Look for compile_commands.json up to this folder; false: do not look. */
+  readonly compileCommandsTop?: string | false;
+}
+
+/**
+ * Compiles @bpfSource (NAME.bpf.c) into @outDir against the folder @vmlinuxDir holding the
+ * guest's vmlinux.h (always the guest kernel's: --kernel of vm run names the guest), with the
+ * include folders and flags of @opts and of compile_commands.json.
+ */
+export async function buildScheduler(bpfSource: string, vmlinuxDir: string, outDir: string, opts: SchedulerBuildOptions = {}): Promise<SchedulerBuild> {
   fs.mkdirSync(outDir, { recursive: true });
   const object = path.join(outDir, path.basename(bpfSource).replace(/\.bpf\.c$/, '.bpf.o'));
-  const built = await compile(bpfSource, { vmlinuxDir, output: object });
+  const flags = await buildOptions(bpfSource, { ...opts, kernel: false });
+  const built = await compile(bpfSource, { ...flags, vmlinuxDir, output: object });
   return { ok: built.ok, diagnostics: built.diagnostics, object };
 }

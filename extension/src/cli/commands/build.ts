@@ -6,9 +6,30 @@ import { BuildOutcome, compileAndCheck, formatDiagnostic } from '../../client/lo
 import { nativeObjectCheck } from '../../client/nativeHelper';
 import { cacheDir } from '../../client/paths';
 import { toJson } from '../../client/values';
-import { UsageError, positiveInt } from '../args';
+import { Parsed, UsageError, positiveInt } from '../args';
 import { Command, out, withClient } from '../command';
 import { programTable } from '../format';
+
+const BUILD_VALUED = ['include', 'cflag', 'kernel'];
+const BUILD_HELP =
+  '\n\nBuild options (repeatable ones may be given many times):\n' +
+  '  -I DIR            an include folder, searched before TLD Studio\'s and libbpf\'s headers\n' +
+  '  --cflag FLAG      a clang flag after the defaults (-g -O2 -target bpf -mcpu=v3), e.g. --cflag -DDEBUG\n' +
+  '  --kernel K        build against the vmlinux.h of K: a cached kernel\'s version, a bzImage or vmlinux,\n' +
+  '                    a vmlinux.h or a folder holding one. Default: the running kernel\'s; for a source that\n' +
+  '                    uses sched_ext on a host without it, the cached sched_ext kernel\'s (tldctl vm kernel).\n' +
+  'A compile_commands.json in the file\'s folder, a parent or their build folders gives its -I, -D, -mcpu\n' +
+  'and -std flags (the entry of the file, or of its sibling NAME.c), before these.';
+
+/** The build options of @p for @file (tldctl compile and load). */
+async function buildOptionsOf(p: Parsed, file: string) {
+  const { buildOptions } = await import('../../vm/buildOptions');
+  return buildOptions(file, {
+    includeDirs: p.lists.get('include') ?? [],
+    cflags: p.lists.get('cflag') ?? [],
+    ...(p.options.has('kernel') ? { kernel: p.options.get('kernel') } : {}),
+  });
+}
 
 /** Prints a build's diagnostics; saves a verifier log and says where. Exit code: 1 on any error. */
 function report(o: BuildOutcome, json: boolean): number {
@@ -20,7 +41,7 @@ function report(o: BuildOutcome, json: boolean): number {
   }
   const failed = o.diagnostics.some((d) => d.severity === 'error') || (o.load !== undefined && !o.load.ok);
   if (json) {
-    out(toJson({ ok: !failed, object: o.compile.object, diagnostics: o.diagnostics, load: o.load && { ...o.load, log: undefined, logFile } }));
+    out(toJson({ ok: !failed, object: o.compile.object, command: o.compile.command, diagnostics: o.diagnostics, load: o.load && { ...o.load, log: undefined, logFile } }));
     return failed ? 1 : 0;
   }
   for (const d of o.diagnostics) out(formatDiagnostic(d));
@@ -38,11 +59,12 @@ const compile: Command = {
   name: 'compile',
   summary: ['compile FILE [--json]        compile BPF C and check the object, errors at their lines'],
   help:
-    "Usage: tldctl compile FILE [--out OBJ] [--json]\n\nCompiles FILE with clang -g -O2 -target bpf against tld.bpf.h and the running kernel's vmlinux.h,\nthen checks the object (uptr structs defined, tld_data_map shape, license, program types).\nDiagnostics print as file:line:col: severity: message. Exits 1 on any error.",
-  valued: ['out'],
+    "Usage: tldctl compile FILE [-I DIR]... [--cflag FLAG]... [--kernel K] [--out OBJ] [--json]\n\nCompiles FILE with clang -g -O2 -target bpf -mcpu=v3 against tld.bpf.h, libbpf's headers and a\nkernel's vmlinux.h, then checks the object (uptr structs defined, tld_data_map shape, license,\nprogram types). Diagnostics print as file:line:col: severity: message. Exits 1 on any error." + BUILD_HELP,
+  valued: ['out', ...BUILD_VALUED],
   async run(p, rest, g) {
     if (!rest[0]) throw new UsageError('compile needs FILE');
-    const o = await compileAndCheck({ objectCheck: async (obj) => nativeObjectCheck(obj) }, rest[0], { output: p.options.get('out') });
+    const opts = { ...(await buildOptionsOf(p, rest[0])), output: p.options.get('out') };
+    const o = await compileAndCheck({ objectCheck: async (obj) => nativeObjectCheck(obj) }, rest[0], opts);
     return report(o, g.json);
   },
 };
@@ -51,13 +73,14 @@ const load: Command = {
   name: 'load',
   summary: ['load FILE [--attach]         compile, check and load it (programs stay until unload)'],
   help:
-    'Usage: tldctl load FILE [--attach] [--out OBJ] [--json]\n\nCompiles, checks and loads FILE, sharing tld_data_map with applications (--pin). A verifier\nrejection is shown at its source line with a plain explanation; the whole log is saved and\nits path printed. Loaded programs are pinned under $TLD_STUDIO_PIN_ROOT (/sys/fs/bpf/tld-studio)\nuntil `tldctl unload ID`; --attach also attaches them (struct_ops: registers them).',
-  valued: ['out'],
+    'Usage: tldctl load FILE [--attach] [-I DIR]... [--cflag FLAG]... [--kernel K] [--out OBJ] [--json]\n\nCompiles, checks and loads FILE, sharing tld_data_map with applications (--pin). A verifier\nrejection is shown at the source line and column of the failing instruction (through inlined\nfunctions), with a plain explanation and, as notes, where the pointer came from; the whole log\nis saved and its path printed. Loaded programs are pinned under $TLD_STUDIO_PIN_ROOT\n(/sys/fs/bpf/tld-studio) until `tldctl unload ID`; --attach also attaches them (struct_ops:\nregisters them).' + BUILD_HELP,
+  valued: ['out', ...BUILD_VALUED],
   switches: ['attach'],
   async run(p, rest, g) {
     const file = rest[0];
     if (!file) throw new UsageError('load needs FILE');
-    return withClient(g.pin, async (c) => report(await c.load(file, p.switches.has('attach'), { output: p.options.get('out') }), g.json));
+    const opts = { ...(await buildOptionsOf(p, file)), output: p.options.get('out') };
+    return withClient(g.pin, async (c) => report(await c.load(file, p.switches.has('attach'), opts), g.json));
   },
 };
 
