@@ -3,15 +3,28 @@
  * tld-scx-run: loads any sched_ext scheduler object, enables it, optionally
  * runs a command under it, prints its statistics, and says how it ended.
  *
- *   tld-scx-run [--seconds N] SCHEDULER.bpf.o [-- COMMAND [ARG...]]
+ *   tld-scx-run [--seconds N] [--set NAME=VALUE]... SCHEDULER.bpf.o [-- COMMAND [ARG...]]
  *
- * The scheduler shares the pinned task local data map with applications
- * ($TLD_PIN_DIR/tld_data_map, default /sys/fs/bpf/tld). Programs in the
- * section "struct_ops/sleepable" are loaded sleepable (scx.bpf.h). Statistics
- * come from the object's BTF: every integer global is a counter, every
- * `u64 NAME[SCX_LAT_BUCKETS]` a latency histogram (scx_run.h); they are
- * printed every second and once more at the end as one JSON line
- * ("tld-scx-run: final {...}").
+ * It loads the object as scx's own loaders load theirs (scx_globals.c): the ops
+ * in ".struct_ops" or ".struct_ops.link", sleepable programs in "struct_ops.s/"
+ * (libbpf >= 1.5); every "__NAME" rodata global filled with the running
+ * kernel's enumerator NAME (SCX_DSQ_LOCAL, SCX_SLICE_DFL...); every array
+ * declared resizable (alone at the end of a ".data.NAME"/".bss.NAME" section)
+ * given one element per possible CPU; --set for rodata, data and bss globals;
+ * the ops' flags checked against the running kernel and, with
+ * SCX_OPS_SWITCH_PARTIAL, COMMAND started in SCHED_EXT so that it runs under
+ * the scheduler. The scheduler shares the pinned task local data map with
+ * applications ($TLD_PIN_DIR/tld_data_map, default /sys/fs/bpf/tld).
+ * Statistics come from the object's BTF: every integer global of .bss/.data is
+ * a counter, every `u64 NAME[SCX_LAT_BUCKETS]` a latency histogram
+ * (scx_run.h); they are printed every second and once more at the end as one
+ * JSON line ("tld-scx-run: final {...}").
+ *
+ * When the kernel ends the scheduler, the reason comes from the object's exit
+ * record (scx_run_exit, or any global struct with kind, reason and msg, as
+ * scx's user_exit_info), else from the kernel log; then, where it can tell,
+ * the likely cause ("tld-scx-run: likely cause: ..."): a kernel constant left
+ * 0, or a rodata global still at its default.
  *
  * The run ends after N seconds (the command is then stopped, its whole process
  * group), when the command exits, on SIGINT/SIGTERM, or
@@ -20,11 +33,13 @@
  * kernel disabled it (the reason is printed).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,11 +48,13 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "scx_globals.h"
 #include "scx_run.h"
 #include "tld_layout.h"
 
-#define SLEEPABLE_SEC "struct_ops/sleepable"
 #define MAX_STATS 64
+#define MAX_SETS 64
+#define SCHED_EXT 7
 
 static volatile sig_atomic_t stopping;
 
@@ -50,16 +67,24 @@ static void on_signal(int sig)
 /* One global of the scheduler worth printing, and where its value lives. */
 struct stat_var {
 	const char *name;
-	const void *data;   /* in the mmaped .bss/.data map */
+	const void *data;   /* in the section's map, mapped by libbpf */
 	unsigned int size;  /* of a counter */
 	int is_signed;
 	int is_hist;
 };
 
+/* How the kernel ended the scheduler, as its object records it (ops.exit). */
+struct exit_record {
+	const volatile __s32 *kind;
+	const volatile __s64 *exit_code;    /* NULL when the record has none */
+	const char *reason, *msg;
+	unsigned int reason_len, msg_len;
+};
+
 struct stats {
 	struct stat_var vars[MAX_STATS];
 	int n;
-	const struct scx_run_exit *exit;
+	struct exit_record exit;
 };
 
 static double now_s(void)
@@ -83,74 +108,94 @@ static void scx_state(char *buf, size_t len)
 	}
 }
 
-static int ends_with(const char *s, const char *suffix)
+/* The member @name of struct @t, or NULL. */
+static const struct btf_member *member(const struct btf *btf, const struct btf_type *t, const char *name)
 {
-	size_t a = strlen(s), b = strlen(suffix);
+	const struct btf_member *m = btf_members(t);
 
-	return a >= b && !strcmp(s + a - b, suffix);
-}
-
-/*
- * The live value of the internal map holding data section @sec (".bss", ".data"), mapped
- * read-only: libbpf 1.1 maps these only for skeletons, and this loader has none.
- */
-static const void *section_data(struct bpf_object *obj, const char *sec, size_t *size)
-{
-	struct bpf_map *map;
-	void *p;
-
-	bpf_object__for_each_map(map, obj) {
-		if (!ends_with(bpf_map__name(map), sec))
-			continue;
-		if (!(bpf_map__map_flags(map) & BPF_F_MMAPABLE))
-			return NULL;
-		*size = bpf_map__value_size(map);
-		p = mmap(NULL, *size, PROT_READ, MAP_SHARED, bpf_map__fd(map), 0);
-		return p == MAP_FAILED ? NULL : p;
-	}
+	for (int i = 0; i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(btf, m->name_off), name))
+			return m;
 	return NULL;
 }
 
-/* Collects the counters, histograms and exit record of one data section from the BTF. */
-static void collect_section(struct bpf_object *obj, const struct btf *btf, const char *sec, struct stats *st)
+static const struct btf_type *resolved(const struct btf *btf, __u32 id)
 {
-	const struct btf_var_secinfo *vi;
-	const struct btf_type *ds, *var, *t;
-	const char *data;
-	size_t size = 0;
-	int id, i;
+	int r = btf__resolve_type(btf, id);
 
-	id = btf__find_by_name_kind(btf, sec, BTF_KIND_DATASEC);
-	data = section_data(obj, sec, &size);
-	if (id < 0 || !data)
-		return;
-	ds = btf__type_by_id(btf, id);
-	vi = btf_var_secinfos(ds);
-	for (i = 0; i < btf_vlen(ds); i++, vi++) {
+	return r < 0 ? NULL : btf__type_by_id(btf, r);
+}
+
+/*
+ * A struct global that records the exit as scx's user_exit_info does: an int "kind", char
+ * arrays "reason" and "msg", maybe an 8-byte "exit_code". Fills @e from it; false otherwise.
+ */
+static bool exit_record_of(const struct btf *btf, const struct scx_global *v, struct exit_record *e)
+{
+	const struct btf_type *t = btf__type_by_id(btf, v->type_id), *kt, *rt, *mt;
+	const struct btf_member *kind, *code, *reason, *msg;
+	const char *base = scx_global_data(v);
+
+	if (!t || !btf_is_struct(t) || !base)
+		return false;
+	kind = member(btf, t, "kind");
+	code = member(btf, t, "exit_code");
+	reason = member(btf, t, "reason");
+	msg = member(btf, t, "msg");
+	if (!kind || !reason || !msg)
+		return false;
+	kt = resolved(btf, kind->type);
+	rt = resolved(btf, reason->type);
+	mt = resolved(btf, msg->type);
+	if (!kt || !btf_is_int(kt) || kt->size != 4 || !rt || !btf_is_array(rt) || !mt || !btf_is_array(mt))
+		return false;
+	e->kind = (const volatile __s32 *)(base + btf_member_bit_offset(t, kind - btf_members(t)) / 8);
+	e->exit_code = NULL;
+	if (code) {
+		const struct btf_type *ct = resolved(btf, code->type);
+
+		if (ct && btf_is_int(ct) && ct->size == 8)
+			e->exit_code = (const volatile __s64 *)(base + btf_member_bit_offset(t, code - btf_members(t)) / 8);
+	}
+	e->reason = base + btf_member_bit_offset(t, reason - btf_members(t)) / 8;
+	e->reason_len = btf_array(rt)->nelems;
+	e->msg = base + btf_member_bit_offset(t, msg - btf_members(t)) / 8;
+	e->msg_len = btf_array(mt)->nelems;
+	return true;
+}
+
+/*
+ * After load: the counters, histograms and exit record among the globals of .bss/.data
+ * sections. scx_run_exit (scx.bpf.h) is preferred as the exit record; else the first
+ * struct shaped like one.
+ */
+static void collect_stats(const struct scx_globals *g, struct stats *st)
+{
+	bool named_exit = false;
+
+	for (int i = 0; i < g->n; i++) {
+		const struct scx_global *v = &g->v[i];
+		const struct btf_type *t = v->type_id > 0 ? btf__type_by_id(g->btf, v->type_id) : NULL;
+		const void *data = scx_global_data(v);
 		struct stat_var *sv = &st->vars[st->n];
-		const char *name;
-		int tid;
 
-		var = btf__type_by_id(btf, vi->type);
-		if (!var || !btf_is_var(var) || vi->offset + vi->size > size)
+		if (v->rodata || !data || !t)
 			continue;
-		name = btf__name_by_offset(btf, var->name_off);
-		tid = btf__resolve_type(btf, var->type);
-		t = tid < 0 ? NULL : btf__type_by_id(btf, tid);
-		if (!t || !name)
-			continue;
-		if (!strcmp(name, SCX_RUN_EXIT_VAR) && vi->size == sizeof(struct scx_run_exit)) {
-			st->exit = (const void *)(data + vi->offset);
+		if (v->kind == SCX_GLOBAL_STRUCT && !named_exit) {
+			bool is_named = !strcmp(v->name, SCX_RUN_EXIT_VAR);
+
+			if ((is_named || !st->exit.kind) && exit_record_of(g->btf, v, &st->exit))
+				named_exit = is_named;
 			continue;
 		}
 		if (st->n == MAX_STATS)
 			continue;
-		if (btf_is_int(t) && (t->size == 1 || t->size == 2 || t->size == 4 || t->size == 8) &&
-		    !(btf_int_encoding(t) & (BTF_INT_CHAR | BTF_INT_BOOL))) {
-			*sv = (struct stat_var){ name, data + vi->offset, t->size, !!(btf_int_encoding(t) & BTF_INT_SIGNED), 0 };
+		if (v->kind == SCX_GLOBAL_INT && !(btf_int_encoding(t) & BTF_INT_CHAR)) {
+			*sv = (struct stat_var){ v->name, data, v->size, v->is_signed, 0 };
 			st->n++;
-		} else if (btf_is_array(t) && btf_array(t)->nelems == SCX_LAT_BUCKETS && vi->size == SCX_LAT_BUCKETS * 8) {
-			*sv = (struct stat_var){ name, data + vi->offset, 8, 0, 1 };
+		} else if (v->kind == SCX_GLOBAL_ARRAY && btf_array(t)->nelems == SCX_LAT_BUCKETS &&
+			   v->size == SCX_LAT_BUCKETS * 8) {
+			*sv = (struct stat_var){ v->name, data, 8, 0, 1 };
 			st->n++;
 		}
 	}
@@ -267,20 +312,183 @@ static const char *kind_class(int kind)
 	return "done";
 }
 
-static void print_exit(const struct scx_run_exit *e)
+static bool exit_recorded(const struct exit_record *e)
 {
-	printf("tld-scx-run: the kernel disabled the scheduler (%s, kind %d, exit code %lld): %s%s%s\n",
-	       kind_class(e->kind), e->kind, (long long)e->exit_code, e->reason, e->msg[0] ? ": " : "", e->msg);
+	return e->kind && *e->kind;
+}
+
+static void print_exit(const struct exit_record *e)
+{
+	printf("tld-scx-run: the kernel disabled the scheduler (%s, kind %d, exit code %lld): %.*s%s%.*s\n",
+	       kind_class(*e->kind), *e->kind, e->exit_code ? (long long)*e->exit_code : 0LL,
+	       (int)e->reason_len, e->reason, e->msg[0] ? ": " : "", (int)e->msg_len, e->msg);
 	fflush(stdout);
 }
 
+/*
+ * The kernel log from here on, to read why the scheduler was disabled when the object
+ * keeps no exit record. -1 when it cannot be read (no /dev/kmsg, no privilege).
+ */
+static int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/*
+ * Appends to @buf (holding @at bytes) sched_ext's own lines about the disable that reached
+ * the kernel log since kmsg_open: "sched_ext: BPF scheduler "NAME" disabled (REASON)" and
+ * the "sched_ext: NAME: MSG" lines after it. Returns the new length.
+ */
+static size_t kmsg_collect(int fd, char *buf, size_t len, size_t at)
+{
+	char rec[2048];
+	ssize_t n;
+
+	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		char *msg;
+
+		if (n <= 0)
+			continue; /* EPIPE: records were overwritten; go on with the next */
+		rec[n] = 0;
+		msg = strchr(rec, ';');
+		if (!msg)
+			continue;
+		msg++;
+		msg[strcspn(msg, "\n")] = 0;
+		if (strncmp(msg, "sched_ext: ", 11) || (!at && !strstr(msg, "disabled (")))
+			continue;
+		at += snprintf(buf + at, at < len ? len - at : 0, "%s%s", at ? "; " : "", msg + 11);
+		if (at >= len)
+			return len - 1;
+	}
+	return at;
+}
+
+static bool ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Whether @text mentions @name as a whole identifier. */
+static bool mentions(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = text; (p = strstr(p, name)); p++)
+		if ((p == text || !ident_char(p[-1])) && !ident_char(p[n]))
+			return true;
+	return false;
+}
+
+/* Whether @v is a rodata number the user did not set and that is still 0, its usual default. */
+static bool unset_rodata(const struct scx_global *v)
+{
+	return v->rodata && !v->set_by_user && !v->from_kernel && !v->kernel_missing &&
+	       (v->kind == SCX_GLOBAL_INT || v->kind == SCX_GLOBAL_BOOL || v->kind == SCX_GLOBAL_ENUM) &&
+	       scx_global_number(v) == 0;
+}
+
+/*
+ * What the runner can tell of why the kernel threw the scheduler out: kernel constants
+ * left 0, and rodata still at a zero default that the kernel's message @why names. Only
+ * when neither is found, the rodata globals left at 0, as candidates.
+ */
+static void print_likely_cause(const struct scx_globals *g, const char *why)
+{
+	char cause[1024];
+	size_t at = 0;
+
+#define ADD(...) (at += snprintf(cause + at, at < sizeof(cause) ? sizeof(cause) - at : 0, __VA_ARGS__))
+	for (int i = 0; i < g->n; i++) {
+		const struct scx_global *v = &g->v[i];
+
+		if (v->kernel_missing && !v->set_by_user)
+			ADD("%s%s was left 0: the running kernel has no %s", at ? "; " : "", v->name, v->name + 2);
+		else if (unset_rodata(v) && why && mentions(why, v->name))
+			ADD("%sthe rodata global %s is still its default 0 and the exit message names it: set it with --set %s=VALUE",
+			    at ? "; " : "", v->name, v->name);
+	}
+	if (!at) {
+		for (int i = 0; i < g->n; i++)
+			if (unset_rodata(&g->v[i]))
+				ADD("%s%s", at ? ", " : "rodata still at its default 0: ", g->v[i].name);
+		if (at)
+			ADD(" (--set NAME=VALUE if the scheduler needs one set)");
+	}
+#undef ADD
+	if (at) {
+		printf("tld-scx-run: likely cause: %s\n", cause);
+		fflush(stdout);
+	}
+}
+
+/*
+ * The kernel logs the disable from a worker, a moment after the state changes: waits up to
+ * two seconds for it, then for the lines that follow it to stop coming.
+ */
+static bool kmsg_wait(int fd, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = 0;
+	for (int w = 0; fd >= 0 && w < 40; w++) {
+		size_t before = at;
+
+		at = kmsg_collect(fd, buf, len, at);
+		if (at && at == before)
+			break;
+		usleep(50000);
+	}
+	return at > 0;
+}
+
+/* Says how the kernel ended the scheduler: its exit record, else the kernel log; then why. */
+static void report_exit(const struct stats *st, const struct scx_globals *g, int kmsg)
+{
+	char why[2048] = "";
+
+	if (exit_recorded(&st->exit)) {
+		print_exit(&st->exit);
+		snprintf(why, sizeof(why), "%.*s: %.*s", (int)st->exit.reason_len, st->exit.reason,
+			 (int)st->exit.msg_len, st->exit.msg);
+	} else if (kmsg_wait(kmsg, why, sizeof(why))) {
+		printf("tld-scx-run: the kernel disabled the scheduler (from the kernel log): %s\n", why);
+	} else {
+		printf("tld-scx-run: the kernel disabled the scheduler; it keeps no exit record and the kernel log above says why\n");
+	}
+	print_likely_cause(g, why);
+}
+
+/* sched_setattr() to SCHED_EXT: libc has no wrapper. */
+struct sched_attr_v0 {
+	__u32 size;
+	__u32 sched_policy;
+	__u64 sched_flags;
+	__s32 sched_nice;
+	__u32 sched_priority;
+	__u64 sched_runtime, sched_deadline, sched_period;
+};
+
+static int set_sched_ext(void)
+{
+	struct sched_attr_v0 attr = { .size = sizeof(attr), .sched_policy = SCHED_EXT };
+
+	return (int)syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+
 /* Starts @argv in a process group of its own, so that the run can stop all of it. */
-static pid_t start_command(char **argv)
+static pid_t start_command(char **argv, bool partial)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		setpgid(0, 0);
+		if (partial && set_sched_ext())
+			fprintf(stderr, "tld-scx-run: cannot put %s in SCHED_EXT: %s\n", argv[0], strerror(errno));
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		execvp(argv[0], argv);
@@ -308,21 +516,130 @@ static void stop_command(pid_t pid)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: tld-scx-run [--seconds N] SCHEDULER.bpf.o [-- COMMAND [ARG...]]\n");
+	fprintf(stderr, "usage: tld-scx-run [--seconds N] [--set NAME=VALUE]... SCHEDULER.bpf.o [-- COMMAND [ARG...]]\n");
+}
+
+/* The kernel's flags of struct_ops @ops (sched_ext_ops.flags), or 0 when it has none. */
+static __u64 *ops_field(struct bpf_object *obj, struct bpf_map *ops, const char *name, unsigned int size)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	const struct btf_type *t = btf ? btf__type_by_id(btf, bpf_map__btf_value_type_id(ops)) : NULL;
+	const struct btf_member *m;
+	const struct btf_type *mt;
+	size_t sz = 0;
+	char *data = bpf_map__initial_value(ops, &sz);
+
+	if (!t || !data || !btf_is_struct(t) || !(m = member(btf, t, name)))
+		return NULL;
+	mt = resolved(btf, m->type);
+	if (!mt || btf__resolve_size(btf, m->type) != size || (!btf_is_int(mt) && !btf_is_any_enum(mt)))
+		return NULL;
+	return (__u64 *)(data + btf_member_bit_offset(t, m - btf_members(t)) / 8);
+}
+
+/*
+ * The ops' flags, named from the running kernel's enum scx_ops_flags; a flag that kernel
+ * does not know is an error here (the kernel would only say EINVAL). Sets *@partial when
+ * SCX_OPS_SWITCH_PARTIAL is on. Returns 0 or -EINVAL.
+ */
+static int check_ops_flags(struct bpf_object *obj, struct bpf_map *ops, const struct btf *kbtf, bool *partial)
+{
+	const __u64 *flags = ops_field(obj, ops, "flags", 8);
+	const struct btf_type *t;
+	__u64 known = 0, left;
+	char names[512] = "";
+	size_t at = 0;
+	int id;
+
+	*partial = false;
+	if (!flags || !*flags)
+		return 0;
+	id = kbtf ? btf__find_by_name_kind(kbtf, "scx_ops_flags", BTF_KIND_ENUM64) : -1;
+	if (id < 0 && kbtf)
+		id = btf__find_by_name_kind(kbtf, "scx_ops_flags", BTF_KIND_ENUM);
+	if (id < 0) {
+		printf("tld-scx-run: ops flags 0x%llx (the running kernel's BTF does not name them)\n", (unsigned long long)*flags);
+		return 0;
+	}
+	t = btf__type_by_id(kbtf, id);
+	for (int i = 0; i < btf_vlen(t); i++) {
+		const char *n;
+		__u64 bit;
+
+		if (btf_is_enum64(t)) {
+			n = btf__name_by_offset(kbtf, btf_enum64(t)[i].name_off);
+			bit = btf_enum64_value(btf_enum64(t) + i);
+		} else {
+			n = btf__name_by_offset(kbtf, btf_enum(t)[i].name_off);
+			bit = (__u32)btf_enum(t)[i].val;
+		}
+		/* Single bits only: the enum also has masks such as SCX_OPS_ALL_FLAGS. */
+		if (!bit || (bit & (bit - 1)))
+			continue;
+		known |= bit;
+		if (!(*flags & bit))
+			continue;
+		at += snprintf(names + at, at < sizeof(names) ? sizeof(names) - at : 0, "%s%s", at ? " | " : "", n);
+		if (!strcmp(n, "SCX_OPS_SWITCH_PARTIAL"))
+			*partial = true;
+	}
+	left = *flags & ~known;
+	if (left) {
+		fprintf(stderr, "tld-scx-run: the ops' flags 0x%llx include 0x%llx, which this kernel does not know (it knows %s%s0x%llx); "
+			"rebuild the scheduler against this kernel's vmlinux.h\n",
+			(unsigned long long)*flags, (unsigned long long)left, names, at ? ", all flags " : "", (unsigned long long)known);
+		return -EINVAL;
+	}
+	printf("tld-scx-run: ops flags %s%s\n", names,
+	       *partial ? " (only SCHED_EXT tasks run on it: the command is started in SCHED_EXT)" : "");
+	return 0;
+}
+
+/* scx's loaders tell the kernel which CPU hotplug generation they saw: do the same. */
+static void set_hotplug_seq(struct bpf_object *obj, struct bpf_map *ops)
+{
+	__u64 *seq = ops_field(obj, ops, "hotplug_seq", 8);
+	FILE *f;
+	unsigned long long v;
+
+	if (!seq || !(f = fopen("/sys/kernel/sched_ext/hotplug_seq", "r")))
+		return;
+	if (fscanf(f, "%llu", &v) == 1)
+		*seq = v;
+	fclose(f);
+}
+
+/* Prints the kernel constants filled into the object, on one line. */
+static void print_constants(const struct scx_globals *g, int n)
+{
+	if (!n)
+		return;
+	printf("tld-scx-run: %d kernel constant%s from the running kernel:", n, n == 1 ? "" : "s");
+	for (int i = 0, k = 0; i < g->n; i++) {
+		if (!g->v[i].from_kernel)
+			continue;
+		printf("%s %s=0x%llx", k++ ? "," : "", g->v[i].name + 2, (unsigned long long)scx_global_number(&g->v[i]));
+	}
+	printf("\n");
+	for (int i = 0; i < g->n; i++)
+		if (g->v[i].kernel_missing)
+			printf("tld-scx-run: warning: the running kernel has no %s, so %s stays 0\n", g->v[i].name + 2, g->v[i].name);
 }
 
 int main(int argc, char **argv)
 {
-	const char *dir = getenv("TLD_PIN_DIR"), *path = NULL;
+	const char *dir = getenv("TLD_PIN_DIR"), *path = NULL, *sets[MAX_SETS];
 	struct bpf_map *map, *ops = NULL;
-	struct bpf_program *prog;
 	struct bpf_object *obj = NULL;
 	struct bpf_link *link = NULL;
-	char **command = NULL, pin[256], state[64];
+	struct scx_globals g = { 0 };
+	struct btf *kbtf = NULL;
+	char **command = NULL, pin[256], state[64], err_msg[1024];
 	struct stats st = { 0 };
 	double seconds = 0, start, last_print;
 	pid_t child = -1;
-	int rc = 1, i, n_ops = 0, err;
+	int rc = 1, i, n_ops = 0, n_sets = 0, err, nr_cpus, kmsg = -1;
+	bool partial = false;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
@@ -331,6 +648,12 @@ int main(int argc, char **argv)
 				fprintf(stderr, "tld-scx-run: --seconds takes a positive number, not %s\n", argv[i]);
 				return 1;
 			}
+		} else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+			if (n_sets == MAX_SETS) {
+				fprintf(stderr, "tld-scx-run: at most %d --set\n", MAX_SETS);
+				return 1;
+			}
+			sets[n_sets++] = argv[++i];
 		} else if (!strcmp(argv[i], "--")) {
 			command = argv + i + 1;
 			break;
@@ -355,10 +678,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tld-scx-run: cannot open %s: %s\n", path, strerror(-err));
 		return 1;
 	}
-	bpf_object__for_each_program(prog, obj) {
-		if (!strcmp(bpf_program__section_name(prog), SLEEPABLE_SEC))
-			bpf_program__set_flags(prog, bpf_program__flags(prog) | BPF_F_SLEEPABLE);
-	}
 	bpf_object__for_each_map(map, obj) {
 		if (!strcmp(bpf_map__name(map), TLD_MAP_NAME))
 			bpf_map__set_pin_path(map, pin);
@@ -368,24 +687,58 @@ int main(int argc, char **argv)
 		}
 	}
 	if (n_ops != 1) {
-		fprintf(stderr, "tld-scx-run: %s has %d struct_ops maps; a scheduler has exactly one (SEC(\".struct_ops\") struct sched_ext_ops)\n",
-			path, n_ops);
+		fprintf(stderr, "tld-scx-run: %s has %d struct_ops maps; a scheduler has exactly one "
+			"(a struct sched_ext_ops in SEC(\".struct_ops.link\") or SEC(\".struct_ops\"))\n", path, n_ops);
 		goto out;
 	}
+
+	/* Before load, in scx's order: arrays sized, then constants, then the user's settings. */
+	nr_cpus = libbpf_num_possible_cpus();
+	if (nr_cpus <= 0) {
+		fprintf(stderr, "tld-scx-run: cannot count the possible CPUs: %s\n", strerror(-nr_cpus));
+		goto out;
+	}
+	err = scx_resize_arrays(obj, nr_cpus, stdout, err_msg, sizeof(err_msg));
+	if (err < 0) {
+		fprintf(stderr, "tld-scx-run: %s\n", err_msg);
+		goto out;
+	}
+	if (scx_globals_find(obj, &g)) {
+		fprintf(stderr, "tld-scx-run: out of memory\n");
+		goto out;
+	}
+	kbtf = btf__load_vmlinux_btf();
+	if (!kbtf)
+		fprintf(stderr, "tld-scx-run: warning: cannot read the running kernel's BTF (%s): kernel constants stay 0\n",
+			strerror(errno));
+	else
+		print_constants(&g, scx_enums_init(&g, kbtf));
+	for (i = 0; i < n_sets; i++) {
+		if (scx_set_global(&g, sets[i], err_msg, sizeof(err_msg))) {
+			fprintf(stderr, "tld-scx-run: %s\n", err_msg);
+			goto out;
+		}
+		printf("tld-scx-run: set %s\n", sets[i]);
+	}
+	if (check_ops_flags(obj, ops, kbtf, &partial))
+		goto out;
+	set_hotplug_seq(obj, ops);
+	fflush(stdout);
+
 	err = bpf_object__load(obj);
 	if (err) {
 		fprintf(stderr, "tld-scx-run: the scheduler %s did not load (the verifier's log is above): %s\n",
 			bpf_map__name(ops), strerror(-err));
 		goto out;
 	}
-	collect_section(obj, bpf_object__btf(obj), ".bss", &st);
-	collect_section(obj, bpf_object__btf(obj), ".data", &st);
+	collect_stats(&g, &st);
+	kmsg = kmsg_open();
 	link = bpf_map__attach_struct_ops(ops);
 	if (!link) {
 		err = -errno;
 		fprintf(stderr, "tld-scx-run: the kernel did not enable the scheduler %s: %s\n", bpf_map__name(ops), strerror(-err));
-		if (st.exit && st.exit->kind)
-			print_exit(st.exit);
+		if (exit_recorded(&st.exit) || kmsg >= 0)
+			report_exit(&st, &g, kmsg);
 		goto out;
 	}
 	scx_state(state, sizeof(state));
@@ -394,7 +747,7 @@ int main(int argc, char **argv)
 
 	start = last_print = now_s();
 	if (command) {
-		child = start_command(command);
+		child = start_command(command, partial);
 		if (child < 0)
 			fprintf(stderr, "tld-scx-run: cannot start %s: %s\n", command[0], strerror(errno));
 	}
@@ -403,22 +756,17 @@ int main(int argc, char **argv)
 		int status;
 
 		usleep(50000);
-		if (st.exit && st.exit->kind) {
-			print_exit(st.exit);
+		if (exit_recorded(&st.exit)) {
+			report_exit(&st, &g, kmsg);
 			rc = 2;
 			break;
 		}
 		scx_state(state, sizeof(state));
 		if (strcmp(state, "enabled") && strcmp(state, "enabling")) {
 			/* Disabling runs ops.exit: give it a moment to record why. */
-			for (int w = 0; w < 40 && st.exit && !st.exit->kind; w++)
+			for (int w = 0; w < 40 && st.exit.kind && !exit_recorded(&st.exit); w++)
 				usleep(50000);
-			if (st.exit && st.exit->kind) {
-				print_exit(st.exit);
-				rc = 2;
-				break;
-			}
-			printf("tld-scx-run: the kernel disabled the scheduler (sched_ext state: %s); the kernel log above says why\n", state);
+			report_exit(&st, &g, kmsg);
 			rc = 2;
 			break;
 		}
@@ -436,7 +784,11 @@ int main(int argc, char **argv)
 		stop_command(child);
 	print_final(&st, now_s() - start);
 out:
+	if (kmsg >= 0)
+		close(kmsg);
 	bpf_link__destroy(link);
 	bpf_object__close(obj);
+	btf__free(kbtf);
+	scx_globals_free(&g);
 	return rc;
 }
