@@ -376,7 +376,7 @@ static void settable_names(const struct scx_globals *g, char *buf, size_t len)
 
 		if (v->kind != SCX_GLOBAL_INT && v->kind != SCX_GLOBAL_BOOL && v->kind != SCX_GLOBAL_ENUM)
 			continue;
-		if (v->from_kernel || !strcmp(v->name, "LICENSE") || !strcmp(v->name, "_license"))
+		if (v->from_kernel || v->kernel_missing || !strcmp(v->name, "LICENSE") || !strcmp(v->name, "_license"))
 			continue;
 		at += snprintf(buf + at, len - at, "%s%s", at ? ", " : "", v->name);
 	}

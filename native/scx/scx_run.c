@@ -669,6 +669,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(pin, sizeof(pin), "%s/%s", dir && *dir ? dir : TLD_DEFAULT_PIN_DIR, TLD_MAP_NAME);
+	/* Line by line, so that its lines and libbpf's (stderr) stay in order on a console or pipe. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
