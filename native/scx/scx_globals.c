@@ -138,7 +138,24 @@ void *scx_global_data(const struct scx_global *v)
 	return base + v->offset;
 }
 
-int scx_resize_arrays(struct bpf_object *obj, int nr, FILE *log, char *err, size_t errlen)
+/* Whether array type @arr holds characters (a string or byte buffer, not per-CPU data). */
+static bool char_array(const struct btf *btf, const struct btf_type *arr)
+{
+	const struct btf_type *e = btf__type_by_id(btf, btf__resolve_type(btf, btf_array(arr)->type));
+
+	return e && btf_is_int(e) && e->size == 1;
+}
+
+/* Whether the object has a global variable named @prefix@suffix. */
+static bool has_var(const struct btf *btf, const char *prefix, const char *suffix)
+{
+	char name[256];
+
+	snprintf(name, sizeof(name), "%s%s", prefix, suffix);
+	return btf__find_by_name_kind(btf, name, BTF_KIND_VAR) > 0;
+}
+
+int scx_resize_arrays(struct bpf_object *obj, int nr, __u32 dump_len, FILE *log, char *err, size_t errlen)
 {
 	const struct btf *btf = bpf_object__btf(obj);
 	struct bpf_map *map;
@@ -151,6 +168,7 @@ int scx_resize_arrays(struct bpf_object *obj, int nr, FILE *log, char *err, size
 		const struct btf_type *ds, *var, *arr;
 		const char *sec = bpf_map__is_internal(map) ? map_section(btf, map) : NULL;
 		const char *name;
+		__u32 want;
 		__s64 elem;
 		int tid, rc;
 
@@ -163,23 +181,32 @@ int scx_resize_arrays(struct bpf_object *obj, int nr, FILE *log, char *err, size
 		var = btf__type_by_id(btf, last->type);
 		tid = btf__resolve_type(btf, var->type);
 		arr = tid < 0 ? NULL : btf__type_by_id(btf, tid);
-		/* String literals land in .rodata.str1.1 sections with no variables; arrays of
-		 * char are strings, not per-CPU data. */
 		if (!arr || !btf_is_array(arr))
 			continue;
 		elem = btf__resolve_size(btf, btf_array(arr)->type);
 		name = btf__name_by_offset(btf, var->name_off);
 		if (elem <= 0)
 			continue;
-		if (btf_array(arr)->nelems == (__u32)nr)
+		if (char_array(btf, arr)) {
+			/* scx's exit dump buffer: NAME sized to the ops' exit_dump_len, told in NAME_len. */
+			if (!has_var(btf, name, "_len"))
+				continue;
+			want = dump_len;
+		} else {
+			want = (__u32)nr;
+		}
+		if (btf_array(arr)->nelems == want)
 			continue;
-		rc = bpf_map__set_value_size(map, last->offset + (__u32)elem * nr);
+		rc = bpf_map__set_value_size(map, last->offset + (__u32)elem * want);
 		if (rc) {
-			snprintf(err, errlen, "cannot resize %s (section %s) to %d elements: %s", name, sec, nr, strerror(-rc));
+			snprintf(err, errlen, "cannot resize %s (section %s) to %u elements: %s", name, sec, want, strerror(-rc));
 			return rc;
 		}
-		fprintf(log, "tld-scx-run: resized %s (%s) from %u to %d elements, one per possible CPU\n",
-			name, sec, btf_array(arr)->nelems, nr);
+		if (want == dump_len && char_array(btf, arr))
+			fprintf(log, "tld-scx-run: sized the exit dump buffer %s (%s) to %u bytes\n", name, sec, want);
+		else
+			fprintf(log, "tld-scx-run: resized %s (%s) from %u to %d elements, one per possible CPU\n",
+				name, sec, btf_array(arr)->nelems, nr);
 		n++;
 	}
 	return n;
@@ -226,6 +253,14 @@ static void store(const struct scx_global *v, unsigned long long val)
 	case 4: *(__u32 *)p = (__u32)val; break;
 	default: *(__u64 *)p = (__u64)val; break;
 	}
+}
+
+int scx_set_number(struct scx_global *v, unsigned long long val)
+{
+	if ((v->kind != SCX_GLOBAL_INT && v->kind != SCX_GLOBAL_ENUM) || !scx_global_data(v))
+		return -EINVAL;
+	store(v, val);
+	return 0;
 }
 
 long long scx_global_number(const struct scx_global *v)
@@ -376,7 +411,7 @@ static void settable_names(const struct scx_globals *g, char *buf, size_t len)
 
 		if (v->kind != SCX_GLOBAL_INT && v->kind != SCX_GLOBAL_BOOL && v->kind != SCX_GLOBAL_ENUM)
 			continue;
-		if (v->from_kernel || v->kernel_missing || !strcmp(v->name, "LICENSE") || !strcmp(v->name, "_license"))
+		if (v->from_kernel || v->kernel_missing || v->set_by_loader || !strcmp(v->name, "LICENSE") || !strcmp(v->name, "_license"))
 			continue;
 		at += snprintf(buf + at, len - at, "%s%s", at ? ", " : "", v->name);
 	}

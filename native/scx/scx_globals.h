@@ -34,6 +34,7 @@ struct scx_global {
 	bool is_signed;
 	bool rodata;
 	bool set_by_user;       /* by --set */
+	bool set_by_loader;     /* by tld-scx-run itself (an exit dump buffer's length) */
 	bool from_kernel;       /* a kernel constant, filled from the kernel's BTF */
 	bool kernel_missing;    /* named like a kernel constant the kernel does not have */
 };
@@ -63,10 +64,12 @@ void *scx_global_data(const struct scx_global *v);
 /*
  * Gives every array declared resizable (the last variable of a ".data.NAME", ".bss.NAME"
  * or ".rodata.NAME" section, as scx's RESIZABLE_ARRAY() declares them) @nr elements, before
- * load; prints each to @log. Call scx_globals_find() again afterwards: sections move.
- * Returns the number resized, or a negative errno (the message is in @err).
+ * load; a char array NAME with a global NAME_len beside it is scx's exit dump buffer and
+ * gets @dump_len bytes instead (set NAME_len with scx_set_number() afterwards); other char
+ * arrays are left alone. Prints each to @log. Call scx_globals_find() again afterwards:
+ * sections move. Returns the number resized, or a negative errno (the message is in @err).
  */
-int scx_resize_arrays(struct bpf_object *obj, int nr, FILE *log, char *err, size_t errlen);
+int scx_resize_arrays(struct bpf_object *obj, int nr, __u32 dump_len, FILE *log, char *err, size_t errlen);
 
 /*
  * Fills every "__NAME" rodata global for which the kernel BTF @kbtf has an enumerator
@@ -85,6 +88,9 @@ bool scx_kernel_enum(const struct btf *kbtf, const char *name, long long *val);
  * set, or not a value of it), -ERANGE (does not fit); @err says which and why.
  */
 int scx_set_global(struct scx_globals *g, const char *assignment, char *err, size_t errlen);
+
+/* Stores @val in integer or enum global @v before load; -EINVAL for other kinds. */
+int scx_set_number(struct scx_global *v, unsigned long long val);
 
 /* A global's current value as an integer (INT, BOOL, ENUM). */
 long long scx_global_number(const struct scx_global *v);

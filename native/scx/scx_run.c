@@ -55,6 +55,8 @@
 #define MAX_STATS 64
 #define MAX_SETS 64
 #define SCHED_EXT 7
+/* The exit dump buffer's size when the ops leave exit_dump_len 0, as scx's loaders use. */
+#define EXIT_DUMP_DEFAULT_LEN 32768
 
 static volatile sig_atomic_t stopping;
 
@@ -387,7 +389,7 @@ static bool mentions(const char *text, const char *name)
 /* Whether @v is a rodata number the user did not set and that is still 0, its usual default. */
 static bool unset_rodata(const struct scx_global *v)
 {
-	return v->rodata && !v->set_by_user && !v->from_kernel && !v->kernel_missing &&
+	return v->rodata && !v->set_by_user && !v->set_by_loader && !v->from_kernel && !v->kernel_missing &&
 	       (v->kind == SCX_GLOBAL_INT || v->kind == SCX_GLOBAL_BOOL || v->kind == SCX_GLOBAL_ENUM) &&
 	       scx_global_number(v) == 0;
 }
@@ -519,8 +521,8 @@ static void usage(void)
 	fprintf(stderr, "usage: tld-scx-run [--seconds N] [--set NAME=VALUE]... SCHEDULER.bpf.o [-- COMMAND [ARG...]]\n");
 }
 
-/* The kernel's flags of struct_ops @ops (sched_ext_ops.flags), or 0 when it has none. */
-static __u64 *ops_field(struct bpf_object *obj, struct bpf_map *ops, const char *name, unsigned int size)
+/* Field @name of the ops @ops before load, when it is an integer of @size bytes; else NULL. */
+static void *ops_field(struct bpf_object *obj, struct bpf_map *ops, const char *name, unsigned int size)
 {
 	const struct btf *btf = bpf_object__btf(obj);
 	const struct btf_type *t = btf ? btf__type_by_id(btf, bpf_map__btf_value_type_id(ops)) : NULL;
@@ -534,7 +536,7 @@ static __u64 *ops_field(struct bpf_object *obj, struct bpf_map *ops, const char 
 	mt = resolved(btf, m->type);
 	if (!mt || btf__resolve_size(btf, m->type) != size || (!btf_is_int(mt) && !btf_is_any_enum(mt)))
 		return NULL;
-	return (__u64 *)(data + btf_member_bit_offset(t, m - btf_members(t)) / 8);
+	return data + btf_member_bit_offset(t, m - btf_members(t)) / 8;
 }
 
 /*
@@ -609,6 +611,23 @@ static void set_hotplug_seq(struct bpf_object *obj, struct bpf_map *ops)
 	fclose(f);
 }
 
+/* Sets NAME_len of every exit dump buffer NAME that scx_resize_arrays() sized. */
+static void tell_dump_len(struct scx_globals *g, __u32 dump_len)
+{
+	for (int i = 0; i < g->n; i++) {
+		const struct scx_global *buf = &g->v[i];
+		struct scx_global *len;
+		char name[256];
+
+		if (buf->kind != SCX_GLOBAL_ARRAY || buf->size != dump_len)
+			continue;
+		snprintf(name, sizeof(name), "%s_len", buf->name);
+		len = scx_global_by_name(g, name);
+		if (len && !scx_set_number(len, dump_len))
+			len->set_by_loader = true;
+	}
+}
+
 /* Prints the kernel constants filled into the object, on one line. */
 static void print_constants(const struct scx_globals *g, int n)
 {
@@ -639,6 +658,7 @@ int main(int argc, char **argv)
 	double seconds = 0, start, last_print;
 	pid_t child = -1;
 	int rc = 1, i, n_ops = 0, n_sets = 0, err, nr_cpus, kmsg = -1;
+	__u32 dump_len, *dump_field;
 	bool partial = false;
 
 	for (i = 1; i < argc; i++) {
@@ -700,7 +720,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tld-scx-run: cannot count the possible CPUs: %s\n", strerror(-nr_cpus));
 		goto out;
 	}
-	err = scx_resize_arrays(obj, nr_cpus, stdout, err_msg, sizeof(err_msg));
+	dump_field = ops_field(obj, ops, "exit_dump_len", 4);
+	dump_len = dump_field && *dump_field ? *dump_field : EXIT_DUMP_DEFAULT_LEN;
+	err = scx_resize_arrays(obj, nr_cpus, dump_len, stdout, err_msg, sizeof(err_msg));
 	if (err < 0) {
 		fprintf(stderr, "tld-scx-run: %s\n", err_msg);
 		goto out;
@@ -709,6 +731,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tld-scx-run: out of memory\n");
 		goto out;
 	}
+	tell_dump_len(&g, dump_len);
 	kbtf = btf__load_vmlinux_btf();
 	if (!kbtf)
 		fprintf(stderr, "tld-scx-run: warning: cannot read the running kernel's BTF (%s): kernel constants stay 0\n",
