@@ -12,6 +12,24 @@
 
 #include "scx_globals.h"
 
+/* The member @name of struct @t, or NULL. */
+const struct btf_member *scx_btf_member(const struct btf *btf, const struct btf_type *t, const char *name)
+{
+	const struct btf_member *m = btf_members(t);
+
+	for (int i = 0; i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(btf, m->name_off), name))
+			return m;
+	return NULL;
+}
+
+const struct btf_type *scx_btf_resolved(const struct btf *btf, __u32 id)
+{
+	int r = btf__resolve_type(btf, id);
+
+	return r < 0 ? NULL : btf__type_by_id(btf, r);
+}
+
 static bool starts_with(const char *s, const char *prefix)
 {
 	return !strncmp(s, prefix, strlen(prefix));

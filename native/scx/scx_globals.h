@@ -95,4 +95,10 @@ int scx_set_number(struct scx_global *v, unsigned long long val);
 /* A global's current value as an integer (INT, BOOL, ENUM). */
 long long scx_global_number(const struct scx_global *v);
 
+/* The member @name of struct @t, or NULL. */
+const struct btf_member *scx_btf_member(const struct btf *btf, const struct btf_type *t, const char *name);
+
+/* Type @id without typedefs and qualifiers, or NULL. */
+const struct btf_type *scx_btf_resolved(const struct btf *btf, __u32 id);
+
 #endif /* SCX_GLOBALS_H */

@@ -33,8 +33,6 @@
  * kernel disabled it (the reason is printed).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +46,9 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "scx_exit.h"
 #include "scx_globals.h"
+#include "scx_ops.h"
 #include "scx_run.h"
 #include "tld_layout.h"
 
@@ -75,18 +75,10 @@ struct stat_var {
 	int is_hist;
 };
 
-/* How the kernel ended the scheduler, as its object records it (ops.exit). */
-struct exit_record {
-	const volatile __s32 *kind;
-	const volatile __s64 *exit_code;    /* NULL when the record has none */
-	const char *reason, *msg;
-	unsigned int reason_len, msg_len;
-};
-
 struct stats {
 	struct stat_var vars[MAX_STATS];
 	int n;
-	struct exit_record exit;
+	struct scx_exit_record exit;
 };
 
 static double now_s(void)
@@ -110,62 +102,6 @@ static void scx_state(char *buf, size_t len)
 	}
 }
 
-/* The member @name of struct @t, or NULL. */
-static const struct btf_member *member(const struct btf *btf, const struct btf_type *t, const char *name)
-{
-	const struct btf_member *m = btf_members(t);
-
-	for (int i = 0; i < btf_vlen(t); i++, m++)
-		if (!strcmp(btf__name_by_offset(btf, m->name_off), name))
-			return m;
-	return NULL;
-}
-
-static const struct btf_type *resolved(const struct btf *btf, __u32 id)
-{
-	int r = btf__resolve_type(btf, id);
-
-	return r < 0 ? NULL : btf__type_by_id(btf, r);
-}
-
-/*
- * A struct global that records the exit as scx's user_exit_info does: an int "kind", char
- * arrays "reason" and "msg", maybe an 8-byte "exit_code". Fills @e from it; false otherwise.
- */
-static bool exit_record_of(const struct btf *btf, const struct scx_global *v, struct exit_record *e)
-{
-	const struct btf_type *t = btf__type_by_id(btf, v->type_id), *kt, *rt, *mt;
-	const struct btf_member *kind, *code, *reason, *msg;
-	const char *base = scx_global_data(v);
-
-	if (!t || !btf_is_struct(t) || !base)
-		return false;
-	kind = member(btf, t, "kind");
-	code = member(btf, t, "exit_code");
-	reason = member(btf, t, "reason");
-	msg = member(btf, t, "msg");
-	if (!kind || !reason || !msg)
-		return false;
-	kt = resolved(btf, kind->type);
-	rt = resolved(btf, reason->type);
-	mt = resolved(btf, msg->type);
-	if (!kt || !btf_is_int(kt) || kt->size != 4 || !rt || !btf_is_array(rt) || !mt || !btf_is_array(mt))
-		return false;
-	e->kind = (const volatile __s32 *)(base + btf_member_bit_offset(t, kind - btf_members(t)) / 8);
-	e->exit_code = NULL;
-	if (code) {
-		const struct btf_type *ct = resolved(btf, code->type);
-
-		if (ct && btf_is_int(ct) && ct->size == 8)
-			e->exit_code = (const volatile __s64 *)(base + btf_member_bit_offset(t, code - btf_members(t)) / 8);
-	}
-	e->reason = base + btf_member_bit_offset(t, reason - btf_members(t)) / 8;
-	e->reason_len = btf_array(rt)->nelems;
-	e->msg = base + btf_member_bit_offset(t, msg - btf_members(t)) / 8;
-	e->msg_len = btf_array(mt)->nelems;
-	return true;
-}
-
 /*
  * After load: the counters, histograms and exit record among the globals of .bss/.data
  * sections. scx_run_exit (scx.bpf.h) is preferred as the exit record; else the first
@@ -186,7 +122,7 @@ static void collect_stats(const struct scx_globals *g, struct stats *st)
 		if (v->kind == SCX_GLOBAL_STRUCT && !named_exit) {
 			bool is_named = !strcmp(v->name, SCX_RUN_EXIT_VAR);
 
-			if ((is_named || !st->exit.kind) && exit_record_of(g->btf, v, &st->exit))
+			if ((is_named || !st->exit.kind) && scx_exit_record_of(g->btf, v, &st->exit))
 				named_exit = is_named;
 			continue;
 		}
@@ -305,166 +241,6 @@ static void print_final(const struct stats *st, double elapsed)
 	fflush(stdout);
 }
 
-static const char *kind_class(int kind)
-{
-	if (kind >= 1024)
-		return "error";
-	if (kind >= 64)
-		return "unregistered by the system";
-	return "done";
-}
-
-static bool exit_recorded(const struct exit_record *e)
-{
-	return e->kind && *e->kind;
-}
-
-static void print_exit(const struct exit_record *e)
-{
-	printf("tld-scx-run: the kernel disabled the scheduler (%s, kind %d, exit code %lld): %.*s%s%.*s\n",
-	       kind_class(*e->kind), *e->kind, e->exit_code ? (long long)*e->exit_code : 0LL,
-	       (int)e->reason_len, e->reason, e->msg[0] ? ": " : "", (int)e->msg_len, e->msg);
-	fflush(stdout);
-}
-
-/*
- * The kernel log from here on, to read why the scheduler was disabled when the object
- * keeps no exit record. -1 when it cannot be read (no /dev/kmsg, no privilege).
- */
-static int kmsg_open(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
-	return fd;
-}
-
-/*
- * Appends to @buf (holding @at bytes) sched_ext's own lines about the disable that reached
- * the kernel log since kmsg_open: "sched_ext: BPF scheduler "NAME" disabled (REASON)" and
- * the "sched_ext: NAME: MSG" lines after it. Returns the new length.
- */
-static size_t kmsg_collect(int fd, char *buf, size_t len, size_t at)
-{
-	char rec[2048];
-	ssize_t n;
-
-	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
-		char *msg;
-
-		if (n <= 0)
-			continue; /* EPIPE: records were overwritten; go on with the next */
-		rec[n] = 0;
-		msg = strchr(rec, ';');
-		if (!msg)
-			continue;
-		msg++;
-		msg[strcspn(msg, "\n")] = 0;
-		if (strncmp(msg, "sched_ext: ", 11) || (!at && !strstr(msg, "disabled (")))
-			continue;
-		at += snprintf(buf + at, at < len ? len - at : 0, "%s%s", at ? "; " : "", msg + 11);
-		if (at >= len)
-			return len - 1;
-	}
-	return at;
-}
-
-static bool ident_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-/* Whether @text mentions @name as a whole identifier. */
-static bool mentions(const char *text, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (const char *p = text; (p = strstr(p, name)); p++)
-		if ((p == text || !ident_char(p[-1])) && !ident_char(p[n]))
-			return true;
-	return false;
-}
-
-/* Whether @v is a rodata number the user did not set and that is still 0, its usual default. */
-static bool unset_rodata(const struct scx_global *v)
-{
-	return v->rodata && !v->set_by_user && !v->set_by_loader && !v->from_kernel && !v->kernel_missing &&
-	       (v->kind == SCX_GLOBAL_INT || v->kind == SCX_GLOBAL_BOOL || v->kind == SCX_GLOBAL_ENUM) &&
-	       scx_global_number(v) == 0;
-}
-
-/*
- * What the runner can tell of why the kernel threw the scheduler out: kernel constants
- * left 0, and rodata still at a zero default that the kernel's message @why names. Only
- * when neither is found, the rodata globals left at 0, as candidates.
- */
-static void print_likely_cause(const struct scx_globals *g, const char *why)
-{
-	char cause[1024];
-	size_t at = 0;
-
-#define ADD(...) (at += snprintf(cause + at, at < sizeof(cause) ? sizeof(cause) - at : 0, __VA_ARGS__))
-	for (int i = 0; i < g->n; i++) {
-		const struct scx_global *v = &g->v[i];
-
-		if (v->kernel_missing && !v->set_by_user)
-			ADD("%s%s was left 0: the running kernel has no %s", at ? "; " : "", v->name, v->name + 2);
-		else if (unset_rodata(v) && why && mentions(why, v->name))
-			ADD("%sthe rodata global %s is still its default 0 and the exit message names it: set it with --set %s=VALUE",
-			    at ? "; " : "", v->name, v->name);
-	}
-	if (!at) {
-		for (int i = 0; i < g->n; i++)
-			if (unset_rodata(&g->v[i]))
-				ADD("%s%s", at ? ", " : "rodata still at its default 0: ", g->v[i].name);
-		if (at)
-			ADD(" (--set NAME=VALUE if the scheduler needs one set)");
-	}
-#undef ADD
-	if (at) {
-		printf("tld-scx-run: likely cause: %s\n", cause);
-		fflush(stdout);
-	}
-}
-
-/*
- * The kernel logs the disable from a worker, a moment after the state changes: waits up to
- * two seconds for it, then for the lines that follow it to stop coming.
- */
-static bool kmsg_wait(int fd, char *buf, size_t len)
-{
-	size_t at = 0;
-
-	buf[0] = 0;
-	for (int w = 0; fd >= 0 && w < 40; w++) {
-		size_t before = at;
-
-		at = kmsg_collect(fd, buf, len, at);
-		if (at && at == before)
-			break;
-		usleep(50000);
-	}
-	return at > 0;
-}
-
-/* Says how the kernel ended the scheduler: its exit record, else the kernel log; then why. */
-static void report_exit(const struct stats *st, const struct scx_globals *g, int kmsg)
-{
-	char why[2048] = "";
-
-	if (exit_recorded(&st->exit)) {
-		print_exit(&st->exit);
-		snprintf(why, sizeof(why), "%.*s: %.*s", (int)st->exit.reason_len, st->exit.reason,
-			 (int)st->exit.msg_len, st->exit.msg);
-	} else if (kmsg_wait(kmsg, why, sizeof(why))) {
-		printf("tld-scx-run: the kernel disabled the scheduler (from the kernel log): %s\n", why);
-	} else {
-		printf("tld-scx-run: the kernel disabled the scheduler; it keeps no exit record and the kernel log above says why\n");
-	}
-	print_likely_cause(g, why);
-}
-
 /* sched_setattr() to SCHED_EXT: libc has no wrapper. */
 struct sched_attr_v0 {
 	__u32 size;
@@ -519,96 +295,6 @@ static void stop_command(pid_t pid)
 static void usage(void)
 {
 	fprintf(stderr, "usage: tld-scx-run [--seconds N] [--set NAME=VALUE]... SCHEDULER.bpf.o [-- COMMAND [ARG...]]\n");
-}
-
-/* Field @name of the ops @ops before load, when it is an integer of @size bytes; else NULL. */
-static void *ops_field(struct bpf_object *obj, struct bpf_map *ops, const char *name, unsigned int size)
-{
-	const struct btf *btf = bpf_object__btf(obj);
-	const struct btf_type *t = btf ? btf__type_by_id(btf, bpf_map__btf_value_type_id(ops)) : NULL;
-	const struct btf_member *m;
-	const struct btf_type *mt;
-	size_t sz = 0;
-	char *data = bpf_map__initial_value(ops, &sz);
-
-	if (!t || !data || !btf_is_struct(t) || !(m = member(btf, t, name)))
-		return NULL;
-	mt = resolved(btf, m->type);
-	if (!mt || btf__resolve_size(btf, m->type) != size || (!btf_is_int(mt) && !btf_is_any_enum(mt)))
-		return NULL;
-	return data + btf_member_bit_offset(t, m - btf_members(t)) / 8;
-}
-
-/*
- * The ops' flags, named from the running kernel's enum scx_ops_flags; a flag that kernel
- * does not know is an error here (the kernel would only say EINVAL). Sets *@partial when
- * SCX_OPS_SWITCH_PARTIAL is on. Returns 0 or -EINVAL.
- */
-static int check_ops_flags(struct bpf_object *obj, struct bpf_map *ops, const struct btf *kbtf, bool *partial)
-{
-	const __u64 *flags = ops_field(obj, ops, "flags", 8);
-	const struct btf_type *t;
-	__u64 known = 0, left;
-	char names[512] = "";
-	size_t at = 0;
-	int id;
-
-	*partial = false;
-	if (!flags || !*flags)
-		return 0;
-	id = kbtf ? btf__find_by_name_kind(kbtf, "scx_ops_flags", BTF_KIND_ENUM64) : -1;
-	if (id < 0 && kbtf)
-		id = btf__find_by_name_kind(kbtf, "scx_ops_flags", BTF_KIND_ENUM);
-	if (id < 0) {
-		printf("tld-scx-run: ops flags 0x%llx (the running kernel's BTF does not name them)\n", (unsigned long long)*flags);
-		return 0;
-	}
-	t = btf__type_by_id(kbtf, id);
-	for (int i = 0; i < btf_vlen(t); i++) {
-		const char *n;
-		__u64 bit;
-
-		if (btf_is_enum64(t)) {
-			n = btf__name_by_offset(kbtf, btf_enum64(t)[i].name_off);
-			bit = btf_enum64_value(btf_enum64(t) + i);
-		} else {
-			n = btf__name_by_offset(kbtf, btf_enum(t)[i].name_off);
-			bit = (__u32)btf_enum(t)[i].val;
-		}
-		/* Single bits only: the enum also has masks such as SCX_OPS_ALL_FLAGS. */
-		if (!bit || (bit & (bit - 1)))
-			continue;
-		known |= bit;
-		if (!(*flags & bit))
-			continue;
-		at += snprintf(names + at, at < sizeof(names) ? sizeof(names) - at : 0, "%s%s", at ? " | " : "", n);
-		if (!strcmp(n, "SCX_OPS_SWITCH_PARTIAL"))
-			*partial = true;
-	}
-	left = *flags & ~known;
-	if (left) {
-		fprintf(stderr, "tld-scx-run: the ops' flags 0x%llx include 0x%llx, which this kernel does not know (it knows %s%s0x%llx); "
-			"rebuild the scheduler against this kernel's vmlinux.h\n",
-			(unsigned long long)*flags, (unsigned long long)left, names, at ? ", all flags " : "", (unsigned long long)known);
-		return -EINVAL;
-	}
-	printf("tld-scx-run: ops flags %s%s\n", names,
-	       *partial ? " (only SCHED_EXT tasks run on it: the command is started in SCHED_EXT)" : "");
-	return 0;
-}
-
-/* scx's loaders tell the kernel which CPU hotplug generation they saw: do the same. */
-static void set_hotplug_seq(struct bpf_object *obj, struct bpf_map *ops)
-{
-	__u64 *seq = ops_field(obj, ops, "hotplug_seq", 8);
-	FILE *f;
-	unsigned long long v;
-
-	if (!seq || !(f = fopen("/sys/kernel/sched_ext/hotplug_seq", "r")))
-		return;
-	if (fscanf(f, "%llu", &v) == 1)
-		*seq = v;
-	fclose(f);
 }
 
 /* Sets NAME_len of every exit dump buffer NAME that scx_resize_arrays() sized. */
@@ -720,7 +406,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tld-scx-run: cannot count the possible CPUs: %s\n", strerror(-nr_cpus));
 		goto out;
 	}
-	dump_field = ops_field(obj, ops, "exit_dump_len", 4);
+	dump_field = scx_ops_field(obj, ops, "exit_dump_len", 4);
 	dump_len = dump_field && *dump_field ? *dump_field : EXIT_DUMP_DEFAULT_LEN;
 	err = scx_resize_arrays(obj, nr_cpus, dump_len, stdout, err_msg, sizeof(err_msg));
 	if (err < 0) {
@@ -745,9 +431,9 @@ int main(int argc, char **argv)
 		}
 		printf("tld-scx-run: set %s\n", sets[i]);
 	}
-	if (check_ops_flags(obj, ops, kbtf, &partial))
+	if (scx_check_ops_flags(obj, ops, kbtf, &partial))
 		goto out;
-	set_hotplug_seq(obj, ops);
+	scx_set_hotplug_seq(obj, ops);
 	fflush(stdout);
 
 	err = bpf_object__load(obj);
@@ -757,13 +443,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	collect_stats(&g, &st);
-	kmsg = kmsg_open();
+	kmsg = scx_kmsg_open();
 	link = bpf_map__attach_struct_ops(ops);
 	if (!link) {
 		err = -errno;
 		fprintf(stderr, "tld-scx-run: the kernel did not enable the scheduler %s: %s\n", bpf_map__name(ops), strerror(-err));
-		if (exit_recorded(&st.exit) || kmsg >= 0)
-			report_exit(&st, &g, kmsg);
+		if (scx_exit_recorded(&st.exit) || kmsg >= 0)
+			scx_report_exit(&st.exit, &g, kmsg);
 		goto out;
 	}
 	scx_state(state, sizeof(state));
@@ -781,17 +467,17 @@ int main(int argc, char **argv)
 		int status;
 
 		usleep(50000);
-		if (exit_recorded(&st.exit)) {
-			report_exit(&st, &g, kmsg);
+		if (scx_exit_recorded(&st.exit)) {
+			scx_report_exit(&st.exit, &g, kmsg);
 			rc = 2;
 			break;
 		}
 		scx_state(state, sizeof(state));
 		if (strcmp(state, "enabled") && strcmp(state, "enabling")) {
 			/* Disabling runs ops.exit: give it a moment to record why. */
-			for (int w = 0; w < 40 && st.exit.kind && !exit_recorded(&st.exit); w++)
+			for (int w = 0; w < 40 && st.exit.kind && !scx_exit_recorded(&st.exit); w++)
 				usleep(50000);
-			report_exit(&st, &g, kmsg);
+			scx_report_exit(&st.exit, &g, kmsg);
 			rc = 2;
 			break;
 		}
