@@ -193,6 +193,19 @@ static bool kmsg_wait(int fd, char *buf, size_t len)
 }
 
 /* Says how the kernel ended the scheduler: its exit record, else the kernel log; then why. */
+/* The kernel's debug dump of the scheduler's state, as scx's loaders print it, when there is one. */
+static void print_dump(const struct scx_exit_record *e)
+{
+	size_t n = e->dump ? strnlen(e->dump, e->dump_len) : 0;
+
+	if (!n)
+		return;
+	printf("tld-scx-run: the kernel's debug dump follows (%zu bytes)\n%.*s%s", n, (int)n, e->dump,
+	       e->dump[n - 1] == '\n' ? "" : "\n");
+	printf("tld-scx-run: end of the debug dump\n");
+	fflush(stdout);
+}
+
 void scx_report_exit(const struct scx_exit_record *e, const struct scx_globals *g, int kmsg)
 {
 	char why[2048] = "";
@@ -207,4 +220,5 @@ void scx_report_exit(const struct scx_exit_record *e, const struct scx_globals *
 		printf("tld-scx-run: the kernel disabled the scheduler; it keeps no exit record and the kernel log above says why\n");
 	}
 	print_likely_cause(g, why);
+	print_dump(e);
 }

@@ -18,6 +18,8 @@ struct scx_exit_record {
 	const volatile __s64 *exit_code;    /* NULL when the record has none */
 	const char *reason, *msg;
 	unsigned int reason_len, msg_len;
+	const char *dump;                   /* the kernel's debug dump, when the object keeps one */
+	unsigned int dump_len;
 };
 
 /*

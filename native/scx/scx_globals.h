@@ -35,6 +35,7 @@ struct scx_global {
 	bool rodata;
 	bool set_by_user;       /* by --set */
 	bool set_by_loader;     /* by tld-scx-run itself (an exit dump buffer's length) */
+	bool exit_dump;         /* scx's exit dump buffer, sized by tld-scx-run */
 	bool from_kernel;       /* a kernel constant, filled from the kernel's BTF */
 	bool kernel_missing;    /* named like a kernel constant the kernel does not have */
 };

@@ -119,6 +119,11 @@ static void collect_stats(const struct scx_globals *g, struct stats *st)
 
 		if (v->rodata || !data || !t)
 			continue;
+		if (v->exit_dump) {
+			st->exit.dump = data;
+			st->exit.dump_len = v->size;
+			continue;
+		}
 		if (v->kind == SCX_GLOBAL_STRUCT && !named_exit) {
 			bool is_named = !strcmp(v->name, SCX_RUN_EXIT_VAR);
 
@@ -301,7 +306,7 @@ static void usage(void)
 static void tell_dump_len(struct scx_globals *g, __u32 dump_len)
 {
 	for (int i = 0; i < g->n; i++) {
-		const struct scx_global *buf = &g->v[i];
+		struct scx_global *buf = &g->v[i];
 		struct scx_global *len;
 		char name[256];
 
@@ -309,8 +314,10 @@ static void tell_dump_len(struct scx_globals *g, __u32 dump_len)
 			continue;
 		snprintf(name, sizeof(name), "%s_len", buf->name);
 		len = scx_global_by_name(g, name);
-		if (len && !scx_set_number(len, dump_len))
+		if (len && !scx_set_number(len, dump_len)) {
 			len->set_by_loader = true;
+			buf->exit_dump = true;
+		}
 	}
 }
 

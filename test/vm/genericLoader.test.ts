@@ -1,8 +1,9 @@
 // The generic loader (tld-scx-run) on schedulers written the way sched_ext schedulers are,
 // in a real sched_ext guest through `tldctl vm run`: scx_tally (.struct_ops.link, a
 // struct_ops.s init, kernel constants resolved at load, a per-CPU array declared resizable,
-// an nr_cpus rodata the loader must set) stays enabled with --set, is thrown out without it
-// with the kernel's reason and the likely cause; a constant the guest kernel lacks is named
+// an nr_cpus rodata the loader must set, an exit record with a debug dump buffer) stays
+// enabled with --set, is thrown out without it with the kernel's reason, the likely cause and
+// the kernel's debug dump; a constant the guest kernel lacks is named
 // as the cause of a disable known only from the kernel log; --set mistakes are refused with
 // a clear message, in the guest and (every kind) by tld-scx-run on the host before loading.
 import assert from 'node:assert/strict';
@@ -54,6 +55,10 @@ test('without --set nr_cpus the kernel throws scx_tally out, and the run gives i
     r.stdout,
     /vm run: the kernel disabled the scheduler \(error, kind \d+, exit code 0\): scx_bpf_error: CPU \d+ is not below nr_cpus \(0\).*; likely cause: the rodata global nr_cpus is still its default 0 and the exit message names it: set it with --set nr_cpus=VALUE/,
   );
+  // The kernel's debug dump, kept in the exit dump buffer that tld-scx-run sized.
+  assert.match(r.stdout, /\| tld-scx-run: sized the exit dump buffer tally_uei_dump \(\.data\.tally_uei_dump\) to 32768 bytes/);
+  assert.match(r.stdout, /\| tld-scx-run: the kernel's debug dump follows \(\d+ bytes\)\n(\|.*\n)*?\| Backtrace:\n(\|.*\n)*?\|.*tally_dispatch\+0x[0-9a-f]+/);
+  assert.match(r.stdout, /\| tld-scx-run: end of the debug dump/);
 });
 
 test('a kernel constant the guest lacks stays 0, and the disable read from the kernel log names it as the likely cause', { timeout: 300_000 }, () => {

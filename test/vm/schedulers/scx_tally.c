@@ -96,6 +96,7 @@ int main(int argc, char **argv)
 	if (!leave_unset)
 		skel->rodata->nr_cpus = nr_cpus;
 	SCX_TEST_RESIZE(skel, data, cpu_dispatches, nr_cpus);
+	SCX_TEST_EXIT_DUMP_INIT(skel, tally_uei);
 
 	kbtf = scx_test_kernel_btf();
 	SCX_TEST_ENUM_SET(skel, kbtf, SCX_DSQ_LOCAL);
@@ -129,6 +130,8 @@ int main(int argc, char **argv)
 	if (skel->data->tally_uei.kind) {
 		printf("scx_tally: the kernel ended the scheduler (kind %d): %s%s%s\n", skel->data->tally_uei.kind,
 		       skel->data->tally_uei.reason, skel->data->tally_uei.msg[0] ? ": " : "", skel->data->tally_uei.msg);
+		if (skel->data_tally_uei_dump->tally_uei_dump[0])
+			printf("scx_tally: the kernel's debug dump:\n%s\n", skel->data_tally_uei_dump->tally_uei_dump);
 		rc = 2;
 	} else {
 		printf("scx_tally: stayed enabled for %.0f s\n", now() - start);

@@ -49,11 +49,20 @@ void scx_bpf_error_bstr(char *fmt, unsigned long long *data, u32 data__sz) __ksy
 	scx_bpf_error_bstr(___fmt, ___param, ___bpf_narg(args) * 8);			\
 })
 
-/* The exit record, a global the loader finds in the skeleton; filled from ops.exit. */
-#define SCX_TEST_EXIT_DEFINE(name) struct scx_test_exit name SEC(".data")
+/*
+ * The exit record, a global the loader finds in the skeleton and fills from ops.exit, and
+ * beside it the kernel's debug dump: NAME_dump, resized by the loader, which sets its size
+ * in NAME_dump_len (0: no dump kept).
+ */
+#define SCX_TEST_EXIT_DEFINE(name)							\
+	struct scx_test_exit name SEC(".data");						\
+	char RESIZABLE_ARRAY(data, name##_dump);					\
+	const volatile u32 name##_dump_len
 
 #define SCX_TEST_EXIT_RECORD(name, ei)							\
 ({											\
+	if (name##_dump_len)								\
+		bpf_probe_read_kernel_str(name##_dump, name##_dump_len, (ei)->dump);	\
 	bpf_probe_read_kernel_str((name).reason, sizeof((name).reason), (ei)->reason);	\
 	bpf_probe_read_kernel_str((name).msg, sizeof((name).msg), (ei)->msg);		\
 	(name).exit_code = (ei)->exit_code;						\

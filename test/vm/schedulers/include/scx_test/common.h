@@ -93,4 +93,14 @@ static inline struct btf *scx_test_kernel_btf(void)
 		(skel)->elfsec##_##name = bpf_map__initial_value((skel)->maps.elfsec##_##name, &__sz); \
 	} while (0)
 
+/* The debug dump kept beside an exit record (SCX_TEST_EXIT_DEFINE), as the kernel's default. */
+#define SCX_TEST_DUMP_LEN 32768
+
+/* Sizes the debug dump buffer of exit record @name (before load). */
+#define SCX_TEST_EXIT_DUMP_INIT(skel, name)						\
+	do {										\
+		SCX_TEST_RESIZE(skel, data, name##_dump, SCX_TEST_DUMP_LEN);		\
+		(skel)->rodata->name##_dump_len = SCX_TEST_DUMP_LEN;			\
+	} while (0)
+
 #endif /* SCX_TEST_COMMON_H */
