@@ -4,7 +4,8 @@
 // an nr_cpus rodata the loader must set, an exit record with a debug dump buffer) stays
 // enabled with --set, is thrown out without it with the kernel's reason, the likely cause and
 // the kernel's debug dump; a constant the guest kernel lacks is named
-// as the cause of a disable known only from the kernel log; --set mistakes are refused with
+// as the cause of a disable known only from the kernel log; SCX_OPS_SWITCH_PARTIAL gets the
+// workload started in SCHED_EXT; --set mistakes are refused with
 // a clear message, in the guest and (every kind) by tld-scx-run on the host before loading.
 import assert from 'node:assert/strict';
 import { SpawnSyncReturns, spawnSync } from 'node:child_process';
@@ -67,6 +68,18 @@ test('a kernel constant the guest lacks stays 0, and the disable read from the k
   assert.match(r.stdout, /\| tld-scx-run: warning: the running kernel has no SCX_DSQ_FROM_THE_FUTURE, so __SCX_DSQ_FROM_THE_FUTURE stays 0/);
   assert.match(r.stdout, /\| tld-scx-run: the kernel disabled the scheduler \(from the kernel log\): BPF scheduler "future_dsq" disabled \([^)]+\); future_dsq: non-existent DSQ 0x0/);
   assert.match(r.stdout, /likely cause: __SCX_DSQ_FROM_THE_FUTURE was left 0: the running kernel has no SCX_DSQ_FROM_THE_FUTURE/);
+});
+
+test("a scheduler with SCX_OPS_SWITCH_PARTIAL gets the workload: tld-scx-run names the flag and starts the workload in SCHED_EXT", { timeout: 300_000 }, () => {
+  const workload = 'grep policy /proc/self/sched; i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done; sleep 1; echo done';
+  const r = vmRun(['--scheduler', path.join(schedulers, 'scx_partial.bpf.c'), '-I', include, '--seconds', '4', '--workload', workload, '--json']);
+  assert.equal(r.status, 0, r.stderr.slice(-3000));
+  assert.match(r.stderr, /\| tld-scx-run: ops flags SCX_OPS_SWITCH_PARTIAL \(only SCHED_EXT tasks run on it: the command is started in SCHED_EXT\)/);
+  // SCHED_EXT is policy 7.
+  assert.match(r.stderr, /\| policy +: +7\n/);
+  const o = JSON.parse(r.stdout) as JsonOutcome;
+  assert.equal(o.enabled, 'partial_ops');
+  assert.ok((o.stats?.counters.nr_enqueued ?? 0) > 0, `no task reached the scheduler: ${JSON.stringify(o.stats)}`);
 });
 
 test('--set of a global the scheduler does not have fails in the guest before loading, listing the ones it has', { timeout: 300_000 }, () => {
