@@ -41,7 +41,8 @@ static inline bool scx_test_kernel_enum(const struct btf *btf, const char *name,
 
 			for (int i = 0; i < btf_vlen(t); i++, e++) {
 				if (!strcmp(btf__name_by_offset(btf, e->name_off), name)) {
-					*val = (__u64)(__s64)e->val;
+					/* Signed enums (kflag) sign-extend; the others do not. */
+					*val = btf_kflag(t) ? (__u64)(__s64)e->val : (__u64)(__u32)e->val;
 					return true;
 				}
 			}
