@@ -5,6 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { toolchainFiles } from '../extension/src/client/paths';
+import { loadToolchain } from '../extension/src/client/toolchain';
 import { nativeBuild } from '../test/support/repo';
 import { HelperFigures, runHelperBench } from './helper';
 import { InspectCommandFigures, runInspectCommandBench } from './inspectCommand';
@@ -136,6 +138,8 @@ async function main(): Promise<number> {
     cpus: os.cpus().length,
     cpu: os.cpus()[0]?.model ?? 'unknown',
     quick,
+    // Measured once, when scripts/libbpf.sh built the cached libbpf (download, unpack, compile).
+    libbpf: libbpfFigure(),
     figures: { libtld: f, helper: h, load: l, vm: v, inspect_command: ic, inspector: hi },
     comparisons,
     bounds,
@@ -143,6 +147,12 @@ async function main(): Promise<number> {
   };
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   return 0;
+}
+
+/** The libbpf builds use, and how long building it into the cache took (null: the system's). */
+function libbpfFigure(): { version: string; source: string; build_seconds: number | null } | null {
+  const t = loadToolchain(toolchainFiles());
+  return t ? { version: t.libbpf.version, source: t.libbpf.source, build_seconds: t.libbpf.buildSeconds } : null;
 }
 
 main().then(

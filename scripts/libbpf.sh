@@ -235,7 +235,11 @@ if [ -n "$sys_bpftool" ] && version_ge "$(bpftool_version "$sys_bpftool")" "$BPF
 else
 	bpftool=$(cached_bpftool)
 	if [ -z "$bpftool" ]; then
-		say "the system's bpftool is ${sys_bpftool:+$(bpftool_version "$sys_bpftool") ($sys_bpftool)}${sys_bpftool:-missing}; skeletons need $BPFTOOL_MIN or newer"
+		if [ -n "$sys_bpftool" ]; then
+			say "the system's bpftool is $(bpftool_version "$sys_bpftool") ($sys_bpftool); skeletons need $BPFTOOL_MIN or newer"
+		else
+			say "there is no system bpftool; skeletons need $BPFTOOL_MIN or newer"
+		fi
 		fetch_bpftool
 		bpftool=$(cached_bpftool)
 		[ -n "$bpftool" ] || die "bpftool was unpacked but does not run from $CACHE/bpftool"

@@ -22,10 +22,10 @@ extern void scx_bpf_error_bstr(char *fmt, unsigned long long *data, u32 data__sz
 
 /*
  * Operations the kernel lets sleep (init, exit, init_task, cpu_online,
- * cpu_offline) go in this section: libbpf 1.1 knows no "struct_ops.s", so
- * tld-scx-run marks the programs found here sleepable before loading.
+ * cpu_offline) go in this section, which libbpf (>= 1.5 here, see
+ * scripts/libbpf.sh) loads sleepable. SEC("struct_ops.s/NAME") is the same.
  */
-#define SCX_SLEEPABLE SEC("struct_ops/sleepable")
+#define SCX_SLEEPABLE SEC("struct_ops.s")
 
 /*
  * Ends the scheduler: the kernel disables it and goes back to its default

@@ -3,15 +3,28 @@
  * tld-scx-run: loads any sched_ext scheduler object, enables it, optionally
  * runs a command under it, prints its statistics, and says how it ended.
  *
- *   tld-scx-run [--seconds N] SCHEDULER.bpf.o [-- COMMAND [ARG...]]
+ *   tld-scx-run [--seconds N] [--set NAME=VALUE]... SCHEDULER.bpf.o [-- COMMAND [ARG...]]
  *
- * The scheduler shares the pinned task local data map with applications
- * ($TLD_PIN_DIR/tld_data_map, default /sys/fs/bpf/tld). Programs in the
- * section "struct_ops/sleepable" are loaded sleepable (scx.bpf.h). Statistics
- * come from the object's BTF: every integer global is a counter, every
- * `u64 NAME[SCX_LAT_BUCKETS]` a latency histogram (scx_run.h); they are
- * printed every second and once more at the end as one JSON line
- * ("tld-scx-run: final {...}").
+ * It loads the object as scx's own loaders load theirs (scx_globals.c): the ops
+ * in ".struct_ops" or ".struct_ops.link", sleepable programs in "struct_ops.s/"
+ * (libbpf >= 1.5); every "__NAME" rodata global filled with the running
+ * kernel's enumerator NAME (SCX_DSQ_LOCAL, SCX_SLICE_DFL...); every array
+ * declared resizable (alone at the end of a ".data.NAME"/".bss.NAME" section)
+ * given one element per possible CPU; --set for rodata, data and bss globals;
+ * the ops' flags checked against the running kernel and, with
+ * SCX_OPS_SWITCH_PARTIAL, COMMAND started in SCHED_EXT so that it runs under
+ * the scheduler. The scheduler shares the pinned task local data map with
+ * applications ($TLD_PIN_DIR/tld_data_map, default /sys/fs/bpf/tld).
+ * Statistics come from the object's BTF: every integer global of .bss/.data is
+ * a counter, every `u64 NAME[SCX_LAT_BUCKETS]` a latency histogram
+ * (scx_run.h); they are printed every second and once more at the end as one
+ * JSON line ("tld-scx-run: final {...}").
+ *
+ * When the kernel ends the scheduler, the reason comes from the object's exit
+ * record (scx_run_exit, or any global struct with kind, reason and msg, as
+ * scx's user_exit_info), else from the kernel log; then, where it can tell,
+ * the likely cause ("tld-scx-run: likely cause: ..."): a kernel constant left
+ * 0, or a rodata global still at its default.
  *
  * The run ends after N seconds (the command is then stopped, its whole process
  * group), when the command exits, on SIGINT/SIGTERM, or
@@ -24,7 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,11 +46,17 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "scx_exit.h"
+#include "scx_globals.h"
+#include "scx_ops.h"
 #include "scx_run.h"
 #include "tld_layout.h"
 
-#define SLEEPABLE_SEC "struct_ops/sleepable"
 #define MAX_STATS 64
+#define MAX_SETS 64
+#define SCHED_EXT 7
+/* The exit dump buffer's size when the ops leave exit_dump_len 0, as scx's loaders use. */
+#define EXIT_DUMP_DEFAULT_LEN 32768
 
 static volatile sig_atomic_t stopping;
 
@@ -50,7 +69,7 @@ static void on_signal(int sig)
 /* One global of the scheduler worth printing, and where its value lives. */
 struct stat_var {
 	const char *name;
-	const void *data;   /* in the mmaped .bss/.data map */
+	const void *data;   /* in the section's map, mapped by libbpf */
 	unsigned int size;  /* of a counter */
 	int is_signed;
 	int is_hist;
@@ -59,7 +78,7 @@ struct stat_var {
 struct stats {
 	struct stat_var vars[MAX_STATS];
 	int n;
-	const struct scx_run_exit *exit;
+	struct scx_exit_record exit;
 };
 
 static double now_s(void)
@@ -83,74 +102,43 @@ static void scx_state(char *buf, size_t len)
 	}
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-
-	return a >= b && !strcmp(s + a - b, suffix);
-}
-
 /*
- * The live value of the internal map holding data section @sec (".bss", ".data"), mapped
- * read-only: libbpf 1.1 maps these only for skeletons, and this loader has none.
+ * After load: the counters, histograms and exit record among the globals of .bss/.data
+ * sections. scx_run_exit (scx.bpf.h) is preferred as the exit record; else the first
+ * struct shaped like one.
  */
-static const void *section_data(struct bpf_object *obj, const char *sec, size_t *size)
+static void collect_stats(const struct scx_globals *g, struct stats *st)
 {
-	struct bpf_map *map;
-	void *p;
+	bool named_exit = false;
 
-	bpf_object__for_each_map(map, obj) {
-		if (!ends_with(bpf_map__name(map), sec))
-			continue;
-		if (!(bpf_map__map_flags(map) & BPF_F_MMAPABLE))
-			return NULL;
-		*size = bpf_map__value_size(map);
-		p = mmap(NULL, *size, PROT_READ, MAP_SHARED, bpf_map__fd(map), 0);
-		return p == MAP_FAILED ? NULL : p;
-	}
-	return NULL;
-}
-
-/* Collects the counters, histograms and exit record of one data section from the BTF. */
-static void collect_section(struct bpf_object *obj, const struct btf *btf, const char *sec, struct stats *st)
-{
-	const struct btf_var_secinfo *vi;
-	const struct btf_type *ds, *var, *t;
-	const char *data;
-	size_t size = 0;
-	int id, i;
-
-	id = btf__find_by_name_kind(btf, sec, BTF_KIND_DATASEC);
-	data = section_data(obj, sec, &size);
-	if (id < 0 || !data)
-		return;
-	ds = btf__type_by_id(btf, id);
-	vi = btf_var_secinfos(ds);
-	for (i = 0; i < btf_vlen(ds); i++, vi++) {
+	for (int i = 0; i < g->n; i++) {
+		const struct scx_global *v = &g->v[i];
+		const struct btf_type *t = v->type_id > 0 ? btf__type_by_id(g->btf, v->type_id) : NULL;
+		const void *data = scx_global_data(v);
 		struct stat_var *sv = &st->vars[st->n];
-		const char *name;
-		int tid;
 
-		var = btf__type_by_id(btf, vi->type);
-		if (!var || !btf_is_var(var) || vi->offset + vi->size > size)
+		if (v->rodata || !data || !t)
 			continue;
-		name = btf__name_by_offset(btf, var->name_off);
-		tid = btf__resolve_type(btf, var->type);
-		t = tid < 0 ? NULL : btf__type_by_id(btf, tid);
-		if (!t || !name)
+		if (v->exit_dump) {
+			st->exit.dump = data;
+			st->exit.dump_len = v->size;
 			continue;
-		if (!strcmp(name, SCX_RUN_EXIT_VAR) && vi->size == sizeof(struct scx_run_exit)) {
-			st->exit = (const void *)(data + vi->offset);
+		}
+		if (v->kind == SCX_GLOBAL_STRUCT && !named_exit) {
+			bool is_named = !strcmp(v->name, SCX_RUN_EXIT_VAR);
+
+			if ((is_named || !st->exit.kind) && scx_exit_record_of(g->btf, v, &st->exit))
+				named_exit = is_named;
 			continue;
 		}
 		if (st->n == MAX_STATS)
 			continue;
-		if (btf_is_int(t) && (t->size == 1 || t->size == 2 || t->size == 4 || t->size == 8) &&
-		    !(btf_int_encoding(t) & (BTF_INT_CHAR | BTF_INT_BOOL))) {
-			*sv = (struct stat_var){ name, data + vi->offset, t->size, !!(btf_int_encoding(t) & BTF_INT_SIGNED), 0 };
+		if (v->kind == SCX_GLOBAL_INT && !(btf_int_encoding(t) & BTF_INT_CHAR)) {
+			*sv = (struct stat_var){ v->name, data, v->size, v->is_signed, 0 };
 			st->n++;
-		} else if (btf_is_array(t) && btf_array(t)->nelems == SCX_LAT_BUCKETS && vi->size == SCX_LAT_BUCKETS * 8) {
-			*sv = (struct stat_var){ name, data + vi->offset, 8, 0, 1 };
+		} else if (v->kind == SCX_GLOBAL_ARRAY && btf_array(t)->nelems == SCX_LAT_BUCKETS &&
+			   v->size == SCX_LAT_BUCKETS * 8) {
+			*sv = (struct stat_var){ v->name, data, 8, 0, 1 };
 			st->n++;
 		}
 	}
@@ -258,29 +246,32 @@ static void print_final(const struct stats *st, double elapsed)
 	fflush(stdout);
 }
 
-static const char *kind_class(int kind)
-{
-	if (kind >= 1024)
-		return "error";
-	if (kind >= 64)
-		return "unregistered by the system";
-	return "done";
-}
+/* sched_setattr() to SCHED_EXT: libc has no wrapper. */
+struct sched_attr_v0 {
+	__u32 size;
+	__u32 sched_policy;
+	__u64 sched_flags;
+	__s32 sched_nice;
+	__u32 sched_priority;
+	__u64 sched_runtime, sched_deadline, sched_period;
+};
 
-static void print_exit(const struct scx_run_exit *e)
+static int set_sched_ext(void)
 {
-	printf("tld-scx-run: the kernel disabled the scheduler (%s, kind %d, exit code %lld): %s%s%s\n",
-	       kind_class(e->kind), e->kind, (long long)e->exit_code, e->reason, e->msg[0] ? ": " : "", e->msg);
-	fflush(stdout);
+	struct sched_attr_v0 attr = { .size = sizeof(attr), .sched_policy = SCHED_EXT };
+
+	return (int)syscall(SYS_sched_setattr, 0, &attr, 0);
 }
 
 /* Starts @argv in a process group of its own, so that the run can stop all of it. */
-static pid_t start_command(char **argv)
+static pid_t start_command(char **argv, bool partial)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		setpgid(0, 0);
+		if (partial && set_sched_ext())
+			fprintf(stderr, "tld-scx-run: cannot put %s in SCHED_EXT: %s\n", argv[0], strerror(errno));
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		execvp(argv[0], argv);
@@ -308,21 +299,60 @@ static void stop_command(pid_t pid)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: tld-scx-run [--seconds N] SCHEDULER.bpf.o [-- COMMAND [ARG...]]\n");
+	fprintf(stderr, "usage: tld-scx-run [--seconds N] [--set NAME=VALUE]... SCHEDULER.bpf.o [-- COMMAND [ARG...]]\n");
+}
+
+/* Sets NAME_len of every exit dump buffer NAME that scx_resize_arrays() sized. */
+static void tell_dump_len(struct scx_globals *g, __u32 dump_len)
+{
+	for (int i = 0; i < g->n; i++) {
+		struct scx_global *buf = &g->v[i];
+		struct scx_global *len;
+		char name[256];
+
+		if (buf->kind != SCX_GLOBAL_ARRAY || buf->size != dump_len)
+			continue;
+		snprintf(name, sizeof(name), "%s_len", buf->name);
+		len = scx_global_by_name(g, name);
+		if (len && !scx_set_number(len, dump_len)) {
+			len->set_by_loader = true;
+			buf->exit_dump = true;
+		}
+	}
+}
+
+/* Prints the kernel constants filled into the object, on one line. */
+static void print_constants(const struct scx_globals *g, int n)
+{
+	if (!n)
+		return;
+	printf("tld-scx-run: %d kernel constant%s from the running kernel:", n, n == 1 ? "" : "s");
+	for (int i = 0, k = 0; i < g->n; i++) {
+		if (!g->v[i].from_kernel)
+			continue;
+		printf("%s %s=0x%llx", k++ ? "," : "", g->v[i].name + 2, (unsigned long long)scx_global_number(&g->v[i]));
+	}
+	printf("\n");
+	for (int i = 0; i < g->n; i++)
+		if (g->v[i].kernel_missing)
+			printf("tld-scx-run: warning: the running kernel has no %s, so %s stays 0\n", g->v[i].name + 2, g->v[i].name);
 }
 
 int main(int argc, char **argv)
 {
-	const char *dir = getenv("TLD_PIN_DIR"), *path = NULL;
+	const char *dir = getenv("TLD_PIN_DIR"), *path = NULL, *sets[MAX_SETS];
 	struct bpf_map *map, *ops = NULL;
-	struct bpf_program *prog;
 	struct bpf_object *obj = NULL;
 	struct bpf_link *link = NULL;
-	char **command = NULL, pin[256], state[64];
+	struct scx_globals g = { 0 };
+	struct btf *kbtf = NULL;
+	char **command = NULL, pin[256], state[64], err_msg[1024];
 	struct stats st = { 0 };
 	double seconds = 0, start, last_print;
 	pid_t child = -1;
-	int rc = 1, i, n_ops = 0, err;
+	int rc = 1, i, n_ops = 0, n_sets = 0, err, nr_cpus, kmsg = -1;
+	__u32 dump_len, *dump_field;
+	bool partial = false;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
@@ -331,6 +361,12 @@ int main(int argc, char **argv)
 				fprintf(stderr, "tld-scx-run: --seconds takes a positive number, not %s\n", argv[i]);
 				return 1;
 			}
+		} else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+			if (n_sets == MAX_SETS) {
+				fprintf(stderr, "tld-scx-run: at most %d --set\n", MAX_SETS);
+				return 1;
+			}
+			sets[n_sets++] = argv[++i];
 		} else if (!strcmp(argv[i], "--")) {
 			command = argv + i + 1;
 			break;
@@ -346,6 +382,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(pin, sizeof(pin), "%s/%s", dir && *dir ? dir : TLD_DEFAULT_PIN_DIR, TLD_MAP_NAME);
+	/* Line by line, so that its lines and libbpf's (stderr) stay in order on a console or pipe. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
@@ -354,10 +392,6 @@ int main(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "tld-scx-run: cannot open %s: %s\n", path, strerror(-err));
 		return 1;
-	}
-	bpf_object__for_each_program(prog, obj) {
-		if (!strcmp(bpf_program__section_name(prog), SLEEPABLE_SEC))
-			bpf_program__set_flags(prog, bpf_program__flags(prog) | BPF_F_SLEEPABLE);
 	}
 	bpf_object__for_each_map(map, obj) {
 		if (!strcmp(bpf_map__name(map), TLD_MAP_NAME))
@@ -368,24 +402,61 @@ int main(int argc, char **argv)
 		}
 	}
 	if (n_ops != 1) {
-		fprintf(stderr, "tld-scx-run: %s has %d struct_ops maps; a scheduler has exactly one (SEC(\".struct_ops\") struct sched_ext_ops)\n",
-			path, n_ops);
+		fprintf(stderr, "tld-scx-run: %s has %d struct_ops maps; a scheduler has exactly one "
+			"(a struct sched_ext_ops in SEC(\".struct_ops.link\") or SEC(\".struct_ops\"))\n", path, n_ops);
 		goto out;
 	}
+
+	/* Before load, in scx's order: arrays sized, then constants, then the user's settings. */
+	nr_cpus = libbpf_num_possible_cpus();
+	if (nr_cpus <= 0) {
+		fprintf(stderr, "tld-scx-run: cannot count the possible CPUs: %s\n", strerror(-nr_cpus));
+		goto out;
+	}
+	dump_field = scx_ops_field(obj, ops, "exit_dump_len", 4);
+	dump_len = dump_field && *dump_field ? *dump_field : EXIT_DUMP_DEFAULT_LEN;
+	err = scx_resize_arrays(obj, nr_cpus, dump_len, stdout, err_msg, sizeof(err_msg));
+	if (err < 0) {
+		fprintf(stderr, "tld-scx-run: %s\n", err_msg);
+		goto out;
+	}
+	if (scx_globals_find(obj, &g)) {
+		fprintf(stderr, "tld-scx-run: out of memory\n");
+		goto out;
+	}
+	tell_dump_len(&g, dump_len);
+	kbtf = btf__load_vmlinux_btf();
+	if (!kbtf)
+		fprintf(stderr, "tld-scx-run: warning: cannot read the running kernel's BTF (%s): kernel constants stay 0\n",
+			strerror(errno));
+	else
+		print_constants(&g, scx_enums_init(&g, kbtf));
+	for (i = 0; i < n_sets; i++) {
+		if (scx_set_global(&g, sets[i], err_msg, sizeof(err_msg))) {
+			fprintf(stderr, "tld-scx-run: %s\n", err_msg);
+			goto out;
+		}
+		printf("tld-scx-run: set %s\n", sets[i]);
+	}
+	if (scx_check_ops_flags(obj, ops, kbtf, &partial))
+		goto out;
+	scx_set_hotplug_seq(obj, ops);
+	fflush(stdout);
+
 	err = bpf_object__load(obj);
 	if (err) {
 		fprintf(stderr, "tld-scx-run: the scheduler %s did not load (the verifier's log is above): %s\n",
 			bpf_map__name(ops), strerror(-err));
 		goto out;
 	}
-	collect_section(obj, bpf_object__btf(obj), ".bss", &st);
-	collect_section(obj, bpf_object__btf(obj), ".data", &st);
+	collect_stats(&g, &st);
+	kmsg = scx_kmsg_open();
 	link = bpf_map__attach_struct_ops(ops);
 	if (!link) {
 		err = -errno;
 		fprintf(stderr, "tld-scx-run: the kernel did not enable the scheduler %s: %s\n", bpf_map__name(ops), strerror(-err));
-		if (st.exit && st.exit->kind)
-			print_exit(st.exit);
+		if (scx_exit_recorded(&st.exit) || kmsg >= 0)
+			scx_report_exit(&st.exit, &g, kmsg);
 		goto out;
 	}
 	scx_state(state, sizeof(state));
@@ -394,7 +465,7 @@ int main(int argc, char **argv)
 
 	start = last_print = now_s();
 	if (command) {
-		child = start_command(command);
+		child = start_command(command, partial);
 		if (child < 0)
 			fprintf(stderr, "tld-scx-run: cannot start %s: %s\n", command[0], strerror(errno));
 	}
@@ -403,22 +474,17 @@ int main(int argc, char **argv)
 		int status;
 
 		usleep(50000);
-		if (st.exit && st.exit->kind) {
-			print_exit(st.exit);
+		if (scx_exit_recorded(&st.exit)) {
+			scx_report_exit(&st.exit, &g, kmsg);
 			rc = 2;
 			break;
 		}
 		scx_state(state, sizeof(state));
 		if (strcmp(state, "enabled") && strcmp(state, "enabling")) {
 			/* Disabling runs ops.exit: give it a moment to record why. */
-			for (int w = 0; w < 40 && st.exit && !st.exit->kind; w++)
+			for (int w = 0; w < 40 && st.exit.kind && !scx_exit_recorded(&st.exit); w++)
 				usleep(50000);
-			if (st.exit && st.exit->kind) {
-				print_exit(st.exit);
-				rc = 2;
-				break;
-			}
-			printf("tld-scx-run: the kernel disabled the scheduler (sched_ext state: %s); the kernel log above says why\n", state);
+			scx_report_exit(&st.exit, &g, kmsg);
 			rc = 2;
 			break;
 		}
@@ -436,7 +502,11 @@ int main(int argc, char **argv)
 		stop_command(child);
 	print_final(&st, now_s() - start);
 out:
+	if (kmsg >= 0)
+		close(kmsg);
 	bpf_link__destroy(link);
 	bpf_object__close(obj);
+	btf__free(kbtf);
+	scx_globals_free(&g);
 	return rc;
 }

@@ -105,7 +105,7 @@ test('tldctl ps lists the processes using this pin with their threads, keys and 
   }
 });
 
-test('tldctl doctor passes on this host with a line for kernel, bpffs, privileges, uptr and the pinned map', async () => {
+test('tldctl doctor passes on this host with a line for kernel, bpffs, privileges, uptr, the pinned map and the toolchain versions', async () => {
   const checkLines = (out: string) => {
     for (const name of ['kernel', 'kernel BTF', 'bpffs', 'privileges', 'uptr task storage', 'pinned map']) {
       assert.match(out, new RegExp(`^✓ ${name}: `, 'm'), `a passing ${name} line in:\n${out}`);
@@ -119,6 +119,7 @@ test('tldctl doctor passes on this host with a line for kernel, bpffs, privilege
   checkLines(r.stdout);
   assert.match(r.stdout, new RegExp(`^✓ pinned map: ${world.pinDir}/tld_data_map not pinned yet`, 'm'));
   assert.match(r.stdout, /^✓ privileges: CAP_BPF and CAP_PERFMON$/m);
+  assert.match(r.stdout, /^✓ toolchain: libbpf (\d+)\.(\d+)\.\d+ \(.+\), bpftool 7\.\d+\.\d+ \(.+\), clang \d+\.\d+\.\d+ /m);
 
   // ...and with the map pinned and in use by a helper (this process's client).
   const { proc } = await world.procs.fixture(['--mode', 'hints', '--threads', '1', '--keys', '1']);

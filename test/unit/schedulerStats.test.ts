@@ -38,6 +38,16 @@ test('the outcome says what was enabled, why the kernel disabled it, and the las
   assert.deepEqual(schedulerOutcome(['TLD-VM-INIT', 'TLD-VM-EXIT 1']), {});
 });
 
+test("the outcome carries the loader's likely cause of a disable", () => {
+  const o = schedulerOutcome([
+    'tld-scx-run: tally_ops enabled (sched_ext state: enabled), sharing /sys/fs/bpf/tld/tld_data_map',
+    'tld-scx-run: the kernel disabled the scheduler (error, kind 1025, exit code 0): scx_bpf_error: CPU 0 is not below nr_cpus (0)',
+    'tld-scx-run: likely cause: the rodata global nr_cpus is still its default 0 and the exit message names it: set it with --set nr_cpus=VALUE',
+  ]);
+  assert.equal(o.likelyCause, 'the rodata global nr_cpus is still its default 0 and the exit message names it: set it with --set nr_cpus=VALUE');
+  assert.equal(schedulerOutcome(['tld-scx-run: the kernel disabled the scheduler (from the kernel log): x']).likelyCause, undefined);
+});
+
 test("a verifier rejection in the guest's console becomes a diagnostic at the source line", () => {
   const source = path.join('/work', 'sched', 'scx_null_deref.bpf.c');
   const lines = [

@@ -31,7 +31,7 @@ export function helperLibraryPath(env: NodeJS.ProcessEnv = process.env, here = _
 export function bpfIncludeDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   const root = studioRoot(env);
   const t = loadToolchain(toolchainFiles(env));
-  return [path.join(root, 'bpf', 'include'), path.join(root, 'native', 'include'), ...(t ? [t.libbpf.include] : [])];
+  return [path.join(root, 'bpf', 'include'), path.join(root, 'native', 'include'), ...(t && fs.existsSync(t.libbpf.include) ? [t.libbpf.include] : [])];
 }
 
 /**

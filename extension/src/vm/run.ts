@@ -41,6 +41,8 @@ export interface RunOptions extends WorkloadOptions {
   readonly build?: SchedulerBuildOptions;
   /** The folder of tld-scx-run (native/build). */
   readonly nativeBuild: string;
+  /** Settings for the scheduler's globals, "NAME=VALUE" each (tld-scx-run --set). */
+  readonly sets?: readonly string[];
 }
 
 export interface RunResult {
@@ -109,10 +111,23 @@ export async function runScheduler(opts: RunOptions): Promise<RunResult> {
     if (!build.ok) return { diagnostics: build.diagnostics, exitCode: 1, outcome: {} };
     const guestObject = `/etc/${path.basename(build.object)}`;
     const run = await boot(opts, work, [loader, ...opts.binaries], [{ src: build.object, dest: guestObject }],
-      `${LOADER} --seconds ${opts.seconds} ${guestObject} -- sh ${WORKLOAD_SCRIPT}`);
+      `${LOADER} --seconds ${opts.seconds}${loaderSets(opts.sets ?? [])} ${guestObject} -- sh ${WORKLOAD_SCRIPT}`);
     const diagnostics = run.boot.exitCode === 1 ? guestVerifierDiagnostics(run.lines, bpf, build.object) : [];
     return { diagnostics: [...build.diagnostics, ...diagnostics], boot: run.boot, exitCode: run.exitCode, outcome: schedulerOutcome(run.lines) };
   });
+}
+
+/** A setting for tld-scx-run's --set: NAME=VALUE, a C identifier and a value without spaces or quotes. */
+export const SET_ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=[A-Za-z0-9_+\-.]+$/;
+
+/** " --set 'NAME=VALUE'" for each setting, checked against SET_ASSIGNMENT (they reach a guest shell). */
+function loaderSets(sets: readonly string[]): string {
+  return sets
+    .map((s) => {
+      if (!SET_ASSIGNMENT.test(s)) throw new TldError('EINVAL', `--set ${s}: give NAME=VALUE, where VALUE is a number, true/false or an enumerator`);
+      return ` --set '${s}'`;
+    })
+    .join('');
 }
 
 /** Runs the workload under the kernel's default scheduler (no sched_ext scheduler loaded). */

@@ -24,6 +24,7 @@ export interface SchedulerStats {
 const FINAL = 'tld-scx-run: final ';
 const ENABLED = /tld-scx-run: (\S+) enabled \(sched_ext state: ([^)]*)\)/;
 const DISABLED = /tld-scx-run: the kernel disabled the scheduler (.*)$/;
+const CAUSE = /tld-scx-run: likely cause: (.*)$/;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
@@ -54,6 +55,8 @@ export interface SchedulerOutcome {
   readonly enabled?: string;
   /** The kernel's reason for disabling it, when it did. */
   readonly disabled?: string;
+  /** What the loader could tell of why (a kernel constant left 0, rodata left at its default). */
+  readonly likelyCause?: string;
   readonly stats?: SchedulerStats;
 }
 
@@ -61,13 +64,21 @@ export interface SchedulerOutcome {
 export function schedulerOutcome(lines: readonly string[]): SchedulerOutcome {
   let enabled: string | undefined;
   let disabled: string | undefined;
+  let likelyCause: string | undefined;
   let stats: SchedulerStats | undefined;
   for (const l of lines) {
+    const c = CAUSE.exec(l);
+    if (c) likelyCause = c[1];
     const e = ENABLED.exec(l);
     if (e && e[2] !== 'disabled') enabled = e[1];
     const d = DISABLED.exec(l);
     if (d) disabled = d[1];
     stats = parseFinalStats(l) ?? stats;
   }
-  return { ...(enabled ? { enabled } : {}), ...(disabled ? { disabled } : {}), ...(stats ? { stats } : {}) };
+  return {
+    ...(enabled ? { enabled } : {}),
+    ...(disabled ? { disabled } : {}),
+    ...(likelyCause ? { likelyCause } : {}),
+    ...(stats ? { stats } : {}),
+  };
 }

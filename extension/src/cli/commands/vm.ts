@@ -15,9 +15,9 @@ const vm: Command = {
     "vm run --default-scheduler   the same workload under the kernel's own scheduler, to compare",
   ],
   help:
-    "Usage: tldctl vm kernel [--kernel PATH] [--json]\n       tldctl vm run (--scheduler NAME.bpf.c | --default-scheduler) [--workload CMD] [--seconds N]\n                     [--kernel PATH] [--json]\n\nvm kernel gets Debian's newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine's sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm run builds the scheduler for that kernel, boots it in qemu (KVM when it works, else\nTCG), enables it with tld-scx-run for N seconds (default 5) while the workload runs, and streams\nthe console with the scheduler's statistics (its integer globals and latency histograms) every\nsecond. The workload is a guest shell command (default: tld-demo with hints; tld-latency\nmeasures hinted and unhinted wake-up latency under CPU hogs). --default-scheduler runs the\nworkload under the kernel's own scheduler instead. --json prints the outcome and statistics as\nJSON on stdout (the console goes to stderr). Exit code: 0 when the scheduler stayed enabled, 1\nwhen it did not load or enable (a verifier error is shown at its source line), 2 when the kernel\ndisabled it (the reason is printed)." +
+    "Usage: tldctl vm kernel [--kernel PATH] [--json]\n       tldctl vm run (--scheduler NAME.bpf.c | --default-scheduler) [--workload CMD] [--seconds N]\n                     [--set NAME=VALUE]... [-I DIR]... [--cflag FLAG]...\n                     [--kernel PATH] [--json]\n\nvm kernel gets Debian's newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine's sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm run builds the scheduler for that kernel, boots it in qemu (KVM when it works, else\nTCG), enables it with tld-scx-run for N seconds (default 5) while the workload runs, and streams\nthe console with the scheduler's statistics (its integer globals and latency histograms) every\nsecond. The workload is a guest shell command (default: tld-demo with hints; tld-latency\nmeasures hinted and unhinted wake-up latency under CPU hogs). --default-scheduler runs the\nworkload under the kernel's own scheduler instead. --set NAME=VALUE (repeatable) sets a\nglobal of the scheduler before it loads (rodata such as nr_cpus or slice_ns: a number, true/false\nor an enumerator); tld-scx-run also fills every __NAME rodata global from the guest kernel's\nenumerator NAME, and sizes arrays declared resizable to the guest's CPUs. --json prints the outcome and statistics as\nJSON on stdout (the console goes to stderr). Exit code: 0 when the scheduler stayed enabled, 1\nwhen it did not load or enable (a verifier error is shown at its source line), 2 when the kernel\ndisabled it (the reason is printed)." +
     "\n\nvm run -I DIR, --cflag FLAG (both repeatable): the scheduler's build options. It is built against\nthe guest kernel's vmlinux.h with -g -O2 -target bpf -mcpu=v3, TLD Studio's and libbpf's headers,\nthese, and the flags of a compile_commands.json beside it (as tldctl compile does).",
-  valued: ['kernel', 'scheduler', 'workload', 'seconds',
+  valued: ['kernel', 'scheduler', 'workload', 'seconds', 'set',
     'include', 'cflag'], // build options of the scheduler (-I DIR, --cflag FLAG); --kernel also names the kernel it is built against
   switches: ['default-scheduler'],
   async run(p, rest, g) {
@@ -41,8 +41,12 @@ const vm: Command = {
     const onDefault = p.switches.has('default-scheduler');
     if (!scheduler && !onDefault) throw new UsageError('vm run needs --scheduler NAME.bpf.c or --default-scheduler');
     if (scheduler && onDefault) throw new UsageError('vm run takes --scheduler or --default-scheduler, not both');
+    const { NO_EXIT_LINE, SET_ASSIGNMENT, guestWorkload, runScheduler, runWorkload, verdictOf } = await import('../../vm/run');
+    const sets = p.lists.get('set') ?? [];
+    if (sets.length && !scheduler) throw new UsageError('vm run --set sets globals of a --scheduler; the default scheduler has none');
+    const badSet = sets.find((s) => !SET_ASSIGNMENT.test(s));
+    if (badSet !== undefined) throw new UsageError(`--set ${badSet}: give NAME=VALUE, where VALUE is a number, true/false or an enumerator (no spaces or quotes)`);
     const seconds = p.options.has('seconds') ? positiveInt(p.options.get('seconds'), '--seconds') : 5;
-    const { NO_EXIT_LINE, guestWorkload, runScheduler, runWorkload, verdictOf } = await import('../../vm/run');
     const nativeBuild = path.join(studioRoot(), 'native', 'build');
     const onConsole = json ? (line: string) => process.stderr.write(`| ${line}\n`) : (line: string) => out(`| ${line}`);
     const say = json ? (line: string) => process.stderr.write(`${line}\n`) : out;
@@ -55,7 +59,7 @@ const vm: Command = {
       onStep: (message: string) => process.stderr.write(`[vm] ${message}\n`),
     };
     const build = { includeDirs: p.lists.get('include') ?? [], cflags: p.lists.get('cflag') ?? [] };
-    const r = scheduler ? await runScheduler({ ...opts, scheduler, nativeBuild, build }) : await runWorkload(opts);
+    const r = scheduler ? await runScheduler({ ...opts, scheduler, nativeBuild, build, sets }) : await runWorkload(opts);
     for (const d of r.diagnostics) say(formatDiagnostic(d));
     if (r.boot?.timedOut) say(`the guest did not finish in time; its last lines are above`);
     else if (r.boot?.exitCode === NO_EXIT_LINE) say(`the guest stopped before its /init finished (a kernel panic or crash?); its last lines are above`);
@@ -63,7 +67,8 @@ const vm: Command = {
     const how = !scheduler
       ? `the workload ran under the default scheduler and exited with status ${r.exitCode}`
       : verdict === 'enabled' ? 'the scheduler stayed enabled'
-      : verdict === 'disabled' ? `the kernel disabled the scheduler${r.outcome.disabled ? ` ${r.outcome.disabled}` : ''}`
+      : verdict === 'disabled'
+        ? `the kernel disabled the scheduler${r.outcome.disabled ? ` ${r.outcome.disabled}` : ''}${r.outcome.likelyCause ? `; likely cause: ${r.outcome.likelyCause}` : ''}`
       : !r.boot ? 'the scheduler did not build (the errors are above)'
       : 'the scheduler did not load or enable';
     say(`vm run: ${how}${r.boot ? ` (${r.boot.accel}: ${r.boot.accelReason})` : ''}`);
