@@ -50,7 +50,7 @@ export const EXIT_MARK = 'TLD-VM-EXIT';
 export const INIT_STARTED = 'TLD-VM-INIT';
 
 /**
- * An /init script that mounts proc, sysfs, devtmpfs, bpffs and tracefs, runs `commands` in
+ * An /init script that mounts proc, sysfs, devtmpfs, bpffs, tracefs and cgroup2, runs `commands` in
  * order (a failing command ends the run with its status), then prints `TLD-VM-EXIT <status>`
  * and powers off: the convention qemu.ts reads the guest's result by.
  */
@@ -63,6 +63,8 @@ export function guestInit(commands: readonly string[]): string {
     'mount -t devtmpfs devtmpfs /dev 2>/dev/null',
     'mount -t bpf bpf /sys/fs/bpf 2>/dev/null',
     'mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null',
+    // cgroup2, as a systemd host has it: schedulers with cgroup operations (CONFIG_EXT_GROUP_SCHED) see a hierarchy.
+    'mount -t cgroup2 cgroup2 /sys/fs/cgroup',
     'mount -t tmpfs tmpfs /tmp',
     `echo ${INIT_STARTED}`,
     'tld_status=0',

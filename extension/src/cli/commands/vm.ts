@@ -13,10 +13,11 @@ const vm: Command = {
     'vm kernel [--kernel PATH]    get (and cache) a sched_ext kernel to boot schedulers in',
     'vm run --scheduler FILE      try a scheduler in that kernel while tld-demo (or --workload) runs',
     "vm run --default-scheduler   the same workload under the kernel's own scheduler, to compare",
+    'vm run --cmd CMD [--share DIR]  run your own loader in the guest, DIR shared at the same path',
   ],
   help:
-    "Usage: tldctl vm kernel [--kernel PATH] [--json]\n       tldctl vm run (--scheduler NAME.bpf.c | --default-scheduler) [--workload CMD] [--seconds N]\n                     [--kernel PATH] [--json]\n\nvm kernel gets Debian's newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine's sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm run builds the scheduler for that kernel, boots it in qemu (KVM when it works, else\nTCG), enables it with tld-scx-run for N seconds (default 5) while the workload runs, and streams\nthe console with the scheduler's statistics (its integer globals and latency histograms) every\nsecond. The workload is a guest shell command (default: tld-demo with hints; tld-latency\nmeasures hinted and unhinted wake-up latency under CPU hogs). --default-scheduler runs the\nworkload under the kernel's own scheduler instead. --json prints the outcome and statistics as\nJSON on stdout (the console goes to stderr). Exit code: 0 when the scheduler stayed enabled, 1\nwhen it did not load or enable (a verifier error is shown at its source line), 2 when the kernel\ndisabled it (the reason is printed).",
-  valued: ['kernel', 'scheduler', 'workload', 'seconds'],
+    "Usage: tldctl vm kernel [--kernel PATH] [--json]\n       tldctl vm run (--scheduler NAME.bpf.c | --default-scheduler | --cmd COMMAND [--share DIR])\n                     [--workload CMD] [--seconds N] [--cpus N] [--memory MB] [--kernel PATH] [--json]\n\nvm kernel gets Debian's newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine's sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm run builds the scheduler for that kernel, boots it in qemu (KVM when it works, else\nTCG), enables it with tld-scx-run for N seconds (default 5) while the workload runs, and streams\nthe console with the scheduler's statistics (its integer globals and latency histograms) every\nsecond. The workload is a guest shell command (default: tld-demo with hints; tld-latency\nmeasures hinted and unhinted wake-up latency under CPU hogs). --default-scheduler runs the\nworkload under the kernel's own scheduler instead. --json prints the outcome and statistics as\nJSON on stdout (the console goes to stderr). Exit code: 0 when the scheduler stayed enabled, 1\nwhen it did not load or enable (a verifier error is shown at its source line), 2 when the kernel\ndisabled it (the reason is printed).\n\n--cmd runs your own loader instead (C, Rust, a script): COMMAND starts as root in the guest in\nDIR (default: the current folder), which the guest sees at the same path, read-write, over\nvirtiofs; the host's /usr/lib and /usr/local are shared read-only so host-built binaries find\ntheir libraries. The run is judged by the kernel's sched_ext state and its reason when it\ndisables the scheduler, with the same exit codes; once the scheduler is enabled it runs N\nseconds beside the workload, then COMMAND gets SIGINT (as Ctrl-C). --cpus (1-64, default 2)\nand --memory (MiB, 256-65536, default 1024) size the guest; cgroup2 is at /sys/fs/cgroup.",
+  valued: ['kernel', 'scheduler', 'workload', 'seconds', 'cmd', 'share', 'cpus', 'memory'],
   switches: ['default-scheduler'],
   async run(p, rest, g) {
     const json = g.json;
@@ -37,10 +38,18 @@ const vm: Command = {
     }
     const scheduler = p.options.get('scheduler');
     const onDefault = p.switches.has('default-scheduler');
-    if (!scheduler && !onDefault) throw new UsageError('vm run needs --scheduler NAME.bpf.c or --default-scheduler');
-    if (scheduler && onDefault) throw new UsageError('vm run takes --scheduler or --default-scheduler, not both');
+    const cmd = p.options.get('cmd');
+    const ways = [scheduler, onDefault ? true : undefined, cmd].filter((w) => w !== undefined).length;
+    if (ways === 0) throw new UsageError('vm run needs --scheduler NAME.bpf.c, --default-scheduler or --cmd COMMAND');
+    if (ways > 1) throw new UsageError('vm run takes one of --scheduler, --default-scheduler and --cmd');
+    if (p.options.has('share') && !cmd) throw new UsageError('--share goes with --cmd: it is the folder the command runs in');
     const seconds = p.options.has('seconds') ? positiveInt(p.options.get('seconds'), '--seconds') : 5;
-    const { NO_EXIT_LINE, guestWorkload, runScheduler, runWorkload, verdictOf } = await import('../../vm/run');
+    const cpus = p.options.has('cpus') ? positiveInt(p.options.get('cpus'), '--cpus') : undefined;
+    const memoryMb = p.options.has('memory') ? positiveInt(p.options.get('memory'), '--memory') : undefined;
+    const { ENABLE_WAIT_S } = await import('../../vm/judge');
+    const { NO_EXIT_LINE, checkResources, checkShare, guestWorkload, runCommand, runScheduler, runWorkload, verdictOf } = await import('../../vm/run');
+    checkResources(cpus, memoryMb);
+    const share = cmd ? checkShare(p.options.get('share') ?? process.cwd()) : undefined;
     const nativeBuild = path.join(studioRoot(), 'native', 'build');
     const onConsole = json ? (line: string) => process.stderr.write(`| ${line}\n`) : (line: string) => out(`| ${line}`);
     const say = json ? (line: string) => process.stderr.write(`${line}\n`) : out;
@@ -48,23 +57,28 @@ const vm: Command = {
       kernel: k,
       ...guestWorkload(nativeBuild, seconds, p.options.get('workload')),
       seconds,
-      timeoutMs: (seconds + 60) * 1000,
+      timeoutMs: (seconds + 60 + (cmd ? ENABLE_WAIT_S : 0)) * 1000,
       onConsole,
       onStep: (message: string) => process.stderr.write(`[vm] ${message}\n`),
+      ...(cpus !== undefined ? { cpus } : {}),
+      ...(memoryMb !== undefined ? { memoryMb } : {}),
     };
-    const r = scheduler ? await runScheduler({ ...opts, scheduler, nativeBuild }) : await runWorkload(opts);
+    const r = scheduler ? await runScheduler({ ...opts, scheduler, nativeBuild })
+      : cmd && share ? await runCommand({ ...opts, command: cmd, share })
+      : await runWorkload(opts);
     for (const d of r.diagnostics) say(formatDiagnostic(d));
     if (r.boot?.timedOut) say(`the guest did not finish in time; its last lines are above`);
     else if (r.boot?.exitCode === NO_EXIT_LINE) say(`the guest stopped before its /init finished (a kernel panic or crash?); its last lines are above`);
     const verdict = verdictOf(r);
-    const how = !scheduler
+    const how = cmd ? r.message ?? 'the command did not finish (no verdict from the guest)'
+      : !scheduler
       ? `the workload ran under the default scheduler and exited with status ${r.exitCode}`
       : verdict === 'enabled' ? 'the scheduler stayed enabled'
       : verdict === 'disabled' ? `the kernel disabled the scheduler${r.outcome.disabled ? ` ${r.outcome.disabled}` : ''}`
       : !r.boot ? 'the scheduler did not build (the errors are above)'
       : 'the scheduler did not load or enable';
     say(`vm run: ${how}${r.boot ? ` (${r.boot.accel}: ${r.boot.accelReason})` : ''}`);
-    if (json) out(toJson({ exitCode: r.exitCode, accel: r.boot?.accel, timedOut: r.boot?.timedOut ?? false, diagnostics: r.diagnostics, ...r.outcome }));
+    if (json) out(toJson({ exitCode: r.exitCode, accel: r.boot?.accel, timedOut: r.boot?.timedOut ?? false, diagnostics: r.diagnostics, ...r.outcome, ...(r.message ? { message: r.message } : {}) }));
     return r.exitCode;
   },
 };
