@@ -77,10 +77,10 @@ test('tldctl vm run refuses a file that is not a scheduler source, with a clear 
   assert.match(r.stderr, /README\.md is not a scheduler source \(NAME\.bpf\.c\)/);
 });
 
-test('tldctl vm run takes a scheduler or the default one, not both', () => {
+test('tldctl vm run takes one way to run: a scheduler, the default one or a command', () => {
   const r = vmRun(['--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'), '--default-scheduler']);
   assert.equal(r.status, 2, r.stdout + r.stderr);
-  assert.match(r.stderr, /vm run takes --scheduler or --default-scheduler, not both/);
+  assert.match(r.stderr, /vm run takes one of --scheduler, --default-scheduler and --cmd/);
 });
 
 test('a guest that panics ends the run with a clear message, and no qemu is left', { timeout: 300_000 }, () => {
