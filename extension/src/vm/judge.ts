@@ -51,19 +51,9 @@ enable_wait=$2
 dir=$3
 workload=$4
 scx=/sys/kernel/sched_ext
-kmsg=/tmp/tld-judge.kmsg
 verdict=/tmp/tld-judge.verdict
 enabled_file=/tmp/tld-judge.enabled
 workload_pid=/tmp/tld-judge.workload
-: > $kmsg
-
-# The kernel's sched_ext records as they come, "LEVEL TEXT": the quiet console leaves out the
-# info-level ones (enabled, unregistered), and the level tells an error from an unregistration.
-cat /dev/kmsg | while IFS= read -r rec; do
-	case "$rec" in
-	*';sched_ext: '*) echo "\${rec%%,*} \${rec#*;}" >> $kmsg ;;
-	esac
-done &
 
 # Centiseconds since boot, into $now.
 tick() {
@@ -84,18 +74,21 @@ decide() {
 }
 
 # The kernel's last record of a scheduler's end, into $level $name $reason $msg; false when
-# none came within 2 s (it is printed after the state changes).
+# none came within 2 s (it is printed after the state changes). The raw log keeps each
+# record's level ("<3>[   8.33] sched_ext: ..."): the quiet console shows only errors, and the
+# level tells an error from an unregistration.
 disabled_record() {
 	i=0
 	while [ $i -lt 20 ]; do
-		line=$(grep ' sched_ext: BPF scheduler ".*" disabled (' $kmsg | tail -n 1)
+		line=$(dmesg -r | grep ' sched_ext: BPF scheduler ".*" disabled (' | tail -n 1)
 		if [ -n "$line" ]; then
-			level=\${line%% *}
+			level=\${line#<}
+			level=\${level%%>*}
 			reason=\${line#*disabled (}
 			reason=\${reason%)}
 			name=\${line#*BPF scheduler \\"}
 			name=\${name%%\\" disabled*}
-			msg=$(grep -F " sched_ext: $name: " $kmsg | tail -n 1)
+			msg=$(dmesg | grep -F " sched_ext: $name: " | tail -n 1)
 			msg=\${msg#* sched_ext: $name: }
 			return 0
 		fi
@@ -136,7 +129,7 @@ drain() {
 	done
 }
 
-# Polls the state every 50 ms while the command runs: starts the workload once a scheduler is
+# Polls the state every 100 ms while the command runs: starts the workload once a scheduler is
 # enabled, and ends the run (SIGINT to the command, as Ctrl-C) when it is time or the kernel
 # disabled it.
 watch() {
@@ -176,7 +169,7 @@ watch() {
 			kill -INT -$cmd 2>/dev/null
 			return
 		fi
-		sleep 0.05
+		sleep 0.1
 	done
 }
 
