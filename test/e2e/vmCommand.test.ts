@@ -40,13 +40,15 @@ after(async () => {
 });
 
 test('Run Scheduler in VM offers the command of tldStudio.vm.command beside the generic loader, and the VM view shows it run and stay enabled', { timeout: 480_000 }, async () => {
+  // The VM view's idle guest row: the extension is active and its commands are there.
+  await vsc.openContainer();
+  const rows = vsc.page.locator('.pane-body .monaco-list-row');
+  await rows.filter({ hasText: 'Guest not running' }).first().waitFor({ timeout: 60_000 });
   await vsc.runCommand('TLD Studio: Run Scheduler in VM');
   const choices = vsc.page.locator('.quick-input-list .monaco-list-row');
   await choices.filter({ hasText: 'Generic loader on a scheduler of the workspace' }).first().waitFor({ timeout: 30_000 });
   await vsc.shot('vm-command-choice');
   await choices.filter({ hasText: 'Your command (tldStudio.vm.command)' }).first().click();
-  await vsc.openContainer();
-  const rows = vsc.page.locator('.pane-body .monaco-list-row');
   const running = rows.filter({ hasText: 'Guest running ./own_fifo' }).first();
   await running.waitFor({ timeout: 60_000 });
   assert.match(await running.innerText(), /your command: \.\/own_fifo --slice-us 3000/);
