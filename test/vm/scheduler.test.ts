@@ -68,7 +68,9 @@ test('a scheduler that calls scx_bpf_error() is disabled by the kernel, and the 
 test("a scheduler that leaves tasks waiting is thrown out by the kernel's watchdog, and the run says so", { timeout: 300_000 }, () => {
   const r = vmRun(['--scheduler', path.join(schedulers, 'scx_stalls.bpf.c'), '--seconds', '6']);
   assert.equal(r.status, 2, r.stdout.slice(-3000));
-  assert.match(r.stdout, /vm run: the kernel disabled the scheduler \(error, kind \d+, exit code 0\): runnable task stall: .* failed to run for/);
+  // The watchdog names the task that waited, or, when the loaded host starves the guest's own
+  // timer first, itself: either way the kernel threw the scheduler out for a stall.
+  assert.match(r.stdout, /vm run: the kernel disabled the scheduler \(error, kind \d+, exit code 0\): runnable task stall: (.* failed to run for|watchdog failed to check in for)/);
 });
 
 test('tldctl vm run refuses a file that is not a scheduler source, with a clear message', () => {
