@@ -3,7 +3,7 @@
 // libbpf) run from a folder of the test's, which the guest sees at the same path; judged by
 // the kernel's sched_ext state and its reason when it disables the scheduler.
 import assert from 'node:assert/strict';
-import { SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { SpawnSyncReturns, execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 
 import { ensureKernel } from '../../extension/src/vm/kernel';
 import { repoRoot } from '../support/repo';
+import { asUser, ensureTestUser, userEnv } from '../support/user';
 import { buildOwnFifo } from './ownLoader';
 
 const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
@@ -109,4 +110,35 @@ test('vm run --cmd with a share folder that does not exist, or out-of-range --cp
   r = vmRun(['--share', project, '--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c')]);
   assert.equal(r.status, 2, r.stdout + r.stderr);
   assert.match(r.stderr, /vm run takes one of --scheduler, --default-scheduler and --cmd|--share goes with --cmd/);
+});
+
+test("an ordinary user's run copies the folder into the guest (virtiofsd needs root), and the loader there stays enabled", { timeout: VM_TIMEOUT_MS }, () => {
+  const u = ensureTestUser();
+  // The user's own world: a project folder and a kernel cache of its own (root's home is closed to it).
+  const world = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-own-user-'));
+  try {
+    const dir = path.join(world, 'project');
+    const cache = path.join(world, 'cache');
+    fs.mkdirSync(path.join(dir, 'build'), { recursive: true });
+    fs.copyFileSync(path.join(project, 'build', 'own_fifo'), path.join(dir, 'build', 'own_fifo'));
+    fs.cpSync(path.join(CACHE, 'kernel'), path.join(cache, 'tld-studio', 'kernel'), { recursive: true });
+    for (const p of [world, dir, path.join(dir, 'build'), path.join(dir, 'build', 'own_fifo')]) fs.chownSync(p, u.uid, u.gid);
+    execFileSync('chown', ['-R', `${u.uid}:${u.gid}`, cache]);
+    fs.chmodSync(world, 0o755);
+    const [cmd, ...pre] = asUser(u);
+    const r = spawnSync(cmd!, [...pre, process.execPath, tldctl, 'vm', 'run', '--cmd', 'pwd && ./build/own_fifo', '--seconds', '2', '--json'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: VM_TIMEOUT_MS - 20_000,
+      env: userEnv(u, process.env, { XDG_CACHE_HOME: cache }),
+    });
+    assert.equal(r.status, 0, r.stderr.slice(-3000));
+    assert.match(r.stderr, new RegExp(`copying ${dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\([\\d.]+ MiB\\) into the guest: qemu's virtiofsd needs root`));
+    const lines = console_(r);
+    assert.ok(lines.includes(dir), `the command did not run in ${dir}:\n${lines.join('\n')}`);
+    assert.ok(lines.includes('own_fifo: stopping'), lines.join('\n'));
+    assert.equal((JSON.parse(r.stdout) as JsonOutcome).enabled, 'own_fifo');
+  } finally {
+    fs.rmSync(world, { recursive: true, force: true });
+  }
 });

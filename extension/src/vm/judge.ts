@@ -173,7 +173,7 @@ watch() {
 	done
 }
 
-cd "$dir" || exit 1
+cd "$dir" || { echo "tld-vm: verdict 1: the guest cannot enter $dir"; exit 1; }
 setsid sh ${COMMAND_SCRIPT} < /dev/null &
 cmd=$!
 watch &

@@ -179,6 +179,56 @@ export function checkShare(dir: string): string {
   return abs;
 }
 
+/** How the shared folder reaches the guest (see runCommand). */
+export type ShareMode = 'virtiofs' | 'copy';
+
+/** The most a folder copied into the initramfs may hold. */
+export const COPY_LIMIT_MB = 512;
+
+/**
+ * virtiofs as root. Debian 12's virtiofsd drops the supplementary groups at its start, which an
+ * ordinary user cannot do, not even in a user namespace of its own (where every group it has
+ * still counts): an ordinary user gets the folder copied into the initramfs instead.
+ * TLD_VM_SHARE=virtiofs|copy chooses (virtiofs then runs as the caller in a user namespace,
+ * which works for a process started without supplementary groups).
+ */
+export function shareMode(env: NodeJS.ProcessEnv = process.env): { readonly mode: ShareMode; readonly why: string } {
+  if (env.TLD_VM_SHARE === 'copy' || env.TLD_VM_SHARE === 'virtiofs') return { mode: env.TLD_VM_SHARE, why: `TLD_VM_SHARE=${env.TLD_VM_SHARE}` };
+  if (process.getuid?.() === 0) return { mode: 'virtiofs', why: 'root runs virtiofsd' };
+  return { mode: 'copy', why: "qemu's virtiofsd needs root to share it live" };
+}
+
+/** The size of @dir in MiB and its ELF executables (whose libraries the guest needs), or a TldError past COPY_LIMIT_MB. */
+function folderForCopy(dir: string): { mb: number; executables: string[] } {
+  let bytes = 0;
+  const executables: string[] = [];
+  const head = Buffer.alloc(4);
+  const visit = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        visit(p);
+        continue;
+      }
+      if (!e.isFile()) continue;
+      const st = fs.statSync(p);
+      bytes += st.size;
+      if (bytes > COPY_LIMIT_MB * 2 ** 20) {
+        throw new TldError('EINVAL', `${dir} holds more than ${COPY_LIMIT_MB} MiB: without virtiofs it is copied into the guest, so share a smaller folder (--share)`);
+      }
+      if (!(st.mode & 0o111) || st.size < 64) continue;
+      const fd = fs.openSync(p, 'r');
+      try {
+        if (fs.readSync(fd, head, 0, 4, 0) === 4 && head.readUInt32BE(0) === 0x7f454c46) executables.push(p);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+  };
+  visit(dir);
+  return { mb: Math.round((bytes / 2 ** 20) * 10) / 10, executables };
+}
+
 /**
  * Runs the developer's own command (their loader, C or Rust, built on the host) in the guest:
  * @share at the same path, read-write, as its working directory; the host's /usr/lib and
@@ -191,7 +241,10 @@ export function checkShare(dir: string): string {
  * every run, and the host's libraries are more. Measured here (bench/vm.ts): both virtiofsd
  * start in about 60 ms and the guest reads only what the command opens, while packing a 13 MB
  * built C project into the initramfs adds 8 s to its 1.9 s; and the run to enabled with the
- * developer's loader is 1.01x the generic loader's on the same scheduler.
+ * developer's loader is 1.01x the generic loader's on the same scheduler. An ordinary user
+ * cannot run Debian 12's virtiofsd (shareMode): their folder (up to COPY_LIMIT_MB) is copied
+ * into the initramfs with the libraries of its ELF executables, and the guest's writes stay
+ * in the guest.
  */
 export async function runCommand(opts: CommandRunOptions): Promise<RunResult> {
   if (!opts.kernel.hasSchedExt) throw new TldError('EINVAL', `kernel ${opts.kernel.version} has no sched_ext`);
@@ -216,6 +269,17 @@ export async function runCommand(opts: CommandRunOptions): Promise<RunResult> {
       `mount -o bind ${HOST_USR}/local /usr/local`,
       `mount -t virtiofs ${SHARE_TAG} ${q}`,
     ].join(' && ') + ` || { echo ${shellQuote(`tld-vm: verdict 1: the guest could not mount the shared folder ${dir}`)}; exit 1; }`;
+    const how = shareMode();
+    if (how.mode === 'copy') {
+      const folder = folderForCopy(dir);
+      opts.onStep?.(`copying ${dir} (${folder.mb} MiB) into the guest: ${how.why}; the guest's writes there stay in the guest`);
+      // Bound at its path once /init has mounted its own /tmp (and the like) over the initramfs's.
+      const bind = `mkdir -p ${q} && mount -o bind ${COPIED_SHARE} ${q} || { echo ${shellQuote(`tld-vm: verdict 1: the guest could not put the copy of ${dir} at its path`)}; exit 1; }`;
+      const run = await boot(opts, work, opts.binaries, [...files, { src: dir, dest: COPIED_SHARE }],
+        [bind, judgeCommand({ seconds: opts.seconds, dir, workloadScript: WORKLOAD_SCRIPT })], undefined, folder.executables);
+      const j = parseJudge(run.lines);
+      return { diagnostics: [], boot: run.boot, exitCode: run.exitCode, outcome: j.outcome, ...(j.message !== undefined ? { message: j.message } : {}) };
+    }
     const sockets = { usr: path.join(work, 'usr-vfs'), share: path.join(work, 'share-vfs') };
     for (const d of Object.values(sockets)) fs.mkdirSync(d, { mode: 0o711 });
     const startShares = async (): Promise<StartedShares> => {
@@ -246,6 +310,8 @@ export async function runCommand(opts: CommandRunOptions): Promise<RunResult> {
 }
 
 const USR_TAG = 'tldusr';
+/** Where the initramfs holds a copied share until /init binds it at its path. */
+const COPIED_SHARE = '/.tld-share';
 const SHARE_TAG = 'tldshare';
 
 async function inWorkDir<T>(f: (work: string) => Promise<T>): Promise<T> {
@@ -258,7 +324,7 @@ async function inWorkDir<T>(f: (work: string) => Promise<T>): Promise<T> {
 }
 
 async function boot(opts: WorkloadOptions, work: string, binaries: readonly string[], files: readonly { src: string; dest: string }[], command: string | readonly string[],
-  startShares?: () => Promise<StartedShares>): Promise<{ boot: BootResult; lines: string[]; exitCode: number }> {
+  startShares?: () => Promise<StartedShares>, librariesOf: readonly string[] = []): Promise<{ boot: BootResult; lines: string[]; exitCode: number }> {
   const script = path.join(work, 'workload.sh');
   fs.writeFileSync(script, `${opts.workload}\n`);
   const initrd = path.join(work, 'initrd.gz');
@@ -268,6 +334,7 @@ async function boot(opts: WorkloadOptions, work: string, binaries: readonly stri
     binaries,
     files: [...opts.files, ...files, { src: script, dest: WORKLOAD_SCRIPT }],
     init: guestInit(typeof command === 'string' ? [command] : command),
+    librariesOf,
   });
   const lines: string[] = [];
   opts.onStep?.(`booting ${opts.kernel.version} (the console follows)`);

@@ -7,7 +7,9 @@
 //
 // Who virtiofsd runs as is what protects the host from the guest (whose root runs the
 // developer's code): a read-write share runs as the caller (root as root; an ordinary user in
-// a user namespace of its own, where virtiofsd's sandbox works without privileges); a read-only
+// a user namespace of its own, where virtiofsd's sandbox works without privileges, though only
+// for a process without supplementary groups: virtiofsd drops them at its start, which the
+// namespace does not allow; run.ts copies the folder instead for such users); a read-only
 // share always runs as an unprivileged user (nobody when the caller is root), so the guest
 // cannot write there even if it remounts the share read-write. The C virtiofsd has no
 // read-only option of its own.
