@@ -19,7 +19,7 @@ export const COMMAND_SCRIPT = '/etc/tld-command.sh';
 export const ENABLE_WAIT_S = 60;
 
 const PREFIX = 'tld-vm:';
-const ENABLED = /^tld-vm: scheduler "([^"]*)" enabled \(sched_ext state: enabled\)$/;
+const ENABLED = /^tld-vm: scheduler "([^"]*)" enabled \(sched_ext state: [^)]*\)$/;
 const VERDICT = /^tld-vm: verdict (\d+): (.*)$/;
 const DISABLED = /^the kernel disabled the scheduler (.*)$/;
 
@@ -66,6 +66,19 @@ tick() {
 state_now() {
 	state=unknown
 	[ -r $scx/state ] && read -r state < $scx/state
+}
+
+# The kernel's count of schedulers enabled so far, into $seq: it moves even when one is
+# enabled and thrown out between two polls.
+seq_now() {
+	seq=0
+	[ -r $scx/enable_seq ] && read -r seq < $scx/enable_seq
+}
+
+# A scheduler was enabled since the command started.
+was_enabled() {
+	seq_now
+	[ "$state" = enabled ] || [ "$seq" != "$seq0" ]
 }
 
 # The first to decide how the run ended wins: "CODE TEXT".
@@ -140,12 +153,18 @@ watch() {
 		state_now
 		tick
 		if [ -z "$since" ]; then
-			if [ "$state" = enabled ]; then
+			if was_enabled; then
 				since=$now
-				ops=unknown
+				ops=
 				[ -r $scx/root/ops ] && read -r ops < $scx/root/ops
+				if [ -z "$ops" ]; then
+					# Gone already: its name is in the kernel's record.
+					ops=$(dmesg | grep ' sched_ext: BPF scheduler ".*" enabled' | tail -n 1)
+					ops=\${ops#*BPF scheduler \\"}
+					ops=\${ops%%\\" enabled*}
+				fi
 				echo "$ops" > $enabled_file
-				echo "tld-vm: scheduler \\"$ops\\" enabled (sched_ext state: enabled)"
+				echo "tld-vm: scheduler \\"$ops\\" enabled (sched_ext state: $state)"
 				setsid sh "$workload" < /dev/null &
 				echo $! > $workload_pid
 			elif [ $((now - start)) -ge $((enable_wait * 100)) ]; then
@@ -174,6 +193,8 @@ watch() {
 }
 
 cd "$dir" || { echo "tld-vm: verdict 1: the guest cannot enter $dir"; exit 1; }
+seq_now
+seq0=$seq
 setsid sh ${COMMAND_SCRIPT} < /dev/null &
 cmd=$!
 watch &
@@ -185,7 +206,8 @@ wait $watcher 2>/dev/null
 
 if [ ! -e $verdict ]; then
 	# The command ended by itself.
-	if [ ! -e $enabled_file ]; then
+	state_now
+	if [ ! -e $enabled_file ] && ! was_enabled; then
 		decide 1 "the command exited with status $status before a sched_ext scheduler was enabled"
 	else
 		# Its scheduler goes with it (its link is closed), unless it left it enabled.
