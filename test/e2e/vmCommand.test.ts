@@ -28,6 +28,12 @@ before(async () => {
     settings: { 'tldStudio.vm.command': './own_fifo --slice-us 3000' },
   });
   fs.chmodSync(path.join(vsc.workspace, 'own_fifo'), 0o755);
+  // A task of the workspace's own, offered too.
+  fs.mkdirSync(path.join(vsc.workspace, '.vscode'));
+  fs.writeFileSync(path.join(vsc.workspace, '.vscode', 'tasks.json'), JSON.stringify({
+    version: '2.0.0',
+    tasks: [{ label: 'own_fifo short slices', type: 'shell', command: './own_fifo', args: ['--slice-us', '500'] }],
+  }));
 });
 
 afterEach(async (t) => {
@@ -39,7 +45,7 @@ after(async () => {
   fs.rmSync(build, { recursive: true, force: true });
 });
 
-test('Run Scheduler in VM offers the command of tldStudio.vm.command beside the generic loader, and the VM view shows it run and stay enabled', { timeout: 480_000 }, async () => {
+test('Run Scheduler in VM offers the command of tldStudio.vm.command and the tasks.json task beside the generic loader, and the VM view shows the chosen one run and stay enabled', { timeout: 480_000 }, async () => {
   // The VM view's idle guest row: the extension is active and its commands are there.
   await vsc.openContainer();
   const rows = vsc.page.locator('.pane-body .monaco-list-row');
@@ -47,6 +53,9 @@ test('Run Scheduler in VM offers the command of tldStudio.vm.command beside the 
   await vsc.runCommand('TLD Studio: Run Scheduler in VM');
   const choices = vsc.page.locator('.quick-input-list .monaco-list-row');
   await choices.filter({ hasText: 'Generic loader on a scheduler of the workspace' }).first().waitFor({ timeout: 30_000 });
+  const task = choices.filter({ hasText: 'Task: own_fifo short slices' }).first();
+  await task.waitFor({ timeout: 15_000 });
+  assert.match(await task.innerText(), /\.\/own_fifo --slice-us 500/);
   await vsc.shot('vm-command-choice');
   await choices.filter({ hasText: 'Your command (tldStudio.vm.command)' }).first().click();
   const running = rows.filter({ hasText: 'Guest running ./own_fifo' }).first();
