@@ -239,9 +239,9 @@ function folderForCopy(dir: string): { mb: number; executables: string[] } {
  * Why virtiofs rather than copying into the initramfs: a project folder (scx with its build
  * folders, a Rust target/) is hundreds of MiB that gzip and the guest's RAM would carry on
  * every run, and the host's libraries are more. Measured here (bench/vm.ts): both virtiofsd
- * start in about 60 ms and the guest reads only what the command opens, while packing a 13 MB
- * built C project into the initramfs adds 8 s to its 1.9 s; and the run to enabled with the
- * developer's loader is 1.01x the generic loader's on the same scheduler. An ordinary user
+ * start in 30-60 ms and the guest reads only what the command opens, while packing an 18 MB
+ * built C project into the initramfs adds 4 s to its 1.4 s; and the run to enabled with the
+ * developer's loader is 0.98-1.01x the generic loader's on the same scheduler. An ordinary user
  * cannot run Debian 12's virtiofsd (shareMode): their folder (up to COPY_LIMIT_MB) is copied
  * into the initramfs with the libraries of its ELF executables, and the guest's writes stay
  * in the guest.
