@@ -107,7 +107,8 @@ function waitForSocket(child: ChildProcess, socket: string, stderr: () => string
     };
     const said = (): string => (stderr().trim() ? `: ${stderr().trim().split('\n').slice(-3).join(' / ')}` : '');
     child.on('error', (e) => finish(new TldError('EIO', `cannot run ${VIRTIOFSD}: ${e.message}`)));
-    child.on('exit', (code, signal) => finish(new TldError('EIO', `virtiofsd for the share ${socket} exited at its start (${signal ?? `status ${code}`})${said()}`)));
+    child.on('exit', (code, signal) => finish(new TldError('EIO',
+      `virtiofsd for the share ${socket} exited at its start (${signal ?? `status ${code}`})${said()}; TLD_VM_SHARE=copy copies the folder into the guest instead`)));
     const timer = setInterval(() => {
       let isSocket = false;
       try {
