@@ -12,7 +12,7 @@ import { HelperFigures, runHelperBench } from './helper';
 import { InspectCommandFigures, runInspectCommandBench } from './inspectCommand';
 import { InspectorFigures, runInspectorBench } from './inspector';
 import { LoadFigures, runLoadBench } from './load';
-import { VmFigures, runVmBench } from './vm';
+import { OwnLoaderFigures, VmFigures, runOwnLoaderBench, runVmBench } from './vm';
 
 /** One figure set against its floor: the ratio is what the goal bounds. */
 interface Comparison {
@@ -90,6 +90,7 @@ async function main(): Promise<number> {
   const h: HelperFigures = await runHelperBench(quick);
   const l: LoadFigures = runLoadBench(quick);
   const v: VmFigures = await runVmBench(quick);
+  const own: OwnLoaderFigures = await runOwnLoaderBench(quick);
   const ic: InspectCommandFigures = await runInspectCommandBench(quick);
   const hi: InspectorFigures = await runInspectorBench(quick);
   const lat = v.latency;
@@ -120,6 +121,8 @@ async function main(): Promise<number> {
       'unhinted threads of the same run', lat.scx_hints.unhinted.p99_us, 0.5, 'us'),
     compare('p99 lateness of latency-critical threads under scx_hints', lat.scx_hints.hinted.p99_us,
       'the same threads under the kernel\'s default scheduler (same workload, same bench run)', lat.default_scheduler.hinted.p99_us, 1.0, 'us'),
+    compare(`tldctl vm run to enabled with a developer's own loader (--share DIR --cmd ./own_fifo; ${own.accel}, median of ${own.runs})`, own.own_to_enabled_ms,
+      'the generic loader on the same scheduler (--scheduler own_fifo.bpf.c), runs interleaved', own.generic_to_enabled_ms, 1.2, 'ms'),
     compare(`Inspect Process to the first full table in code-server, 1,000 threads x ${ic.keys} keys`, ic.threads_1000_ms, 'the same on a 1-thread process (opening the webview panel)', ic.threads_1_ms, 1.5, 'ms'),
     compare(`Hint Inspector frame time (median) in Chromium, ${hi.threads} threads x ${hi.keys} keys refreshed at ${hi.refresh_hz} Hz, time plot shown`, hi.streaming_time_plot.frame_ms_median, 'the same page idle (no messages)', hi.idle.frame_ms_median, 2, 'ms'),
     compare(`Hint Inspector bytes host to webview per refresh (median; ${hi.bytes.changed_cells_median} of ${hi.threads * hi.keys} cells changed: only what changed, so at most twice their share)`, hi.bytes.per_refresh_median,
@@ -140,7 +143,7 @@ async function main(): Promise<number> {
     quick,
     // Measured once, when scripts/libbpf.sh built the cached libbpf (download, unpack, compile).
     libbpf: libbpfFigure(),
-    figures: { libtld: f, helper: h, load: l, vm: v, inspect_command: ic, inspector: hi },
+    figures: { libtld: f, helper: h, load: l, vm: v, own_loader: own, inspect_command: ic, inspector: hi },
     comparisons,
     bounds,
     allGoalsMet: comparisons.every((c) => c.met) && bounds.every((b) => b.met),

@@ -14,8 +14,9 @@ import { Ctx } from './ctx';
 import { publish } from './diagnostics';
 import { HintInspector } from './inspector/hintInspector';
 import { DemoProcess } from './demo';
-import { GuestResult, resultWords } from './guest';
+import { GuestLoader, GuestResult, loaderWords, resultWords } from './guest';
 import { SchedulerBuildOptions } from './vm/scheduler';
+import { shellQuote } from './vm/exec';
 import { renameScheduler, schedulerFileName, schedulerNameProblem } from './schedulerTemplate';
 import { ProcessItem } from './views/processesView';
 import { ProgramItem } from './views/programsView';
@@ -245,17 +246,105 @@ export const stopGuest = (ctx: Ctx): Cmd => () => {
   run.stop();
 };
 
+type CommandLoader = Extract<GuestLoader, { kind: 'command' }>;
+
+/** ${workspaceFolder} and ${workspaceFolderBasename} in a setting or task, as VS Code reads them. */
+function expandFolderVars(text: string, folder: string | undefined): string {
+  if (!folder) return text;
+  return text.replace(/\$\{workspaceFolder\}/g, folder).replace(/\$\{workspaceFolderBasename\}/g, path.basename(folder));
+}
+
+/**
+ * The developer's own ways to run a scheduler in the guest: the tldStudio.vm.command setting
+ * (in tldStudio.vm.shareFolder, default the workspace folder), and each shell or process task
+ * of tasks.json (in its cwd, default its folder).
+ */
+async function ownCommands(): Promise<CommandLoader[]> {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const cfg = vscode.workspace.getConfiguration('tldStudio.vm');
+  const out: CommandLoader[] = [];
+  const command = cfg.get<string>('command', '').trim();
+  const shareSetting = expandFolderVars(cfg.get<string>('shareFolder', '').trim(), folder);
+  const share = shareSetting || folder;
+  if (command && share) out.push({ kind: 'command', command: expandFolderVars(command, folder), share, from: { kind: 'setting' } });
+  const word = (w: string | vscode.ShellQuotedString): string => (typeof w === 'string' ? w : w.value);
+  for (const t of await vscode.tasks.fetchTasks()) {
+    if (t.source !== 'Workspace') continue; // tasks.json's own, not the ones extensions detect
+    const e = t.execution;
+    const taskFolder = typeof t.scope === 'object' ? t.scope.uri.fsPath : folder;
+    let line: string | undefined;
+    let cwd: string | undefined;
+    if (e instanceof vscode.ShellExecution) {
+      line = e.commandLine ?? [e.command, ...e.args].filter((w) => w !== undefined).map((w) => word(w)).join(' ');
+      cwd = e.options?.cwd;
+    } else if (e instanceof vscode.ProcessExecution) {
+      line = [e.process, ...e.args].map((a) => shellQuote(a)).join(' ');
+      cwd = e.options?.cwd;
+    }
+    const dir = cwd ? expandFolderVars(cwd, taskFolder) : taskFolder;
+    if (line && dir) out.push({ kind: 'command', command: expandFolderVars(line, taskFolder), share: path.resolve(taskFolder ?? '/', dir), from: { kind: 'task', label: t.name } });
+  }
+  return out;
+}
+
+type VmRunChoice = { readonly kind: 'generic'; readonly uri: vscode.Uri } | CommandLoader;
+
+/**
+ * How to run: a scheduler source given (code lens, Explorer) runs with the generic loader;
+ * else, when the developer has a command of their own (setting or tasks.json), they choose
+ * between it and the generic loader on the active (or a picked) NAME.bpf.c.
+ */
+async function vmRunChoice(arg: unknown): Promise<VmRunChoice | undefined> {
+  const generic = async (): Promise<VmRunChoice | undefined> => {
+    const uri = await schedulerSource(arg);
+    return uri ? { kind: 'generic', uri } : undefined;
+  };
+  if (arg instanceof vscode.Uri) return generic();
+  const own = await ownCommands();
+  if (own.length === 0) return generic();
+  const active = activeBpfFile(arg);
+  const genericLabel = active?.fsPath.endsWith('.bpf.c') ? `Generic loader on ${path.basename(active.fsPath)}` : 'Generic loader on a scheduler of the workspace…';
+  const pick = await vscode.window.showQuickPick<vscode.QuickPickItem & { choice?: CommandLoader }>(
+    [
+      { label: `$(file-code) ${genericLabel}`, description: 'tld-scx-run builds and loads it in the guest' },
+      ...own.map((c) => ({
+        label: c.from.kind === 'task' ? `$(tasklist) Task: ${c.from.label}` : '$(terminal) Your command (tldStudio.vm.command)',
+        description: c.command,
+        detail: `runs as root in the guest, in ${c.share} (shared at the same path)`,
+        choice: c,
+      })),
+    ],
+    { placeHolder: 'Load the scheduler in the sched_ext VM with…' },
+  );
+  if (!pick) return undefined;
+  return pick.choice ?? generic();
+}
+
+/** A short name of a command's run for the VM view: its first word. */
+function commandName(command: string): string {
+  return command.trim().split(/\s+/)[0] ?? command;
+}
+
 export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection): Cmd => async (arg) => {
-  const uri = await schedulerSource(arg);
-  if (!uri) return;
+  const choice = await vmRunChoice(arg);
+  if (!choice) return;
   await vscode.workspace.saveAll(false);
   const { ensureKernel } = await import('./vm/kernel');
-  const { guestWorkload, runScheduler, verdictOf } = await import('./vm/run');
-  const name = path.basename(uri.fsPath);
-  const run = ctx.startGuest(name);
+  const { ENABLE_WAIT_S } = await import('./vm/judge');
+  const { checkResources, checkShare, guestWorkload, runCommand, runScheduler, verdictOf } = await import('./vm/run');
+  const cfg = vscode.workspace.getConfiguration('tldStudio.vm');
+  const cpus = cfg.get<number>('cpus', 2);
+  const memoryMb = cfg.get<number>('memoryMb', 1024);
+  checkResources(cpus, memoryMb);
+  const loader: GuestLoader = choice.kind === 'generic' ? { kind: 'generic' } : { ...choice, share: checkShare(choice.share) };
+  const scheduler = choice.kind === 'generic' ? choice.uri : undefined;
+  const name = loader.kind === 'command' ? commandName(loader.command) : path.basename(scheduler?.fsPath ?? '');
+  const run = ctx.startGuest(name, loader);
   const out = ctx.vmOutput();
   out.show(true);
+  if (loader.kind === 'command') out.appendLine(`[tld-vm] ${loaderWords(loader)} (as root in the guest, in ${loader.share})`);
   const seconds = 5;
+  const nativeBuild = path.join(studioRoot(), 'native', 'build');
   let result: Awaited<ReturnType<typeof runScheduler>>;
   try {
     result = await vscode.window.withProgress(
@@ -268,38 +357,41 @@ export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection
         };
         const kernel = await ensureKernel({ cacheDir: cacheDir(), onProgress: (p) => step(p.message) });
         step(`booting ${kernel.version}`);
-        const { kernel: _guestKernel, ...build } = await buildSettings(uri);
-        return runScheduler({
+        const common = {
           kernel,
-          scheduler: uri.fsPath,
-          build,
-          nativeBuild: path.join(studioRoot(), 'native', 'build'),
-          ...guestWorkload(path.join(studioRoot(), 'native', 'build'), seconds),
+          ...guestWorkload(nativeBuild, seconds),
           seconds,
-          timeoutMs: (seconds + 60) * 1000,
-          onConsole: (line) => out.appendLine(line),
+          cpus,
+          memoryMb,
+          onConsole: (line: string) => out.appendLine(line),
           onStep: step,
           signal: run.signal,
-        });
+        };
+        if (loader.kind === 'command') return runCommand({ ...common, command: loader.command, share: loader.share, timeoutMs: (seconds + 60 + ENABLE_WAIT_S) * 1000 });
+        if (!scheduler) throw new Error('no scheduler source to run');
+        const { kernel: _guestKernel, ...build } = await buildSettings(scheduler);
+        return runScheduler({ ...common, scheduler: scheduler.fsPath, build, nativeBuild, timeoutMs: (seconds + 60) * 1000 });
       },
     );
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    ctx.endGuest(run, { scheduler: name, result: run.stopRequested ? 'stopped' : 'failed', message, startedAt: run.startedAt, endedAt: Date.now() });
+    ctx.endGuest(run, { scheduler: name, loader, result: run.stopRequested ? 'stopped' : 'failed', message, startedAt: run.startedAt, endedAt: Date.now() });
     if (run.stopRequested) return;
     throw e;
   }
-  publish(problems, uri, result.diagnostics);
+  if (scheduler) publish(problems, scheduler, result.diagnostics);
   const outcome: GuestResult = run.stopRequested ? 'stopped' : verdictOf(result);
   const where: Record<GuestResult, string> = {
     enabled: '',
     disabled: ' (see the VM output)',
-    failed: ' (see Problems and the VM output)',
+    failed: loader.kind === 'command' ? ' (see the VM output)' : ' (see Problems and the VM output)',
     stopped: '',
   };
-  const message = `${name} ${resultWords(outcome)}${where[outcome]}${result.boot ? ` (${result.boot.accel})` : ''}.`;
+  const what = loader.kind === 'command' && result.message && outcome !== 'stopped' ? `${name}: ${result.message}` : `${name} ${resultWords(outcome)}`;
+  const message = `${what}${where[outcome]}${result.boot ? ` (${result.boot.accel})` : ''}.`;
   ctx.endGuest(run, {
     scheduler: name,
+    loader,
     result: outcome,
     message,
     startedAt: run.startedAt,

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { TldClient } from './client/client';
 import { TldError } from './client/errors';
 import { defaultPinPath } from './client/layout';
-import { GuestOutcome, GuestRun } from './guest';
+import { GuestLoader, GuestOutcome, GuestRun } from './guest';
 
 export const PREFIX = 'tldStudio';
 
@@ -150,10 +150,10 @@ export class Ctx implements vscode.Disposable {
     this.vmChanged.fire();
   }
 
-  /** A new guest run of @scheduler; throws when one runs already (one guest at a time). */
-  startGuest(scheduler: string): GuestRun {
+  /** A new guest run of @scheduler by @loader; throws when one runs already (one guest at a time). */
+  startGuest(scheduler: string, loader: GuestLoader): GuestRun {
     if (this.running) throw new Error(`the guest is running ${this.running.scheduler} already: stop it first (Stop Guest in the VM view)`);
-    const run = new GuestRun(scheduler, () => this.vmChanged.fire());
+    const run = new GuestRun(scheduler, loader, () => this.vmChanged.fire());
     this.running = run;
     void vscode.commands.executeCommand('setContext', `${PREFIX}.guestRunning`, true);
     this.vmChanged.fire();

@@ -6,9 +6,37 @@ import type { SchedulerStats } from './vm/schedulerStats';
 /** How a run ended: the scheduler stayed enabled, the kernel disabled it, it did not load or enable, or the user stopped it. */
 export type GuestResult = RunVerdict | 'stopped';
 
+/** What loads the scheduler: the generic loader (tld-scx-run) on a NAME.bpf.c, or the developer's own command. */
+export type GuestLoader =
+  | { readonly kind: 'generic' }
+  | {
+      readonly kind: 'command';
+      /** The shell command, run as root in the guest. */
+      readonly command: string;
+      /** The folder shared at the same path, the command's working directory. */
+      readonly share: string;
+      /** Where it came from: the tldStudio.vm.command setting, or a tasks.json task (its label). */
+      readonly from: { readonly kind: 'setting' } | { readonly kind: 'task'; readonly label: string };
+    };
+
+/** The loader in a few words, for the VM view ("generic loader", "your command: ./scx_simple"). */
+export function loaderWords(l: GuestLoader): string {
+  switch (l.kind) {
+    case 'generic':
+      return 'generic loader';
+    case 'command':
+      return l.from.kind === 'task' ? `task ${l.from.label}: ${l.command}` : `your command: ${l.command}`;
+    default: {
+      const never: never = l;
+      return never;
+    }
+  }
+}
+
 export interface GuestOutcome {
-  /** The scheduler's file name (NAME.bpf.c). */
+  /** The scheduler's file name (NAME.bpf.c), or the name of the developer's command's run. */
   readonly scheduler: string;
+  readonly loader: GuestLoader;
   readonly result: GuestResult;
   /** One sentence for people. */
   readonly message: string;
@@ -43,6 +71,7 @@ export class GuestRun {
 
   constructor(
     readonly scheduler: string,
+    readonly loader: GuestLoader,
     private readonly changed: () => void,
   ) {}
 

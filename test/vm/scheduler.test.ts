@@ -90,7 +90,9 @@ test('a scheduler that calls scx_bpf_error() is disabled by the kernel, and the 
 test("a scheduler that leaves tasks waiting is thrown out by the kernel's watchdog, and the run says so", { timeout: 300_000 }, () => {
   const r = vmRun(['--scheduler', path.join(schedulers, 'scx_stalls.bpf.c'), '--seconds', '6']);
   assert.equal(r.status, 2, r.stdout.slice(-3000));
-  assert.match(r.stdout, /vm run: the kernel disabled the scheduler \(error, kind \d+, exit code 0\): runnable task stall: .* failed to run for/);
+  // The watchdog names the task that waited, or, when the loaded host starves the guest's own
+  // timer first, itself: either way the kernel threw the scheduler out for a stall.
+  assert.match(r.stdout, /vm run: the kernel disabled the scheduler \(error, kind \d+, exit code 0\): runnable task stall: (.* failed to run for|watchdog failed to check in for)/);
 });
 
 test('tldctl vm run refuses a file that is not a scheduler source, with a clear message', () => {
@@ -99,10 +101,10 @@ test('tldctl vm run refuses a file that is not a scheduler source, with a clear 
   assert.match(r.stderr, /README\.md is not a scheduler source \(NAME\.bpf\.c\)/);
 });
 
-test('tldctl vm run takes a scheduler or the default one, not both', () => {
+test('tldctl vm run takes one way to run: a scheduler, the default one or a command', () => {
   const r = vmRun(['--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'), '--default-scheduler']);
   assert.equal(r.status, 2, r.stdout + r.stderr);
-  assert.match(r.stderr, /vm run takes --scheduler or --default-scheduler, not both/);
+  assert.match(r.stderr, /vm run takes one of --scheduler, --default-scheduler and --cmd/);
 });
 
 test('a guest that panics ends the run with a clear message, and no qemu is left', { timeout: 300_000 }, () => {

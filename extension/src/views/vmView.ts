@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 
 import { cacheDir } from '../client/paths';
 import { Ctx, PREFIX } from '../ctx';
-import { GuestOutcome, resultWords } from '../guest';
+import { GuestOutcome, loaderWords, resultWords } from '../guest';
 import { KernelInfo, listCachedKernels } from '../vm/kernel';
 import type { HistogramSummary, SchedulerStats } from '../vm/schedulerStats';
 
@@ -96,15 +96,15 @@ export class VmView implements vscode.TreeDataProvider<VmNode>, vscode.Disposabl
         if (!run) {
           const item = new vscode.TreeItem('Guest not running');
           item.description = 'Run Scheduler in VM';
-          item.tooltip = 'Boot the sched_ext guest with a scheduler of the workspace and tld-demo';
+          item.tooltip = 'Boot the sched_ext guest with a scheduler of the workspace and tld-demo: the generic loader, or your own command (tldStudio.vm.command or a tasks.json task)';
           item.iconPath = new vscode.ThemeIcon('vm-outline');
           item.contextValue = 'tldGuestIdle';
           item.command = { command: `${PREFIX}.runInVm`, title: 'Run Scheduler in VM' };
           return item;
         }
         const item = new vscode.TreeItem(`Guest running ${run.scheduler}`);
-        item.description = `${seconds(Date.now() - run.startedAt)} · ${run.step}`;
-        item.tooltip = `${run.scheduler}, started ${new Date(run.startedAt).toLocaleTimeString()}: ${run.step}`;
+        item.description = `${loaderWords(run.loader)} · ${seconds(Date.now() - run.startedAt)} · ${run.step}`;
+        item.tooltip = `${run.scheduler} (${loaderWords(run.loader)}${run.loader.kind === 'command' ? ` in ${run.loader.share}` : ''}), started ${new Date(run.startedAt).toLocaleTimeString()}: ${run.step}`;
         item.iconPath = new vscode.ThemeIcon('vm-running');
         item.contextValue = 'tldGuestRunning';
         return item;
@@ -114,8 +114,8 @@ export class VmView implements vscode.TreeDataProvider<VmNode>, vscode.Disposabl
         const item = new vscode.TreeItem(`Last run: ${o.scheduler} ${resultWords(o.result)}`,
           o.stats ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
         item.id = `lastRun-${o.endedAt}`;
-        item.description = [seconds(o.endedAt - o.startedAt), o.accel, new Date(o.endedAt).toLocaleTimeString()].filter(Boolean).join(' · ');
-        item.tooltip = o.message + (o.stats ? `\nExpand for the scheduler's statistics after ${o.stats.seconds} s` : '');
+        item.description = [loaderWords(o.loader), seconds(o.endedAt - o.startedAt), o.accel, new Date(o.endedAt).toLocaleTimeString()].filter(Boolean).join(' · ');
+        item.tooltip = `${o.message}\nLoader: ${loaderWords(o.loader)}` + (o.stats ? `\nExpand for the scheduler's statistics after ${o.stats.seconds} s` : '');
         item.iconPath = new vscode.ThemeIcon(o.result === 'enabled' ? 'pass' : o.result === 'stopped' ? 'debug-stop' : 'error');
         item.contextValue = 'tldLastRun';
         return item;

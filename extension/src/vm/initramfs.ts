@@ -43,6 +43,8 @@ export interface BuildInitramfsOptions {
   readonly init: string;
   /** The busybox to use; default /bin/busybox (Debian's busybox-static). */
   readonly busybox?: string;
+  /** Executables among `files` whose shared libraries go in too (at the paths ldd prints). */
+  readonly librariesOf?: readonly string[];
 }
 
 export const EXIT_MARK = 'TLD-VM-EXIT';
@@ -50,7 +52,7 @@ export const EXIT_MARK = 'TLD-VM-EXIT';
 export const INIT_STARTED = 'TLD-VM-INIT';
 
 /**
- * An /init script that mounts proc, sysfs, devtmpfs, bpffs and tracefs, runs `commands` in
+ * An /init script that mounts proc, sysfs, devtmpfs, bpffs, tracefs and cgroup2, runs `commands` in
  * order (a failing command ends the run with its status), then prints `TLD-VM-EXIT <status>`
  * and powers off: the convention qemu.ts reads the guest's result by.
  */
@@ -63,6 +65,8 @@ export function guestInit(commands: readonly string[]): string {
     'mount -t devtmpfs devtmpfs /dev 2>/dev/null',
     'mount -t bpf bpf /sys/fs/bpf 2>/dev/null',
     'mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null',
+    // cgroup2, as a systemd host has it: schedulers with cgroup operations (CONFIG_EXT_GROUP_SCHED) see a hierarchy.
+    'mount -t cgroup2 cgroup2 /sys/fs/cgroup',
     'mount -t tmpfs tmpfs /tmp',
     `echo ${INIT_STARTED}`,
     'tld_status=0',
@@ -122,6 +126,8 @@ export async function buildInitramfs(opts: BuildInitramfsOptions): Promise<void>
       else fs.copyFileSync(src, dest);
     }
 
+    for (const b of opts.librariesOf ?? []) await addLibraries(stage, b);
+
     const init = opts.init.startsWith('#!') ? opts.init : `#!/bin/sh\n${opts.init}`;
     fs.writeFileSync(path.join(stage, 'init'), init, { mode: 0o755 });
     fs.chmodSync(path.join(stage, 'init'), 0o755);
@@ -147,7 +153,12 @@ async function addExecutable(stage: string, src: string, dest: string): Promise<
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.copyFileSync(src, target);
   fs.chmodSync(target, (st.mode & 0o7777) | 0o555);
-  for (const lib of await sharedLibraries(src)) {
+  await addLibraries(stage, src);
+}
+
+/** Copies every library ldd lists for @binary into the stage, at the path ldd printed. */
+async function addLibraries(stage: string, binary: string): Promise<void> {
+  for (const lib of await sharedLibraries(binary)) {
     const to = guestPath(stage, lib);
     if (fs.existsSync(to)) continue;
     fs.mkdirSync(path.dirname(to), { recursive: true });

@@ -43,6 +43,24 @@ export interface BootOptions {
   readonly accel?: Accel | 'auto';
   /** Stops the guest (and any KVM probe) when aborted; the result then says `stopped`. */
   readonly signal?: AbortSignal;
+  /**
+   * Starts the virtiofsd of each share before each qemu start (virtiofsd exits with the qemu
+   * it served, and a boot may be retried); each becomes a vhost-user-fs device.
+   */
+  readonly startShares?: () => Promise<StartedShares>;
+}
+
+export interface StartedShares {
+  readonly shares: readonly GuestShare[];
+  /** Stops their virtiofsd; called once qemu has exited. */
+  stop(): void;
+}
+
+export interface GuestShare {
+  /** The guest mounts it as `mount -t virtiofs TAG DIR`. */
+  readonly tag: string;
+  /** virtiofsd's vhost-user socket. */
+  readonly socket: string;
 }
 
 export interface BootResult {
@@ -221,10 +239,34 @@ const FW_CFG_WARNING = /externally provided fw_cfg item names should be prefixed
 /** SeaBIOS ends its banner without a newline (when it prints one): split the guest's line off. */
 const SEABIOS_PREFIX = /^(Booting from ROM\.*)(.+)$/;
 
+/**
+ * virtiofs devices, and the guest memory they need: vhost-user maps the guest's RAM into
+ * virtiofsd, so it must come from a shared memfd rather than qemu's private memory.
+ */
+function shareArgs(shares: readonly GuestShare[], memoryMb: number): string[] {
+  if (shares.length === 0) return [];
+  return [
+    '-object', `memory-backend-memfd,id=mem,size=${memoryMb}M,share=on`,
+    '-numa', 'node,memdev=mem',
+    ...shares.flatMap((s, i) => ['-chardev', `socket,id=vfs${i},path=${s.socket}`, '-device', `vhost-user-fs-pci,chardev=vfs${i},tag=${s.tag}`]),
+  ];
+}
+
 async function runQemu(qemu: string, opts: BootOptions, accel: Accel, timeoutMs: number): Promise<QemuRun> {
   const cpus = opts.cpus ?? Math.min(2, os.cpus().length || 1);
+  const memoryMb = opts.memoryMb ?? 1024;
+  const started = opts.signal?.aborted ? undefined : await opts.startShares?.();
+  try {
+    return await runQemuWith(qemu, opts, accel, timeoutMs, cpus, memoryMb, started?.shares ?? []);
+  } finally {
+    started?.stop();
+  }
+}
+
+async function runQemuWith(qemu: string, opts: BootOptions, accel: Accel, timeoutMs: number, cpus: number, memoryMb: number, shares: readonly GuestShare[]): Promise<QemuRun> {
   const args = [
-    ...commonArgs(opts.memoryMb ?? 1024, cpus),
+    ...commonArgs(memoryMb, cpus),
+    ...shareArgs(shares, memoryMb),
     ...accelArgs(accel),
     '-kernel',
     opts.bzImage,

@@ -13,11 +13,12 @@ const vm: Command = {
     'vm kernel [--kernel PATH]    get (and cache) a sched_ext kernel to boot schedulers in',
     'vm run --scheduler FILE      try a scheduler in that kernel while tld-demo (or --workload) runs',
     "vm run --default-scheduler   the same workload under the kernel's own scheduler, to compare",
+    'vm run --cmd CMD [--share DIR]  run your own loader in the guest, DIR shared at the same path',
   ],
   help:
-    "Usage: tldctl vm kernel [--kernel PATH] [--json]\n       tldctl vm run (--scheduler NAME.bpf.c | --default-scheduler) [--workload CMD] [--seconds N]\n                     [--set NAME=VALUE]... [-I DIR]... [--cflag FLAG]...\n                     [--kernel PATH] [--json]\n\nvm kernel gets Debian's newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine's sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm run builds the scheduler for that kernel, boots it in qemu (KVM when it works, else\nTCG), enables it with tld-scx-run for N seconds (default 5) while the workload runs, and streams\nthe console with the scheduler's statistics (its integer globals and latency histograms) every\nsecond. The workload is a guest shell command (default: tld-demo with hints; tld-latency\nmeasures hinted and unhinted wake-up latency under CPU hogs). --default-scheduler runs the\nworkload under the kernel's own scheduler instead. --set NAME=VALUE (repeatable) sets a\nglobal of the scheduler before it loads (rodata such as nr_cpus or slice_ns: a number, true/false\nor an enumerator); tld-scx-run also fills every __NAME rodata global from the guest kernel's\nenumerator NAME, and sizes arrays declared resizable to the guest's CPUs. --json prints the outcome and statistics as\nJSON on stdout (the console goes to stderr). Exit code: 0 when the scheduler stayed enabled, 1\nwhen it did not load or enable (a verifier error is shown at its source line), 2 when the kernel\ndisabled it (the reason is printed)." +
+    "Usage: tldctl vm kernel [--kernel PATH] [--json]\n       tldctl vm run (--scheduler NAME.bpf.c | --default-scheduler | --cmd COMMAND [--share DIR])\n                     [--workload CMD] [--seconds N] [--cpus N] [--memory MB] [--kernel PATH] [--json]\n                     [--set NAME=VALUE]... [-I DIR]... [--cflag FLAG]...\n\nvm kernel gets Debian's newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine's sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm run builds the scheduler for that kernel, boots it in qemu (KVM when it works, else\nTCG), enables it with tld-scx-run for N seconds (default 5) while the workload runs, and streams\nthe console with the scheduler's statistics (its integer globals and latency histograms) every\nsecond. The workload is a guest shell command (default: tld-demo with hints; tld-latency\nmeasures hinted and unhinted wake-up latency under CPU hogs). --default-scheduler runs the\nworkload under the kernel's own scheduler instead. --set NAME=VALUE (repeatable) sets a\nglobal of the scheduler before it loads (rodata such as nr_cpus or slice_ns: a number, true/false\nor an enumerator); tld-scx-run also fills every __NAME rodata global from the guest kernel's\nenumerator NAME, and sizes arrays declared resizable to the guest's CPUs. --json prints the outcome and statistics as\nJSON on stdout (the console goes to stderr). Exit code: 0 when the scheduler stayed enabled, 1\nwhen it did not load or enable (a verifier error is shown at its source line), 2 when the kernel\ndisabled it (the reason is printed).\n\n--cmd runs your own loader instead (C, Rust, a script): COMMAND starts as root in the guest in\nDIR (default: the current folder), which the guest sees at the same path, read-write, over\nvirtiofs; the host's /usr/lib and /usr/local are shared read-only so host-built binaries find\ntheir libraries. virtiofsd needs root: for an ordinary user DIR (up to 512 MiB) is copied into\nthe guest with the libraries of its executables, and the guest's writes stay there. The run is\njudged by the kernel's sched_ext state and its reason when it disables the scheduler, with the\nsame exit codes; once the scheduler is enabled it runs N seconds beside the workload, then\nCOMMAND gets SIGINT (as Ctrl-C). --cpus (1-64, default 2)\nand --memory (MiB, 256-65536, default 1024) size the guest; cgroup2 is at /sys/fs/cgroup." +
     "\n\nvm run -I DIR, --cflag FLAG (both repeatable): the scheduler's build options. It is built against\nthe guest kernel's vmlinux.h with -g -O2 -target bpf -mcpu=v3, TLD Studio's and libbpf's headers,\nthese, and the flags of a compile_commands.json beside it (as tldctl compile does).",
-  valued: ['kernel', 'scheduler', 'workload', 'seconds', 'set',
+  valued: ['kernel', 'scheduler', 'workload', 'seconds', 'set', 'cmd', 'share', 'cpus', 'memory',
     'include', 'cflag'], // build options of the scheduler (-I DIR, --cflag FLAG); --kernel also names the kernel it is built against
   switches: ['default-scheduler'],
   async run(p, rest, g) {
@@ -39,14 +40,24 @@ const vm: Command = {
     }
     const scheduler = p.options.get('scheduler');
     const onDefault = p.switches.has('default-scheduler');
-    if (!scheduler && !onDefault) throw new UsageError('vm run needs --scheduler NAME.bpf.c or --default-scheduler');
-    if (scheduler && onDefault) throw new UsageError('vm run takes --scheduler or --default-scheduler, not both');
-    const { NO_EXIT_LINE, SET_ASSIGNMENT, guestWorkload, runScheduler, runWorkload, verdictOf } = await import('../../vm/run');
+    const cmd = p.options.get('cmd');
+    const ways = [scheduler, onDefault ? true : undefined, cmd].filter((w) => w !== undefined).length;
+    if (ways === 0) throw new UsageError('vm run needs --scheduler NAME.bpf.c, --default-scheduler or --cmd COMMAND');
+    if (ways > 1) throw new UsageError('vm run takes one of --scheduler, --default-scheduler and --cmd');
+    if (p.options.has('share') && !cmd) throw new UsageError('--share goes with --cmd: it is the folder the command runs in');
+    const seconds = p.options.has('seconds') ? positiveInt(p.options.get('seconds'), '--seconds') : 5;
+    const cpus = p.options.has('cpus') ? positiveInt(p.options.get('cpus'), '--cpus') : undefined;
+    const memoryMb = p.options.has('memory') ? positiveInt(p.options.get('memory'), '--memory') : undefined;
+    const { ENABLE_WAIT_S } = await import('../../vm/judge');
+    const { NO_EXIT_LINE, SET_ASSIGNMENT, checkResources, checkShare, guestWorkload, runCommand, runScheduler, runWorkload, verdictOf } = await import('../../vm/run');
     const sets = p.lists.get('set') ?? [];
-    if (sets.length && !scheduler) throw new UsageError('vm run --set sets globals of a --scheduler; the default scheduler has none');
+    if (sets.length && !scheduler) throw new UsageError('vm run --set sets globals of a --scheduler (tld-scx-run); the default scheduler and --cmd take none');
     const badSet = sets.find((s) => !SET_ASSIGNMENT.test(s));
     if (badSet !== undefined) throw new UsageError(`--set ${badSet}: give NAME=VALUE, where VALUE is a number, true/false or an enumerator (no spaces or quotes)`);
-    const seconds = p.options.has('seconds') ? positiveInt(p.options.get('seconds'), '--seconds') : 5;
+    const build = { includeDirs: p.lists.get('include') ?? [], cflags: p.lists.get('cflag') ?? [] };
+    if ((build.includeDirs.length || build.cflags.length) && !scheduler) throw new UsageError('-I and --cflag build a --scheduler; --cmd runs what you built');
+    checkResources(cpus, memoryMb);
+    const share = cmd ? checkShare(p.options.get('share') ?? process.cwd()) : undefined;
     const nativeBuild = path.join(studioRoot(), 'native', 'build');
     const onConsole = json ? (line: string) => process.stderr.write(`| ${line}\n`) : (line: string) => out(`| ${line}`);
     const say = json ? (line: string) => process.stderr.write(`${line}\n`) : out;
@@ -54,17 +65,21 @@ const vm: Command = {
       kernel: k,
       ...guestWorkload(nativeBuild, seconds, p.options.get('workload')),
       seconds,
-      timeoutMs: (seconds + 60) * 1000,
+      timeoutMs: (seconds + 60 + (cmd ? ENABLE_WAIT_S : 0)) * 1000,
       onConsole,
       onStep: (message: string) => process.stderr.write(`[vm] ${message}\n`),
+      ...(cpus !== undefined ? { cpus } : {}),
+      ...(memoryMb !== undefined ? { memoryMb } : {}),
     };
-    const build = { includeDirs: p.lists.get('include') ?? [], cflags: p.lists.get('cflag') ?? [] };
-    const r = scheduler ? await runScheduler({ ...opts, scheduler, nativeBuild, build, sets }) : await runWorkload(opts);
+    const r = scheduler ? await runScheduler({ ...opts, scheduler, nativeBuild, build, sets })
+      : cmd && share ? await runCommand({ ...opts, command: cmd, share })
+      : await runWorkload(opts);
     for (const d of r.diagnostics) say(formatDiagnostic(d));
     if (r.boot?.timedOut) say(`the guest did not finish in time; its last lines are above`);
     else if (r.boot?.exitCode === NO_EXIT_LINE) say(`the guest stopped before its /init finished (a kernel panic or crash?); its last lines are above`);
     const verdict = verdictOf(r);
-    const how = !scheduler
+    const how = cmd ? r.message ?? 'the command did not finish (no verdict from the guest)'
+      : !scheduler
       ? `the workload ran under the default scheduler and exited with status ${r.exitCode}`
       : verdict === 'enabled' ? 'the scheduler stayed enabled'
       : verdict === 'disabled'
@@ -72,7 +87,7 @@ const vm: Command = {
       : !r.boot ? 'the scheduler did not build (the errors are above)'
       : 'the scheduler did not load or enable';
     say(`vm run: ${how}${r.boot ? ` (${r.boot.accel}: ${r.boot.accelReason})` : ''}`);
-    if (json) out(toJson({ exitCode: r.exitCode, accel: r.boot?.accel, timedOut: r.boot?.timedOut ?? false, diagnostics: r.diagnostics, ...r.outcome }));
+    if (json) out(toJson({ exitCode: r.exitCode, accel: r.boot?.accel, timedOut: r.boot?.timedOut ?? false, diagnostics: r.diagnostics, ...r.outcome, ...(r.message ? { message: r.message } : {}) }));
     return r.exitCode;
   },
 };
