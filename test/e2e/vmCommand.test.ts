@@ -26,14 +26,15 @@ before(async () => {
     procs,
     workspaceFiles: [loader],
     settings: { 'tldStudio.vm.command': './own_fifo --slice-us 3000' },
+    // A task of the workspace's own, offered too; there before VS Code reads the workspace's tasks.
+    workspaceTexts: {
+      '.vscode/tasks.json': JSON.stringify({
+        version: '2.0.0',
+        tasks: [{ label: 'own_fifo short slices', type: 'shell', command: './own_fifo', args: ['--slice-us', '500'] }],
+      }),
+    },
   });
   fs.chmodSync(path.join(vsc.workspace, 'own_fifo'), 0o755);
-  // A task of the workspace's own, offered too.
-  fs.mkdirSync(path.join(vsc.workspace, '.vscode'));
-  fs.writeFileSync(path.join(vsc.workspace, '.vscode', 'tasks.json'), JSON.stringify({
-    version: '2.0.0',
-    tasks: [{ label: 'own_fifo short slices', type: 'shell', command: './own_fifo', args: ['--slice-us', '500'] }],
-  }));
 });
 
 afterEach(async (t) => {

@@ -27,6 +27,8 @@ export interface CodeServerOptions {
   readonly procs: ProcessSet;
   /** Files copied into the workspace folder. */
   readonly workspaceFiles?: readonly string[];
+  /** Files written into the workspace before VS Code opens it: relative path → text (e.g. .vscode/tasks.json). */
+  readonly workspaceTexts?: Readonly<Record<string, string>>;
   /** User settings beside the defaults that keep the workbench quiet. */
   readonly settings?: Readonly<Record<string, unknown>>;
   /** Where screenshots go; default test-results/e2e. */
@@ -65,6 +67,10 @@ export class CodeServer {
     const workspace = path.join(home, 'workspace');
     fs.mkdirSync(workspace);
     for (const f of opts.workspaceFiles ?? []) fs.copyFileSync(f, path.join(workspace, path.basename(f)));
+    for (const [rel, text] of Object.entries(opts.workspaceTexts ?? {})) {
+      fs.mkdirSync(path.dirname(path.join(workspace, rel)), { recursive: true });
+      fs.writeFileSync(path.join(workspace, rel), text);
+    }
     const userDir = path.join(home, 'user');
     fs.mkdirSync(path.join(userDir, 'User'), { recursive: true });
     fs.writeFileSync(path.join(userDir, 'User', 'settings.json'), JSON.stringify({

@@ -12,25 +12,14 @@ import { SpawnSyncReturns, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
 
-import { SchedulerOutcome } from '../../extension/src/vm/schedulerStats';
 import { nativeBuild, repoRoot } from '../support/repo';
+import { VmJsonOutcome, vmRun } from '../support/vm';
 
-const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
 const schedulers = path.join(repoRoot, 'test', 'vm', 'schedulers');
 const include = path.join(schedulers, 'include');
 const tally = path.join(schedulers, 'scx_tally.bpf.c');
 
-function vmRun(args: readonly string[]): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [tldctl, 'vm', 'run', ...args], {
-    encoding: 'utf8',
-    timeout: 280_000,
-    env: { ...process.env, ...(process.env.TLD_VM_CACHE ? { XDG_CACHE_HOME: path.dirname(process.env.TLD_VM_CACHE) } : {}) },
-  });
-}
 
-interface JsonOutcome extends SchedulerOutcome {
-  readonly exitCode: number;
-}
 
 test('scx_tally stays enabled under tld-scx-run: kernel constants filled, its per-CPU array resized, nr_cpus set with --set', { timeout: 300_000 }, () => {
   const r = vmRun(['--scheduler', tally, '-I', include, '--set', 'nr_cpus=2', '--set', 'slice_us=4000', '--seconds', '4', '--json']);
@@ -40,7 +29,7 @@ test('scx_tally stays enabled under tld-scx-run: kernel constants filled, its pe
   assert.match(r.stderr, /\| tld-scx-run: set nr_cpus=2\n/);
   assert.match(r.stderr, /\| tld-scx-run: tally_ops enabled \(sched_ext state: enabled\)/);
   assert.match(r.stderr, /vm run: the scheduler stayed enabled/);
-  const o = JSON.parse(r.stdout) as JsonOutcome;
+  const o = JSON.parse(r.stdout) as VmJsonOutcome;
   assert.equal(o.exitCode, 0);
   assert.equal(o.enabled, 'tally_ops');
   assert.equal(o.disabled, undefined);
@@ -77,7 +66,7 @@ test("a scheduler with SCX_OPS_SWITCH_PARTIAL gets the workload: tld-scx-run nam
   assert.match(r.stderr, /\| tld-scx-run: ops flags SCX_OPS_SWITCH_PARTIAL \(only SCHED_EXT tasks run on it: the command is started in SCHED_EXT\)/);
   // SCHED_EXT is policy 7.
   assert.match(r.stderr, /\| policy +: +7\n/);
-  const o = JSON.parse(r.stdout) as JsonOutcome;
+  const o = JSON.parse(r.stdout) as VmJsonOutcome;
   assert.equal(o.enabled, 'partial_ops');
   assert.ok((o.stats?.counters.nr_enqueued ?? 0) > 0, `no task reached the scheduler: ${JSON.stringify(o.stats)}`);
 });

@@ -3,7 +3,7 @@
 // libbpf) run from a folder of the test's, which the guest sees at the same path; judged by
 // the kernel's sched_ext state and its reason when it disables the scheduler.
 import assert from 'node:assert/strict';
-import { SpawnSyncReturns, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { ensureKernel } from '../../extension/src/vm/kernel';
 import { repoRoot } from '../support/repo';
 import { asUser, ensureTestUser, userEnv } from '../support/user';
+import { VmJsonOutcome, guestConsole, vmRun } from '../support/vm';
 import { buildOwnFifo } from './ownLoader';
 
 const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
@@ -26,34 +27,21 @@ before(async () => {
 });
 after(() => fs.rmSync(project, { recursive: true, force: true }));
 
-function vmRun(args: readonly string[], cwd = project): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [tldctl, 'vm', 'run', ...args], {
-    cwd,
-    encoding: 'utf8',
-    timeout: VM_TIMEOUT_MS - 20_000,
-    env: { ...process.env, ...(process.env.TLD_VM_CACHE ? { XDG_CACHE_HOME: path.dirname(process.env.TLD_VM_CACHE) } : {}) },
-  });
-}
+const vmRunHere = (args: readonly string[]) => vmRun(args, { cwd: project, timeoutMs: VM_TIMEOUT_MS - 20_000 });
 
-interface JsonOutcome {
-  readonly exitCode: number;
-  readonly enabled?: string;
-  readonly disabled?: string;
-  readonly message?: string;
-}
 
-const console_ = (r: SpawnSyncReturns<string>): string[] => r.stderr.split('\n').filter((l) => l.startsWith('| ')).map((l) => l.slice(2));
+
 
 test('a developer\'s own skeleton loader run with --share/--cmd stays enabled, in the shared folder at its host path, and its output streams back', { timeout: VM_TIMEOUT_MS }, () => {
-  const r = vmRun(['--cmd', 'pwd > where.txt && ./build/own_fifo --slice-us 3000', '--seconds', '3', '--json']);
+  const r = vmRunHere(['--cmd', 'pwd > where.txt && ./build/own_fifo --slice-us 3000', '--seconds', '3', '--json']);
   assert.equal(r.status, 0, r.stderr.slice(-3000));
-  const o = JSON.parse(r.stdout) as JsonOutcome;
+  const o = JSON.parse(r.stdout) as VmJsonOutcome;
   assert.equal(o.exitCode, 0);
   assert.equal(o.enabled, 'own_fifo');
   assert.equal(o.message, 'the scheduler "own_fifo" stayed enabled for 3 s');
   // The guest wrote into the share, at the path the folder has on the host.
   assert.equal(fs.readFileSync(path.join(project, 'where.txt'), 'utf8').trim(), project);
-  const lines = console_(r);
+  const lines = guestConsole(r);
   const attached = lines.indexOf('own_fifo: attached (slice 3000000 ns)');
   const counted = lines.findIndex((l) => /^own_fifo: \d+ enqueues$/.test(l));
   const stopping = lines.indexOf('own_fifo: stopping');
@@ -65,9 +53,9 @@ test('a developer\'s own skeleton loader run with --share/--cmd stays enabled, i
 });
 
 test('a developer\'s loader whose scheduler the kernel throws out ends the run with exit 2 and the kernel\'s reason', { timeout: VM_TIMEOUT_MS }, () => {
-  const r = vmRun(['--share', project, '--cmd', './build/own_fifo --give-up-after 50', '--seconds', '20', '--json']);
+  const r = vmRunHere(['--share', project, '--cmd', './build/own_fifo --give-up-after 50', '--seconds', '20', '--json']);
   assert.equal(r.status, 2, r.stderr.slice(-3000));
-  const o = JSON.parse(r.stdout) as JsonOutcome;
+  const o = JSON.parse(r.stdout) as VmJsonOutcome;
   assert.equal(o.exitCode, 2);
   assert.equal(o.enabled, 'own_fifo');
   assert.equal(o.disabled, '"own_fifo" (scx_bpf_error): own_fifo gives up after 50 enqueues');
@@ -77,7 +65,7 @@ test('a developer\'s loader whose scheduler the kernel throws out ends the run w
 });
 
 test('a command that never enables a scheduler ends the run with exit 1 and its status', { timeout: VM_TIMEOUT_MS }, () => {
-  const r = vmRun(['--cmd', 'echo preparing the scheduler; exit 3', '--seconds', '2']);
+  const r = vmRunHere(['--cmd', 'echo preparing the scheduler; exit 3', '--seconds', '2']);
   assert.equal(r.status, 1, r.stdout.slice(-3000));
   assert.match(r.stdout, /\| preparing the scheduler/);
   assert.match(r.stdout, /vm run: the command exited with status 3 before a sched_ext scheduler was enabled/);
@@ -86,7 +74,7 @@ test('a command that never enables a scheduler ends the run with exit 1 and its 
 
 test('--cpus and --memory size the guest, and cgroup2 is mounted at /sys/fs/cgroup', { timeout: VM_TIMEOUT_MS }, () => {
   const probe = 'echo "cpus $(nproc)"; grep MemTotal /proc/meminfo; grep " /sys/fs/cgroup cgroup2 " /proc/mounts && echo "cgroup2 mounted"';
-  const r = vmRun(['--default-scheduler', '--cpus', '3', '--memory', '768', '--workload', probe, '--seconds', '1']);
+  const r = vmRunHere(['--default-scheduler', '--cpus', '3', '--memory', '768', '--workload', probe, '--seconds', '1']);
   assert.equal(r.status, 0, r.stdout.slice(-3000));
   assert.match(r.stdout, /\| cpus 3$/m);
   const kb = Number(/\| MemTotal:\s+(\d+) kB/.exec(r.stdout)?.[1]);
@@ -97,17 +85,17 @@ test('--cpus and --memory size the guest, and cgroup2 is mounted at /sys/fs/cgro
 
 test('vm run --cmd with a share folder that does not exist, or out-of-range --cpus/--memory, says so without booting', () => {
   const missing = path.join(project, 'no-such-folder');
-  let r = vmRun(['--share', missing, '--cmd', 'true']);
+  let r = vmRunHere(['--share', missing, '--cmd', 'true']);
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.match(r.stderr, new RegExp(`the folder to share with the guest, ${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, does not exist`));
   assert.doesNotMatch(r.stderr, /booting/);
-  r = vmRun(['--cmd', 'true', '--cpus', '65']);
+  r = vmRunHere(['--cmd', 'true', '--cpus', '65']);
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.match(r.stderr, /the guest takes 1 to 64 CPUs, not 65/);
-  r = vmRun(['--cmd', 'true', '--memory', '64']);
+  r = vmRunHere(['--cmd', 'true', '--memory', '64']);
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.match(r.stderr, /the guest takes 256 to 65536 MiB of memory, not 64/);
-  r = vmRun(['--share', project, '--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c')]);
+  r = vmRunHere(['--share', project, '--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c')]);
   assert.equal(r.status, 2, r.stdout + r.stderr);
   assert.match(r.stderr, /vm run takes one of --scheduler, --default-scheduler and --cmd|--share goes with --cmd/);
 });
@@ -134,11 +122,33 @@ test("an ordinary user's run copies the folder into the guest (virtiofsd needs r
     });
     assert.equal(r.status, 0, r.stderr.slice(-3000));
     assert.match(r.stderr, new RegExp(`copying ${dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\([\\d.]+ MiB\\) into the guest: qemu's virtiofsd needs root`));
-    const lines = console_(r);
+    const lines = guestConsole(r);
     assert.ok(lines.includes(dir), `the command did not run in ${dir}:\n${lines.join('\n')}`);
     assert.ok(lines.includes('own_fifo: stopping'), lines.join('\n'));
-    assert.equal((JSON.parse(r.stdout) as JsonOutcome).enabled, 'own_fifo');
+    assert.equal((JSON.parse(r.stdout) as VmJsonOutcome).enabled, 'own_fifo');
   } finally {
     fs.rmSync(world, { recursive: true, force: true });
   }
+});
+
+test("scx_tally, an scx-style skeleton loader of test/vm/schedulers (.struct_ops.link, kernel enums, resized arrays), runs through --share/--cmd and stays enabled", { timeout: VM_TIMEOUT_MS }, () => {
+  const dir = path.join(repoRoot, 'test', 'vm', 'schedulers');
+  execFileSync('make', ['-C', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = vmRunHere(['--share', dir, '--cmd', './build/scx_tally -s 3000', '--seconds', '3', '--json']);
+  assert.equal(r.status, 0, r.stderr.slice(-3000));
+  const o = JSON.parse(r.stdout) as VmJsonOutcome;
+  assert.equal(o.enabled, 'tally');
+  const lines = guestConsole(r);
+  assert.ok(lines.some((l) => /^scx_tally: enabled on \d+ CPUs \(nr_cpus \d+, slice 3000 us\)$/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /^scx_tally: stayed enabled for \d+ s$/.test(l)), lines.join('\n'));
+});
+
+test('scx_tally left without nr_cpus (-u) is thrown out by the kernel: exit 2 with its reason, even when it goes within one poll of the judge', { timeout: VM_TIMEOUT_MS }, () => {
+  const dir = path.join(repoRoot, 'test', 'vm', 'schedulers');
+  execFileSync('make', ['-C', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = vmRunHere(['--share', dir, '--cmd', './build/scx_tally -u', '--seconds', '10', '--json']);
+  assert.equal(r.status, 2, r.stderr.slice(-3000));
+  const o = JSON.parse(r.stdout) as VmJsonOutcome;
+  assert.equal(o.enabled, 'tally');
+  assert.match(o.disabled ?? '', /^"tally" \(scx_bpf_error\): CPU \d+ is not below nr_cpus \(0\)/);
 });

@@ -4,35 +4,24 @@
 // source line; one that ends itself with scx_bpf_error(), and one the watchdog throws out,
 // each reported with its reason; and a guest that panics.
 import assert from 'node:assert/strict';
-import { SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 
-import { SchedulerOutcome } from '../../extension/src/vm/schedulerStats';
 import { repoRoot } from '../support/repo';
+import { VmJsonOutcome, vmRun } from '../support/vm';
 
-const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
 const schedulers = path.join(repoRoot, 'test', 'vm', 'schedulers');
 
-function vmRun(args: readonly string[]): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [tldctl, 'vm', 'run', ...args], {
-    encoding: 'utf8',
-    timeout: 280_000,
-    env: { ...process.env, ...(process.env.TLD_VM_CACHE ? { XDG_CACHE_HOME: path.dirname(process.env.TLD_VM_CACHE) } : {}) },
-  });
-}
 
-interface JsonOutcome extends SchedulerOutcome {
-  readonly exitCode: number;
-}
 
 test('tldctl vm run enables scx_hints in a sched_ext guest: hinted threads reach their queues, wake-ups are measured', { timeout: 300_000 }, () => {
   const r = vmRun(['--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'), '--seconds', '4', '--json']);
   assert.equal(r.status, 0, r.stderr.slice(-3000));
   assert.match(r.stderr, /\| tld-scx-run: hints_ops enabled \(sched_ext state: enabled\)/);
   assert.match(r.stderr, /vm run: the scheduler stayed enabled \((kvm|tcg): /);
-  const o = JSON.parse(r.stdout) as JsonOutcome;
+  const o = JSON.parse(r.stdout) as VmJsonOutcome;
   assert.equal(o.exitCode, 0);
   assert.equal(o.enabled, 'hints_ops');
   assert.ok(o.stats, `no final statistics:\n${r.stderr.slice(-3000)}`);
