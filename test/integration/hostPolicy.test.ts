@@ -273,7 +273,7 @@ test('pids and program ids that would wrap are refused, map pins are no programs
   const [progId] = loaded.progIds as number[];
   assert.ok(progId);
   const listed = (await host.ok('progList', { pinRoot: config.programPinRoot })).programs as { id: number; ours: boolean; pin: string }[];
-  assert.deepEqual(listed.filter((p) => p.ours).map((p) => [p.id, p.pin]), [[progId, `${config.programPinRoot}/uptr_defined/on_switch`]]);
+  assert.deepEqual(listed.map((p) => [p.id, p.ours, p.pin]), [[progId, true, `${config.programPinRoot}/uptr_defined/on_switch`]], 'the user sees their own object only');
   const pins = tree(host.pinRoot);
   await host.refused('progUnload', { pinRoot: config.programPinRoot, progId: 2 ** 32 + progId }, 'EINVAL', /out of range/);
   assert.deepEqual(tree(host.pinRoot), pins);
@@ -288,6 +288,8 @@ test('pids and program ids that would wrap are refused, map pins are no programs
   assert.equal(fs.statSync(folder).uid, user.uid);
   fs.chownSync(folder, 0, 0);
   const rootsPins = tree(host.pinRoot);
+  const asRoots = (await host.ok('progList', { pinRoot: config.programPinRoot })).programs as { id: number }[];
+  assert.equal(asRoots.find((p) => p.id === progId), undefined, 'an object of root is not listed to the user');
   await host.refused('progUnload', { pinRoot: config.programPinRoot, progId }, 'EPERM', /was loaded by user 0: only they or root may unload it/);
   assert.deepEqual(tree(host.pinRoot), rootsPins);
   fs.chownSync(folder, user.uid, user.gid);
@@ -333,7 +335,7 @@ test('symlinks in the pin root are never followed: not to create, not to empty, 
   const moved = tree(host.bpffs('moved'));
   await host.refused('progUnload', { pinRoot: config.programPinRoot, progId }, 'ENOENT', /was not loaded by TLD Studio/);
   const programs = (await host.ok('progList', { pinRoot: config.programPinRoot })).programs as { id: number; ours: boolean }[];
-  assert.equal(programs.find((p) => p.id === progId)?.ours, false, 'a program pinned through a symlink is not ours');
+  assert.equal(programs.find((p) => p.id === progId), undefined, 'a program pinned through a symlink is not ours: the user does not see it');
   assert.deepEqual(tree(host.bpffs('moved')), moved);
   fs.unlinkSync(path.join(host.pinRoot, 'uptr_defined'));
   fs.rmSync(host.bpffs('moved'), { recursive: true });

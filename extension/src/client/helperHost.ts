@@ -13,7 +13,7 @@ import { CALLER_CAPS, Caller, callerOf, checkPinRoot, checkProcess, isRoot, isTh
 import { defaultPinPath } from './layout';
 import { ABI_VERSION, NativeHelper, nativeReadAs } from './nativeHelper';
 import { helperLibraryPath, programPinRoot } from './paths';
-import { Finding, HostHello, HostReply, HostRequest, LoadResult, parseHostRequest, requestIdOf } from './protocol';
+import { Finding, HostHello, HostReply, HostRequest, LoadResult, LoadedProgram, parseHostRequest, requestIdOf } from './protocol';
 import { REC_HEADER, REC_THREAD, THREAD_TGID } from './records';
 import { parseSnapshot } from './snapshot';
 
@@ -203,6 +203,24 @@ class HostServer {
   }
 
   /** Unloads program @id when the caller loaded it (its object's folder is theirs), or is root. */
+  /**
+   * Root sees every loaded program. An ordinary caller sees only the objects they loaded: the
+   * kernel lists programs to CAP_SYS_ADMIN alone, and other programs' names, maps and run
+   * counts are not theirs to read.
+   */
+  private async progList(pinRoot: string): Promise<LoadedProgram[]> {
+    const all = await this.helper.progList(checkPinRoot(this.caller, pinRoot, this.setup.programPinRoot));
+    if (isRoot(this.caller)) return all;
+    const ownerOf = (folder: string): number | undefined => {
+      try {
+        return fs.lstatSync(folder).uid;
+      } catch {
+        return undefined; // unloaded meanwhile
+      }
+    };
+    return all.filter((p) => p.ours && ownerOf(path.dirname(p.pin)) === this.caller.uid);
+  }
+
   private async progUnload(pinRoot: string, id: number): Promise<void> {
     const root = checkPinRoot(this.caller, pinRoot, this.setup.programPinRoot);
     if (!isRoot(this.caller)) {
@@ -243,7 +261,7 @@ class HostServer {
         case 'objectLoad':
           return { id: req.id, ok: true, result: await this.objectLoad(req.path, req.pinRoot, req.attach) };
         case 'progList':
-          return { id: req.id, ok: true, result: { programs: await helper.progList(checkPinRoot(this.caller, req.pinRoot, this.setup.programPinRoot)) } };
+          return { id: req.id, ok: true, result: { programs: await this.progList(req.pinRoot) } };
         case 'progUnload':
           await this.progUnload(req.pinRoot, req.progId);
           return { id: req.id, ok: true, result: {} };
