@@ -169,6 +169,19 @@ test('helper install lets an ordinary user list, snapshot and set their tld-demo
   const seen = await demo.waitForLine(/"sched\.latency_critical":1,.*"sched\.latency_critical":1,/, 10_000);
   assert.ok(!/"sched\.latency_critical":0/.test(seen), seen);
 
+  // A root process on the same pin is not the user's: not listed, and refused by name of the reason.
+  const rootDemo = procs.spawn(demoBinary, ['--threads', '1', '--report', '200'], 'tld-demo as root', { env: { ...process.env, TLD_PIN_DIR: pinDir } });
+  await rootDemo.waitForLine(/^\{"pid":\d+/, 15_000);
+  const psRoot = await tldctlAsUser(['ps', '--json']);
+  assert.equal(psRoot.code, 0, psRoot.stdout + psRoot.stderr);
+  assert.ok(!(JSON.parse(psRoot.stdout) as { pid: number }[]).some((p) => p.pid === rootDemo.pid), `root's tld-demo is listed to the user: ${psRoot.stdout}`);
+  const snapRoot = await tldctlAsUser(['snapshot', String(rootDemo.pid)]);
+  assert.equal(snapRoot.code, 1, snapRoot.stdout + snapRoot.stderr);
+  assert.match(snapRoot.stderr, new RegExp(`^tldctl: process ${rootDemo.pid} runs as another user .*ptrace`));
+  const setRoot = await tldctlAsUser(['set', String(rootDemo.pid), 'sched.latency_critical', '1']);
+  assert.equal(setRoot.code, 1, setRoot.stdout + setRoot.stderr);
+  await rootDemo.kill();
+
   // Another pin than the configured one: said plainly, in one line.
   const other = await tldctlAsUser(['ps'], '/sys/fs/bpf/tld-it-elsewhere');
   assert.equal(other.code, 1);
