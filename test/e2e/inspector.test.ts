@@ -9,6 +9,7 @@ import { after, afterEach, before, test } from 'node:test';
 import type { FrameLocator, Locator } from 'playwright-core';
 
 import { CodeServer } from '../support/codeServer';
+import { assertTableIsDemo, demoReport as demoReportOf, demoValuesOnce, inspectDemo, setInEveryThread } from '../support/demoInspector';
 import { demoBinary, Proc, sleep } from '../support/processes';
 import { repoRoot } from '../support/repo';
 import { World } from '../support/world';
@@ -17,13 +18,7 @@ const world = new World('e2e');
 let vsc: CodeServer;
 let demo: Proc;
 
-/** The latest values tld-demo reports of itself: tid -> key -> value. */
-function demoReport(): Map<number, Record<string, unknown>> {
-  const line = [...demo.lines].reverse().find((l) => l.startsWith('{"pid"'));
-  assert.ok(line, 'tld-demo printed no report');
-  const r = JSON.parse(line) as { threads: { tid: number; values: Record<string, unknown> }[] };
-  return new Map(r.threads.map((t) => [t.tid, t.values]));
-}
+const demoReport = () => demoReportOf(demo);
 
 before(async () => {
   demo = world.procs.spawn(demoBinary, ['--threads', '4', '--tick', '50', '--report', '200'], 'tld-demo');
@@ -68,23 +63,8 @@ test('the Processes view lists the running tld-demo', async () => {
 });
 
 test("the Hint Inspector shows the demo's real threads and values", async () => {
-  await vsc.runCommand('TLD Studio: Inspect Process');
-  await vsc.page.locator('.quick-input-list .monaco-list-row', { hasText: `(${demo.pid})` }).first().click({ timeout: 30_000 });
-  const frame = vsc.inspector();
-  await frame.locator('#title').filter({ hasText: `Process ${demo.pid} (tld-demo)` }).waitFor({ timeout: 30_000 });
-  await frame.locator('#tbody tr').nth(3).waitFor({ timeout: 30_000 });
-  const headers = await frame.locator('#thead-row th').allInnerTexts();
-  const col = (name: string) => headers.findIndex((h) => h.replace(/ [▴▾]$/, '') === name);
-  const report = demoReport();
-  const rows = await frame.locator('#tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? '')));
-  assert.deepEqual(rows.map((r) => Number(r[0])).sort(), [...report.keys()].sort(), 'the table shows the demo threads');
-  for (const r of rows) {
-    const mine = report.get(Number(r[0]));
-    assert.ok(mine);
-    // Values the demo does not change after starting: each thread's weight and latency hint.
-    assert.equal(r[col('sched.weight')], String(mine['sched.weight']));
-    assert.equal(r[col('sched.latency_critical')], String(mine['sched.latency_critical']));
-  }
+  const frame = await inspectDemo(vsc, demo);
+  await assertTableIsDemo(frame, demo);
   assert.match(await frame.locator('#fill').innerText(), /48 of 4088 bytes of each thread's page used/);
   await vsc.shot('hint-inspector');
 });
@@ -193,18 +173,8 @@ test("the plot draws a key chosen by keyboard over the demo's threads, as a hist
 });
 
 test('a value set from the webview reaches the threads of the demo', async () => {
-  const frame = vsc.inspector();
-  await frame.locator('#set-key').selectOption('sched.latency_critical');
-  await frame.locator('#set-value').fill('1');
-  await frame.locator('#set-all').click();
-  await vsc.page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Set$/ }).click({ timeout: 15_000 });
-  const seen = Date.now();
-  let values: unknown[] = [];
-  while (Date.now() - seen < 10_000) {
-    await sleep(300);
-    values = [...demoReport().values()].map((v) => v['sched.latency_critical']);
-    if (values.every((v) => v === 1)) break;
-  }
+  await setInEveryThread(vsc, vsc.inspector(), 'sched.latency_critical', '1');
+  const values = await demoValuesOnce(demo, 'sched.latency_critical', 1, 10_000);
   assert.deepEqual(values, [1, 1, 1, 1], 'the demo reads the value the inspector set');
   await vsc.shot('after-set');
 });

@@ -8,7 +8,8 @@ import { after, afterEach, before, test } from 'node:test';
 
 import { INSTALL_DIR } from '../../extension/src/client/hostConfig';
 import { CodeServer, shotsDir } from '../support/codeServer';
-import { ProcessSet, Proc, demoBinary, runTldctl, sleep } from '../support/processes';
+import { ProcessSet, Proc, demoBinary, runTldctl } from '../support/processes';
+import { assertTableIsDemo, demoValuesOnce, inspectDemo, setInEveryThread } from '../support/demoInspector';
 import { TestUser, asUser, ensureTestUser, userEnv } from '../support/user';
 
 const procs = new ProcessSet(process.env);
@@ -17,14 +18,6 @@ const pinPath = `${pinDir}/tld_data_map`;
 let user: TestUser;
 let vsc: CodeServer | undefined;
 let demo: Proc;
-
-/** The latest values tld-demo reports of itself: tid -> key -> value. */
-function demoReport(): Map<number, Record<string, unknown>> {
-  const line = [...demo.lines].reverse().find((l) => l.startsWith('{"pid"'));
-  assert.ok(line, 'tld-demo printed no report');
-  const r = JSON.parse(line) as { threads: { tid: number; values: Record<string, unknown> }[] };
-  return new Map(r.threads.map((t) => [t.tid, t.values]));
-}
 
 before(async () => {
   user = ensureTestUser();
@@ -67,39 +60,14 @@ test("as an ordinary user, the Processes view lists the user's tld-demo", async 
 
 test("as an ordinary user, the Hint Inspector shows the demo's values", async () => {
   assert.ok(vsc);
-  await vsc.runCommand('TLD Studio: Inspect Process');
-  await vsc.page.locator('.quick-input-list .monaco-list-row', { hasText: `(${demo.pid})` }).first().click({ timeout: 30_000 });
-  const frame = vsc.inspector();
-  await frame.locator('#title').filter({ hasText: `Process ${demo.pid} (tld-demo)` }).waitFor({ timeout: 30_000 });
-  await frame.locator('#tbody tr').nth(3).waitFor({ timeout: 30_000 });
-  const headers = await frame.locator('#thead-row th').allInnerTexts();
-  const col = (name: string) => headers.findIndex((h) => h.replace(/ [▴▾]$/, '') === name);
-  const report = demoReport();
-  const rows = await frame.locator('#tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? '')));
-  assert.deepEqual(rows.map((r) => Number(r[0])).sort(), [...report.keys()].sort(), 'the table shows the demo threads');
-  for (const r of rows) {
-    const mine = report.get(Number(r[0]));
-    assert.ok(mine);
-    assert.equal(r[col('sched.weight')], String(mine['sched.weight']));
-    assert.equal(r[col('sched.latency_critical')], String(mine['sched.latency_critical']));
-  }
+  await assertTableIsDemo(await inspectDemo(vsc, demo), demo);
   await vsc.shot('hint-inspector');
 });
 
 test('as an ordinary user, a value set from the inspector reaches the demo', async () => {
   assert.ok(vsc);
-  const frame = vsc.inspector();
-  await frame.locator('#set-key').selectOption('sched.latency_critical');
-  await frame.locator('#set-value').fill('1');
-  await frame.locator('#set-all').click();
-  await vsc.page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Set$/ }).click({ timeout: 15_000 });
-  const seen = Date.now();
-  let values: unknown[] = [];
-  while (Date.now() - seen < 15_000) {
-    await sleep(300);
-    values = [...demoReport().values()].map((v) => v['sched.latency_critical']);
-    if (values.every((v) => v === 1)) break;
-  }
+  await setInEveryThread(vsc, vsc.inspector(), 'sched.latency_critical', '1');
+  const values = await demoValuesOnce(demo, 'sched.latency_critical', 1, 15_000);
   assert.deepEqual(values, [1, 1, 1, 1], 'the demo reads the value the inspector set');
   await vsc.shot('after-set');
 });

@@ -11,6 +11,7 @@ import type { Locator } from 'playwright-core';
 import { cacheDir } from '../../extension/src/client/paths';
 import { listCachedKernels } from '../../extension/src/vm/kernel';
 import { CodeServer } from '../support/codeServer';
+import { setInEveryThread } from '../support/demoInspector';
 import { sleep } from '../support/processes';
 import { World, valuesByTid } from '../support/world';
 
@@ -145,10 +146,7 @@ test('setting a value from the Hint Inspector checks the "change a hint" step, n
   await vsc.page.locator('.tab', { hasText: `Hints: ${pid}` }).click();
   const frame = vsc.inspector();
   await frame.locator('#title').filter({ hasText: `Process ${pid} (tld-demo)` }).waitFor({ timeout: 30_000 });
-  await frame.locator('#set-key').selectOption('sched.latency_critical');
-  await frame.locator('#set-value').fill('1');
-  await frame.locator('#set-all').click();
-  await vsc.page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Set$/ }).click({ timeout: 15_000 });
+  await setInEveryThread(vsc, frame, 'sched.latency_critical', '1');
   // The work succeeded: every thread of the demo holds the value.
   const client = await world.client();
   try {
