@@ -10,6 +10,7 @@ import { defaultLauncher, hostInstalled } from './client/hostHelper';
 import { studioRoot } from './client/paths';
 import { hasBpfPrivileges } from './client/privileges';
 import { Ctx } from './ctx';
+import { procStatFields } from './client/procStat';
 
 const READY_TIMEOUT_MS = 15_000;
 const POLL_MS = 200;
@@ -90,8 +91,7 @@ function isDescendant(pid: number, ancestor: number | undefined): boolean {
   for (let p = pid, hops = 0; p > 1 && hops < 8; hops++) {
     if (p === ancestor) return true;
     try {
-      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      p = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      p = Number(procStatFields(p)[1]);
     } catch {
       return false;
     }

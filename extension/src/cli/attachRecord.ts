@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { TldError } from '../client/errors';
+import { procStatFields } from '../client/procStat';
 
 /** A process as it was when recorded: a pid names it only while its start time is the same. */
 export interface ProcessIdentity {
@@ -21,14 +22,12 @@ export interface AttachRecord {
 
 /** @pid's state letter and start time (clock ticks after boot), or undefined when there is none. */
 function statOf(pid: number): { state: string; start: number } | undefined {
-  let stat: string;
+  let fields: string[];
   try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    fields = procStatFields(pid);
   } catch {
     return undefined;
   }
-  // The comm (field 2) may hold spaces and parentheses: count fields after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const start = Number(fields[19]);
   return Number.isSafeInteger(start) ? { state: fields[0] ?? '', start } : undefined;
 }

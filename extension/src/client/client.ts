@@ -15,6 +15,7 @@ import { HostReport, KeySpec, LoadedProgram, RawHelper } from './protocol';
 import { decodeRecords } from './records';
 import { KeyInfo, ProcessSnapshot, ProcessSummary, parseSnapshot, toProcessList } from './snapshot';
 import { ValueType, defaultType, encodeValue } from './values';
+import { procStatFields } from './procStat';
 
 export interface ClientOptions {
   readonly pinPath?: string;
@@ -146,8 +147,7 @@ function hasLiveThread(pid: number): boolean {
   }
   return tids.some((tid) => {
     try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const state = stat[stat.lastIndexOf(')') + 2];
+      const state = procStatFields(pid, Number(tid))[0];
       return state !== 'Z' && state !== 'X';
     } catch {
       return false; // exited meanwhile

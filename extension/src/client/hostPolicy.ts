@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 
 import { TldError } from './errors';
 import { PID_MAX_LIMIT } from './protocol';
+import { procStatFields } from './procStat';
 
 const CAP_PERFMON = 38n;
 const CAP_BPF = 39n;
@@ -90,22 +91,16 @@ function statusIds(status: string, field: string, pid: number): number[] {
   return m.slice(1, 5).map(Number);
 }
 
-/** /proc/@pid/stat's fields after the command name (which may hold anything, ')' too). */
-function statFields(pid: number): string[] {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
-
 /** Reads @pid's credentials from /proc; ESRCH when there is no such process. */
 export function readCreds(pid: number): ProcCreds {
   checkPid(pid, 'process');
   try {
     // The stat first and last: a pid reused while the others were read shows another start.
-    const before = statFields(pid);
+    const before = procStatFields(pid);
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     // A non-dumpable process's private /proc files are root's (not its folder, which stays the euid's).
     const owner = fs.statSync(`/proc/${pid}/environ`).uid;
-    const after = statFields(pid);
+    const after = procStatFields(pid);
     // Fields from the state (3rd of stat): flags is the 9th, starttime the 22nd.
     const startTime = after[19] ?? '';
     if (before[19] !== startTime) throw noProcess(pid);
