@@ -5,10 +5,9 @@ import * as fs from 'node:fs';
 
 import { TldError } from './errors';
 import { PID_MAX_LIMIT } from './protocol';
+import { CAP_BPF, CAP_PERFMON } from './privileges';
 import { procStatFields } from './procStat';
 
-const CAP_PERFMON = 38n;
-const CAP_BPF = 39n;
 /**
  * The capabilities the installed host stands in for: it exists to give its user exactly
  * CAP_BPF and CAP_PERFMON for task local data, so a process holding them is within reach.

@@ -3,9 +3,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 
-const CAP_SYS_ADMIN = 21n;
-const CAP_PERFMON = 38n;
-const CAP_BPF = 39n;
+/** Capability bit numbers (linux/capability.h). */
+export const CAP_SYS_ADMIN = 21n;
+export const CAP_PERFMON = 38n;
+export const CAP_BPF = 39n;
 
 export function effectiveCaps(): bigint {
   try {
