@@ -125,14 +125,14 @@ static void wait_cleaners(int n, pid_t *pid)
 	CHECK_EQ(cleaners(pid), n);
 }
 
-static void holder_killed_leaves_no_entries(void)
+/* A child that attaches to @target and then waits to be killed; returns once it has attached. */
+static pid_t start_holder(pid_t target)
 {
 	struct tldh_error err;
-	pid_t target = start_target(), holder;
-	int ready[2], map_fd;
+	pid_t holder;
+	int ready[2];
 	char c;
 
-	ctest_uses("task storage, uptr");
 	CHECK(!pipe(ready), "pipe");
 	holder = fork();
 	CHECK(holder >= 0, "fork");
@@ -146,6 +146,17 @@ static void holder_killed_leaves_no_entries(void)
 	}
 	close(ready[1]);
 	CHECK(read(ready[0], &c, 1) == 1, "the holder attached");
+	close(ready[0]);
+	return holder;
+}
+
+static void holder_killed_leaves_no_entries(void)
+{
+	pid_t target = start_target(), holder;
+	int map_fd;
+
+	ctest_uses("task storage, uptr");
+	holder = start_holder(target);
 	map_fd = pinned_map();
 	CHECK(has_entry(map_fd, target), "the target has an entry while the holder runs");
 
@@ -159,26 +170,12 @@ static void holder_killed_leaves_no_entries(void)
 /* A zombie keeps its task storage, and so our pages pinned, until reaped: the cleaner deletes it. */
 static void holder_killed_over_a_zombie_target_leaves_no_entries(void)
 {
-	struct tldh_error err;
 	pid_t target = start_target(), holder;
-	int ready[2], map_fd;
+	int map_fd;
 	siginfo_t info;
-	char c;
 
 	ctest_uses("task storage, uptr");
-	CHECK(!pipe(ready), "pipe");
-	holder = fork();
-	CHECK(holder >= 0, "fork");
-	if (holder == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		CHECK(!tldh_open("", &err), "tldh_open: %s", err.message);
-		CHECK(!tldh_attach(target, "gc.k:4\n", &err), "tldh_attach: %s", err.message);
-		CHECK(write(ready[1], "r", 1) == 1, "write");
-		for (;;)
-			pause();
-	}
-	close(ready[1]);
-	CHECK(read(ready[0], &c, 1) == 1, "the holder attached");
+	holder = start_holder(target);
 	map_fd = pinned_map();
 	kill(target, SIGKILL);
 	/* Wait for its death without reaping it: it stays a zombie. */
