@@ -10,6 +10,7 @@ import { TldError } from '../client/errors';
 import { shellQuote } from './exec';
 import { verifierDiagnostic } from '../client/loader';
 import { parseVerifierLog } from '../client/verifierLog';
+import { isElf } from './elf';
 import { buildInitramfs, guestInit } from './initramfs';
 import { COMMAND_SCRIPT, JUDGE_SCRIPT, judgeCommand, judgeScript, parseJudge } from './judge';
 import { KernelInfo } from './kernel';
@@ -219,7 +220,7 @@ export function shareMode(env: NodeJS.ProcessEnv = process.env): { readonly mode
 function folderForCopy(dir: string): { mb: number; executables: string[] } {
   let bytes = 0;
   const executables: string[] = [];
-  const head = Buffer.alloc(4);
+  const head = Buffer.alloc(64);
   const visit = (d: string): void => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
@@ -236,7 +237,7 @@ function folderForCopy(dir: string): { mb: number; executables: string[] } {
       if (!(st.mode & 0o111) || st.size < 64) continue;
       const fd = fs.openSync(p, 'r');
       try {
-        if (fs.readSync(fd, head, 0, 4, 0) === 4 && head.readUInt32BE(0) === 0x7f454c46) executables.push(p);
+        if (fs.readSync(fd, head, 0, head.length, 0) === head.length && isElf(head)) executables.push(p);
       } finally {
         fs.closeSync(fd);
       }
