@@ -2,6 +2,10 @@
 // when missing (the tests run as root), and a command prefix that runs a child as that user,
 // optionally with CAP_BPF + CAP_PERFMON as a hint-publishing program would hold them.
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { repoRoot } from './repo';
 
 export const TEST_USER = 'tld-tester';
 
@@ -21,8 +25,22 @@ function lookup(name: string): TestUser | undefined {
   }
 }
 
+/**
+ * Lets others search (x, not read) every folder down to the checkout, so the test user reaches
+ * the built tldctl, libraries and fixtures: a checkout in a 0700 folder (mktemp -d) is otherwise
+ * closed to it. Nothing below the checkout changes.
+ */
+function openPathToCheckout(): void {
+  for (let dir = repoRoot; ; dir = path.dirname(dir)) {
+    const mode = fs.statSync(dir).mode;
+    if (!(mode & 0o001)) fs.chmodSync(dir, (mode & 0o7777) | 0o001);
+    if (dir === path.dirname(dir)) return;
+  }
+}
+
 /** The test user, created (with a home folder) when this machine has none. Needs root. */
 export function ensureTestUser(name = TEST_USER): TestUser {
+  openPathToCheckout();
   const found = lookup(name);
   if (found) return found;
   execFileSync('useradd', ['--create-home', '--shell', '/bin/bash', name]);
