@@ -11,7 +11,7 @@
  *
  *	s32 BPF_STRUCT_OPS(x_init_task, struct task_struct *p, ...)
  *	{
- *		tld_key_init(p, &ctx->lat, "sched.latency_critical");  // once per task
+ *		tld_key_init(p, &ctx->lat, "sched.latency_critical", sizeof(u8));  // once per task
  *	}
  *	...
  *	u8 *lat = tld_lookup(p, &ctx->lat, "sched.latency_critical", sizeof(u8));

@@ -40,7 +40,11 @@ struct tld_meta_entry {
 };
 
 struct tld_meta_page {
-	/* Entries claimed so far (compare-and-swap). Upstream's BPF side reads it as a u8. */
+	/*
+	 * Entries claimed so far (compare-and-swap). Read as a u16 by every reader
+	 * here and by upstream's current headers; upstream's first BPF header read a
+	 * u8, which still works: the count is at most 63, so its high byte is 0.
+	 */
 	__u16 cnt;
 	/* Bytes of data area each thread has (informational; lookups never need it). */
 	__u16 size;
