@@ -4,11 +4,11 @@ import * as fs from 'node:fs';
 import koffi from 'koffi';
 
 import { TldError } from './errors';
+import { helperStructs } from './helperStructs';
 import { helperLibraryPath } from './paths';
 import { Finding, HostReport, KeySpec, LoadResult, LoadedProgram, RawHelper } from './protocol';
 
 export const ABI_VERSION = 3;
-const MESSAGE_LEN = 512;
 
 /** Where the built library is (paths.ts). */
 export function defaultLibraryPath(): string {
@@ -106,56 +106,7 @@ function bind(libraryPath: string): Abi {
     throw new TldError('EHELPER', `the helper library is missing at ${libraryPath}: run npm run build`);
   }
   const lib = koffi.load(libraryPath);
-  koffi.struct('tldh_error', { code: 'int32_t', message: koffi.array('char', MESSAGE_LEN, 'String') });
-  koffi.struct('tldh_host', {
-    kernel: koffi.array('char', 64, 'String'),
-    btf: 'int32_t',
-    bpffs: 'int32_t',
-    cap_bpf: 'int32_t',
-    cap_perfmon: 'int32_t',
-    uptr: 'int32_t',
-    sched_ext: 'int32_t',
-    pin_exists: 'int32_t',
-    pin_ok: 'int32_t',
-    pin_map_id: 'uint32_t',
-    other_maps: 'uint32_t',
-    pin_users: 'uint32_t',
-    other_users: 'uint32_t',
-    pin_path: koffi.array('char', 256, 'String'),
-    pin_problem: koffi.array('char', 256, 'String'),
-    pin_tasks: 'uint32_t',
-    pin_advice: koffi.array('char', 4096, 'String'),
-  });
-  koffi.struct('tldh_finding', {
-    severity: 'int32_t',
-    code: koffi.array('char', 32, 'String'),
-    subject: koffi.array('char', 64, 'String'),
-    message: koffi.array('char', 416, 'String'),
-  });
-  koffi.struct('tldh_load_result', {
-    object: koffi.array('char', 64, 'String'),
-    failed_program: koffi.array('char', 64, 'String'),
-    log_grown: 'int32_t',
-    log_len: 'uint32_t',
-    n_ids: 'uint32_t',
-    prog_ids: koffi.array('uint32_t', 32, 'Array'),
-    attached: 'uint32_t',
-  });
-  koffi.struct('tldh_prog', {
-    id: 'uint32_t',
-    type: 'uint32_t',
-    name: koffi.array('char', 16, 'String'),
-    type_name: koffi.array('char', 32, 'String'),
-    insns: 'uint32_t',
-    verified_insns: 'uint32_t',
-    jited_len: 'uint32_t',
-    nr_map_ids: 'uint32_t',
-    map_ids: koffi.array('uint32_t', 8, 'Array'),
-    run_cnt: 'uint64_t',
-    run_time_ns: 'uint64_t',
-    ours: 'int32_t',
-    pin: koffi.array('char', 192, 'String'),
-  });
+  helperStructs();
   abi = {
     abiVersion: lib.func('int32_t tldh_abi_version(void)') as () => number,
     open: lib.func('int32_t tldh_open(const char *pin_path, _Out_ tldh_error *err)') as Fn,
