@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 
 import { TldClient } from './client/client';
 import { TldError } from './client/errors';
-import { defaultPinPath } from './client/layout';
+import { defaultPinPath } from './client/paths';
 import { GuestLoader, GuestOutcome, GuestRun } from './guest';
 
 export const PREFIX = 'tldStudio';

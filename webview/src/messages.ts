@@ -1,5 +1,6 @@
 // The messages between the extension host and the Hint Inspector webview: one typed
 // definition both bundles import, and the validators each side runs on arrival.
+import { NAME_MAX } from '../../extension/src/client/layout';
 
 /** A key as the inspector shows it. */
 export interface KeyView {
@@ -60,7 +61,7 @@ export function parseWebviewMessage(v: unknown): WebviewToHost | undefined {
     case 'pause':
       return typeof v.paused === 'boolean' ? { type: 'pause', paused: v.paused } : undefined;
     case 'setValue':
-      return isInt(v.tid) && v.tid >= 0 && isStr(v.key) && v.key.length > 0 && v.key.length < 62 && isStr(v.value) && v.value.length <= 8192
+      return isInt(v.tid) && v.tid >= 0 && isStr(v.key) && v.key.length > 0 && v.key.length <= NAME_MAX && isStr(v.value) && v.value.length <= 8192
         ? { type: 'setValue', tid: v.tid, key: v.key, value: v.value }
         : undefined;
     case 'export':

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 
 import { TldError } from '../client/errors';
-import { defaultPinPath } from '../client/layout';
+import { defaultPinPath } from '../client/paths';
 import { printable } from '../client/printable';
 import { parseTypes } from '../client/values';
 import { UsageError, parseArgs } from './args';

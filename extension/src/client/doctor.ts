@@ -5,9 +5,8 @@ import * as os from 'node:os';
 import { HOST_COMMAND, HOST_CONFIG_PATH, readHostConfig } from './hostConfig';
 import { InstallManifest, readManifest } from './helperInstall';
 import { hostInstalled } from './hostHelper';
-import { defaultPinPath } from './layout';
 import { defaultLibraryPath, nativeHostReport } from './nativeHelper';
-import { toolchainFiles } from './paths';
+import { defaultPinPath, toolchainFiles } from './paths';
 import { BPFTOOL_MIN, LIBBPF_MIN, clangVersion, loadToolchain, versionAtLeast } from './toolchain';
 import { CAPABILITY_USE, hasSysAdmin, installCommand, missingCapabilities } from './privileges';
 

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { DEFAULT_PIN_DIR, MAP_NAME } from './layout';
 import { loadToolchain } from './toolchain';
 
 /**
@@ -55,4 +56,10 @@ export function programPinRoot(env: NodeJS.ProcessEnv = process.env): string {
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME || path.join(env.HOME || '/tmp', '.cache');
   return path.join(base, 'tld-studio');
+}
+
+/** The pin path the tools use: $TLD_PIN_DIR/tld_data_map, as libtld resolves it. */
+export function defaultPinPath(env: NodeJS.ProcessEnv = process.env): string {
+  const dir = env.TLD_PIN_DIR && env.TLD_PIN_DIR.length > 0 ? env.TLD_PIN_DIR : DEFAULT_PIN_DIR;
+  return `${dir}/${MAP_NAME}`;
 }
