@@ -5,16 +5,13 @@ import * as fs from 'node:fs';
 import { TldError } from './errors';
 import { printable } from './printable';
 import { Value, ValueType, readerFor } from './values';
-import { DATA_MAX, ENTRY_SIZE, MAX_KEYS, META_HEADER, NAME_LEN, PAGE_SIZE, roundUp } from './layout';
+import { DATA_MAX, ENTRY_SIZE, MAX_KEYS, META_CNT, META_HEADER, NAME_LEN, PAGE_SIZE, roundUp } from './layout';
 import {
   COMM_LEN,
   HelperRecord,
-  META_REC,
-  REC_HEADER,
   REC_META,
   REC_THREAD,
   THREAD_COMM,
-  THREAD_DATA_LEN,
   THREAD_FLAGS,
   THREAD_HAS_DATA,
   THREAD_HAS_ENTRY,
@@ -23,6 +20,9 @@ import {
   THREAD_TID,
   cString,
   malformed,
+  metaPageOf,
+  threadDataLen,
+  walkRecords,
 } from './records';
 
 export interface KeyInfo {
@@ -95,7 +95,7 @@ function corrupt(pid: number, what: string): TldError {
 export function parseMetadata(pid: number, page: Uint8Array): KeyInfo[] {
   if (page.length < META_HEADER) throw corrupt(pid, 'the page is truncated');
   const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
-  const cnt = view.getUint16(0, true);
+  const cnt = view.getUint16(META_CNT, true);
   if (cnt > MAX_KEYS) throw corrupt(pid, `count ${cnt} is beyond the table of ${MAX_KEYS} entries`);
   if (META_HEADER + cnt * ENTRY_SIZE > page.length) throw corrupt(pid, 'the entries are truncated');
   const keys: KeyInfo[] = [];
@@ -172,23 +172,14 @@ export function parseSnapshot(pid: number, raw: Uint8Array): ProcessSnapshot {
   let keys: KeyInfo[] = [];
   let used = 0;
   let comm = '';
-  for (let off = 0; off < raw.length; ) {
-    if (off + REC_HEADER > raw.length) throw malformed(`truncated record header at ${off}`);
-    const type = view.getUint32(off, true);
-    const size = view.getUint32(off + 4, true);
-    const body = off + REC_HEADER;
-    if (body + size > raw.length) throw malformed(`record at ${off} runs past the stream`);
+  walkRecords(raw, view, (type, body, size) => {
     if (type === REC_META) {
-      const len = view.getUint32(body + 4, true);
-      if (META_REC + len > size) throw malformed('metadata record longer than its payload');
-      keys = parseMetadata(pid, raw.subarray(body + META_REC, body + META_REC + len));
+      keys = parseMetadata(pid, metaPageOf(raw, view, body, size));
       used = usedBy(keys);
     } else if (type === REC_THREAD) {
-      if (size < THREAD_REC) throw malformed('short thread record');
+      const dataLen = threadDataLen(view, body, size);
       const tid = view.getUint32(body + THREAD_TID, true);
       const flags = view.getUint32(body + THREAD_FLAGS, true);
-      const dataLen = view.getUint32(body + THREAD_DATA_LEN, true);
-      if (THREAD_REC + dataLen > size) throw malformed('thread record longer than its payload');
       const name = comms.read(body + THREAD_COMM);
       if (tid === pid) comm = name;
       let valuesAt = -1;
@@ -206,8 +197,7 @@ export function parseSnapshot(pid: number, raw: Uint8Array): ProcessSnapshot {
     } else {
       throw malformed(`unexpected record type ${type} in a snapshot`);
     }
-    off = body + size;
-  }
+  });
   return { pid, comm: comm || readComm(pid), keys, used, capacity: DATA_MAX, threads, raw };
 }
 
