@@ -14,7 +14,7 @@
 //   <cacheDir>/apt/                      sources.list, sources.list.d/, preferences.d/, state/, cache/
 //   <cacheDir>/kernel/<version>/         a Debian kernel: bzImage vmlinux vmlinux.h config modules/ kernel.json
 //   <cacheDir>/kernel/<version>-<sha12>/ a user's kernel (sha12: the start of the image's SHA-256)
-//   <cacheDir>/kernel/.lock              held while one process fills the cache
+//   <cacheDir>/kernel/.lock              flock()ed while one process fills the cache (folderLock.ts)
 // A cached kernel is returned with fromCache: true and no apt command is run (pass refresh to
 // look for a newer 6.18.x). Host tools: apt, dpkg, zstd, bpftool (scripts/vm/setup-vm.sh).
 import { createHash, randomBytes } from 'node:crypto';
@@ -24,6 +24,7 @@ import * as path from 'node:path';
 import { TldError } from '../client/errors';
 import { KernelImage, elfSections, inspectKernelImage, isElf } from './elf';
 import { SETUP_HINT, failure, findTool, lookupTool, run, tail } from './exec';
+import { acquireFolderLock } from './folderLock';
 
 /** What ensureKernel hands back; paths are absolute, inside the cache. */
 export interface KernelInfo {
@@ -105,7 +106,11 @@ const RECORD = 'kernel.json';
 export async function ensureKernel(opts: EnsureKernelOptions): Promise<KernelInfo> {
   const kernelRoot = path.join(opts.cacheDir, 'kernel');
   mkdirp(kernelRoot);
-  const release = await acquireLock(kernelRoot, opts.onProgress);
+  const release = await acquireFolderLock(kernelRoot, {
+    what: 'filling the kernel cache',
+    onWait: (pid) =>
+      opts.onProgress({ step: 'lock-wait', message: `waiting for ${pid ? `process ${pid}` : 'another process'}, which is filling ${kernelRoot}` }),
+  });
   try {
     removeLeftovers(kernelRoot);
     if (opts.kernelPath !== undefined) return await fromFile(kernelRoot, opts.kernelPath, opts.onProgress);
@@ -785,7 +790,7 @@ export function formatBytes(n: number): string {
 }
 
 // ---------------------------------------------------------------------------------------
-// Files and the lock
+// Files
 
 function mkdirp(d: string): void {
   try {
@@ -849,65 +854,4 @@ function sha256File(f: string): Promise<string> {
 
 function fileContains(f: string, needle: string): boolean {
   return fs.readFileSync(f).includes(needle);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** An exclusive lock on the kernel cache, by a file holding our pid; a dead holder's is taken. */
-async function acquireLock(kernelRoot: string, onProgress: (p: Progress) => void): Promise<() => void> {
-  const lock = path.join(kernelRoot, '.lock');
-  const token = `${process.pid} ${randomBytes(6).toString('hex')}`;
-  const deadline = Date.now() + 30 * 60_000;
-  let told = false;
-  for (;;) {
-    try {
-      fs.writeFileSync(lock, token, { flag: 'wx' });
-      return () => {
-        try {
-          if (fs.readFileSync(lock, 'utf8') === token) fs.unlinkSync(lock);
-        } catch {
-          // already gone
-        }
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new TldError('EIO', `cannot create the cache lock ${lock}: ${(e as Error).message}`);
-      }
-    }
-    let holder = '';
-    let age = 0;
-    try {
-      holder = fs.readFileSync(lock, 'utf8');
-      age = Date.now() - fs.statSync(lock).mtimeMs;
-    } catch {
-      continue; // released meanwhile
-    }
-    const pid = Number(holder.split(' ')[0]);
-    const stale = holder === '' ? age > 10_000 : !(Number.isInteger(pid) && pid > 0 && pidAlive(pid));
-    if (stale) {
-      try {
-        fs.unlinkSync(lock);
-      } catch {
-        // someone else took it
-      }
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new TldError('EALREADY', `the kernel cache ${kernelRoot} has been locked by process ${pid} for 30 minutes; if it is stuck, end it or remove ${lock}`);
-    }
-    if (!told) {
-      told = true;
-      onProgress({ step: 'lock-wait', message: `waiting for process ${pid}, which is filling ${kernelRoot}` });
-    }
-    await sleep(500);
-  }
 }
