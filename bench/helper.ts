@@ -6,8 +6,9 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { TldClient } from '../extension/src/client/client';
-import { snapshotText, typeOf } from '../extension/src/cli/format';
+import { snapshotText } from '../extension/src/cli/format';
 import { decodeRows } from '../extension/src/client/snapshot';
+import { typeOf } from '../extension/src/client/values';
 import { Proc, ProcessSet } from '../test/support/processes';
 import { nativeBuild } from '../test/support/repo';
 import { median } from './stats';

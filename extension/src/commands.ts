@@ -4,12 +4,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 
 import { doctor } from './client/doctor';
-import { keySpec } from './cli/args';
 import { CompileOptions } from './client/compiler';
 import { compileAndCheck } from './client/loader';
 import { printable } from './client/printable';
 import { nativeObjectCheck } from './client/nativeHelper';
 import { cacheDir, studioRoot } from './client/paths';
+import { parseKeySpec } from './client/protocol';
 import { Ctx } from './ctx';
 import { publish } from './diagnostics';
 import { HintInspector } from './inspector/hintInspector';
@@ -131,7 +131,7 @@ export const attachProcess = (ctx: Ctx): Cmd => async () => {
   if (!pidText) return;
   const keysText = await vscode.window.showInputBox({ prompt: 'Keys as NAME:SIZE, separated by spaces', value: 'sched.latency_critical:1 sched.weight:4' });
   if (!keysText) return;
-  const keys = keysText.split(/\s+/).filter(Boolean).map(keySpec);
+  const keys = keysText.split(/\s+/).filter(Boolean).map(parseKeySpec);
   await (await ctx.getClient()).attach(Number(pidText), keys);
   void vscode.window.showInformationMessage(`Attached ${keys.length} key(s) to process ${pidText} while VS Code runs; inspect it to set values.`);
 };

@@ -1,4 +1,6 @@
 // Command-line parsing for tldctl: positionals, --flag VALUE, --switch, and per-command help.
+import { KeySpec, parseKeySpec } from '../client/protocol';
+
 export interface Parsed {
   readonly positionals: string[];
   /** The last value of each valued option. */
@@ -65,9 +67,11 @@ export function pidTid(text: string | undefined): { pid: number; tid: number } {
   return { pid: positiveInt(p || undefined, 'PID'), tid: t === undefined ? 0 : positiveInt(t, 'TID') };
 }
 
-/** KEY:SIZE. */
-export function keySpec(text: string): { name: string; size: number } {
-  const i = text.lastIndexOf(':');
-  if (i <= 0) throw new UsageError(`'${text}' is not KEY:SIZE`);
-  return { name: text.slice(0, i), size: positiveInt(text.slice(i + 1), `the size of '${text.slice(0, i)}'`) };
+/** KEY:SIZE, as a usage error when it is not. */
+export function keySpec(text: string): KeySpec {
+  try {
+    return parseKeySpec(text);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }

@@ -1,7 +1,7 @@
 // What every tldctl command is: its help, its options, and how it runs; and what they share.
 import { TldClient } from '../client/client';
+import { KeyTypes } from '../client/values';
 import { Parsed } from './args';
-import { KeyTypes } from './format';
 
 /** Options every command takes. */
 export interface Globals {

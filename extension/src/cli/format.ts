@@ -1,10 +1,8 @@
 // What tldctl prints: tables for people (names from targets escaped), and the documented JSON shape of a snapshot.
 import { printable } from '../client/printable';
 import { LoadedProgram } from '../client/protocol';
-import { KeyInfo, ProcessSnapshot, ProcessSummary, decodeRows } from '../client/snapshot';
-import { Value, ValueType, defaultType } from '../client/values';
-
-export type KeyTypes = ReadonlyMap<string, ValueType>;
+import { ProcessSnapshot, ProcessSummary, decodeRows } from '../client/snapshot';
+import { KeyTypes, Value, typeOf } from '../client/values';
 
 /** The stable --json shape of `tldctl snapshot` (documented in the README). */
 export interface SnapshotJson {
@@ -12,14 +10,6 @@ export interface SnapshotJson {
   comm: string;
   keys: { name: string; size: number; offset: number }[];
   threads: { tid: number; comm: string; values: Record<string, Value> }[];
-}
-
-/** The type a key is decoded with: the given one when its size fits, else the default by size. */
-export function typeOf(types: KeyTypes): (key: KeyInfo) => ValueType {
-  return (k) => {
-    const t = types.get(k.name);
-    return t && (t.size === k.size || t.size === 0) ? t : defaultType(k.size);
-  };
 }
 
 export function snapshotJson(s: ProcessSnapshot, types: KeyTypes): SnapshotJson {

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { TldError } from '../client/errors';
 import { defaultPinPath } from '../client/paths';
 import { printable } from '../client/printable';
-import { parseTypes } from '../client/values';
+import { KeyTypes, parseTypes } from '../client/values';
 import { UsageError, parseArgs } from './args';
 import { Command, out } from './command';
 import { attachCommands } from './commands/attach';
@@ -14,7 +14,6 @@ import { buildCommands } from './commands/build';
 import { helperCommand } from './commands/helper';
 import { inspectCommands } from './commands/inspect';
 import { vmCommands } from './commands/vm';
-import { KeyTypes } from './format';
 
 const COMMANDS: readonly Command[] = [...inspectCommands, ...attachCommands, ...buildCommands, ...vmCommands, helperCommand];
 

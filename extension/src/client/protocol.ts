@@ -1,5 +1,6 @@
 // The helper's interface, one definition for both transports: in-process (koffi) and the
 // privileged helper host (JSON lines over stdio). Mirrors native/include/tldhelper.h.
+import { TldError } from './errors';
 import { DATA_MAX, MAX_KEYS, NAME_MAX } from './layout';
 
 /** What the host can do (struct tldh_host). */
@@ -28,6 +29,18 @@ export interface HostReport {
 export interface KeySpec {
   readonly name: string;
   readonly size: number;
+}
+
+/** NAME:SIZE (the last colon splits, so names may hold colons); EINVAL says what is wrong. */
+export function parseKeySpec(text: string): KeySpec {
+  const i = text.lastIndexOf(':');
+  if (i <= 0) throw new TldError('EINVAL', `'${text}' is not KEY:SIZE`);
+  const name = text.slice(0, i);
+  const size = text.slice(i + 1);
+  if (!/^\d+$/.test(size) || Number(size) <= 0 || !Number.isSafeInteger(Number(size))) {
+    throw new TldError('EINVAL', `the size of '${name}' must be a positive whole number, not '${size}'`);
+  }
+  return { name, size: Number(size) };
 }
 
 /** A finding of the check before loading (struct tldh_finding). */

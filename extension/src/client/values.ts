@@ -25,6 +25,17 @@ export function defaultType(size: number): ValueType {
     : { kind: 'hex', size };
 }
 
+/** Chosen types of keys, by name (tldctl's --types, the tldStudio.keyTypes setting). */
+export type KeyTypes = ReadonlyMap<string, ValueType>;
+
+/** The type a key is decoded with: the given one when its size fits, else the default by size. */
+export function typeOf(types: KeyTypes): (key: { readonly name: string; readonly size: number }) => ValueType {
+  return (k) => {
+    const t = types.get(k.name);
+    return t && (t.size === k.size || t.size === 0) ? t : defaultType(k.size);
+  };
+}
+
 function readInt(bytes: Uint8Array, size: IntSize, signed: boolean): number | bigint {
   const v = new DataView(bytes.buffer, bytes.byteOffset, size);
   switch (size) {

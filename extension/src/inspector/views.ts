@@ -1,7 +1,6 @@
 // A snapshot as the inspector shows it: keys with their types, formatted rows, the layout.
-import { typeOf } from '../cli/format';
 import { ProcessSnapshot, decodeRows } from '../client/snapshot';
-import { Value, ValueType } from '../client/values';
+import { Value, ValueType, typeOf } from '../client/values';
 import { layoutOf } from '../../../webview/src/layoutModel';
 import { KeyView, LayoutView, RowView } from '../../../webview/src/messages';
 

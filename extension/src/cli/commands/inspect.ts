@@ -2,10 +2,10 @@
 import { doctor } from '../../client/doctor';
 import { TldError } from '../../client/errors';
 import { printable } from '../../client/printable';
+import { KeyTypes, toJson } from '../../client/values';
 import { UsageError, pidTid, positiveInt } from '../args';
 import { Command, out, sleep, withClient } from '../command';
-import { KeyTypes, processTable, snapshotJson, snapshotText } from '../format';
-import { toJson } from '../../client/values';
+import { processTable, snapshotJson, snapshotText } from '../format';
 
 const doctorCmd: Command = {
   name: 'doctor',
