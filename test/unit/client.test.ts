@@ -3,13 +3,15 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { keySpec, parseArgs, pidTid, positiveInt, UsageError } from '../../extension/src/cli/args';
+import { Options, keySpec, parseArgs, pidTid, positiveInt, UsageError } from '../../extension/src/cli/args';
 import { TldError } from '../../extension/src/client/errors';
 import { ENTRY_SIZE, META_HEADER, META_PAGE_SIZE, NAME_LEN } from '../../extension/src/client/layout';
 import { parseHostReply, parseHostRequest } from '../../extension/src/client/protocol';
 import { REC_HEADER, REC_THREAD, REC_WRITTEN, THREAD_REC, decodeRecords } from '../../extension/src/client/records';
 import { parseMetadata } from '../../extension/src/client/snapshot';
 import { ValueType, decodeValue, defaultType, encodeValue, parseTypes, toJson } from '../../extension/src/client/values';
+
+const usage = (message: RegExp) => (e: unknown) => e instanceof UsageError && message.test(e.message);
 
 const isTldError = (code: string, message?: RegExp) => (e: unknown) => {
   assert.ok(e instanceof TldError, `not a TldError: ${String(e)}`);
@@ -245,21 +247,36 @@ test('tldctl arguments: positive pids, PID:TID, KEY:SIZE, and unknown options ar
   assert.deepEqual(keySpec('ns:key:8'), { name: 'ns:key', size: 8 });
   assert.throws(() => keySpec(':4'), UsageError);
   assert.throws(() => keySpec('k:0'), UsageError);
-  const p = parseArgs(['snapshot', '12', '--json', '--pin=/x', '--types', 't.json', '--', '--json'], ['pin', 'types'], ['json']);
+  const globals: Options = { pin: { type: 'string' }, types: { type: 'string' }, json: { type: 'boolean' } };
+  const p = parseArgs(['snapshot', '12', '--json', '--pin=/x', '--types', 't.json', '--', '--json'], globals);
   assert.deepEqual(p.positionals, ['snapshot', '12', '--json']);
   assert.deepEqual([...p.options], [['pin', '/x'], ['types', 't.json']]);
   assert.deepEqual([...p.switches], ['json']);
-  assert.throws(() => parseArgs(['--nope'], [], []), UsageError);
-  assert.throws(() => parseArgs(['--pin'], ['pin'], []), UsageError);
+  assert.throws(() => parseArgs(['--nope'], {}), usage(/^unknown option --nope$/));
+  assert.throws(() => parseArgs(['--pin'], globals), usage(/^--pin needs a value$/));
+  assert.throws(() => parseArgs(['ps', '--set', 'x=1'], globals, (o) => `ps takes no ${o}`), usage(/^ps takes no --set$/));
+});
+
+test('tldctl arguments: --pin=/a=b keeps the whole value after the first =, and a switch given a value (--json=no) is a usage error, not on', () => {
+  const globals: Options = { pin: { type: 'string' }, json: { type: 'boolean' } };
+  assert.equal(parseArgs(['ps', '--pin=/a=b'], globals).options.get('pin'), '/a=b');
+  assert.equal(parseArgs(['ps', '--pin', '/a=b'], globals).options.get('pin'), '/a=b');
+  for (const word of ['--json=no', '--json=', '--json=1']) {
+    assert.throws(() => parseArgs(['ps', word], globals), usage(/^--json is a switch and takes no value/), word);
+  }
+  assert.deepEqual([...parseArgs(['ps', '--json'], globals).switches], ['json']);
 });
 
 test('tldctl arguments: repeatable options keep every value in order, -I DIR and -IDIR are --include, = in a value stays', () => {
-  const p = parseArgs(['load', 'a.bpf.c', '-I', 'inc1', '-Iinc2', '--include=inc3', '--set', 'x=1', '--set=y=a=b'], ['include', 'set'], []);
+  const opts: Options = { include: { type: 'string', multiple: true, short: 'I' }, set: { type: 'string', multiple: true }, cflag: { type: 'string', multiple: true } };
+  const p = parseArgs(['load', 'a.bpf.c', '-I', 'inc1', '-Iinc2', '--include=inc3', '--set', 'x=1', '--set=y=a=b', '--cflag', '-DDEBUG'], opts);
   assert.deepEqual(p.positionals, ['load', 'a.bpf.c']);
   assert.deepEqual(p.lists.get('include'), ['inc1', 'inc2', 'inc3']);
   assert.deepEqual(p.lists.get('set'), ['x=1', 'y=a=b']);
+  assert.deepEqual(p.lists.get('cflag'), ['-DDEBUG']);
   assert.equal(p.options.get('include'), 'inc3');
-  assert.throws(() => parseArgs(['-I'], ['include'], []), UsageError);
-  assert.throws(() => parseArgs(['-x'], [], []), /unknown option -x/);
-  assert.deepEqual(parseArgs(['set', '1', 'k', '-5'], [], []).positionals, ['set', '1', 'k', '-5']);
+  assert.throws(() => parseArgs(['-I'], opts), usage(/^-I needs a value$/));
+  assert.throws(() => parseArgs(['-x'], {}), usage(/^unknown option -x$/));
+  assert.deepEqual(parseArgs(['set', '1', 'k', '-5'], {}).positionals, ['set', '1', 'k', '-5']);
+  assert.deepEqual(parseArgs(['set', '1', 'k', '-12.5', '-0x10'], {}).positionals, ['set', '1', 'k', '-12.5', '-0x10']);
 });

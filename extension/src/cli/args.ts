@@ -1,5 +1,20 @@
-// Command-line parsing for tldctl: positionals, --flag VALUE, --switch, and per-command help.
+// Command-line parsing for tldctl on node:util.parseArgs: positionals, --flag VALUE, --switch, each
+// command's own options, and values checked with clear usage errors.
+import { parseArgs as nodeParseArgs } from 'node:util';
+
 import { KeySpec, parseKeySpec } from '../client/protocol';
+
+/** One option as a command declares it (node:util.parseArgs's shape). */
+export interface OptionSpec {
+  /** 'string' takes a value (`--pin PATH`, `--pin=PATH`); 'boolean' is a switch and takes none. */
+  readonly type: 'string' | 'boolean';
+  /** Repeatable: every value is kept, in order, in Parsed.lists (`-I DIR`, `--set K=V`). */
+  readonly multiple?: boolean;
+  /** A one-letter form: `-I DIR` and `-IDIR` for --include. */
+  readonly short?: string;
+}
+
+export type Options = Readonly<Record<string, OptionSpec>>;
 
 export interface Parsed {
   readonly positionals: string[];
@@ -12,42 +27,60 @@ export interface Parsed {
 
 export class UsageError extends Error {}
 
-/** Short options and the long option each stands for; `-I DIR` and `-IDIR` both work. */
-const SHORT: Readonly<Record<string, string>> = { '-I': 'include' };
+/** How an option was written, for messages: `-I` or `--include`. */
+function written(raw: string): string {
+  const eq = raw.indexOf('=');
+  return eq < 0 ? raw : raw.slice(0, eq);
+}
 
-/** Splits @argv; @valued names the options that take a value. Unknown options are errors. */
-export function parseArgs(argv: readonly string[], valued: readonly string[], switches: readonly string[]): Parsed {
+/**
+ * Splits @argv with node:util.parseArgs by the declared @options. Unknown options, a value
+ * given to a switch (`--json=no`) and a missing value are usage errors; @unknown may name the
+ * owner of an option this command does not take ("ps takes no --set"). A word that starts with
+ * a dash and a digit (`-5`) is a positional, so negative values need no `--`.
+ */
+export function parseArgs(argv: readonly string[], options: Options, unknown?: (option: string) => string | undefined): Parsed {
   const out: Parsed = { positionals: [], options: new Map(), lists: new Map(), switches: new Set() };
-  const put = (name: string, v: string | undefined) => {
-    if (v === undefined) throw new UsageError(`--${name} needs a value`);
-    out.options.set(name, v);
-    out.lists.set(name, [...(out.lists.get(name) ?? []), v]);
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === '--') {
-      out.positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    const short = Object.keys(SHORT).find((s) => a.startsWith(s));
-    if (short && valued.includes(SHORT[short] as string)) {
-      put(SHORT[short] as string, a.length > short.length ? a.slice(short.length) : argv[++i]);
-      continue;
-    }
-    if (!a.startsWith('--') || a === '-') {
-      if (a.startsWith('-') && a.length > 1 && !/^-\d/.test(a)) throw new UsageError(`unknown option ${a}`);
-      out.positionals.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
-    const inline = eq < 0 ? undefined : a.slice(eq + 1);
-    if (switches.includes(name)) {
-      out.switches.add(name);
-    } else if (valued.includes(name)) {
-      put(name, inline ?? argv[++i]);
-    } else {
-      throw new UsageError(`unknown option --${name}`);
+  const { tokens } = nodeParseArgs({
+    args: [...argv],
+    options: options as Record<string, OptionSpec>,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  // A group like -12 comes back as one token per letter, all with the word's index.
+  const numberWords = new Set<number>();
+  for (const t of tokens) {
+    switch (t.kind) {
+      case 'positional':
+        out.positionals.push(t.value);
+        break;
+      case 'option-terminator':
+        break;
+      case 'option': {
+        const word = argv[t.index] as string;
+        if (/^-\d/.test(word) && !t.rawName.startsWith('--')) {
+          if (!numberWords.has(t.index)) out.positionals.push(word);
+          numberWords.add(t.index);
+          break;
+        }
+        const spec = Object.prototype.hasOwnProperty.call(options, t.name) ? options[t.name] : undefined;
+        const name = written(t.rawName);
+        if (!spec) throw new UsageError(unknown?.(name) ?? `unknown option ${name}`);
+        if (spec.type === 'boolean') {
+          if (t.value !== undefined) throw new UsageError(`${name} is a switch and takes no value (give ${name} or leave it out)`);
+          out.switches.add(t.name);
+        } else {
+          if (t.value === undefined) throw new UsageError(`${name} needs a value`);
+          out.options.set(t.name, t.value);
+          out.lists.set(t.name, [...(out.lists.get(t.name) ?? []), t.value]);
+        }
+        break;
+      }
+      default: {
+        const never: never = t;
+        throw new UsageError(`unexpected argument ${String(never)}`);
+      }
     }
   }
   return out;

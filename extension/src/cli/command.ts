@@ -1,7 +1,7 @@
 // What every tldctl command is: its help, its options, and how it runs; and what they share.
 import { TldClient } from '../client/client';
 import { KeyTypes } from '../client/values';
-import { Parsed } from './args';
+import { Options, Parsed } from './args';
 
 /** Options every command takes. */
 export interface Globals {
@@ -16,12 +16,25 @@ export interface Command {
   readonly summary: readonly string[];
   /** `tldctl NAME --help`. */
   readonly help: string;
-  /** Options that take a value (repeatable ones are read from Parsed.lists). */
-  readonly valued?: readonly string[];
-  readonly switches?: readonly string[];
+  /** The options this command takes besides the global ones (repeatable ones are read from Parsed.lists). */
+  readonly options?: Options;
   /** @rest: the positionals after the command's name. Returns the exit code. */
   run(p: Parsed, rest: readonly string[], g: Globals): Promise<number>;
 }
+
+/** Options every command takes, before or after its name. */
+export const GLOBAL_OPTIONS: Options = {
+  pin: { type: 'string' },
+  types: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean' },
+};
+
+/** The build options of the commands that compile BPF (compile, load, vm run's scheduler). */
+export const BUILD_OPTIONS: Options = {
+  include: { type: 'string', multiple: true, short: 'I' },
+  cflag: { type: 'string', multiple: true },
+};
 
 export const out = (s: string): void => {
   process.stdout.write(s + '\n');

@@ -7,8 +7,8 @@ import { TldError } from '../client/errors';
 import { defaultPinPath } from '../client/paths';
 import { printable } from '../client/printable';
 import { KeyTypes, parseTypes } from '../client/values';
-import { UsageError, parseArgs } from './args';
-import { Command, out } from './command';
+import { Options, UsageError, parseArgs } from './args';
+import { Command, GLOBAL_OPTIONS, out } from './command';
 import { attachCommands } from './commands/attach';
 import { buildCommands } from './commands/build';
 import { helperCommand } from './commands/helper';
@@ -16,9 +16,6 @@ import { inspectCommands } from './commands/inspect';
 import { vmCommands } from './commands/vm';
 
 const COMMANDS: readonly Command[] = [...inspectCommands, ...attachCommands, ...buildCommands, ...vmCommands, helperCommand];
-
-const GLOBAL_VALUED = ['pin', 'types'];
-const GLOBAL_SWITCHES = ['json', 'help'];
 
 const MAIN_HELP = `Usage: tldctl [--pin PATH] COMMAND [ARGS]
 
@@ -43,28 +40,29 @@ function loadTypes(file: string | undefined): KeyTypes {
   return parseTypes(json);
 }
 
+/** Every option of every command, to find the command's name wherever options stand. */
+const ALL_OPTIONS: Options = Object.assign({}, GLOBAL_OPTIONS, ...COMMANDS.map((c) => c.options ?? {}));
+
+/** For an option @cmd does not take: the commands that take it, for the message. */
+function notTaken(cmd: Command, option: string): string | undefined {
+  const name = option.replace(/^-+/, '');
+  const owners = COMMANDS.filter((c) => Object.entries(c.options ?? {}).some(([long, o]) => long === name || o.short === name));
+  return owners.length ? `${cmd.name} takes no ${option} (${owners.map((c) => c.name).join(', ')} ${owners.length > 1 ? 'do' : 'does'})` : undefined;
+}
+
 async function run(argv: string[]): Promise<number> {
-  // Parse with every option any command takes, then refuse those the chosen command does not.
-  const p = parseArgs(
-    argv,
-    [...GLOBAL_VALUED, ...COMMANDS.flatMap((c) => c.valued ?? [])],
-    [...GLOBAL_SWITCHES, ...COMMANDS.flatMap((c) => c.switches ?? [])],
-  );
-  const [name, ...rest] = p.positionals;
+  // The command is the first word that is neither an option nor an option's value.
+  const name = parseArgs(argv, ALL_OPTIONS, () => undefined).positionals[0];
   const cmd = COMMANDS.find((c) => c.name === name);
-  if (p.switches.has('help') || !name) {
+  if (name !== undefined && !cmd && !argv.includes('--help')) throw new UsageError(`unknown command '${name}'`);
+  // Then with exactly the options this command declares, besides the global ones.
+  const p = parseArgs(argv, cmd ? { ...GLOBAL_OPTIONS, ...cmd.options } : GLOBAL_OPTIONS, (o) => (cmd ? notTaken(cmd, o) : undefined));
+  if (p.switches.has('help') || !cmd) {
     out(cmd?.help ?? MAIN_HELP);
-    return name || p.switches.has('help') ? 0 : 2;
-  }
-  if (!cmd) throw new UsageError(`unknown command '${name}'`);
-  for (const o of p.options.keys()) {
-    if (!GLOBAL_VALUED.includes(o) && !(cmd.valued ?? []).includes(o)) throw new UsageError(`${name} takes no ${o === 'include' ? '-I' : `--${o}`}`);
-  }
-  for (const s of p.switches) {
-    if (!GLOBAL_SWITCHES.includes(s) && !(cmd.switches ?? []).includes(s)) throw new UsageError(`${name} takes no --${s}`);
+    return cmd || p.switches.has('help') ? 0 : 2;
   }
   const globals = { pin: p.options.get('pin') ?? defaultPinPath(), types: loadTypes(p.options.get('types')), json: p.switches.has('json') };
-  return cmd.run(p, rest, globals);
+  return cmd.run(p, p.positionals.slice(1), globals);
 }
 
 run(process.argv.slice(2)).then(

@@ -81,7 +81,7 @@ const attach: Command = {
   summary: ['attach PID KEY:SIZE...       give a process without task local data these keys'],
   help:
     'Usage: tldctl attach PID KEY:SIZE... [--set KEY=VALUE]...\n\nGives a process that does not use task local data the keys, for every thread, including threads\nstarted later, and stays running to keep them; Ctrl-C or `tldctl detach PID` removes them, and so\ndoes this process\'s death, however it dies. Its run file (holder and target, with their start\ntimes) is in $TLD_RUN_DIR, else /run/tld-studio/attach for root and\n$XDG_RUNTIME_DIR/tld-studio/attach (or a private folder in the temporary folder) for other users.',
-  valued: ['set'],
+  options: { set: { type: 'string', multiple: true } },
   run: (p, rest, g) => attachAndHold(g.pin, positiveInt(rest[0], 'PID'), rest.slice(1), p.lists.get('set') ?? []),
 };
 

@@ -6,11 +6,11 @@ import { BuildOutcome, compileAndCheck, formatDiagnostic } from '../../client/lo
 import { nativeObjectCheck } from '../../client/nativeHelper';
 import { cacheDir } from '../../client/paths';
 import { toJson } from '../../client/values';
-import { Parsed, UsageError, positiveInt } from '../args';
-import { Command, out, withClient } from '../command';
+import { Options, Parsed, UsageError, positiveInt } from '../args';
+import { BUILD_OPTIONS, Command, out, withClient } from '../command';
 import { programTable } from '../format';
 
-const BUILD_VALUED = ['include', 'cflag', 'kernel'];
+const BUILD_AND_OUT: Options = { ...BUILD_OPTIONS, kernel: { type: 'string' }, out: { type: 'string' } };
 const BUILD_HELP =
   '\n\nBuild options (repeatable ones may be given many times):\n' +
   '  -I DIR            an include folder, searched before TLD Studio\'s and libbpf\'s headers\n' +
@@ -60,7 +60,7 @@ const compile: Command = {
   summary: ['compile FILE [--json]        compile BPF C and check the object, errors at their lines'],
   help:
     "Usage: tldctl compile FILE [-I DIR]... [--cflag FLAG]... [--kernel K] [--out OBJ] [--json]\n\nCompiles FILE with clang -g -O2 -target bpf -mcpu=v3 against tld.bpf.h, libbpf's headers and a\nkernel's vmlinux.h, then checks the object (uptr structs defined, tld_data_map shape, license,\nprogram types). Diagnostics print as file:line:col: severity: message. Exits 1 on any error." + BUILD_HELP,
-  valued: ['out', ...BUILD_VALUED],
+  options: BUILD_AND_OUT,
   async run(p, rest, g) {
     if (!rest[0]) throw new UsageError('compile needs FILE');
     const opts = { ...(await buildOptionsOf(p, rest[0])), output: p.options.get('out') };
@@ -74,8 +74,7 @@ const load: Command = {
   summary: ['load FILE [--attach]         compile, check and load it (programs stay until unload)'],
   help:
     'Usage: tldctl load FILE [--attach] [-I DIR]... [--cflag FLAG]... [--kernel K] [--out OBJ] [--json]\n\nCompiles, checks and loads FILE, sharing tld_data_map with applications (--pin). A verifier\nrejection is shown at the source line and column of the failing instruction (through inlined\nfunctions), with a plain explanation and, as notes, where the pointer came from; the whole log\nis saved and its path printed. Loaded programs are pinned under $TLD_STUDIO_PIN_ROOT\n(/sys/fs/bpf/tld-studio) until `tldctl unload ID`; --attach also attaches them (struct_ops:\nregisters them).' + BUILD_HELP,
-  valued: ['out', ...BUILD_VALUED],
-  switches: ['attach'],
+  options: { ...BUILD_AND_OUT, attach: { type: 'boolean' } },
   async run(p, rest, g) {
     const file = rest[0];
     if (!file) throw new UsageError('load needs FILE');

@@ -21,7 +21,7 @@ export const helperCommand: Command = {
   name: 'helper',
   summary: ['helper install --user USER   (as root) the helper host for an ordinary user', 'helper uninstall             (as root) remove what install made'],
   help: HELP,
-  valued: ['user', 'pin-dir', 'program-pin-root'],
+  options: { user: { type: 'string' }, 'pin-dir': { type: 'string' }, 'program-pin-root': { type: 'string' } },
   async run(p, rest) {
     const [verb, ...extra] = rest;
     if (extra.length > 0) throw new UsageError(`helper ${verb ?? ''} takes no argument '${extra[0]}'`);

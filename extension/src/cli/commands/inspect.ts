@@ -78,7 +78,7 @@ const watch: Command = {
   name: 'watch',
   summary: ['watch PID [--interval MS]    the same, refreshed until the process exits'],
   help: 'Usage: tldctl watch PID [--interval MS] [--count N] [--types FILE]\n\nPrints the snapshot every MS milliseconds (default 1000) until the process exits or N refreshes.',
-  valued: ['interval', 'count'],
+  options: { interval: { type: 'string' }, count: { type: 'string' } },
   run: (p, rest, g) =>
     watchLoop(
       g.pin,

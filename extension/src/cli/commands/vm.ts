@@ -5,7 +5,7 @@ import { formatDiagnostic } from '../../client/loader';
 import { cacheDir, studioRoot } from '../../client/paths';
 import { toJson } from '../../client/values';
 import { UsageError, positiveInt } from '../args';
-import { Command, out } from '../command';
+import { BUILD_OPTIONS, Command, out } from '../command';
 
 const vm: Command = {
   name: 'vm',
@@ -18,9 +18,19 @@ const vm: Command = {
   help:
     "Usage: tldctl vm kernel [--kernel PATH] [--json]\n       tldctl vm run (--scheduler NAME.bpf.c | --default-scheduler | --cmd COMMAND [--share DIR])\n                     [--workload CMD] [--seconds N] [--cpus N] [--memory MB] [--kernel PATH] [--json]\n                     [--set NAME=VALUE]... [-I DIR]... [--cflag FLAG]...\n\nvm kernel gets Debian's newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine's sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm run builds the scheduler for that kernel, boots it in qemu (KVM when it works, else\nTCG), enables it with tld-scx-run for N seconds (default 5) while the workload runs, and streams\nthe console with the scheduler's statistics (its integer globals and latency histograms) every\nsecond. The workload is a guest shell command (default: tld-demo with hints; tld-latency\nmeasures hinted and unhinted wake-up latency under CPU hogs). --default-scheduler runs the\nworkload under the kernel's own scheduler instead. --set NAME=VALUE (repeatable) sets a\nglobal of the scheduler before it loads (rodata such as nr_cpus or slice_ns: a number, true/false\nor an enumerator); tld-scx-run also fills every __NAME rodata global from the guest kernel's\nenumerator NAME, and sizes arrays declared resizable to the guest's CPUs. --json prints the outcome and statistics as\nJSON on stdout (the console goes to stderr). Exit code: 0 when the scheduler stayed enabled, 1\nwhen it did not load or enable (a verifier error is shown at its source line), 2 when the kernel\ndisabled it (the reason is printed).\n\n--cmd runs your own loader instead (C, Rust, a script): COMMAND starts as root in the guest in\nDIR (default: the current folder), which the guest sees at the same path, read-write, over\nvirtiofs; the host's /usr/lib and /usr/local are shared read-only so host-built binaries find\ntheir libraries. virtiofsd needs root: for an ordinary user DIR (up to 512 MiB) is copied into\nthe guest with the libraries of its executables, and the guest's writes stay there. The run is\njudged by the kernel's sched_ext state and its reason when it disables the scheduler, with the\nsame exit codes; once the scheduler is enabled it runs N seconds beside the workload, then\nCOMMAND gets SIGINT (as Ctrl-C). --cpus (1-64, default 2)\nand --memory (MiB, 256-65536, default 1024) size the guest; cgroup2 is at /sys/fs/cgroup." +
     "\n\nvm run -I DIR, --cflag FLAG (both repeatable): the scheduler's build options. It is built against\nthe guest kernel's vmlinux.h with -g -O2 -target bpf -mcpu=v3, TLD Studio's and libbpf's headers,\nthese, and the flags of a compile_commands.json beside it (as tldctl compile does).",
-  valued: ['kernel', 'scheduler', 'workload', 'seconds', 'set', 'cmd', 'share', 'cpus', 'memory',
-    'include', 'cflag'], // build options of the scheduler (-I DIR, --cflag FLAG); --kernel also names the kernel it is built against
-  switches: ['default-scheduler'],
+  options: {
+    kernel: { type: 'string' }, // also the kernel the scheduler is built against
+    scheduler: { type: 'string' },
+    'default-scheduler': { type: 'boolean' },
+    workload: { type: 'string' },
+    seconds: { type: 'string' },
+    set: { type: 'string', multiple: true },
+    cmd: { type: 'string' },
+    share: { type: 'string' },
+    cpus: { type: 'string' },
+    memory: { type: 'string' },
+    ...BUILD_OPTIONS, // the scheduler's build options: -I DIR, --cflag FLAG
+  },
   async run(p, rest, g) {
     const json = g.json;
     if (rest[0] !== 'kernel' && rest[0] !== 'run') throw new UsageError('tldctl vm takes: kernel, run');
