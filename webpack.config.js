@@ -8,6 +8,11 @@ const tsRule = (configFile) => ({
   use: [{ loader: 'ts-loader', options: { configFile, transpileOnly: false, compilerOptions: { noEmit: false } } }],
 });
 
+// Source maps only for development builds (webpack --mode development): the .vsix and the
+// installed helper host carry none.
+const development = process.argv.includes('development') || process.env.NODE_ENV === 'development';
+const devtool = development ? 'source-map' : false;
+
 /** @type {import('webpack').Configuration} */
 const extension = {
   name: 'extension',
@@ -21,7 +26,7 @@ const extension = {
   externals: { vscode: 'commonjs vscode', koffi: 'commonjs koffi' },
   resolve: { extensions: ['.ts', '.js'] },
   module: { rules: [tsRule(path.resolve(__dirname, 'tsconfig.json'))] },
-  devtool: 'source-map',
+  devtool,
   infrastructureLogging: { level: 'warn' },
 };
 
@@ -33,7 +38,7 @@ const webview = {
   output: { path: path.resolve(__dirname, 'dist'), filename: 'webview.js' },
   resolve: { extensions: ['.ts', '.js'] },
   module: { rules: [tsRule(path.resolve(__dirname, 'tsconfig.webview.json'))] },
-  devtool: 'source-map',
+  devtool,
   infrastructureLogging: { level: 'warn' },
 };
 
