@@ -5,6 +5,8 @@
  * task local data in the Linux BPF selftests, so that either side can be
  * upstream's and the other ours. Plain C only: no _Atomic, so C++ and BPF
  * can include it; user space uses __atomic builtins on the u16 fields.
+ * TypeScript's one copy is extension/src/client/layout.ts, checked against
+ * this header by test/integration/layoutProbe.test.ts.
  */
 #ifndef TLD_LAYOUT_H
 #define TLD_LAYOUT_H

@@ -3,7 +3,8 @@
  * The records the helper's BPF iterators write and the helper hands to its
  * callers unchanged: one definition for the BPF side (bpf/helper/), the C
  * helper (native/helper/) and the TypeScript decoder, which mirrors it in
- * extension/src/client/records.ts. A stream is a sequence of records, each a
+ * extension/src/client/records.ts (test/integration/layoutProbe.test.ts
+ * compares the two). A stream is a sequence of records, each a
  * struct tldh_rec header followed by `size` bytes of payload, 8-byte aligned.
  */
 #ifndef TLDH_RECORDS_H

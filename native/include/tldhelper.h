@@ -3,7 +3,8 @@
  * libtldhelper: what the TLD Studio tools know of live processes that use
  * task local data. Written for koffi: plain types, explicit lengths, and on
  * every call a return of 0 or a negative errno with a message in *err.
- * extension/src/client/nativeHelper.ts mirrors this header.
+ * extension/src/client/nativeHelper.ts binds its functions and helperStructs.ts
+ * mirrors its structs (test/integration/layoutProbe.test.ts compares them).
  *
  * Record streams (list, snapshot, write) are laid out as tldh_records.h says.
  * A call whose output does not fit returns -ENOSPC and sets *len to the size
