@@ -8,11 +8,6 @@ const tsRule = (configFile) => ({
   use: [{ loader: 'ts-loader', options: { configFile, transpileOnly: false, compilerOptions: { noEmit: false } } }],
 });
 
-// Source maps only for development builds (webpack --mode development): the .vsix and the
-// installed helper host carry none.
-const development = process.argv.includes('development') || process.env.NODE_ENV === 'development';
-const devtool = development ? 'source-map' : false;
-
 /** @type {import('webpack').Configuration} */
 const extension = {
   name: 'extension',
@@ -26,7 +21,6 @@ const extension = {
   externals: { vscode: 'commonjs vscode', koffi: 'commonjs koffi' },
   resolve: { extensions: ['.ts', '.js'] },
   module: { rules: [tsRule(path.resolve(__dirname, 'tsconfig.json'))] },
-  devtool,
   infrastructureLogging: { level: 'warn' },
 };
 
@@ -38,8 +32,12 @@ const webview = {
   output: { path: path.resolve(__dirname, 'dist'), filename: 'webview.js' },
   resolve: { extensions: ['.ts', '.js'] },
   module: { rules: [tsRule(path.resolve(__dirname, 'tsconfig.webview.json'))] },
-  devtool,
   infrastructureLogging: { level: 'warn' },
 };
 
-module.exports = [extension, webview];
+// Source maps only for development builds (webpack --mode development): the .vsix and the
+// installed helper host carry none.
+module.exports = (_env, argv) => {
+  const devtool = argv.mode === 'development' ? 'source-map' : false;
+  return [{ ...extension, devtool }, { ...webview, devtool }];
+};
