@@ -8,7 +8,7 @@ import { TldError } from '../../extension/src/client/errors';
 import { ENTRY_SIZE, META_HEADER, META_PAGE_SIZE, NAME_LEN } from '../../extension/src/client/layout';
 import { parseHostReply, parseHostRequest } from '../../extension/src/client/protocol';
 import { REC_HEADER, REC_THREAD, REC_WRITTEN, THREAD_REC, decodeRecords } from '../../extension/src/client/records';
-import { parseMetadata } from '../../extension/src/client/snapshot';
+import { parseMetadata, parseSnapshot } from '../../extension/src/client/snapshot';
 import { ValueType, decodeValue, defaultType, encodeValue, parseTypes, toJson } from '../../extension/src/client/values';
 
 const usage = (message: RegExp) => (e: unknown) => e instanceof UsageError && message.test(e.message);
@@ -198,6 +198,25 @@ test('decodeRecords reads a whole stream and rejects every truncated one, never 
   const unknown = threadStream([1], data);
   new DataView(unknown.buffer).setUint32(0, 99, true);
   assert.throws(() => decodeRecords(unknown), isTldError('EHELPER', /unknown record type 99/));
+});
+
+test('parseSnapshot reads the stream with the same framing checks as decodeRecords: every cut stream is refused with the same message', () => {
+  const stream = threadStream([101, 102], [...Array(16).keys()]);
+  const message = (f: () => unknown): string => {
+    try {
+      f();
+      return 'accepted';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  for (let cut = 1; cut < stream.length; cut++) {
+    const part = stream.subarray(0, cut);
+    assert.equal(message(() => parseSnapshot(100, part)), message(() => decodeRecords(part)), `cut at ${cut}`);
+  }
+  const lying = threadStream([1], [...Array(16).keys()]);
+  new DataView(lying.buffer).setUint32(REC_HEADER + 12, 4000, true);
+  assert.equal(message(() => parseSnapshot(100, lying)), message(() => decodeRecords(lying)));
 });
 
 /** A metadata page with @entries (name, size); @cnt defaults to their number. */
