@@ -1,10 +1,11 @@
 // How the helper host is started: under Electron (desktop VS Code) the host runs as Node only with
 // ELECTRON_RUN_AS_NODE=1 set after sudo or pkexec (which drop it); the installed host is its own
-// command with no arguments.
+// command with no arguments; one started by root from a checkout takes only --pin and --lib.
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { HOST_COMMAND } from '../../extension/src/client/hostConfig';
+import { TldError } from '../../extension/src/client/errors';
+import { HOST_COMMAND, parseHostArgs } from '../../extension/src/client/hostConfig';
 import { LaunchContext, planHostLaunch } from '../../extension/src/client/hostHelper';
 
 const ELECTRON = '/usr/share/code/code';
@@ -63,4 +64,13 @@ test('a host started without a boundary (as root) gets no SUDO_UID, SUDO_GID or 
   assert.equal(plan.env.HOME, '/root');
   const viaSudo = planHostLaunch(PIN, ['sudo', '-n'], ctx({ execPath: process.execPath, versions: process.versions, env }));
   assert.equal(viaSudo.env.SUDO_UID, '1000', 'through sudo, sudo itself sets them for the host');
+});
+
+test('a helper host started by root from a checkout takes --pin PATH and --pin=PATH alike, and refuses any other word', () => {
+  assert.deepEqual(parseHostArgs(['--pin', '/sys/fs/bpf/x/tld_data_map', '--lib', '/l.so']), { pin: '/sys/fs/bpf/x/tld_data_map', lib: '/l.so' });
+  assert.deepEqual(parseHostArgs(['--pin=/a=b']), { pin: '/a=b' });
+  assert.deepEqual(parseHostArgs([]), {});
+  for (const bad of [['--pin'], ['--json'], ['/a'], ['--pin', '/a', 'extra']]) {
+    assert.throws(() => parseHostArgs(bad), (e: unknown) => e instanceof TldError && e.code === 'EINVAL' && /takes --pin PATH and --lib PATH only/.test(e.message), bad.join(' '));
+  }
 });

@@ -8,7 +8,7 @@ import * as readline from 'node:readline';
 
 import { TldError } from './errors';
 import { establishSharedPin, isInstalledHost } from './helperInstall';
-import { HOST_CONFIG_PATH, readHostConfig } from './hostConfig';
+import { HOST_CONFIG_PATH, parseHostArgs, readHostConfig } from './hostConfig';
 import { CALLER_CAPS, Caller, callerOf, checkPinRoot, checkProcess, isRoot, isThreadOf, verifyProcess } from './hostPolicy';
 import { ABI_VERSION, NativeHelper, nativeReadAs } from './nativeHelper';
 import { defaultPinPath, helperLibraryPath, programPinRoot } from './paths';
@@ -49,15 +49,12 @@ function setupOf(argv: readonly string[], env: NodeJS.ProcessEnv): Setup {
   // The installed host (INSTALL_DIR) serves its configuration to everyone, root too.
   const installed = isInstalledHost();
   if (isRoot(caller) && !installed) {
-    const arg = (name: string) => {
-      const i = argv.indexOf(name);
-      return i >= 0 ? argv[i + 1] : undefined;
-    };
+    const opts = parseHostArgs(argv);
     return {
       caller,
-      pinPath: arg('--pin') ?? defaultPinPath(env),
+      pinPath: opts.pin ?? defaultPinPath(env),
       programPinRoot: programPinRoot(env),
-      libraryPath: arg('--lib') ?? helperLibraryPath(env),
+      libraryPath: opts.lib ?? helperLibraryPath(env),
     };
   }
   if (argv.length > 0) {

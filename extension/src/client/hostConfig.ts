@@ -1,6 +1,9 @@
 // Where an installed helper host lives and the root-owned configuration it serves by. One
 // definition for `tldctl helper install` (which writes it) and the host (which reads it).
 import * as fs from 'node:fs';
+import { parseArgs } from 'node:util';
+
+import { TldError } from './errors';
 
 import { DEFAULT_PIN_DIR, MAP_NAME } from './layout';
 
@@ -47,4 +50,18 @@ export function readHostConfig(file = HOST_CONFIG_PATH): HostConfig {
     throw e;
   }
   return parseHostConfig(JSON.parse(text));
+}
+
+/**
+ * The options root may give a host it starts from a checkout (`--pin PATH`, `--lib PATH`, also
+ * as `--pin=PATH`): EINVAL for anything else, or an option without its value, rather than a
+ * host that serves another pin than the one asked for.
+ */
+export function parseHostArgs(argv: readonly string[]): { pin?: string; lib?: string } {
+  try {
+    const { values } = parseArgs({ args: [...argv], options: { pin: { type: 'string' }, lib: { type: 'string' } }, strict: true, allowPositionals: false });
+    return { ...(values.pin !== undefined ? { pin: values.pin } : {}), ...(values.lib !== undefined ? { lib: values.lib } : {}) };
+  } catch (e) {
+    throw new TldError('EINVAL', `the helper host takes --pin PATH and --lib PATH only: ${(e as Error).message.split('\n')[0]}`);
+  }
 }
