@@ -4,6 +4,12 @@ import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { Options, keySpec, parseArgs, pidTid, positiveInt, UsageError } from '../../extension/src/cli/args';
+import { GLOBAL_OPTIONS } from '../../extension/src/cli/command';
+import { attachCommands } from '../../extension/src/cli/commands/attach';
+import { buildCommands } from '../../extension/src/cli/commands/build';
+import { helperCommand } from '../../extension/src/cli/commands/helper';
+import { inspectCommands } from '../../extension/src/cli/commands/inspect';
+import { vmCommands } from '../../extension/src/cli/commands/vm';
 import { TldError } from '../../extension/src/client/errors';
 import { ENTRY_SIZE, META_HEADER, META_PAGE_SIZE, NAME_LEN } from '../../extension/src/client/layout';
 import { parseHostReply, parseHostRequest } from '../../extension/src/client/protocol';
@@ -298,4 +304,16 @@ test('tldctl arguments: repeatable options keep every value in order, -I DIR and
   assert.throws(() => parseArgs(['-x'], {}), usage(/^unknown option -x$/));
   assert.deepEqual(parseArgs(['set', '1', 'k', '-5'], {}).positionals, ['set', '1', 'k', '-5']);
   assert.deepEqual(parseArgs(['set', '1', 'k', '-12.5', '-0x10'], {}).positionals, ['set', '1', 'k', '-12.5', '-0x10']);
+});
+
+test('tldctl commands never declare one option name with two meanings, nor redeclare a global one, so the command word is found alike for all', () => {
+  const seen = new Map<string, string>(Object.entries(GLOBAL_OPTIONS).map(([name, o]) => [name, JSON.stringify(o)]));
+  for (const cmd of [...inspectCommands, ...attachCommands, ...buildCommands, ...vmCommands, helperCommand]) {
+    for (const [name, o] of Object.entries(cmd.options ?? {})) {
+      assert.ok(!(name in GLOBAL_OPTIONS), `${cmd.name} redeclares the global --${name}`);
+      const before = seen.get(name);
+      assert.ok(before === undefined || before === JSON.stringify(o), `${cmd.name} declares --${name} as ${JSON.stringify(o)}, another command as ${before}`);
+      seen.set(name, JSON.stringify(o));
+    }
+  }
 });
