@@ -92,3 +92,14 @@ test('a lock file naming a process that is gone, as the old pid-file lock left i
   release(); // idempotent
   assert.equal(fs.readFileSync(path.join(dir, '.lock'), 'utf8'), '');
 });
+
+test('a live holder of the older pid-file lock is waited for, not overridden, and its lock is taken once it is gone', async () => {
+  const old = child('setInterval(() => {}, 1000); console.log("up");');
+  assert.equal(await firstLine(old), 'up');
+  fs.writeFileSync(path.join(dir, '.lock'), `${old.pid} 0123456789ab`);
+  await assert.rejects(acquireFolderLock(dir, { timeoutMs: 1200 }), (e: unknown) => e instanceof TldError && e.code === 'EALREADY' && e.message.includes(`process ${old.pid}`));
+  old.kill('SIGKILL');
+  await exited(old);
+  const release = await acquireFolderLock(dir, { timeoutMs: 0 });
+  release();
+});

@@ -6,7 +6,8 @@
 // and take a new lock, the second then remove that live lock, and two processes filled the cache
 // at once (a reused pid, the other way round, kept a dead holder's lock forever). The `.lock`
 // file is therefore never removed (removing it would let a waiter lock a file no longer in the
-// folder); it holds the holder's pid only to name it while others wait.
+// folder); it holds the holder's pid only to name it while others wait. While older versions
+// still share a cache, their pid file's live holder is waited for (legacyHolder), never removed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -42,10 +43,44 @@ function holderOf(fd: number): number {
   const buf = Buffer.alloc(32);
   try {
     const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    const pid = Number(buf.toString('utf8', 0, n).trim());
+    const pid = Number(buf.toString('utf8', 0, n).trim().split(' ')[0]);
     return Number.isInteger(pid) && pid > 0 ? pid : 0;
   } catch {
     return 0;
+  }
+}
+
+/** Whether @fd is still the file at @file. */
+function sameFile(fd: number, file: string): boolean {
+  try {
+    const a = fs.fstatSync(fd);
+    const b = fs.statSync(file);
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the file holds a live holder of the pid-file lock older tldctl versions took
+ * ("PID TOKEN", never flocked): such a holder is waited for, never removed, while both versions
+ * share a cache.
+ */
+function legacyHolder(fd: number): boolean {
+  const buf = Buffer.alloc(64);
+  let text: string;
+  try {
+    text = buf.toString('utf8', 0, fs.readSync(fd, buf, 0, buf.length, 0));
+  } catch {
+    return false;
+  }
+  const m = /^(\d+) [0-9a-f]{12}$/.exec(text);
+  if (!m) return false;
+  try {
+    process.kill(Number(m[1]), 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -56,19 +91,28 @@ function holderOf(fd: number): number {
  */
 export async function acquireFolderLock(dir: string, opts: LockOptions = {}): Promise<() => void> {
   const lock = path.join(dir, '.lock');
-  let fd: number;
-  try {
-    fd = fs.openSync(lock, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
-  } catch (e) {
-    throw new TldError('EIO', `cannot open the lock ${lock}: ${(e as Error).message}`);
-  }
+  const open = (): number => {
+    try {
+      return fs.openSync(lock, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    } catch (e) {
+      throw new TldError('EIO', `cannot open the lock ${lock}: ${(e as Error).message}`);
+    }
+  };
+  let fd = open();
   const deadline = Date.now() + (opts.timeoutMs ?? 30 * 60_000);
   let told = false;
   for (;;) {
     const err = flock(fd, LOCK_EX | LOCK_NB);
-    if (err === 0) break;
-    if (err === EINTR) continue;
-    if (err !== EWOULDBLOCK) {
+    if (err === 0 && !sameFile(fd, lock)) {
+      // An older tldctl removed the file we locked: lock the one in the folder now.
+      fs.closeSync(fd);
+      fd = open();
+      continue;
+    }
+    if (err === 0 && !legacyHolder(fd)) break;
+    if (err === 0) flock(fd, LOCK_UN);
+    else if (err === EINTR) continue;
+    else if (err !== EWOULDBLOCK) {
       fs.closeSync(fd);
       throw new TldError('EIO', `cannot lock ${lock}: flock failed with errno ${err}`);
     }
