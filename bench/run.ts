@@ -11,6 +11,7 @@ import { nativeBuild } from '../test/support/repo';
 import { HelperFigures, runHelperBench } from './helper';
 import { InspectCommandFigures, runInspectCommandBench } from './inspectCommand';
 import { InspectorFigures, runInspectorBench } from './inspector';
+import { LatencyFigures, runLatencyBench } from './latency';
 import { LoadFigures, runLoadBench } from './load';
 import { OwnLoaderFigures, VmFigures, runOwnLoaderBench, runVmBench } from './vm';
 
@@ -90,10 +91,10 @@ async function main(): Promise<number> {
   const h: HelperFigures = await runHelperBench(quick);
   const l: LoadFigures = runLoadBench(quick);
   const v: VmFigures = await runVmBench(quick);
+  const lat: LatencyFigures = runLatencyBench(quick);
   const own: OwnLoaderFigures = await runOwnLoaderBench(quick);
   const ic: InspectCommandFigures = await runInspectCommandBench(quick);
   const hi: InspectorFigures = await runInspectorBench(quick);
-  const lat = v.latency;
   const comparisons: Comparison[] = [
     compare('store through a cached tld_resolve_key() pointer', f.store.pointer_ns,
       'store to a plain __thread variable', f.store.tls_ns, 1.2),
@@ -115,12 +116,7 @@ async function main(): Promise<number> {
       'bare pidfd_open + map update + close per thread', h.attach.floor_ns, 1.5),
     compare(`compile + check + load of ${l.file} through tldctl`, l.tldctl_ms * 1e6,
       'clang + bpftool prog loadall of the same file', l.bare_ms * 1e6, 1.1),
-    compare(`p99 wake-up-to-run of latency-critical threads under scx_hints (its own histograms; ${lat.workload} in the guest, ${v.accel})`,
-      lat.scx_hints_bpf_p99_ns.hinted, 'unhinted threads of the same run', lat.scx_hints_bpf_p99_ns.unhinted, 0.5),
-    compare('p99 lateness of periodic latency-critical threads under scx_hints (as tld-latency sees it: timer + wake-up-to-run)', lat.scx_hints.hinted.p99_us,
-      'unhinted threads of the same run', lat.scx_hints.unhinted.p99_us, 0.5, 'us'),
-    compare('p99 lateness of latency-critical threads under scx_hints', lat.scx_hints.hinted.p99_us,
-      'the same threads under the kernel\'s default scheduler (same workload, same bench run)', lat.default_scheduler.hinted.p99_us, 1.0, 'us'),
+    ...lat.comparisons,
     compare(`tldctl vm run to enabled with a developer's own loader (--share DIR --cmd ./own_fifo; ${own.accel}, median of ${own.runs})`, own.own_to_enabled_ms,
       'the generic loader on the same scheduler (--scheduler own_fifo.bpf.c), runs interleaved', own.generic_to_enabled_ms, 1.2, 'ms'),
     compare(`Inspect Process to the first full table in code-server, 1,000 threads x ${ic.keys} keys`, ic.threads_1000_ms, 'the same on a 1-thread process (opening the webview panel)', ic.threads_1_ms, 1.5, 'ms'),
@@ -143,7 +139,7 @@ async function main(): Promise<number> {
     quick,
     // Measured once, when scripts/libbpf.sh built the cached libbpf (download, unpack, compile).
     libbpf: libbpfFigure(),
-    figures: { libtld: f, helper: h, load: l, vm: v, own_loader: own, inspect_command: ic, inspector: hi },
+    figures: { libtld: f, helper: h, load: l, vm: v, latency: lat, own_loader: own, inspect_command: ic, inspector: hi },
     comparisons,
     bounds,
     allGoalsMet: comparisons.every((c) => c.met) && bounds.every((b) => b.met),

@@ -1,8 +1,7 @@
 // The VM runner's benchmarks, through tldctl as a user runs it (warm kernel cache):
 // - time from `tldctl vm run` to the scheduler enabled in the guest, beside the time to the
 //   guest's /init (the kernel's own boot) in the same runs;
-// - the effect of hints: tld-latency's hinted and unhinted periodic threads among CPU hogs,
-//   under scx_hints and under the kernel's default scheduler, in one bench run;
+// - (the effect of hints, tld-latency under scx_hints and the default scheduler: latency.ts)
 // - a developer's own loader (test/vm/ownloader's own_fifo, built here) through --share/--cmd
 //   to enabled, beside the generic loader on the same scheduler, runs interleaved; and what
 //   the share costs over virtiofs beside copying the folder into the initramfs.
@@ -17,7 +16,7 @@ import { repoRoot } from '../test/support/repo';
 import { cacheDir } from '../extension/src/client/paths';
 import { buildInitramfs, guestInit } from '../extension/src/vm/initramfs';
 import { ensureKernel } from '../extension/src/vm/kernel';
-import { guestWorkload, latencyCommand } from '../extension/src/vm/run';
+import { guestWorkload } from '../extension/src/vm/run';
 import { startVirtiofsd } from '../extension/src/vm/virtiofs';
 import { SchedulerOutcome } from '../extension/src/vm/schedulerStats';
 import { median } from './stats';
@@ -25,34 +24,9 @@ import { median } from './stats';
 const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
 const scxHints = path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c');
 
-/** One class of tld-latency's output (native/workloads/tld_latency.c). */
-export interface LatencyClass {
-  readonly n: number;
-  readonly p50_us: number;
-  readonly p90_us: number;
-  readonly p99_us: number;
-  readonly max_us: number;
-}
-
-interface LatencyReport {
-  readonly hogs: number;
-  readonly sleepers: number;
-  readonly period_us: number;
-  readonly seconds: number;
-  readonly hinted: LatencyClass;
-  readonly unhinted: LatencyClass;
-}
-
 export interface VmFigures {
   readonly accel: string;
   readonly start: { readonly runs: number; readonly to_init_ms: number; readonly to_enabled_ms: number; readonly samples_ms: readonly number[] };
-  readonly latency: {
-    readonly workload: string;
-    readonly scx_hints: LatencyReport;
-    /** The scheduler's own wake-up-to-run histograms (ns, bucket upper bounds). */
-    readonly scx_hints_bpf_p99_ns: { readonly hinted: number; readonly unhinted: number };
-    readonly default_scheduler: LatencyReport;
-  };
 }
 
 interface Run {
@@ -96,12 +70,6 @@ function outcome(r: Run, what: string): SchedulerOutcome & { accel?: string } {
   }
 }
 
-function latencyReport(r: Run, what: string): LatencyReport {
-  const line = r.console.find((l) => l.includes('tld-latency: {'));
-  if (r.code !== 0 || !line) throw new Error(`${what} failed (exit ${r.code}):\n${r.console.slice(-20).join('\n')}`);
-  return JSON.parse(line.slice(line.indexOf('{'))) as LatencyReport;
-}
-
 export async function runVmBench(quick: boolean): Promise<VmFigures> {
   const runs = quick ? 1 : 3;
   const samples: number[] = [];
@@ -123,24 +91,9 @@ export async function runVmBench(quick: boolean): Promise<VmFigures> {
     inits.push(Math.round(init));
   }
 
-  const seconds = quick ? 3 : 6;
-  const workload = latencyCommand(seconds);
-  const common = ['--seconds', String(seconds + 20), '--workload', workload];
-  process.stderr.write(`bench: ${workload} under scx_hints ...\n`);
-  const withHints = await vmRun(['--scheduler', scxHints, ...common], []);
-  const scx = latencyReport(withHints, 'the latency workload under scx_hints');
-  const hist = outcome(withHints, 'the latency workload under scx_hints').stats?.histograms ?? {};
-  process.stderr.write(`bench: ${workload} under the default scheduler ...\n`);
-  const dflt = latencyReport(await vmRun(['--default-scheduler', ...common], []), 'the latency workload under the default scheduler');
   return {
     accel,
     start: { runs, to_init_ms: median(inits), to_enabled_ms: median(samples), samples_ms: samples },
-    latency: {
-      workload,
-      scx_hints: scx,
-      scx_hints_bpf_p99_ns: { hinted: hist.lat_hinted?.p99_ns ?? 0, unhinted: hist.lat_unhinted?.p99_ns ?? 0 },
-      default_scheduler: dflt,
-    },
   };
 }
 

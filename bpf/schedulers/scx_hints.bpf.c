@@ -4,16 +4,38 @@
  *
  * Applications say which of their threads are latency critical with the hint
  * "sched.latency_critical" (u8) and how much CPU a thread deserves with
- * "sched.weight" (u32, 100 = normal). Latency-critical threads go to a
- * high-priority queue that every CPU drains first, with a short slice so they
- * do not hog it, and the CPU they wake on is kicked so that they need not wait
- * for the running task's slice to end. The others share a normal queue with a
- * slice scaled by their weight.
+ * "sched.weight" (u32, 100 = normal). The design, in three rules:
+ *
+ * 1. An idle CPU is the fastest CPU. On every wake-up select_cpu asks the
+ *    kernel's default CPU selection for an idle CPU (the previous one when it is
+ *    idle, so caches stay warm) and, when it finds one, inserts the task
+ *    straight into that CPU's local queue: no shared queue, no extra dispatch.
+ *
+ * 2. Everything else is fair by virtual time. Tasks wait in one shared queue
+ *    ordered by vtime: the CPU time a task used, divided by its weight (the
+ *    "sched.weight" hint when set, else its nice weight). A task that slept is
+ *    not charged for the sleep, so a thread that runs briefly and often wakes
+ *    near the front of the queue and waits for the first CPU whose slice ends,
+ *    not behind every CPU hog. Its credit is capped at one slice so that a
+ *    long sleep does not buy a long run. The more tasks wait, the shorter the
+ *    slices, so that a wait stays bounded; the scheduler tick (4 ms at HZ=250)
+ *    is where a slice actually ends, so slices below a tick mean "at the next tick".
+ *
+ * 3. A hint buys latency, not CPU time. A latency-critical thread that wakes up
+ *    while every CPU is busy does not queue: it goes to the head of a CPU's
+ *    local queue with SCX_ENQ_PREEMPT, which ends the running task's slice at
+ *    once, so it runs within microseconds instead of at the next tick. It gets
+ *    a short slice; if it runs longer it goes back to the shared queue like any
+ *    task, and it is charged vtime like any task. The CPU it preempts is one
+ *    not already serving a latency-critical thread, so two hinted wake-ups at
+ *    the same moment run in parallel instead of preempting each other. The hint
+ *    is trusted as given: a scheduler for untrusted applications would bound it
+ *    (for example, preempt only while the thread's vtime is not ahead).
  *
  * Keys are resolved once per task in init_task and cached in the task's
- * context, so reading a hint on every enqueue costs one task storage lookup
- * (tld.bpf.h). Statistics are the globals below: tld-scx-run, the loader the
- * VM runner uses, prints every integer global as a counter and every
+ * context, so reading a hint costs one task storage lookup (tld.bpf.h).
+ * Statistics are the globals below: tld-scx-run, the loader the VM runner
+ * uses, prints every integer global as a counter and every
  * `u64 NAME[SCX_LAT_BUCKETS]` as a latency histogram.
  */
 #include "vmlinux.h"
@@ -25,15 +47,17 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define HI_DSQ 1
-#define NORMAL_DSQ 2
-#define SLICE_NS 5000000ULL     /* the normal slice: 5 ms at weight 100 */
-#define HI_SLICE_NS 1000000ULL  /* latency-critical threads run in short bursts */
+#define SHARED_DSQ 0
+#define SLICE_NS 3000000ULL       /* the slice of a task that runs alone */
+#define MIN_SLICE_NS 500000ULL    /* the floor when many wait: at the next tick */
+#define CRITICAL_SLICE_NS 500000ULL /* latency-critical threads run in short bursts */
 
 /* Per-task context: where each hint lives in this task's page, found once. */
 struct task_ctx {
 	struct tld_key latency;
 	struct tld_key weight;
+	u64 vtime;      /* virtual time: CPU time used, scaled by 100 / weight */
+	u64 started;    /* when it last got a CPU */
 	u64 woke_at;    /* when it last woke up, until it runs; 0 otherwise */
 	bool critical;  /* it was latency critical when it woke */
 	bool counted;   /* in nr_tasks_hinted */
@@ -46,12 +70,31 @@ struct {
 	__type(value, struct task_ctx);
 } task_ctxs SEC(".maps");
 
+/* Per-CPU: whether it runs a latency-critical thread now (running to stopping). */
+struct cpu_ctx {
+	bool critical;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct cpu_ctx);
+} cpu_ctxs SEC(".maps");
+
+/*
+ * The vtime of the task that last started running: the queue's "now". Racy by
+ * design (plain stores from every CPU): it only bounds a sleeper's credit.
+ */
+static u64 vtime_now;
+
 /* Statistics, printed by the loader. */
 u64 nr_tasks_hinted;      /* tasks seen with a hint */
-u64 nr_enq_hi;            /* enqueued on the high-priority queue */
-u64 nr_enq_normal;
-u64 nr_weighted;          /* enqueued with a weight hint */
-u64 nr_kicks;             /* CPUs kicked for a latency-critical thread */
+u64 nr_idle_direct;       /* wake-ups sent straight to an idle CPU */
+u64 nr_critical_preempt;  /* latency-critical wake-ups that preempted a busy CPU */
+u64 nr_critical_moved;    /* of those, sent to a CPU found by a scan (both first choices busy) */
+u64 nr_queued;            /* insertions into the shared vtime queue */
+u64 nr_weighted;          /* runs charged to vtime by a weight hint */
 /* Wake-up-to-run latency, in ns, of threads hinted latency critical and of all others. */
 u64 lat_hinted[SCX_LAT_BUCKETS];
 u64 lat_unhinted[SCX_LAT_BUCKETS];
@@ -72,6 +115,86 @@ static void count_hinted(struct task_ctx *tctx)
 	}
 }
 
+/* The task's "sched.weight" hint when it has a sane one, else 0. */
+static u32 hinted_weight(struct task_struct *p, struct task_ctx *tctx)
+{
+	u32 *weight = tld_lookup(p, &tctx->weight, "sched.weight", sizeof(u32));
+	u32 w;
+
+	if (!weight)
+		return 0;
+	count_hinted(tctx);
+	/* Racy by design: the application may change its hint any time; read it once. */
+	w = *(volatile u32 *)weight;
+	return w >= 10 && w <= 10000 ? w : 0;
+}
+
+/* The task's weight: its hint, else its nice weight (100 at nice 0). */
+static u64 task_weight(struct task_struct *p, struct task_ctx *tctx)
+{
+	u32 w = hinted_weight(p, tctx);
+
+	if (!w)
+		return p->scx.weight;
+	__sync_fetch_and_add(&nr_weighted, 1);
+	return w;
+}
+
+/* Whether @cpu runs, or is about to run, a latency-critical thread. */
+static bool cpu_serves_critical(s32 cpu)
+{
+	u32 zero = 0;
+	struct cpu_ctx *cctx = bpf_map_lookup_percpu_elem(&cpu_ctxs, &zero, cpu);
+
+	if (cctx && cctx->critical)
+		return true;
+	/* A hinted wake-up sent there a moment ago waits at the head of its local queue. */
+	return scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | (u32)cpu) > 0;
+}
+
+struct pick_ctx {
+	struct task_struct *p;
+	s32 cpu;    /* in: the kernel's choice; out: the CPU to preempt */
+	bool found;
+};
+
+/* bpf_loop callback: stops at the first allowed CPU that serves no latency-critical thread. */
+static long pick_other_cpu(u64 i, void *data)
+{
+	struct pick_ctx *pc = data;
+
+	if ((s32)i == pc->cpu || !bpf_cpumask_test_cpu(i, pc->p->cpus_ptr) || cpu_serves_critical(i))
+		return 0;
+	pc->cpu = i;
+	pc->found = true;
+	return 1;
+}
+
+/*
+ * The CPU a latency-critical thread should preempt. First the CPU doing the
+ * wake-up (for a timer, the one the thread slept on): it is running this very
+ * moment, so preempting it needs no interrupt to another CPU, and in a virtual
+ * machine it is the one vCPU certainly not descheduled by the host. Then @cpu,
+ * the kernel's choice. Either only when it does not already serve such a
+ * thread; else the first allowed CPU that does not. bpf_loop, not a for loop:
+ * the verifier checks its callback once instead of every iteration, which
+ * matters in a slow (TCG) guest.
+ */
+static s32 pick_preempt_cpu(struct task_struct *p, s32 cpu)
+{
+	s32 waker = bpf_get_smp_processor_id();
+	struct pick_ctx pc = { .p = p, .cpu = cpu };
+
+	if (bpf_cpumask_test_cpu(waker, p->cpus_ptr) && !cpu_serves_critical(waker))
+		return waker;
+	if (!cpu_serves_critical(cpu))
+		return cpu;
+	bpf_loop(scx_bpf_nr_cpu_ids(), pick_other_cpu, &pc, 0);
+	if (pc.found)
+		__sync_fetch_and_add(&nr_critical_moved, 1);
+	return pc.cpu;
+}
+
 SEC("struct_ops/hints_init_task")
 s32 BPF_PROG(hints_init_task, struct task_struct *p, struct scx_init_task_args *args)
 {
@@ -85,51 +208,65 @@ s32 BPF_PROG(hints_init_task, struct task_struct *p, struct scx_init_task_args *
 	 */
 	tld_key_init(p, &tctx->latency, "sched.latency_critical", sizeof(u8));
 	tld_key_init(p, &tctx->weight, "sched.weight", sizeof(u32));
+	/* A new task starts at the queue's now, neither ahead nor behind. */
+	tctx->vtime = vtime_now;
 	return 0;
+}
+
+SEC("struct_ops/hints_select_cpu")
+s32 BPF_PROG(hints_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
+{
+	struct task_ctx *tctx;
+	bool is_idle = false;
+	s32 cpu;
+
+	cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+	if (is_idle) {
+		/* Rule 1: the kernel reserved this idle CPU for us; enqueue is skipped. */
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, SLICE_NS, 0);
+		__sync_fetch_and_add(&nr_idle_direct, 1);
+		return cpu;
+	}
+	/* Rule 3: enqueue, which runs on the returned CPU's queue, preempts it. */
+	tctx = bpf_task_storage_get(&task_ctxs, p, 0, 0);
+	if (tctx && is_critical(p, tctx))
+		return pick_preempt_cpu(p, cpu);
+	return cpu;
 }
 
 SEC("struct_ops/hints_enqueue")
 void BPF_PROG(hints_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx = bpf_task_storage_get(&task_ctxs, p, 0, 0);
-	u64 slice = SLICE_NS;
-	u32 *weight;
+	u64 vtime = vtime_now, slice;
+	u32 waiting;
 
 	if (tctx) {
-		if (is_critical(p, tctx)) {
+		if ((enq_flags & SCX_ENQ_WAKEUP) && is_critical(p, tctx)) {
 			count_hinted(tctx);
-			__sync_fetch_and_add(&nr_enq_hi, 1);
-			scx_bpf_dsq_insert(p, HI_DSQ, HI_SLICE_NS, enq_flags);
-			/*
-			 * On a wake-up, no CPU was idle (the kernel's default CPU
-			 * selection would have sent it straight there): preempt the
-			 * CPU it last ran on, whose dispatch takes this queue first.
-			 */
-			if (enq_flags & SCX_ENQ_WAKEUP) {
-				scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_PREEMPT);
-				__sync_fetch_and_add(&nr_kicks, 1);
-			}
+			/* Rule 3: head of this CPU's local queue, its current task's slice ended. */
+			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, CRITICAL_SLICE_NS, enq_flags | SCX_ENQ_PREEMPT);
+			__sync_fetch_and_add(&nr_critical_preempt, 1);
 			return;
 		}
-		weight = tld_lookup(p, &tctx->weight, "sched.weight", sizeof(u32));
-		if (weight)
-			count_hinted(tctx);
-		/* Racy by design: the application may change its hint any time; any value is safe. */
-		if (weight && *weight >= 10 && *weight <= 10000) {
-			slice = SLICE_NS * *weight / 100;
-			__sync_fetch_and_add(&nr_weighted, 1);
-		}
+		/* Rule 2: a sleeper's credit is at most one slice. */
+		vtime = tctx->vtime;
+		if ((s64)(vtime - (vtime_now - SLICE_NS)) < 0)
+			vtime = vtime_now - SLICE_NS;
 	}
-	__sync_fetch_and_add(&nr_enq_normal, 1);
-	scx_bpf_dsq_insert(p, NORMAL_DSQ, slice, enq_flags);
+	/* Rule 2: share the slice with those already waiting, down to a floor. */
+	waiting = scx_bpf_dsq_nr_queued(SHARED_DSQ);
+	slice = SLICE_NS / (waiting + 1);
+	if (slice < MIN_SLICE_NS)
+		slice = MIN_SLICE_NS;
+	__sync_fetch_and_add(&nr_queued, 1);
+	scx_bpf_dsq_insert_vtime(p, SHARED_DSQ, slice, vtime, enq_flags);
 }
 
 SEC("struct_ops/hints_dispatch")
 void BPF_PROG(hints_dispatch, s32 cpu, struct task_struct *prev)
 {
-	/* Latency-critical work first, then everything else. */
-	if (!scx_bpf_dsq_move_to_local(HI_DSQ))
-		scx_bpf_dsq_move_to_local(NORMAL_DSQ);
+	scx_bpf_dsq_move_to_local(SHARED_DSQ);
 }
 
 /* A task became runnable: on a wake-up, note when, and whether it is latency critical. */
@@ -147,26 +284,52 @@ void BPF_PROG(hints_runnable, struct task_struct *p, u64 enq_flags)
 	tctx->woke_at = bpf_ktime_get_ns();
 }
 
-/* A task got a CPU: the time since its wake-up goes to its histogram. */
+/* A task got a CPU: its wake-up latency goes to a histogram; the CPU notes what it serves. */
 SEC("struct_ops/hints_running")
 void BPF_PROG(hints_running, struct task_struct *p)
 {
 	struct task_ctx *tctx = bpf_task_storage_get(&task_ctxs, p, 0, 0);
+	struct cpu_ctx *cctx;
+	u32 zero = 0;
 	u64 now = bpf_ktime_get_ns();
 
-	if (!tctx || !tctx->woke_at)
+	if (!tctx)
+		return;
+	tctx->started = now;
+	/* Racy max of every CPU's vtime: close enough for a bound on credit. */
+	if ((s64)(tctx->vtime - vtime_now) > 0)
+		vtime_now = tctx->vtime;
+	cctx = bpf_map_lookup_elem(&cpu_ctxs, &zero);
+	if (cctx)
+		cctx->critical = tctx->woke_at && tctx->critical;
+	if (!tctx->woke_at)
 		return;
 	scx_lat_record(tctx->critical ? lat_hinted : lat_unhinted, now - tctx->woke_at);
 	tctx->woke_at = 0;
+}
+
+/* A task left its CPU: charge the time it ran to its vtime, scaled by its weight. */
+SEC("struct_ops/hints_stopping")
+void BPF_PROG(hints_stopping, struct task_struct *p, bool runnable)
+{
+	struct task_ctx *tctx = bpf_task_storage_get(&task_ctxs, p, 0, 0);
+	struct cpu_ctx *cctx;
+	u32 zero = 0;
+
+	cctx = bpf_map_lookup_elem(&cpu_ctxs, &zero);
+	if (cctx)
+		cctx->critical = false;
+	if (!tctx || !tctx->started)
+		return;
+	tctx->vtime += (bpf_ktime_get_ns() - tctx->started) * 100 / task_weight(p, tctx);
+	tctx->started = 0;
 }
 
 /* Sleepable: scx_bpf_create_dsq may allocate. */
 SCX_SLEEPABLE
 s32 BPF_PROG(hints_init)
 {
-	s32 err = scx_bpf_create_dsq(HI_DSQ, -1);
-
-	return err ? err : scx_bpf_create_dsq(NORMAL_DSQ, -1);
+	return scx_bpf_create_dsq(SHARED_DSQ, -1);
 }
 
 SEC("struct_ops/hints_exit")
@@ -177,11 +340,13 @@ void BPF_PROG(hints_exit, struct scx_exit_info *ei)
 
 SEC(".struct_ops")
 struct sched_ext_ops hints_ops = {
+	.select_cpu = (void *)hints_select_cpu,
 	.init_task = (void *)hints_init_task,
 	.enqueue = (void *)hints_enqueue,
 	.dispatch = (void *)hints_dispatch,
 	.runnable = (void *)hints_runnable,
 	.running = (void *)hints_running,
+	.stopping = (void *)hints_stopping,
 	.init = (void *)hints_init,
 	.exit = (void *)hints_exit,
 	.name = "tld_hints",

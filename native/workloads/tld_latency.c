@@ -9,10 +9,19 @@
  * every P µs at an absolute time and record how late they got the CPU: timer
  * expiry plus wake-up-to-run latency, the latency an application sees, under
  * any scheduler. Hinted sleepers publish "sched.latency_critical" = 1 through
- * libtld; unhinted ones publish 0. At the end it prints one JSON line:
- *   tld-latency: {"hinted":{"n":..,"p50_us":..,"p99_us":..,"max_us":..},"unhinted":{...},...}
+ * libtld; unhinted ones publish 0.
+ *
+ * A thread that runs a whole period late has missed the periods in between:
+ * each is counted as a sample, as late as it was when the thread finally ran
+ * (so a stall weighs in the percentiles as the periods it cost, instead of one
+ * sample), and in "missed". At the end it prints one JSON line:
+ *   tld-latency: {..,"hinted":{"n":..,"missed":..,"p50_us":..,"p90_us":..,"p99_us":..,
+ *                 "max_us":..,"hist":[[FROM_US,COUNT],..]},"unhinted":{...}}
+ * "hist" lists the non-empty buckets of the lateness histogram: 10 µs wide
+ * below 1 ms, 100 µs below 10 ms, 1 ms below 100 ms, then one bucket.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +41,7 @@ struct sleeper {
 	long period_ns;
 	long *lateness_ns;
 	size_t cap, n;
+	size_t missed;  /* periods whose time passed while the thread waited */
 	int error;
 };
 
@@ -78,9 +88,15 @@ static void *sleeper(void *arg)
 			;
 		late = now_ns() - target;
 		s->lateness_ns[s->n++] = late;
-		/* Missed whole periods: start again from now rather than run a burst to catch up. */
-		if (late > s->period_ns)
-			target = now_ns();
+		/*
+		 * Periods that came due while it waited were missed: count each, as
+		 * late as it is now, and skip them rather than run a burst to catch up.
+		 */
+		for (long long k = 1; late >= k * s->period_ns && s->n < s->cap; k++) {
+			s->lateness_ns[s->n++] = late - k * s->period_ns;
+			s->missed++;
+			target += s->period_ns;
+		}
 	}
 	return NULL;
 }
@@ -92,13 +108,42 @@ static int cmp_long(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The lateness histogram's bucket of @ns: 10 µs to 1 ms, 100 µs to 10 ms, 1 ms to 100 ms. */
+#define HIST_BUCKETS (100 + 90 + 90 + 1)
+
+static unsigned int hist_bucket(long ns)
+{
+	long us = ns < 0 ? 0 : ns / 1000;
+
+	if (us < 1000)
+		return (unsigned int)(us / 10);
+	if (us < 10000)
+		return 100 + (unsigned int)(us / 100 - 10);
+	if (us < 100000)
+		return 190 + (unsigned int)(us / 1000 - 10);
+	return HIST_BUCKETS - 1;
+}
+
+/* The smallest lateness, in µs, of bucket @b. */
+static long hist_floor_us(unsigned int b)
+{
+	if (b < 100)
+		return b * 10L;
+	if (b < 190)
+		return 1000 + (b - 100) * 100L;
+	return 10000 + (b - 190) * 1000L;
+}
+
 static void print_class(const char *name, struct sleeper *s, int count)
 {
-	size_t total = 0, k = 0;
+	size_t total = 0, missed = 0, k = 0, hist[HIST_BUCKETS] = { 0 };
+	bool first = true;
 	long *all;
 
-	for (int i = 0; i < count; i++)
+	for (int i = 0; i < count; i++) {
 		total += s[i].n;
+		missed += s[i].missed;
+	}
 	all = calloc(total ? total : 1, sizeof(*all));
 	if (!all) {
 		printf("\"%s\":null", name);
@@ -109,11 +154,23 @@ static void print_class(const char *name, struct sleeper *s, int count)
 		k += s[i].n;
 	}
 	qsort(all, total, sizeof(*all), cmp_long);
-	if (!total)
-		printf("\"%s\":{\"n\":0}", name);
-	else
-		printf("\"%s\":{\"n\":%zu,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f}", name, total,
-		       all[total / 2] / 1e3, all[total * 90 / 100] / 1e3, all[total * 99 / 100] / 1e3, all[total - 1] / 1e3);
+	if (!total) {
+		printf("\"%s\":{\"n\":0,\"missed\":0}", name);
+		free(all);
+		return;
+	}
+	printf("\"%s\":{\"n\":%zu,\"missed\":%zu,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,\"hist\":[",
+	       name, total, missed, all[total / 2] / 1e3, all[total * 90 / 100] / 1e3, all[total * 99 / 100] / 1e3,
+	       all[total - 1] / 1e3);
+	for (size_t i = 0; i < total; i++)
+		hist[hist_bucket(all[i])]++;
+	for (unsigned int b = 0; b < HIST_BUCKETS; b++) {
+		if (!hist[b])
+			continue;
+		printf("%s[%ld,%zu]", first ? "" : ",", hist_floor_us(b), hist[b]);
+		first = false;
+	}
+	printf("]}");
 	free(all);
 }
 
@@ -167,7 +224,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 2 * sleepers; i++) {
 		s[i].hinted = i < sleepers;
 		s[i].period_ns = period_us * 1000L;
-		s[i].cap = (size_t)seconds * 1000000 / (size_t)period_us + 1;
+		s[i].cap = (size_t)seconds * 1000000 / (size_t)period_us + 16;
 		s[i].lateness_ns = calloc(s[i].cap, sizeof(long));
 		if (!s[i].lateness_ns)
 			return 1;
