@@ -23,6 +23,12 @@ export interface LatencyPair {
   readonly default_scheduler: LatencyReport;
   /** scx_hints' own counters and wake-up-to-run histograms (ns) of that run. */
   readonly scx_hints_stats: SchedulerStats;
+  /**
+   * The floor: the same sleepers without hogs under the default scheduler, right after. What
+   * lateness remains there is the guest's timers and the host (a busy host deschedules TCG's
+   * vCPU threads and freezes the guest); when its p99 nears the others, the pair measured the host.
+   */
+  readonly floor: LatencyReport;
   /** p99 under scx_hints / p99 of the same class under the default scheduler. */
   readonly hinted_ratio: number;
   readonly unhinted_ratio: number;
@@ -66,8 +72,9 @@ interface Run {
 
 function runOnce(args: readonly string[], workload: string, seconds: number, what: string): Run {
   process.stderr.write(`bench: ${workload} ${what} ...\n`);
-  // Generous: TCG guests on a busy shared machine boot slowly; vm run has its own timeout too.
-  const r = vmRun([...args, '--seconds', String(seconds + 20), '--workload', workload, '--json'], { timeoutMs: 600_000 });
+  // The run ends when the workload does; --seconds bounds it (and vm run's timeout, 60 s more):
+  // generous, since TCG guests boot slowly on a busy shared machine.
+  const r = vmRun([...args, '--seconds', String(seconds + 120), '--workload', workload, '--json'], { timeoutMs: 600_000 });
   if (r.status !== 0) throw new Error(`${workload} ${what}: vm run exited ${r.status}:\n${r.stderr.slice(-3000)}`);
   const lines = guestConsole(r);
   const report = parseLatencyReport(lines);
@@ -77,9 +84,9 @@ function runOnce(args: readonly string[], workload: string, seconds: number, wha
 }
 
 /**
- * Runs @pairs pairs (scx_hints, then the default scheduler; 3 by default, 1 with --quick) of
- * tld-latency with 4 hogs in a 2-CPU guest. Pairs are interleaved so that the shared machine's
- * load changes hit both sides alike.
+ * Runs pairs (scx_hints, then the default scheduler; 3, or 1 with --quick) of tld-latency with
+ * 4 hogs in a 2-CPU guest, each followed by the floor (no hogs). Pairs are interleaved so that
+ * the shared machine's load changes hit both sides alike.
  */
 export function runLatencyBench(quick: boolean): LatencyFigures {
   const pairs = quick ? 1 : 3;
@@ -92,9 +99,11 @@ export function runLatencyBench(quick: boolean): LatencyFigures {
     if (!scx.stats) throw new Error('scx_hints ran the workload but printed no final statistics');
     accel = scx.accel;
     const dflt = runOnce(['--default-scheduler', '--cpus', '2'], workload, seconds, `under the default scheduler (${i + 1}/${pairs})`);
+    const floor = runOnce(['--default-scheduler', '--cpus', '2'], latencyCommand(seconds, 0), seconds, `without hogs, the floor (${i + 1}/${pairs})`);
     out.push({
       scx_hints: scx.report,
       default_scheduler: dflt.report,
+      floor: floor.report,
       scx_hints_stats: scx.stats,
       hinted_ratio: ratio(scx.report.hinted.p99_us, dflt.report.hinted.p99_us),
       unhinted_ratio: ratio(scx.report.unhinted.p99_us, dflt.report.unhinted.p99_us),
@@ -106,7 +115,8 @@ export function runLatencyBench(quick: boolean): LatencyFigures {
       `(${workload}, 2-CPU guest, ${accel}; median ratio of ${pairs} interleaved pairs: ${out.map((p) => p[`${k}_ratio`]).join(', ')})`,
     unit: 'us',
     value: median(out.map((p) => p.scx_hints[k].p99_us)),
-    baseline: "the same threads under the kernel's default scheduler, in the same pairs",
+    baseline: "the same threads under the kernel's default scheduler, in the same pairs " +
+      `(floor without hogs: p99 ${out.map((p) => p.floor[k].p99_us).join(', ')} us)`,
     baselineValue: median(out.map((p) => p.default_scheduler[k].p99_us)),
     ratio: ratios[k],
     goal: `at most ${LATENCY_GOALS[k]}x`,

@@ -148,7 +148,7 @@ static bool cpu_serves_critical(s32 cpu)
 
 	if (cctx && cctx->critical)
 		return true;
-	/* A hinted wake-up sent there a moment ago waits at the head of its local queue. */
+	/* Something waits in its local queue already: say, a hinted wake-up sent there a moment ago. */
 	return scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | (u32)cpu) > 0;
 }
 
@@ -240,6 +240,7 @@ void BPF_PROG(hints_enqueue, struct task_struct *p, u64 enq_flags)
 	struct task_ctx *tctx = bpf_task_storage_get(&task_ctxs, p, 0, 0);
 	u64 vtime = vtime_now, slice;
 	u32 waiting;
+	s32 cpu;
 
 	if (tctx) {
 		if ((enq_flags & SCX_ENQ_WAKEUP) && is_critical(p, tctx)) {
@@ -261,6 +262,13 @@ void BPF_PROG(hints_enqueue, struct task_struct *p, u64 enq_flags)
 		slice = MIN_SLICE_NS;
 	__sync_fetch_and_add(&nr_queued, 1);
 	scx_bpf_dsq_insert_vtime(p, SHARED_DSQ, slice, vtime, enq_flags);
+	/*
+	 * Rule 1 again: a CPU may have gone idle since select_cpu looked (or the
+	 * task was not woken, but preempted or new). Wake it to take the queue.
+	 */
+	cpu = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
+	if (cpu >= 0)
+		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
 }
 
 SEC("struct_ops/hints_dispatch")

@@ -42,7 +42,8 @@ test('tldctl vm run enables scx_hints in a sched_ext guest: hints are read, task
 
 test("scx_hints stays enabled under tld-latency's CPU hogs, and its hinted threads' wake-ups preempt busy CPUs", { timeout: 400_000 }, () => {
   // 4 hogs on 2 CPUs: no CPU is idle when a sleeper wakes, so only the hint gets one at once.
-  const r = vmRun(['--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'), '--cpus', '2', '--seconds', '25',
+  // The run ends with the workload (4 s); --seconds only bounds it, generously for a busy host.
+  const r = vmRun(['--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'), '--cpus', '2', '--seconds', '200',
     '--workload', latencyCommand(4), '--json'], { timeoutMs: 380_000 });
   assert.equal(r.status, 0, r.stderr.slice(-3000));
   assert.match(r.stderr, /vm run: the scheduler stayed enabled \((kvm|tcg): /);
