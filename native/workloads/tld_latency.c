@@ -17,8 +17,10 @@
  * sample), and in "missed". At the end it prints one JSON line:
  *   tld-latency: {..,"hinted":{"n":..,"missed":..,"p50_us":..,"p90_us":..,"p99_us":..,
  *                 "max_us":..,"hist":[[FROM_US,COUNT],..]},"unhinted":{...}}
- * "hist" lists the non-empty buckets of the lateness histogram: 10 µs wide
- * below 1 ms, 100 µs below 10 ms, 1 ms below 100 ms, then one bucket.
+ * "hist" lists the non-empty buckets of the lateness histogram: 50 µs wide
+ * below 1 ms (0.2 ms and 0.3 ms fall apart), 500 µs below 10 ms, 5 ms below
+ * 100 ms, then one bucket; few enough that the line stays short on a serial
+ * console.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -108,30 +110,30 @@ static int cmp_long(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The lateness histogram's bucket of @ns: 10 µs to 1 ms, 100 µs to 10 ms, 1 ms to 100 ms. */
-#define HIST_BUCKETS (100 + 90 + 90 + 1)
+/* The lateness histogram's bucket of @ns: 50 µs to 1 ms, 500 µs to 10 ms, 5 ms to 100 ms. */
+#define HIST_BUCKETS (20 + 18 + 18 + 1)
 
 static unsigned int hist_bucket(long ns)
 {
 	long us = ns < 0 ? 0 : ns / 1000;
 
 	if (us < 1000)
-		return (unsigned int)(us / 10);
+		return (unsigned int)(us / 50);
 	if (us < 10000)
-		return 100 + (unsigned int)(us / 100 - 10);
+		return 20 + (unsigned int)(us / 500 - 2);
 	if (us < 100000)
-		return 190 + (unsigned int)(us / 1000 - 10);
+		return 38 + (unsigned int)(us / 5000 - 2);
 	return HIST_BUCKETS - 1;
 }
 
 /* The smallest lateness, in µs, of bucket @b. */
 static long hist_floor_us(unsigned int b)
 {
-	if (b < 100)
-		return b * 10L;
-	if (b < 190)
-		return 1000 + (b - 100) * 100L;
-	return 10000 + (b - 190) * 1000L;
+	if (b < 20)
+		return b * 50L;
+	if (b < 38)
+		return 1000 + (b - 20) * 500L;
+	return 10000 + (b - 38) * 5000L;
 }
 
 static void print_class(const char *name, struct sleeper *s, int count)

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { parseLatencyReport } from '../../extension/src/vm/latencyReport';
 
 const cls = (n: number, missed: number): string =>
-  `{"n":${n},"missed":${missed},"p50_us":25.0,"p90_us":210.0,"p99_us":310.0,"max_us":2100.0,"hist":[[20,${n - missed - 2}],[200,1],[300,1],[2100,${missed}]]}`;
+  `{"n":${n},"missed":${missed},"p50_us":25.0,"p90_us":210.0,"p99_us":310.0,"max_us":2100.0,"hist":[[0,${n - missed - 2}],[200,1],[300,1],[2000,${missed}]]}`;
 const line = `tld-latency: {"hogs":4,"sleepers":2,"period_us":2000,"seconds":4,"hinted":${cls(4000, 3)},"unhinted":${cls(3990, 40)}}`;
 
 test("the report's classes, missed periods and histogram buckets are read back", () => {
@@ -20,6 +20,6 @@ test("the report's classes, missed periods and histogram buckets are read back",
 test('a truncated or malformed report is no report', () => {
   assert.equal(parseLatencyReport([line.slice(0, -20)]), undefined);
   assert.equal(parseLatencyReport([line.replace('"missed":3,', '')]), undefined);
-  assert.equal(parseLatencyReport([line.replace('[[20,', '[[-20,')]), undefined);
+  assert.equal(parseLatencyReport([line.replace('[[0,', '[[-50,')]), undefined);
   assert.equal(parseLatencyReport(['tld-latency: usage']), undefined);
 });

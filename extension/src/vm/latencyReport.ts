@@ -11,7 +11,7 @@ export interface LatencyClass {
   readonly p90_us: number;
   readonly p99_us: number;
   readonly max_us: number;
-  /** [lowest lateness in µs, count] of each non-empty bucket: 10 µs wide below 1 ms, 100 µs below 10 ms, 1 ms below 100 ms, then one. */
+  /** [lowest lateness in µs, count] of each non-empty bucket: 50 µs wide below 1 ms, 500 µs below 10 ms, 5 ms below 100 ms, then one. */
   readonly hist: readonly (readonly [number, number])[];
 }
 
