@@ -12,9 +12,9 @@
  * libtld; unhinted ones publish 0.
  *
  * A thread that runs a whole period late has missed the periods in between:
- * each is counted as a sample, as late as it was when the thread finally ran
- * (so a stall weighs in the percentiles as the periods it cost, instead of one
- * sample), and in "missed". At the end it prints one JSON line:
+ * each is counted as a sample with its own lateness (from its due time to when
+ * the thread finally ran), so that a stall weighs in the percentiles as the
+ * periods it cost instead of as one sample, and in "missed". At the end it prints one JSON line:
  *   tld-latency: {..,"hinted":{"n":..,"missed":..,"p50_us":..,"p90_us":..,"p99_us":..,
  *                 "max_us":..,"hist":[[FROM_US,COUNT],..]},"unhinted":{...}}
  * "hist" lists the non-empty buckets of the lateness histogram: 50 µs wide
@@ -91,8 +91,8 @@ static void *sleeper(void *arg)
 		late = now_ns() - target;
 		s->lateness_ns[s->n++] = late;
 		/*
-		 * Periods that came due while it waited were missed: count each, as
-		 * late as it is now, and skip them rather than run a burst to catch up.
+		 * Periods that came due while it waited were missed: count each, late
+		 * from its own due time, and skip them rather than run a burst to catch up.
 		 */
 		for (long long k = 1; late >= k * s->period_ns && s->n < s->cap; k++) {
 			s->lateness_ns[s->n++] = late - k * s->period_ns;

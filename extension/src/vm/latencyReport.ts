@@ -5,7 +5,7 @@
 export interface LatencyClass {
   /** Periods, missed ones included. */
   readonly n: number;
-  /** Periods whose time passed while the thread waited: each is in n, as late as that wait. */
+  /** Periods that came due while the thread waited: each is in n, late from its own due time. */
   readonly missed: number;
   readonly p50_us: number;
   readonly p90_us: number;
