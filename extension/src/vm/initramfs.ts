@@ -75,6 +75,10 @@ export function guestInit(commands: readonly string[]): string {
     '}',
     ...commands.map((c) => `tld_run ${shSingleQuote(c)}`),
     `echo "${EXIT_MARK} $tld_status"`,
+    // poweroff -f cuts the serial port with output still queued in the tty, and qemu.ts reads the
+    // result from the last lines: re-applying the console's own settings waits for it to drain
+    // (busybox stty sets them with TCSADRAIN).
+    'stty "$(stty -g)" 2>/dev/null',
     'poweroff -f',
     '',
   ].join('\n');
