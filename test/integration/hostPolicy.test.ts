@@ -231,7 +231,7 @@ test('a snapshot or write bound to a checked process never reaches the process t
   const pid = a.proc.pid;
   const helper = new NativeHelper(world.pinPath);
   try {
-    helper.bindProcess(pid, BigInt(readCreds(pid).startTime));
+    await helper.bindProcess(pid, BigInt(readCreds(pid).startTime));
     await a.proc.kill();
     // Start times count clock ticks (10 ms): only root forcing a pid (as here) reuses one within a tick.
     await new Promise((r) => setTimeout(r, 30));
@@ -246,20 +246,20 @@ test('a snapshot or write bound to a checked process never reaches the process t
     assert.ok(b, `no process took pid ${pid} again`);
     await b.waitForLine(/^ready \d+/);
     // Bound (for every caller in this process): the kernel side skips the newcomer's threads.
-    const snap = parseSnapshot(pid, helper.snapshotSync(pid));
+    const snap = parseSnapshot(pid, await helper.snapshot(pid));
     assert.deepEqual(snap.threads, []);
     await assert.rejects(helper.write(pid, 0, 0, Buffer.from([0xff])), (e: unknown) => e instanceof TldError && e.code === 'ENOENT');
     // Binding it again is refused: the pid names another process now.
-    assert.throws(() => helper.bindProcess(pid, BigInt(readCreds(pid).startTime) + 1n), (e: unknown) => e instanceof TldError && e.code === 'ESRCH');
+    await assert.rejects(helper.bindProcess(pid, BigInt(readCreds(pid).startTime) + 1n), (e: unknown) => e instanceof TldError && e.code === 'ESRCH');
     // Unbound, the same calls reach it (so the skip above was the binding's doing).
-    helper.bindProcess(0, 0n);
+    await helper.bindProcess(0, 0n);
     const values = valuesByTid(await local.snapshot(pid));
     assert.equal(values.size, 1);
     for (const [tid, v] of values) {
       assert.deepEqual(v, { [fixtureKeyName(0)]: fixtureValue(tid, 0, 1), [fixtureKeyName(1)]: fixtureValue(tid, 1, 2) }, 'the newcomer kept its values');
     }
   } finally {
-    helper.bindProcess(0, 0n);
+    await helper.bindProcess(0, 0n);
     helper.dispose();
   }
 });

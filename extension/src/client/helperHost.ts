@@ -136,13 +136,13 @@ class HostServer {
   private async onProcess<T>(pid: number, fn: () => Promise<T> | T): Promise<T> {
     const checked = checkProcess(this.caller, pid);
     // Snapshots and writes reach the process checked and no other, even if its pid is reused.
-    this.helper.bindProcess(pid, BigInt(checked.startTime));
+    await this.helper.bindProcess(pid, BigInt(checked.startTime));
     try {
       const out = await fn();
       verifyProcess(this.caller, checked);
       return out;
     } finally {
-      this.helper.bindProcess(0, 0n);
+      await this.helper.bindProcess(0, 0n);
     }
   }
 
@@ -169,7 +169,7 @@ class HostServer {
     if (tid !== 0 && !isThreadOf(pid, tid)) throw new TldError('ESRCH', `process ${pid} has no thread ${tid}`);
     if (isRoot(this.caller)) return this.helper.write(pid, tid, offset, bytes);
     return this.onProcess(pid, async () => {
-      const snap = parseSnapshot(pid, this.helper.snapshotSync(pid));
+      const snap = parseSnapshot(pid, await this.helper.snapshot(pid));
       const key = snap.keys.find((k) => offset >= k.offset && bytes.length > 0 && offset + bytes.length <= k.offset + k.size);
       if (!key) {
         const keys = snap.keys.map((k) => `${JSON.stringify(k.name)} at ${k.offset}..${k.offset + k.size}`).join(', ') || 'none';
@@ -235,11 +235,11 @@ class HostServer {
     try {
       switch (req.method) {
         case 'list': {
-          const all = helper.listSync();
+          const all = await helper.list();
           return { id: req.id, ok: true, result: { bytes: b64(root ? all : filterList(all, this.mayInspect())) } };
         }
         case 'snapshot':
-          return { id: req.id, ok: true, result: { bytes: b64(await this.onProcess(req.pid, () => helper.snapshotSync(req.pid))) } };
+          return { id: req.id, ok: true, result: { bytes: b64(await this.onProcess(req.pid, () => helper.snapshot(req.pid))) } };
         case 'write': {
           const out = await this.write(req.pid, req.tid, req.offset, Buffer.from(req.bytes, 'base64'));
           return { id: req.id, ok: true, result: { bytes: b64(out) } };

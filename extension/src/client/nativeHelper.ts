@@ -1,4 +1,6 @@
 // The helper library in this process through koffi. Mirrors native/include/tldhelper.h.
+// Calls that read or change the kernel run on koffi's worker threads, one at a time, so that
+// the event loop (the extension host, every other extension) goes on while they work.
 import * as fs from 'node:fs';
 
 import koffi from 'koffi';
@@ -40,7 +42,11 @@ interface HostOut {
   pin_advice: string;
 }
 
-type Fn = (...args: unknown[]) => number;
+/** A bound C function: called in this thread, or on a koffi worker through `async`. */
+interface Fn {
+  (...args: unknown[]): number;
+  async(...args: unknown[]): void;
+}
 
 interface Abi {
   abiVersion: () => number;
@@ -100,11 +106,19 @@ interface ProgOut {
 
 let abi: Abi | undefined;
 
+/**
+ * Asynchronous calls get koffi's small worker stack (128 KiB) by default; libbpf loading an
+ * object with its verifier log goes deeper, so they get what synchronous calls have (2 MiB).
+ * Only one call runs at a time (serial below), so one such stack is in use.
+ */
+const ASYNC_STACK = 2 << 20;
+
 function bind(libraryPath: string): Abi {
   if (abi) return abi;
   if (!fs.existsSync(libraryPath)) {
     throw new TldError('EHELPER', `the helper library is missing at ${libraryPath}: run npm run build`);
   }
+  if ((koffi.config().async_stack_size ?? 0) < ASYNC_STACK) koffi.config({ ...koffi.config(), async_stack_size: ASYNC_STACK });
   const lib = koffi.load(libraryPath);
   helperStructs();
   abi = {
@@ -135,10 +149,12 @@ function bind(libraryPath: string): Abi {
 
 /** A host report without opening the helper (works without privileges). */
 export function nativeHostReport(pinPath: string, libraryPath = defaultLibraryPath()): HostReport {
-  const a = bind(libraryPath);
   const host = {} as HostOut;
-  const err = {} as ErrorOut;
-  a.hostReport(pinPath, host, err);
+  bind(libraryPath).hostReport(pinPath, host, {} as ErrorOut);
+  return hostReportOf(host);
+}
+
+function hostReportOf(host: HostOut): HostReport {
   return {
     kernel: host.kernel,
     btf: !!host.btf,
@@ -167,6 +183,10 @@ export function nativeObjectCheck(objectPath: string, libraryPath = defaultLibra
   const n = [0];
   const err = {} as ErrorOut;
   const rc = a.objectCheck(objectPath, buf, MAX_FINDINGS, n, err);
+  return findingsOf(rc, buf, n, err);
+}
+
+function findingsOf(rc: number, buf: Buffer, n: number[], err: ErrorOut): Finding[] {
   if (rc < 0) throw TldError.fromErrno(rc, err.message);
   const count = Math.min(n[0] ?? 0, MAX_FINDINGS);
   const out = (count ? koffi.decode(buf, 'tldh_finding', count) : []) as FindingOut[];
@@ -188,6 +208,27 @@ export function nativeReadAs(path: string, uid: number, gid: number, cap: number
   const rc = a.readAs(path, uid, gid, buf, cap, len, err);
   if (rc < 0) throw TldError.fromErrno(rc, err.message);
   return buf.subarray(0, len[0] ?? 0);
+}
+
+
+/*
+ * The helper library keeps one state per process (the open map, the bound process, its
+ * buffers) and is not made for two threads at once: every call from here waits for the one
+ * before it, whichever NativeHelper made it.
+ */
+let queue: Promise<unknown> = Promise.resolve();
+
+function serial<T>(job: () => Promise<T>): Promise<T> {
+  const run = queue.then(job, job);
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+/** @fn on a koffi worker thread; resolves with its return value. */
+function onWorker(fn: Fn, ...args: unknown[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fn.async(...args, (e: unknown, rc: number) => (e ? reject(e instanceof Error ? e : new Error(String(e))) : resolve(rc)));
+  });
 }
 
 /*
@@ -217,133 +258,159 @@ export class NativeHelper implements RawHelper {
    */
   private opened = false;
 
-  /** Opens the iterators now (the helper host does, to refuse to start without privileges). */
+  /**
+   * Opens the iterators now, in this thread (the helper host does at its start, to refuse to
+   * start without privileges, before any other call).
+   */
   open(): void {
-    this.ensureOpen();
+    if (this.opened) return;
+    this.checkPin();
+    if (openCount === 0) {
+      const err = {} as ErrorOut;
+      this.check(this.abi.open(this.pinPath, err), err);
+    }
+    this.countOpen();
   }
 
-  private ensureOpen(): void {
+  /** Opens the iterators on a worker (loading them takes a while); inside a serial job. */
+  private async ensureOpen(): Promise<void> {
     if (this.opened) return;
+    this.checkPin();
+    if (openCount === 0) {
+      const err = {} as ErrorOut;
+      this.check(await onWorker(this.abi.open, this.pinPath, err), err);
+    }
+    this.countOpen();
+  }
+
+  private checkPin(): void {
     if (openCount > 0 && openPin !== this.pinPath) {
       throw new TldError('EALREADY', `this process already uses the map pinned at ${openPin}; one process reads one pin`);
     }
-    if (openCount === 0) {
-      const err = {} as ErrorOut;
-      const rc = this.abi.open(this.pinPath, err);
-      if (rc < 0) throw TldError.fromErrno(rc, err.message);
-      openPin = this.pinPath;
-    }
+  }
+
+  private countOpen(): void {
+    openPin = this.pinPath;
     openCount++;
     this.opened = true;
   }
 
   /**
-   * Calls @fn with a fresh output buffer sized from the last result, growing it
-   * when the helper asks for more. The result is a view of that buffer, not a copy.
+   * Calls @fn (on a worker) with a fresh output buffer sized from the last result, growing
+   * it when the helper asks for more. The result is a view of that buffer, not a copy.
    */
-  private stream(fn: (buf: Buffer, len: number[], err: ErrorOut) => number): Uint8Array {
-    this.ensureOpen();
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const buf = Buffer.allocUnsafe(this.capacity);
-      const len = [0];
-      const err = {} as ErrorOut;
-      const rc = fn(buf, len, err);
-      const needed = len[0] ?? 0;
-      if (rc === -28 /* ENOSPC */ && needed > buf.length) {
-        this.capacity = Math.max(needed + (needed >> 2), buf.length * 2);
-        continue;
+  private stream(fn: Fn, args: (buf: Buffer, len: number[], err: ErrorOut) => unknown[]): Promise<Uint8Array> {
+    return serial(async () => {
+      await this.ensureOpen();
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const buf = Buffer.allocUnsafe(this.capacity);
+        const len = [0];
+        const err = {} as ErrorOut;
+        const rc = await onWorker(fn, ...args(buf, len, err));
+        const needed = len[0] ?? 0;
+        if (rc === -28 /* ENOSPC */ && needed > buf.length) {
+          this.capacity = Math.max(needed + (needed >> 2), buf.length * 2);
+          continue;
+        }
+        this.check(rc, err);
+        this.capacity = Math.max(64 * 1024, needed + (needed >> 2));
+        return new Uint8Array(buf.buffer, buf.byteOffset, needed);
       }
-      if (rc < 0) throw TldError.fromErrno(rc, err.message);
-      this.capacity = Math.max(64 * 1024, needed + (needed >> 2));
-      return new Uint8Array(buf.buffer, buf.byteOffset, needed);
-    }
-    throw new TldError('EHELPER', 'the helper result kept growing');
+      throw new TldError('EHELPER', 'the helper result kept growing');
+    });
+  }
+
+  /** @fn with @args on a worker after the calls before it; its errno result thrown. */
+  private call(fn: Fn, args: (err: ErrorOut) => unknown[], needsOpen = true): Promise<void> {
+    return serial(async () => {
+      if (needsOpen) await this.ensureOpen();
+      const err = {} as ErrorOut;
+      this.check(await onWorker(fn, ...args(err)), err);
+    });
   }
 
   private check(rc: number, err: ErrorOut): void {
     if (rc < 0) throw TldError.fromErrno(rc, err.message);
   }
 
-  async list(): Promise<Uint8Array> {
-    return this.listSync();
+  list(): Promise<Uint8Array> {
+    return this.stream(this.abi.list, (buf, len, err) => [buf, buf.length, len, err]);
   }
 
-  listSync(): Uint8Array {
-    return this.stream((buf, len, err) => this.abi.list(buf, buf.length, len, err));
+  snapshot(pid: number): Promise<Uint8Array> {
+    return this.stream(this.abi.snapshot, (buf, len, err) => [pid, buf, buf.length, len, err]);
   }
 
-  async snapshot(pid: number): Promise<Uint8Array> {
-    return this.snapshotSync(pid);
+  write(pid: number, tid: number, offset: number, bytes: Uint8Array): Promise<Uint8Array> {
+    return this.stream(this.abi.write, (buf, len, err) => [pid, tid, offset, bytes, bytes.length, buf, buf.length, len, err]);
   }
 
-  /** The synchronous call, for the benchmark and the host. */
-  snapshotSync(pid: number): Uint8Array {
-    return this.stream((buf, len, err) => this.abi.snapshot(pid, buf, buf.length, len, err));
+  attach(pid: number, keys: readonly KeySpec[]): Promise<void> {
+    return this.call(this.abi.attach, (err) => [pid, keys.map((k) => `${k.name}:${k.size}`).join('\n'), err]);
   }
 
-  async write(pid: number, tid: number, offset: number, bytes: Uint8Array): Promise<Uint8Array> {
-    return this.stream((buf, len, err) =>
-      this.abi.write(pid, tid, offset, bytes, bytes.length, buf, buf.length, len, err),
-    );
+  detach(pid: number): Promise<void> {
+    return this.call(this.abi.detach, (err) => [pid, err]);
   }
 
-  async attach(pid: number, keys: readonly KeySpec[]): Promise<void> {
-    this.ensureOpen();
-    const err = {} as ErrorOut;
-    this.check(this.abi.attach(pid, keys.map((k) => `${k.name}:${k.size}`).join('\n'), err), err);
+  hostReport(): Promise<HostReport> {
+    return serial(async () => {
+      const host = {} as HostOut;
+      await onWorker(this.abi.hostReport, this.pinPath, host, {} as ErrorOut);
+      return hostReportOf(host);
+    });
   }
 
-  async detach(pid: number): Promise<void> {
-    this.ensureOpen();
-    const err = {} as ErrorOut;
-    this.check(this.abi.detach(pid, err), err);
+  objectCheck(path: string): Promise<Finding[]> {
+    return serial(async () => {
+      const buf = Buffer.alloc(MAX_FINDINGS * koffi.sizeof('tldh_finding'));
+      const n = [0];
+      const err = {} as ErrorOut;
+      return findingsOf(await onWorker(this.abi.objectCheck, path, buf, MAX_FINDINGS, n, err), buf, n, err);
+    });
   }
 
-  async hostReport(): Promise<HostReport> {
-    return nativeHostReport(this.pinPath);
+  objectLoad(path: string, pinRoot: string, attach: boolean): Promise<LoadResult> {
+    return serial(async () => {
+      const log = Buffer.alloc(LOG_CAP);
+      const res = {} as LoadOut;
+      const err = {} as ErrorOut;
+      const rc = await onWorker(this.abi.objectLoad, path, this.pinPath, pinRoot, attach ? 1 : 0, log, log.length, res, err);
+      return {
+        ok: rc === 0,
+        object: res.object ?? '',
+        progIds: (res.prog_ids ?? []).slice(0, res.n_ids ?? 0),
+        attached: res.attached ?? 0,
+        failedProgram: res.failed_program ?? '',
+        log: log.toString('utf8', 0, res.log_len ?? 0),
+        logGrown: !!res.log_grown,
+        ...(rc === 0 ? {} : { error: { code: TldError.fromErrno(rc, err.message).code, message: err.message } }),
+      };
+    });
   }
 
-  async objectCheck(path: string): Promise<Finding[]> {
-    return nativeObjectCheck(path);
-  }
-
-  async objectLoad(path: string, pinRoot: string, attach: boolean): Promise<LoadResult> {
-    const log = Buffer.alloc(LOG_CAP);
-    const res = {} as LoadOut;
-    const err = {} as ErrorOut;
-    const rc = this.abi.objectLoad(path, this.pinPath, pinRoot, attach ? 1 : 0, log, log.length, res, err);
-    return {
-      ok: rc === 0,
-      object: res.object ?? '',
-      progIds: (res.prog_ids ?? []).slice(0, res.n_ids ?? 0),
-      attached: res.attached ?? 0,
-      failedProgram: res.failed_program ?? '',
-      log: log.toString('utf8', 0, res.log_len ?? 0),
-      logGrown: !!res.log_grown,
-      ...(rc === 0 ? {} : { error: { code: TldError.fromErrno(rc, err.message).code, message: err.message } }),
-    };
-  }
-
-  async progList(pinRoot: string): Promise<LoadedProgram[]> {
-    const buf = Buffer.alloc(MAX_PROGS * koffi.sizeof('tldh_prog'));
-    const n = [0];
-    const err = {} as ErrorOut;
-    this.check(this.abi.progList(pinRoot, buf, MAX_PROGS, n, err), err);
-    const count = Math.min(n[0] ?? 0, MAX_PROGS);
-    const out = (count ? koffi.decode(buf, 'tldh_prog', count) : []) as ProgOut[];
-    return out.map((p) => ({
-      id: p.id,
-      type: p.type_name,
-      name: p.name,
-      insns: p.insns,
-      verifiedInsns: p.verified_insns,
-      jitedBytes: p.jited_len,
-      mapIds: p.map_ids.slice(0, p.nr_map_ids),
-      runCount: Number(p.run_cnt),
-      runTimeNs: Number(p.run_time_ns),
-      ours: !!p.ours,
-      pin: p.pin,
-    }));
+  progList(pinRoot: string): Promise<LoadedProgram[]> {
+    return serial(async () => {
+      const buf = Buffer.alloc(MAX_PROGS * koffi.sizeof('tldh_prog'));
+      const n = [0];
+      const err = {} as ErrorOut;
+      this.check(await onWorker(this.abi.progList, pinRoot, buf, MAX_PROGS, n, err), err);
+      const count = Math.min(n[0] ?? 0, MAX_PROGS);
+      const out = (count ? koffi.decode(buf, 'tldh_prog', count) : []) as ProgOut[];
+      return out.map((p) => ({
+        id: p.id,
+        type: p.type_name,
+        name: p.name,
+        insns: p.insns,
+        verifiedInsns: p.verified_insns,
+        jitedBytes: p.jited_len,
+        mapIds: p.map_ids.slice(0, p.nr_map_ids),
+        runCount: Number(p.run_cnt),
+        runTimeNs: Number(p.run_time_ns),
+        ours: !!p.ours,
+        pin: p.pin,
+      }));
+    });
   }
 
   /**
@@ -352,10 +419,8 @@ export class NativeHelper implements RawHelper {
    * takes the pid meanwhile is skipped by the kernel side. Pid 0 releases it. ESRCH when @pid
    * names another process already.
    */
-  bindProcess(pid: number, startTime: bigint): void {
-    this.ensureOpen();
-    const err = {} as ErrorOut;
-    this.check(this.abi.bindProcess(pid, startTime, err), err);
+  bindProcess(pid: number, startTime: bigint): Promise<void> {
+    return this.call(this.abi.bindProcess, (err) => [pid, startTime, err]);
   }
 
   /** Loads from now on run with only @caps (1n << CAP_* bits) effective; 0n lifts the limit. */
@@ -364,17 +429,20 @@ export class NativeHelper implements RawHelper {
     this.check(this.abi.limitLoadCaps(caps, err), err);
   }
 
-  async progUnload(pinRoot: string, id: number): Promise<void> {
-    const err = {} as ErrorOut;
-    this.check(this.abi.progUnload(pinRoot, id, err), err);
+  progUnload(pinRoot: string, id: number): Promise<void> {
+    return this.call(this.abi.progUnload, (err) => [pinRoot, id, err], false);
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.opened && --openCount === 0) {
-      openPin = undefined;
-      this.abi.close();
-    }
+    if (!this.opened) return;
+    // After the calls under way: closing under a running snapshot would pull the map away.
+    void serial(async () => {
+      if (--openCount === 0) {
+        openPin = undefined;
+        this.abi.close();
+      }
+    });
   }
 }
