@@ -277,7 +277,8 @@ function main(): void {
   let helper: NativeHelper;
   try {
     const setup = setupOf(process.argv.slice(2), process.env);
-    helper = new NativeHelper(setup.pinPath, setup.libraryPath);
+    // Blocking calls: this process serves one client, one request at a time.
+    helper = new NativeHelper(setup.pinPath, setup.libraryPath, true);
     // The installed host sets the shared pin folder up (group, modes) around opening the map.
     establishSharedPin({ pinPath: setup.pinPath, programPinRoot: setup.programPinRoot }, () => helper.open());
     // An ordinary user's objects load with what the host gives that user, nothing more.

@@ -195,7 +195,7 @@ export class HostHelper implements RawHelper {
   }
 
   private static bytes(b64: string): Uint8Array {
-    return new Uint8Array(Buffer.from(b64, 'base64'));
+    return Buffer.from(b64, 'base64');
   }
 
   async list(): Promise<Uint8Array> {

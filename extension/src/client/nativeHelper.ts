@@ -245,11 +245,22 @@ export class NativeHelper implements RawHelper {
   private readonly abi: Abi;
   private disposed = false;
 
+  /**
+   * @inThread: make the calls in this thread, blocking it, instead of on a worker. For the
+   * helper host, whose event loop serves its one client in order: a hand-off to a worker and
+   * back costs it time and buys nothing.
+   */
   constructor(
     private readonly pinPath: string,
     libraryPath = defaultLibraryPath(),
+    private readonly inThread = false,
   ) {
     this.abi = bind(libraryPath);
+  }
+
+  /** @fn with @args, on a worker unless this helper calls in its own thread. */
+  private invoke(fn: Fn, ...args: unknown[]): Promise<number> {
+    return this.inThread ? Promise.resolve(fn(...args)) : onWorker(fn, ...args);
   }
 
   /**
@@ -278,7 +289,7 @@ export class NativeHelper implements RawHelper {
     this.checkPin();
     if (openCount === 0) {
       const err = {} as ErrorOut;
-      this.check(await onWorker(this.abi.open, this.pinPath, err), err);
+      this.check(await this.invoke(this.abi.open, this.pinPath, err), err);
     }
     this.countOpen();
   }
@@ -306,7 +317,7 @@ export class NativeHelper implements RawHelper {
         const buf = Buffer.allocUnsafe(this.capacity);
         const len = [0];
         const err = {} as ErrorOut;
-        const rc = await onWorker(fn, ...args(buf, len, err));
+        const rc = await this.invoke(fn, ...args(buf, len, err));
         const needed = len[0] ?? 0;
         if (rc === -28 /* ENOSPC */ && needed > buf.length) {
           this.capacity = Math.max(needed + (needed >> 2), buf.length * 2);
@@ -325,7 +336,7 @@ export class NativeHelper implements RawHelper {
     return serial(async () => {
       if (needsOpen) await this.ensureOpen();
       const err = {} as ErrorOut;
-      this.check(await onWorker(fn, ...args(err)), err);
+      this.check(await this.invoke(fn, ...args(err)), err);
     });
   }
 
@@ -356,7 +367,7 @@ export class NativeHelper implements RawHelper {
   hostReport(): Promise<HostReport> {
     return serial(async () => {
       const host = {} as HostOut;
-      await onWorker(this.abi.hostReport, this.pinPath, host, {} as ErrorOut);
+      await this.invoke(this.abi.hostReport, this.pinPath, host, {} as ErrorOut);
       return hostReportOf(host);
     });
   }
@@ -366,7 +377,7 @@ export class NativeHelper implements RawHelper {
       const buf = Buffer.alloc(MAX_FINDINGS * koffi.sizeof('tldh_finding'));
       const n = [0];
       const err = {} as ErrorOut;
-      return findingsOf(await onWorker(this.abi.objectCheck, path, buf, MAX_FINDINGS, n, err), buf, n, err);
+      return findingsOf(await this.invoke(this.abi.objectCheck, path, buf, MAX_FINDINGS, n, err), buf, n, err);
     });
   }
 
@@ -375,7 +386,7 @@ export class NativeHelper implements RawHelper {
       const log = Buffer.alloc(LOG_CAP);
       const res = {} as LoadOut;
       const err = {} as ErrorOut;
-      const rc = await onWorker(this.abi.objectLoad, path, this.pinPath, pinRoot, attach ? 1 : 0, log, log.length, res, err);
+      const rc = await this.invoke(this.abi.objectLoad, path, this.pinPath, pinRoot, attach ? 1 : 0, log, log.length, res, err);
       return {
         ok: rc === 0,
         object: res.object ?? '',
@@ -394,7 +405,7 @@ export class NativeHelper implements RawHelper {
       const buf = Buffer.alloc(MAX_PROGS * koffi.sizeof('tldh_prog'));
       const n = [0];
       const err = {} as ErrorOut;
-      this.check(await onWorker(this.abi.progList, pinRoot, buf, MAX_PROGS, n, err), err);
+      this.check(await this.invoke(this.abi.progList, pinRoot, buf, MAX_PROGS, n, err), err);
       const count = Math.min(n[0] ?? 0, MAX_PROGS);
       const out = (count ? koffi.decode(buf, 'tldh_prog', count) : []) as ProgOut[];
       return out.map((p) => ({
