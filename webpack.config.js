@@ -1,6 +1,8 @@
-// Two bundles: the extension host (Node, CommonJS) and the Hint Inspector webview (browser).
+// Two bundles: the extension host's (Node, CommonJS: the extension, the helper host and tldctl)
+// and the Hint Inspector webview (browser).
 'use strict';
 const path = require('path');
+const webpack = require('webpack');
 
 const tsRule = (configFile) => ({
   test: /\.ts$/,
@@ -12,8 +14,9 @@ const tsRule = (configFile) => ({
 const extension = {
   name: 'extension',
   target: 'node',
-  // The helper host is its own script: the extension starts it with sudo or pkexec.
-  entry: { extension: './extension/src/extension.ts', helperHost: './extension/src/client/helperHost.ts' },
+  // The helper host is its own script: the extension starts it with sudo or pkexec. tldctl is
+  // one file too: Node then starts it without resolving and reading a hundred modules.
+  entry: { extension: './extension/src/extension.ts', helperHost: './extension/src/client/helperHost.ts', tldctl: './extension/src/cli/tldctl.ts' },
   output: { path: path.resolve(__dirname, 'dist'), filename: '[name].js', libraryTarget: 'commonjs2' },
   // __dirname is the bundle's folder, where helperHost.js lies beside extension.js.
   node: { __dirname: false, __filename: false },
@@ -21,6 +24,8 @@ const extension = {
   externals: { vscode: 'commonjs vscode', koffi: 'commonjs koffi' },
   resolve: { extensions: ['.ts', '.js'] },
   module: { rules: [tsRule(path.resolve(__dirname, 'tsconfig.json'))] },
+  // tldctl's bundle is a command (package.json's bin).
+  plugins: [new webpack.BannerPlugin({ banner: '#!/usr/bin/env node', raw: true, entryOnly: true, include: /^tldctl\.js$/ })],
   infrastructureLogging: { level: 'warn' },
 };
 

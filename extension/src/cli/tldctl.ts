@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // tldctl: the TLD Studio client on the command line, for terminals and scripts. This file
 // only dispatches: each command lives in commands/, with its help and its options.
+import './compileCache';
 import * as fs from 'node:fs';
 
 import { TldError } from '../client/errors';
