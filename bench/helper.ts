@@ -1,5 +1,7 @@
-// Benchmarks of the helper and its client: snapshot in Node against the same read in C,
-// a 10 Hz watch's CPU cost, and attach against the bare per-thread pin.
+// Benchmarks of the helper and its client: a snapshot with every value decoded in Node, in
+// process and through the helper host (JSON lines, the path of ordinary users), against the
+// same read in C pulling every value out; a 10 Hz watch's CPU cost; attach against the bare
+// per-thread pin.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,10 +13,15 @@ import { decodeRows } from '../extension/src/client/snapshot';
 import { typeOf } from '../extension/src/client/values';
 import { Proc, ProcessSet } from '../test/support/processes';
 import { nativeBuild } from '../test/support/repo';
+import { Figure, boundFigure, ratioFigure } from './figure';
 import { median } from './stats';
 
 export interface HelperFigures {
-  snapshot: { threads: number; keys: number; rounds: number; node_ns: number; node_decode_all_ns: number; c_ns: number; bytes: number };
+  /**
+   * Medians: node_ns is the typed snapshot alone; *_decode_all_ns add every value decoded (as
+   * C does), in process and through the helper host.
+   */
+  snapshot: { threads: number; keys: number; rounds: number; node_ns: number; node_decode_all_ns: number; host_decode_all_ns: number; c_ns: number; bytes: number };
   /** tldctl watch at 10 Hz: on a 50-line terminal (what fits is drawn), and piped (every thread). */
   watch: { seconds: number; refreshes: number; cpu_percent_of_one_core: number; piped_cpu_percent_of_one_core: number };
   attach: { threads: number; rounds: number; floor_ns: number; attach_ns: number };
@@ -47,20 +54,32 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
     const pid = target.pid;
     const c = runC(['snapshot', String(pid), String(rounds)], env);
     client = await TldClient.create({ pinPath, transport: 'in-process' });
-    // The typed snapshot every view reads (metadata and every thread's bounds checked, values
-    // readable), against C reading the same stream and pulling every value out.
-    const nodeNs: number[] = [];
-    const decodeNs: number[] = [];
-    for (let i = 0; i < rounds + 5; i++) {
-      const t0 = performance.now();
-      const snap = await client.snapshot(pid);
-      const t1 = performance.now();
-      const rows = decodeRows(snap, typeOf(new Map()));
-      const t2 = performance.now();
-      if (rows.length !== threads) throw new Error(`snapshot saw ${rows.length} threads`);
-      if (i < 5) continue; // the first rounds warm the JIT
-      nodeNs.push((t1 - t0) * 1e6);
-      decodeNs.push((t2 - t0) * 1e6);
+    // The typed snapshot every view reads (metadata and every thread's bounds checked), then
+    // every value decoded, against C reading the same stream and pulling every value out.
+    const timed = async (c: TldClient) => {
+      const snapNs: number[] = [];
+      const allNs: number[] = [];
+      for (let i = 0; i < rounds + 5; i++) {
+        const t0 = performance.now();
+        const snap = await c.snapshot(pid);
+        const t1 = performance.now();
+        const rows = decodeRows(snap, typeOf(new Map()));
+        const t2 = performance.now();
+        if (rows.length !== threads) throw new Error(`snapshot saw ${rows.length} threads`);
+        if (i < 5) continue; // the first rounds warm the JIT
+        snapNs.push((t1 - t0) * 1e6);
+        allNs.push((t2 - t0) * 1e6);
+      }
+      return { snapNs, allNs };
+    };
+    const inProcess = await timed(client);
+    // The helper host as this root process starts it (no privilege boundary to cross).
+    const host = await TldClient.create({ pinPath, transport: 'host', launcher: [] });
+    let viaHost: Awaited<ReturnType<typeof timed>>;
+    try {
+      viaHost = await timed(host);
+    } finally {
+      host.dispose();
     }
 
     process.stderr.write('bench: watch at 10 Hz ...\n');
@@ -93,8 +112,9 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
     return {
       snapshot: {
         threads, keys, rounds,
-        node_ns: Math.round(median(nodeNs)),
-        node_decode_all_ns: Math.round(median(decodeNs)),
+        node_ns: Math.round(median(inProcess.snapNs)),
+        node_decode_all_ns: Math.round(median(inProcess.allNs)),
+        host_decode_all_ns: Math.round(median(viaHost.allNs)),
         c_ns: c.c_ns ?? 0,
         bytes: c.bytes ?? 0,
       },
@@ -106,4 +126,18 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
     await procs.killAll();
     fs.rmSync(pinDir, { recursive: true, force: true });
   }
+}
+
+export function helperFigures(h: HelperFigures): Figure[] {
+  const s = h.snapshot;
+  const what = `snapshot of ${s.threads.toLocaleString('en-US')} threads x ${s.keys} keys, every value decoded`;
+  const c = 'the same read in C (tldh_snapshot, record walk, every value pulled out)';
+  return [
+    ratioFigure(`${what}, in Node in process (koffi)`, s.node_decode_all_ns, 'ns', c, s.c_ns, 1.5),
+    ratioFigure(`${what}, in Node through the helper host (JSON lines, as for an ordinary user)`, s.host_decode_all_ns, 'ns', c, s.c_ns, 3),
+    boundFigure(`${what}, in Node in process`, s.node_decode_all_ns / 1e6, 'ms', 'under 2 ms', s.node_decode_all_ns < 2e6),
+    ratioFigure(`attach to a ${h.attach.threads}-thread process (tldh_attach)`, h.attach.attach_ns, 'ns', 'bare pidfd_open + map update + close per thread', h.attach.floor_ns, 1.5),
+    boundFigure(`tldctl watch at 10 Hz on that process, on a 50-line terminal`, h.watch.cpu_percent_of_one_core, '% of one core', 'under 5%', h.watch.cpu_percent_of_one_core < 5),
+    boundFigure(`tldctl watch at 10 Hz on that process, piped (all ${s.threads.toLocaleString('en-US')} threads printed each time)`, h.watch.piped_cpu_percent_of_one_core, '% of one core', 'under 5%', h.watch.piped_cpu_percent_of_one_core < 5),
+  ];
 }

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 
 import { bpfIncludeDirs } from '../extension/src/client/paths';
 import { repoRoot } from '../test/support/repo';
+import { Figure, ratioFigure } from './figure';
 import { median } from './stats';
 
 export interface LoadFigures {
@@ -17,7 +18,8 @@ export interface LoadFigures {
   bare_ms: number;
 }
 
-const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
+/** What users run (package.json's bin): the one-file bundle. */
+const tldctl = path.join(repoRoot, 'dist', 'tldctl.js');
 
 
 function must(r: ReturnType<typeof spawnSync>, what: string): void {
@@ -25,6 +27,7 @@ function must(r: ReturnType<typeof spawnSync>, what: string): void {
 }
 
 export function runLoadBench(quick: boolean): LoadFigures {
+  if (!fs.existsSync(tldctl)) throw new Error(`${tldctl} is missing: run npm run build`);
   const file = path.join(repoRoot, 'bpf', 'templates', 'hint_sampler.bpf.c');
   const pinDir = `/sys/fs/bpf/tld-bench-load-${process.pid}`;
   const pinRoot = `${pinDir}/progs`;
@@ -60,4 +63,8 @@ export function runLoadBench(quick: boolean): LoadFigures {
     fs.rmSync(cache, { recursive: true, force: true });
   }
   return { file: path.relative(repoRoot, file), rounds, tldctl_ms: Number(median(ours).toFixed(1)), bare_ms: Number(median(theirs).toFixed(1)) };
+}
+
+export function loadFigures(l: LoadFigures): Figure[] {
+  return [ratioFigure(`compile + check + load of ${l.file} through tldctl (median of ${l.rounds})`, l.tldctl_ms, 'ms', 'clang + bpftool prog loadall of the same file, alternating', l.bare_ms, 1.1)];
 }

@@ -29,7 +29,7 @@ export interface VmFigures {
   readonly start: { readonly runs: number; readonly to_init_ms: number; readonly to_enabled_ms: number; readonly samples_ms: readonly number[] };
 }
 
-interface Run {
+export interface Run {
   readonly code: number;
   readonly stdout: string;
   readonly console: string[];
@@ -38,7 +38,7 @@ interface Run {
 }
 
 /** Runs tldctl vm run with @args and --json; the console arrives on stderr as "| line". */
-function vmRun(args: readonly string[], marks: readonly [string, RegExp][], cwd?: string): Promise<Run> {
+export function vmRun(args: readonly string[], marks: readonly [string, RegExp][], cwd?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, [tldctl, 'vm', 'run', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
