@@ -3,7 +3,9 @@
 import * as assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 
+import { parseTypes } from '../../extension/src/client/values';
 import { InspectorFeed } from '../../extension/src/inspector/feed';
+import { toView } from '../../extension/src/inspector/views';
 import { PlotModel } from '../../webview/src/plotModel';
 import { sleep } from '../support/processes';
 import { World } from '../support/world';
@@ -48,4 +50,41 @@ test('after the first snapshot a refresh sends only the cells the threads change
   assert.deepEqual(quiet.next(await client.snapshot(still.pid), new Map(), status), [], 'nothing changed: nothing sent');
   quiet.restart();
   assert.deepEqual(quiet.next(await client.snapshot(still.pid), new Map(), status).map((m) => m.type), ['snapshot', 'status'], 'a webview that starts again gets everything');
+});
+
+test('a refresh that reuses the rows of unchanged threads shows exactly what decoding every thread again shows, and new types redo every row', async () => {
+  const status = { paused: false, intervalMs: 100 };
+  const live = (await world.procs.fixture(['--mode', 'hints', '--threads', '6', '--keys', '4', '--update-ms', '30'])).proc;
+  const client = await world.client();
+  const feed = new InspectorFeed();
+  for (let i = 0; i < 8; i++) {
+    const snap = await client.snapshot(live.pid);
+    feed.next(snap, new Map(), status);
+    const rows = feed.view?.rows ?? [];
+    assert.deepEqual(rows, toView(snap, new Map()).rows, `refresh ${i}`);
+    await sleep(20 + 17 * i);
+  }
+  const hex = new Map([['fx.k00', parseTypes({ 'fx.k00': 'hex' }).get('fx.k00')!]]);
+  const retyped = feed.next(await client.snapshot(live.pid), hex, status);
+  assert.deepEqual(retyped.map((m) => m.type), ['snapshot', 'status'], 'another type for a key sends the table again');
+  const first = retyped[0];
+  assert.ok(first?.type === 'snapshot');
+  assert.ok(first.rows.every((r) => r.cells[0]?.startsWith('0x')), 'the retyped column is in hex');
+});
+
+test('the rows of threads whose values did not change are the same objects as before, and the patch leaves them out', async () => {
+  const status = { paused: false, intervalMs: 100 };
+  const still = (await world.procs.fixture(['--mode', 'hints', '--threads', '5', '--keys', '3'])).proc;
+  const client = await world.client();
+  const feed = new InspectorFeed();
+  feed.next(await client.snapshot(still.pid), new Map(), status);
+  const first = feed.view?.rows ?? [];
+  // One thread's value changes through the helper: only its row is new.
+  const tid = first[2]!.tid;
+  await client.set(still.pid, tid, 'fx.k01', '7');
+  const out = feed.next(await client.snapshot(still.pid), new Map(), status);
+  const rows = feed.view?.rows ?? [];
+  assert.equal(rows.length, first.length);
+  for (const r of rows) assert.equal(r === first.find((f) => f.tid === r.tid), r.tid !== tid, `thread ${r.tid}`);
+  assert.deepEqual(out, [{ type: 'patch', cells: [[tid, 1, '7']], added: [], removed: [] }]);
 });

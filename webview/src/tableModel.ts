@@ -16,6 +16,7 @@ export function diffRows(before: readonly RowView[], after: readonly RowView[]):
       added.push(r);
       continue;
     }
+    if (o === r) continue; // a row the host reused: nothing in it changed
     for (let k = 0; k < r.cells.length; k++) {
       if (r.cells[k] !== o.cells[k]) cells.push([r.tid, k, r.cells[k] as string]);
     }

@@ -5,15 +5,15 @@ import { ProcessSnapshot } from '../client/snapshot';
 import { ValueType } from '../client/values';
 import { diffRows, isEmptyPatch } from '../../../webview/src/tableModel';
 import { HostToWebview } from '../../../webview/src/messages';
-import { InspectorView, toView } from './views';
+import { InspectorView, ViewSource, keyViews, toView, toViewSince } from './views';
 
 export class InspectorFeed {
-  private last: InspectorView | undefined;
+  private last: ViewSource | undefined;
   private lastKeys = '';
 
   /** The view of the latest refresh (what an export saves). */
   get view(): InspectorView | undefined {
-    return this.last;
+    return this.last?.view;
   }
 
   /** The webview starts again (it said ready): the next refresh sends everything. */
@@ -23,17 +23,20 @@ export class InspectorFeed {
 
   /** The messages for @snap: a snapshot and the status, a patch, or none when nothing changed. */
   next(snap: ProcessSnapshot, types: ReadonlyMap<string, ValueType>, status: { paused: boolean; intervalMs: number }): HostToWebview[] {
-    const view = toView(snap, types);
+    // Rows of threads whose bytes did not change are the previous refresh's: only the others
+    // are formatted and compared (the keys' names, sizes and types must be the same).
+    const since = this.last && JSON.stringify(keyViews(snap, types)) === this.lastKeys ? this.last : undefined;
+    const view = since ? toViewSince(snap, types, since) : toView(snap, types);
     const keys = JSON.stringify(view.keys);
     const out: HostToWebview[] = [];
-    if (!this.last || keys !== this.lastKeys) {
+    if (!since) {
       out.push({ type: 'snapshot', pid: snap.pid, comm: snap.comm, keys: view.keys, layout: view.layout, rows: view.rows, threads: snap.threads.length });
       out.push({ type: 'status', paused: status.paused, intervalMs: status.intervalMs });
     } else {
-      const patch = diffRows(this.last.rows, view.rows);
+      const patch = diffRows(since.view.rows, view.rows);
       if (!isEmptyPatch(patch)) out.push(patch);
     }
-    this.last = view;
+    this.last = { view, snap };
     this.lastKeys = keys;
     return out;
   }
