@@ -426,7 +426,7 @@ export function inspectorFigures(hi: InspectorFigures): Figure[] {
   };
   const loop = (e: EventLoopFigures, how: string) =>
     boundFigure(`extension host event-loop delay p99 while the Hint Inspector refreshes ${run}, ${how}`, e.delay_ms_p99, 'ms', 'under 10 ms', e.delay_ms_p99 < 10, {
-      note: `max ${e.delay_ms_max} ms; one refresh ${e.refresh_ms} ms (median)`,
+      note: `max ${e.delay_ms_max} ms; a refresh takes ${e.refresh_ms} ms, median`,
     });
   return [
     frames('streaming_time_plot', 'time plot'),
@@ -435,7 +435,7 @@ export function inspectorFigures(hi: InspectorFigures): Figure[] {
       ...(hi.long_tasks.count ? { note: `longest ${hi.long_tasks.longest_ms} ms` } : {}),
     }),
     boundFigure(`Hint Inspector refresh rate achieved, ${run}, page drawing`, hi.refresh_hz, 'Hz', `${target} Hz held (at least ${round(target * HELD, 2)})`, hi.refresh_hz >= target * HELD, {
-      note: `${hi.refreshes} refreshes; host side of one refresh ${hi.host_refresh_ms} ms (median)`,
+      note: `${hi.refreshes} refreshes; the host's side of one takes ${hi.host_refresh_ms} ms, median`,
     }),
     ratioFigure(`Hint Inspector bytes host to webview per refresh (median; ${hi.bytes.changed_cells_median} of ${hi.threads * hi.keys} cells changed: only what changed, so at most twice their share)`, hi.bytes.per_refresh_median, 'bytes',
       'the whole table as one snapshot message', hi.bytes.full_snapshot, Number(((2 * hi.bytes.changed_cells_median) / (hi.threads * hi.keys)).toFixed(4))),

@@ -21,7 +21,7 @@ export function quantity(v: number, unit: string): string {
   if (unit === 'bytes' && Math.abs(v) >= 1e6) return `${shortNumber(v / 1e6)} MB`;
   if (unit === 'bytes' && Math.abs(v) >= 1e3) return `${shortNumber(v / 1e3)} KB`;
   if (unit === 'us') return `${shortNumber(v)} µs`;
-  return unit.startsWith('%') ? `${shortNumber(v)} ${unit}` : `${shortNumber(v)} ${unit}`;
+  return `${shortNumber(v)} ${unit}`;
 }
 
 /** A table cell: no line breaks, and a | is not a column. */
@@ -39,12 +39,12 @@ export function benchTable(r: BenchResults): string {
   const load = r.load_average_end === null ? `${r.load_average_start}` : `${r.load_average_start} at the start, ${r.load_average_end} at the end`;
   const lines = [
     BEGIN,
-    `From \`npm run bench\`${r.quick ? ' --quick' : ''} on ${day}: Linux ${r.kernel}, ${r.cpus} × ${r.cpu}, load average ${load}. ` +
+    `From \`npm run bench${r.quick ? ' -- --quick' : ''}\` on ${day}: Linux ${r.kernel}, ${r.cpus} × ${r.cpu}, load average ${load}. ` +
       'The machine is shared and busy: absolute times are noisy; what counts are the ratios to floors measured in the same run. ' +
       `${r.figures.length} figures, ${r.goals_missed} goal(s) missed` +
       (r.failed.length ? `, ${r.failed.length} section(s) failed (${r.failed.join(', ')})` : '') + '.',
     '',
-    '| what | figure | against, in the same run | goal | |',
+    '| what | figure | against, in the same run | goal | goal met |',
     '| --- | --- | --- | --- | --- |',
     ...r.figures.map(row),
     ...Object.entries(r.sections).flatMap(([name, s]) =>

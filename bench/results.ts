@@ -1,4 +1,5 @@
-// The document npm run bench writes, section by section, and npm run bench:readme reads.
+// The document npm run bench writes, section by section, and npm run bench:readme reads; and
+// the loop that runs the sections into it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -53,4 +54,38 @@ export function readResults(file: string): BenchResults {
     throw new Error(`${file} is not a results document of npm run bench`);
   }
   return doc as BenchResults;
+}
+
+/** A section of the run: its raw measurements and the figures made of them. */
+export interface Section {
+  readonly name: string;
+  run(quick: boolean): Promise<{ raw: unknown; figures: Figure[] }>;
+}
+
+/**
+ * Runs @sections in order into @doc, saving it to @opts.out after each: a section that throws
+ * is recorded with its error and the next one runs. Returns how many failed.
+ */
+export async function runSections(sections: readonly Section[], doc: BenchResults, opts: { quick: boolean; out: string; log: (line: string) => void }): Promise<number> {
+  let failed = 0;
+  for (const s of sections) {
+    const t0 = Date.now();
+    const seconds = () => Math.round((Date.now() - t0) / 100) / 10;
+    try {
+      const r = await s.run(opts.quick);
+      doc.sections[s.name] = { ok: true, seconds: seconds(), raw: r.raw, figures: r.figures };
+      doc.figures.push(...r.figures);
+      opts.log(`${s.name} done in ${seconds()} s: ${r.figures.length} figures, ${r.figures.filter((f) => !f.met).length} goal(s) missed`);
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      doc.sections[s.name] = { ok: false, seconds: seconds(), error };
+      doc.failed.push(s.name);
+      failed++;
+      opts.log(`${s.name} FAILED after ${seconds()} s: ${error}`);
+    }
+    doc.goals_missed = doc.figures.filter((f) => !f.met).length;
+    doc.all_goals_met = doc.failed.length === 0 && doc.goals_missed === 0;
+    save(opts.out, doc);
+  }
+  return failed;
 }

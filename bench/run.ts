@@ -17,8 +17,8 @@ import { helperFigures, runHelperBench } from './helper';
 import { inspectCommandFigures, runInspectCommandBench } from './inspectCommand';
 import { inspectorFigures, runInspectorBench } from './inspector';
 import { loadFigures, runLoadBench } from './load';
-import { BenchResults, DEFAULT_RESULTS, save } from './results';
 import { runLatencyBench } from './latency';
+import { BenchResults, DEFAULT_RESULTS, Section, runSections, save } from './results';
 import { runOwnLoaderBench } from './vm';
 import { runVmStartBench, vmStartFigures } from './vmStart';
 
@@ -61,12 +61,6 @@ function libtldFigures(f: LibtldFigures): Figure[] {
     ratioFigure('BPF hint read per event, tld_lookup() with the key cached in a per-task context', f.bpf_read.tld_ns, 'ns', upstream, f.bpf_read.upstream_ns, 1.0),
     ratioFigure('BPF hint read per event, tld_lookup_cached() (ready-made cache map)', f.bpf_read.cached_map_ns, 'ns', upstream, f.bpf_read.upstream_ns, 1.1),
   ];
-}
-
-/** A section of the run: its raw measurements and the figures made of them. */
-interface Section {
-  readonly name: string;
-  run(quick: boolean): Promise<{ raw: unknown; figures: Figure[] }>;
 }
 
 const SECTIONS: readonly Section[] = [
@@ -143,26 +137,7 @@ async function main(argv: readonly string[]): Promise<number> {
     goals_missed: 0,
     all_goals_met: false,
   };
-  for (const s of SECTIONS) {
-    if (only && !only.includes(s.name)) continue;
-    const t0 = Date.now();
-    const seconds = () => Math.round((Date.now() - t0) / 100) / 10;
-    try {
-      const r = await s.run(quick);
-      doc.sections[s.name] = { ok: true, seconds: seconds(), raw: r.raw, figures: r.figures };
-      doc.figures.push(...r.figures);
-      const missed = r.figures.filter((f) => !f.met).length;
-      process.stderr.write(`bench: ${s.name} done in ${seconds()} s: ${r.figures.length} figures, ${missed} goal(s) missed\n`);
-    } catch (e) {
-      const error = e instanceof Error ? e.message : String(e);
-      doc.sections[s.name] = { ok: false, seconds: seconds(), error };
-      doc.failed.push(s.name);
-      process.stderr.write(`bench: ${s.name} FAILED after ${seconds()} s: ${error}\n`);
-    }
-    doc.goals_missed = doc.figures.filter((f) => !f.met).length;
-    doc.all_goals_met = doc.failed.length === 0 && doc.goals_missed === 0;
-    save(out, doc);
-  }
+  await runSections(SECTIONS.filter((s) => !only || only.includes(s.name)), doc, { quick, out, log: (line) => process.stderr.write(`bench: ${line}\n`) });
   doc.finished = new Date().toISOString();
   doc.load_average_end = Number((os.loadavg()[0] ?? 0).toFixed(2));
   save(out, doc);
