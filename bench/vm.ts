@@ -1,6 +1,5 @@
 // The VM runner's benchmarks, through tldctl as a user runs it (warm kernel cache):
-// - time from `tldctl vm run` to the scheduler enabled in the guest, beside the time to the
-//   guest's /init (the kernel's own boot) in the same runs;
+// - (time to the scheduler enabled beside bare qemu: vmStart.ts, which uses vmRun from here)
 // - (the effect of hints, tld-latency under scx_hints and the default scheduler: latency.ts)
 // - a developer's own loader (test/vm/ownloader's own_fifo, built here) through --share/--cmd
 //   to enabled, beside the generic loader on the same scheduler, runs interleaved; and what
@@ -22,12 +21,6 @@ import { SchedulerOutcome } from '../extension/src/vm/schedulerStats';
 import { median } from './stats';
 
 const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
-const scxHints = path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c');
-
-export interface VmFigures {
-  readonly accel: string;
-  readonly start: { readonly runs: number; readonly to_init_ms: number; readonly to_enabled_ms: number; readonly samples_ms: readonly number[] };
-}
 
 export interface Run {
   readonly code: number;
@@ -68,33 +61,6 @@ function outcome(r: Run, what: string): SchedulerOutcome & { accel?: string } {
   } catch {
     throw new Error(`${what}: tldctl vm run printed no outcome (exit ${r.code}):\n${r.console.slice(-20).join('\n')}`);
   }
-}
-
-export async function runVmBench(quick: boolean): Promise<VmFigures> {
-  const runs = quick ? 1 : 3;
-  const samples: number[] = [];
-  const inits: number[] = [];
-  let accel = 'unknown';
-  for (let i = 0; i < runs; i++) {
-    process.stderr.write(`bench: tldctl vm run to scheduler enabled (${i + 1}/${runs}) ...\n`);
-    const r = await vmRun(['--scheduler', scxHints, '--seconds', '1'], [
-      ['init', /\| TLD-VM-INIT/],
-      ['enabled', /\| tld-scx-run: \S+ enabled \(sched_ext state: enabled\)/],
-    ]);
-    const enabled = r.marks.get('enabled');
-    const init = r.marks.get('init');
-    if (r.code !== 0 || enabled === undefined || init === undefined) {
-      throw new Error(`tldctl vm run did not enable scx_hints (exit ${r.code}):\n${r.console.slice(-20).join('\n')}`);
-    }
-    accel = outcome(r, 'vm run').accel ?? accel;
-    samples.push(Math.round(enabled));
-    inits.push(Math.round(init));
-  }
-
-  return {
-    accel,
-    start: { runs, to_init_ms: median(inits), to_enabled_ms: median(samples), samples_ms: samples },
-  };
 }
 
 export interface OwnLoaderFigures {
