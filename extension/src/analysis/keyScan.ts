@@ -9,6 +9,8 @@ export interface KeyUse {
   readonly name: string;
   /** The size in bytes, when it is a literal or sizeof of a known type. */
   readonly size?: number;
+  /** The C type of the value when the source names one that is not a plain integer: `sizeof(struct req)`, `tld::variable<req>`. */
+  readonly typeName?: string;
   readonly kind: 'define' | 'add' | 'variable' | 'lookup';
 }
 
@@ -55,6 +57,16 @@ function position(text: string, index: number): { line: number; column: number }
   return { line, column: index - last };
 }
 
+/** The struct or typedef name a size expression or template argument names ("struct req" gives "req"); undefined for integers and anything else. */
+export function namedType(expr: string): string | undefined {
+  let e = expr.trim();
+  const inner = /^sizeof\s*\((.*)\)$/s.exec(e);
+  if (inner) e = (inner[1] as string).trim();
+  const m = /^(?:(?:struct|union)\s+)?([A-Za-z_]\w*)$/.exec(e);
+  if (!m || TYPE_SIZES[e] !== undefined) return undefined;
+  return m[1];
+}
+
 /** The key uses in one source file. */
 export function scanSource(file: string, text: string): KeyUse[] {
   const uses: KeyUse[] = [];
@@ -70,7 +82,8 @@ export function scanSource(file: string, text: string): KeyUse[] {
       } catch {
         continue;
       }
-      uses.push({ file, ...position(text, at), name, ...(size !== undefined ? { size } : {}), kind });
+      const typeName = namedType(kind === 'variable' ? (m[1] as string) : (m[2] as string));
+      uses.push({ file, ...position(text, at), name, ...(size !== undefined ? { size } : {}), ...(typeName !== undefined ? { typeName } : {}), kind });
     }
   }
   return uses.sort((a, b) => a.line - b.line || a.column - b.column);

@@ -16,6 +16,14 @@ export interface DoctorCheck {
   readonly detail: string;
   /** How to fix it, when it failed. */
   readonly fix?: string;
+  /** Neither works nor fails: something absent that is not needed (sched_ext on the host, a pin not made yet). */
+  readonly info?: boolean;
+}
+
+/** The mark before a check: ✓ works, ✗ fails, – absent but not needed (never ✓ beside "absent"). */
+export function doctorMark(c: DoctorCheck): string {
+  if (!c.ok) return '✗';
+  return c.info ? '–' : '✓';
 }
 
 function kernelAtLeast(release: string, major: number, minor: number): boolean {
@@ -83,6 +91,7 @@ export function doctor(pinPath = defaultPinPath(), libraryPath = defaultLibraryP
       detail: h.pinExists
         ? `${h.pinPath} (map id ${h.pinMapId}, used by ${h.pinUsers} program(s) and ${h.pinTasks} task(s))${h.pinProblem ? ': ' + h.pinProblem : ''}`
         : `${h.pinPath} not pinned yet (the first process or tool using it pins it)`,
+      ...(h.pinExists ? {} : { info: true }),
       // The helper's advice names the folders involved and never removes a pin in use.
       ...(h.pinAdvice ? { fix: h.pinAdvice } : {}),
     });
@@ -91,6 +100,7 @@ export function doctor(pinPath = defaultPinPath(), libraryPath = defaultLibraryP
   checks.push({
     name: 'sched_ext',
     ok: true,
+    ...(h.schedExt ? {} : { info: true }),
     detail: h.schedExt ? 'present' : 'absent on this kernel: try schedulers in a VM with a sched_ext kernel',
   });
   return checks;

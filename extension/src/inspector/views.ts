@@ -34,3 +34,10 @@ export function toView(snap: ProcessSnapshot, types: ReadonlyMap<string, ValueTy
     layout: layoutOf(snap.keys),
   };
 }
+
+/** The first @limit threads' values of key @name as the table shows them ("TID: VALUE"); empty when the key is not there. */
+export function keyValueLines(snap: ProcessSnapshot, name: string, types: ReadonlyMap<string, ValueType>, limit = 8): string[] {
+  const k = snap.keys.findIndex((key) => key.name === name);
+  if (k < 0) return [];
+  return toView(snap, types).rows.slice(0, limit).map((r) => `${r.tid}: ${r.cells[k] ?? ''}`);
+}
