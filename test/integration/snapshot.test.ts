@@ -218,7 +218,7 @@ test("hints set in tld-demo stay while its counters move on: the demo writes its
     await client.set(demo.pid, 0, 'sched.latency_critical', '1');
     // demo.request's prio is bytes 0..3 of the struct: a user's write of the whole value keeps it
     // while the demo moves only the id (bytes 4..7).
-    await client.set(demo.pid, 0, 'demo.request', '0x09000000ffffffff', { kind: 'hex', size: 8 });
+    await client.set(demo.pid, 0, 'demo.request', '0x0900000000000000', { kind: 'hex', size: 8 });
     const before = valuesByTid(await client.snapshot(demo.pid), demoTypes);
     // Many ticks later (each report is five ticks): the counters moved, the hints did not.
     let after = before;

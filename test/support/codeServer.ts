@@ -35,6 +35,8 @@ export interface CodeServerOptions {
   readonly shots?: string;
   /** Runs code-server (and so the extension) as this ordinary user, in a home it owns. */
   readonly user?: TestUser;
+  /** Opens this folder as the workspace instead of an empty one in the home (workspaceFiles and workspaceTexts go there). */
+  readonly folder?: string;
 }
 
 function freePort(): Promise<number> {
@@ -64,8 +66,8 @@ export class CodeServer {
       if (!fs.existsSync(f)) throw new Error(`${f} is missing: run bash scripts/setup-e2e.sh`);
     }
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-e2e-'));
-    const workspace = path.join(home, 'workspace');
-    fs.mkdirSync(workspace);
+    const workspace = opts.folder ?? path.join(home, 'workspace');
+    if (!opts.folder) fs.mkdirSync(workspace);
     for (const f of opts.workspaceFiles ?? []) fs.copyFileSync(f, path.join(workspace, path.basename(f)));
     for (const [rel, text] of Object.entries(opts.workspaceTexts ?? {})) {
       fs.mkdirSync(path.dirname(path.join(workspace, rel)), { recursive: true });
