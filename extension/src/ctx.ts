@@ -22,6 +22,8 @@ const WALKTHROUGH_STEPS: readonly WalkthroughStep[] = ['doctor', 'demo', 'inspec
 const isWalkthroughStep = (s: string): s is WalkthroughStep => (WALKTHROUGH_STEPS as readonly string[]).includes(s);
 /** globalState key of the walkthrough steps done, kept across sessions. */
 const STEPS_DONE = 'walkthrough.done';
+/** contributes.walkthroughs[0].id in package.json. */
+const WALKTHROUGH_ID = `${PREFIX}.gettingStarted`;
 
 export interface Settings {
   readonly pinPath: string;
@@ -162,7 +164,24 @@ export class Ctx implements vscode.Disposable {
     this.done.add(step);
     this.log.info(`walkthrough: ${step} done`);
     void vscode.commands.executeCommand('setContext', `${PREFIX}.walkthrough.${step}`, true);
+    void this.markStep(step);
     void this.extension.globalState.update(STEPS_DONE, [...this.done]);
+  }
+
+  /**
+   * Checks @step in the walkthrough itself. VS Code's walkthrough service starts only when a
+   * walkthrough first opens and takes a completion context key that is already true then as
+   * seen but never checks its step: a step done before would stay unchecked. Its own
+   * "mark step complete" command starts the service and checks the step whenever it is run.
+   */
+  private async markStep(step: WalkthroughStep): Promise<void> {
+    const id = `${this.extension.extension.id}#${WALKTHROUGH_ID}#${step}`;
+    try {
+      await vscode.commands.executeCommand('welcome.markStepComplete', id);
+    } catch (e) {
+      // An editor without the command: the context key still checks the step while the walkthrough is open.
+      this.log.debug(`walkthrough: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** The steps done in earlier sessions, set again as context keys at activation. */
@@ -173,6 +192,7 @@ export class Ctx implements vscode.Disposable {
       if (typeof step !== 'string' || !isWalkthroughStep(step) || this.done.has(step)) continue;
       this.done.add(step);
       await vscode.commands.executeCommand('setContext', `${PREFIX}.walkthrough.${step}`, true);
+      await this.markStep(step);
     }
   }
 

@@ -5,16 +5,23 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { after, test } from 'node:test';
 
-import { binaryKeyTypes, processBinaries } from '../../extension/src/analysis/debugTypes';
+import { binaryKeyTypes, dwarfInt, processBinaries } from '../../extension/src/analysis/debugTypes';
+import { bpfIncludeDirs } from '../../extension/src/client/paths';
+import { lookupTool } from '../../extension/src/vm/exec';
 import { keyValueLines, toView } from '../../extension/src/inspector/views';
 import { demoBinary, runTldctl } from '../support/processes';
 import { repoRoot } from '../support/repo';
 import { World } from '../support/world';
 
 const world = new World('debug-types');
-after(() => world.dispose());
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-debug-types-'));
+after(() => {
+  fs.rmSync(work, { recursive: true, force: true });
+  return world.dispose();
+});
 
 test("tld-demo's struct key gets its type from the demo's debug information, and hovers show the values as the table does", async () => {
   const demo = world.procs.spawn(demoBinary, ['--threads', '2', '--tick', '50', '--report', '200', '--plugin-delay', '50']);
@@ -65,4 +72,43 @@ test("make -C bpf never compiles a user's file saved in bpf/templates", () => {
   } finally {
     fs.rmSync(user, { force: true });
   }
+});
+
+test('a BPF object whose program reads a key with tld_lookup of a struct gives that struct as the key\'s type', () => {
+  const source = path.join(work, 'reads_req.bpf.c');
+  fs.writeFileSync(source, [
+    '#include "vmlinux.h"', '#include <bpf/bpf_helpers.h>', '#include "tld.bpf.h"',
+    'struct req_hint { __u32 prio; __s16 nice; __u8 flags; };',
+    'char LICENSE[] SEC("license") = "GPL";',
+    'SEC("syscall")', 'int read_req(void *ctx)', '{',
+    '\tstruct task_struct *t = bpf_get_current_task_btf();', '\tstruct tld_key k = {};',
+    '\tstruct req_hint *r = tld_lookup(t, &k, "app.req", sizeof(struct req_hint));',
+    '\treturn r ? r->prio + r->nice + r->flags : 0;', '}', '',
+  ].join('\n'));
+  const object = path.join(work, 'reads_req.bpf.o');
+  const clang = lookupTool('clang-19') ?? lookupTool('clang');
+  assert.ok(clang, 'clang is installed by scripts/setup.sh');
+  const includes = [...bpfIncludeDirs(), path.join(repoRoot, 'bpf', 'build')].flatMap((d) => ['-I', d]);
+  const cc = spawnSync(clang, ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', ...includes, '-c', source, '-o', object], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, cc.stderr);
+  assert.deepEqual(binaryKeyTypes(object, [{ name: 'app.req', size: 8 }]).get('app.req'), {
+    kind: 'struct', name: 'req_hint', size: 8,
+    fields: [
+      { name: 'prio', offset: 0, type: { kind: 'int', size: 4, signed: false } },
+      { name: 'nice', offset: 4, type: { kind: 'int', size: 2, signed: true } },
+      { name: 'flags', offset: 6, type: { kind: 'int', size: 1, signed: false } },
+    ],
+  });
+  // A key of another size is not given a struct that does not fit it.
+  assert.equal(binaryKeyTypes(object, [{ name: 'app.req', size: 16 }]).size, 0);
+});
+
+test("C integer types as DWARF spells them get their size and sign; others none", () => {
+  assert.deepEqual(dwarfInt('long unsigned int'), { size: 8, signed: false });
+  assert.deepEqual(dwarfInt('short int'), { size: 2, signed: true });
+  assert.deepEqual(dwarfInt('uint32_t'), { size: 4, signed: false });
+  assert.deepEqual(dwarfInt('__s16'), { size: 2, signed: true });
+  assert.deepEqual(dwarfInt('const unsigned char'), { size: 1, signed: false });
+  assert.equal(dwarfInt('double'), undefined);
+  assert.equal(dwarfInt('demo_request'), undefined);
 });

@@ -120,9 +120,19 @@ export class CodeServer {
 
   /** Opens the palette and runs the command titled @title. */
   async runCommand(title: string): Promise<void> {
-    await this.page.keyboard.press('F1');
-    await this.page.locator('.quick-input-widget input').fill(`>${title}`);
-    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+    // A palette opened while the extension still registers its commands keeps the list it
+    // had ("No matching commands"): open it again.
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press('F1');
+      await this.page.locator('.quick-input-widget input').fill(`>${title}`);
+      try {
+        await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click({ timeout: attempt < 3 ? 10_000 : 30_000 });
+        return;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        await this.page.keyboard.press('Escape');
+      }
+    }
   }
 
   /** The Hint Inspector's document (the webview's inner frame). */

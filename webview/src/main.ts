@@ -337,9 +337,10 @@ function editorInput(td: HTMLElement, e: Editing): HTMLInputElement {
       endEdit();
     }
   });
-  // A redraw takes the input out of the page; only the user leaving it ends the edit.
+  // A redraw takes the input out of the page, and focus may leave the whole webview for a
+  // while: only the user moving elsewhere in the inspector ends the edit.
   input.addEventListener('blur', () => {
-    if (!redrawing && input.isConnected) endEdit();
+    if (!redrawing && input.isConnected && document.hasFocus()) endEdit();
   });
   return input;
 }
@@ -355,7 +356,7 @@ function endEdit(): void {
 function editCell(td: HTMLElement): void {
   const tid = Number(td.parentElement?.dataset.tid);
   const k = Number(td.dataset.key);
-  if (exited || !keys[k] || !tid) return;
+  if (exited || !keys[k] || !tid || (editing?.tid === tid && editing.key === k)) return;
   const text = rows.get(tid)?.cells[k] ?? td.textContent ?? '';
   editing = { tid, key: k, text, selStart: 0, selEnd: text.length, focused: true };
   drawRows();

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 import { IntSize, StructField, ValueType } from '../client/values';
 import { lookupTool } from '../vm/exec';
-import { KeyUse, scanSource } from './keyScan';
+import { KeyUse, TYPE_SIZES, scanSource } from './keyScan';
 
 /** One DIE of llvm-dwarfdump's text: its tag, depth (by indentation) and attributes. */
 interface Die {
@@ -46,20 +46,23 @@ const number = (v: string | undefined): number | undefined => {
   return Number.isFinite(n) ? n : undefined;
 };
 
-const SIGNED = /^(signed char|char|short|short int|int|long|long int|long long|long long int|int(8|16|32|64)_t|__s(8|16|32|64)|s(8|16|32|64)|pid_t|ssize_t)$/;
-const UNSIGNED = /^(unsigned char|unsigned short|unsigned short int|unsigned int|unsigned|unsigned long|unsigned long int|unsigned long long|unsigned long long int|uint(8|16|32|64)_t|__u(8|16|32|64)|u(8|16|32|64)|size_t|bool|_Bool)$/;
+/** Size and sign of a C integer type as DWARF names it ("long unsigned int", "uint32_t", "__u8"); undefined for anything else. */
+export function dwarfInt(typeName: string): { size: IntSize; signed: boolean } | undefined {
+  const name = typeName.replace(/\b(const|volatile)\s+/g, '').trim();
+  if (name === 'float' || name === 'double') return undefined;
+  const typedef = TYPE_SIZES[name];
+  const words = name.split(/\s+/);
+  const builtin = words.every((w) => ['signed', 'unsigned', 'char', 'short', 'int', 'long'].includes(w));
+  if (typedef === undefined && !builtin) return undefined;
+  const size = typedef ?? (words.includes('char') ? 1 : words.includes('short') ? 2 : words.includes('long') ? 8 : 4);
+  const unsigned = words.includes('unsigned') || /^(u\d|__u\d|uint\d|size_t|bool|_Bool)/.test(name);
+  return size === 1 || size === 2 || size === 4 || size === 8 ? { size, signed: !unsigned } : undefined;
+}
 
-/** The type of a member named @typeName taking @size bytes: an integer for the C integer names, else bytes. */
-function memberType(typeName: string | undefined, size: number): ValueType {
-  const name = (typeName ?? '').replace(/^const |^volatile /g, '');
-  const signed = SIGNED.test(name);
-  if ((signed || UNSIGNED.test(name)) && (size === 1 || size === 2 || size === 4 || size === 8)) {
-    return { kind: 'int', size: size as IntSize, signed };
-  }
-  if (signed || UNSIGNED.test(name)) {
-    for (const s of [8, 4, 2, 1] as const) if (s <= size) return { kind: 'int', size: s, signed };
-  }
-  return { kind: 'hex', size };
+/** The type of a member of C type @typeName with @room bytes before the next member: an integer for the C integer names, else bytes. */
+function memberType(typeName: string | undefined, room: number): ValueType {
+  const int = dwarfInt(typeName ?? '');
+  return int && int.size <= room ? { kind: 'int', ...int } : { kind: 'hex', size: room };
 }
 
 /**

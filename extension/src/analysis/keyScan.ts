@@ -19,7 +19,8 @@ export interface KeyProblem {
   readonly message: string;
 }
 
-const TYPE_SIZES: Readonly<Record<string, number>> = {
+/** The sizes of C's integer types (and their kernel and stdint names) on x86-64 and BPF. */
+export const TYPE_SIZES: Readonly<Record<string, number>> = {
   char: 1, 'unsigned char': 1, 'signed char': 1, bool: 1, _Bool: 1, __u8: 1, __s8: 1, u8: 1, s8: 1, uint8_t: 1, int8_t: 1,
   short: 2, 'unsigned short': 2, __u16: 2, __s16: 2, u16: 2, s16: 2, uint16_t: 2, int16_t: 2,
   int: 4, 'unsigned int': 4, unsigned: 4, __u32: 4, __s32: 4, u32: 4, s32: 4, uint32_t: 4, int32_t: 4, float: 4,
