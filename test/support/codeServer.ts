@@ -10,6 +10,7 @@ import * as path from 'node:path';
 // Types only (erased): playwright-core lives in test/e2e's own node_modules.
 import type { Browser, FrameLocator, Page } from '../e2e/node_modules/playwright-core';
 
+import { procStatFields } from '../../extension/src/client/procStat';
 import { VIEWPORT, launchChromium } from './chromium';
 import { Proc, ProcessSet, sleep } from './processes';
 import { repoRoot } from './repo';
@@ -37,6 +38,26 @@ export interface CodeServerOptions {
   readonly user?: TestUser;
   /** Opens this folder as the workspace instead of an empty one in the home (workspaceFiles and workspaceTexts go there). */
   readonly folder?: string;
+}
+
+/** The processes below @root, found through /proc's parent links (deepest last). */
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const ppid = Number(procStatFields(Number(name))[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  const out: number[] = [];
+  for (let queue = [root]; queue.length; ) {
+    const next = children.get(queue.shift() as number) ?? [];
+    out.push(...next);
+    queue.push(...next);
+  }
+  return out;
 }
 
 function freePort(): Promise<number> {
@@ -146,10 +167,21 @@ export class CodeServer {
     await this.page.locator('.activitybar [aria-label^="Task Local Data"]').first().click({ timeout: 60_000 });
   }
 
-  /** Closes the browser and removes the home; code-server dies with its ProcessSet. */
+  /**
+   * Closes the browser, ends code-server with the processes it started (its entry runs the
+   * server in a child, which would outlive it with the extension host), and removes the home.
+   */
   async dispose(): Promise<void> {
     await this.browser.close();
+    const below = descendants(this.server.pid);
     await this.server.kill();
+    for (const pid of below) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // ended with its parent
+      }
+    }
     fs.rmSync(this.home, { recursive: true, force: true });
   }
 }
