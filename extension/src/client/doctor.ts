@@ -16,7 +16,7 @@ export interface DoctorCheck {
   readonly detail: string;
   /** How to fix it, when it failed. */
   readonly fix?: string;
-  /** Neither works nor fails: something absent that is not needed (sched_ext on the host, a pin not made yet). */
+  /** Neither works nor fails: something absent that is not needed here (sched_ext on the host: schedulers run in the VM). */
   readonly info?: boolean;
 }
 
@@ -91,7 +91,6 @@ export function doctor(pinPath = defaultPinPath(), libraryPath = defaultLibraryP
       detail: h.pinExists
         ? `${h.pinPath} (map id ${h.pinMapId}, used by ${h.pinUsers} program(s) and ${h.pinTasks} task(s))${h.pinProblem ? ': ' + h.pinProblem : ''}`
         : `${h.pinPath} not pinned yet (the first process or tool using it pins it)`,
-      ...(h.pinExists ? {} : { info: true }),
       // The helper's advice names the folders involved and never removes a pin in use.
       ...(h.pinAdvice ? { fix: h.pinAdvice } : {}),
     });
