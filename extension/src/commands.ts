@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 
-import { doctor } from './client/doctor';
+import { doctor, doctorMark } from './client/doctor';
 import { CompileOptions } from './client/compiler';
 import { compileAndCheck } from './client/loader';
 import { printable } from './client/printable';
@@ -18,6 +18,7 @@ import { GuestLoader, GuestResult, loaderWords, resultWords } from './guest';
 import { SchedulerBuildOptions } from './vm/scheduler';
 import { shellQuote } from './vm/exec';
 import { renameScheduler, schedulerFileName, schedulerNameProblem } from './schedulerTemplate';
+import { newFileFolder } from './userFolder';
 import { ProcessItem } from './views/processesView';
 import { ProgramItem } from './views/programsView';
 
@@ -139,7 +140,7 @@ export const attachProcess = (ctx: Ctx): Cmd => async () => {
 export const runDoctor = (ctx: Ctx): Cmd => async () => {
   const checks = doctor(ctx.settings.pinPath);
   ctx.log.info('doctor:');
-  for (const c of checks) ctx.log.info(`${c.ok ? '✓' : '✗'} ${c.name}: ${printable(c.detail)}${!c.ok && c.fix ? ` (fix: ${printable(c.fix)})` : ''}`);
+  for (const c of checks) ctx.log.info(`${doctorMark(c)} ${c.name}: ${printable(c.detail)}${!c.ok && c.fix ? ` (fix: ${printable(c.fix)})` : ''}`);
   ctx.log.show(true);
   const failed = checks.filter((c) => !c.ok);
   ctx.stepDone('doctor');
@@ -149,8 +150,9 @@ export const runDoctor = (ctx: Ctx): Cmd => async () => {
 };
 
 export const newHintLookupProgram = (ctx: Ctx): Cmd => async () => {
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-  if (!folder) throw new Error('open a folder first: the program is created in it');
+  const workspace = vscode.workspace.workspaceFolders?.[0]?.uri;
+  if (!workspace) throw new Error('open a folder first: the program is created in it');
+  const folder = userFolder(ctx, workspace);
   const template = path.join(studioRoot(), 'bpf', 'templates', 'hint_sampler.bpf.c');
   const name = await vscode.window.showInputBox({ prompt: 'File name of the new hint lookup program', value: 'hint_sampler.bpf.c' });
   if (!name) return;
@@ -173,10 +175,23 @@ async function targetFolder(arg: unknown): Promise<vscode.Uri | undefined> {
   return (await vscode.window.showWorkspaceFolderPick({ placeHolder: 'Folder of the new scheduler' }))?.uri;
 }
 
+/**
+ * @wanted, or the user's own folder when @wanted belongs to TLD Studio (its installation or a
+ * checkout, whose build must never compile a user's file); says so in the log and the status bar.
+ */
+function userFolder(ctx: Ctx, wanted: vscode.Uri): vscode.Uri {
+  const { folder, insteadOf } = newFileFolder(wanted.fsPath, studioRoot());
+  if (insteadOf === undefined) return wanted;
+  ctx.log.info(`${wanted.fsPath} belongs to TLD Studio (${insteadOf}): the new file goes to ${folder}`);
+  vscode.window.setStatusBarMessage(`New files go to ${folder}, not into TLD Studio's own ${insteadOf}`, 10_000);
+  return vscode.Uri.file(folder);
+}
+
 /** The example sched_ext scheduler (scx_hints), copied under a new name into a folder and opened. */
 export const newScheduler = (ctx: Ctx): Cmd => async (arg) => {
-  const folder = await targetFolder(arg);
-  if (!folder) return;
+  const wanted = await targetFolder(arg);
+  if (!wanted) return;
+  const folder = userFolder(ctx, wanted);
   const template = path.join(studioRoot(), 'bpf', 'schedulers', 'scx_hints.bpf.c');
   if (!fs.existsSync(template)) throw new Error(`the example scheduler ${template} is missing from this installation`);
   const taken = (name: string) => fs.existsSync(path.join(folder.fsPath, schedulerFileName(name)));

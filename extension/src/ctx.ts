@@ -5,6 +5,9 @@ import * as vscode from 'vscode';
 import { TldClient } from './client/client';
 import { TldError } from './client/errors';
 import { defaultPinPath } from './client/paths';
+import { ProcessSnapshot } from './client/snapshot';
+import { ValueType, parseTypes } from './client/values';
+import { binaryKeyTypes, processBinaries } from './analysis/debugTypes';
 import { GuestLoader, GuestOutcome, GuestRun } from './guest';
 
 export const PREFIX = 'tldStudio';
@@ -14,6 +17,13 @@ export const PREFIX = 'tldStudio';
  * `tldStudio.walkthrough.<step>`, set only where the step's work succeeded.
  */
 export type WalkthroughStep = 'doctor' | 'demo' | 'inspect' | 'setValue' | 'vmRun' | 'stats';
+
+const WALKTHROUGH_STEPS: readonly WalkthroughStep[] = ['doctor', 'demo', 'inspect', 'setValue', 'vmRun', 'stats'];
+const isWalkthroughStep = (s: string): s is WalkthroughStep => (WALKTHROUGH_STEPS as readonly string[]).includes(s);
+/** globalState key of the walkthrough steps done, kept across sessions. */
+const STEPS_DONE = 'walkthrough.done';
+/** contributes.walkthroughs[0].id in package.json. */
+const WALKTHROUGH_ID = `${PREFIX}.gettingStarted`;
 
 export interface Settings {
   readonly pinPath: string;
@@ -42,6 +52,7 @@ export class Ctx implements vscode.Disposable {
   static async create(extension: vscode.ExtensionContext): Promise<Ctx> {
     const ctx = new Ctx(extension);
     extension.subscriptions.push(ctx);
+    await ctx.restoreSteps();
     return ctx;
   }
 
@@ -113,14 +124,76 @@ export class Ctx implements vscode.Disposable {
     return this.client;
   }
 
+  /** Types found in each process's debug information (and the workspace's BPF objects), by pid and its key set. */
+  private readonly foundTypes = new Map<number, { keys: string; types: Map<string, ValueType> }>();
+
+  /**
+   * The types of @snap's keys: found without configuration in the debug information of the
+   * process and of the workspace's BPF objects that read them, under tldStudio.keyTypes (which wins).
+   */
+  async keyTypes(snap: ProcessSnapshot): Promise<Map<string, ValueType>> {
+    const keys = JSON.stringify(snap.keys.map((k) => [k.name, k.size]));
+    let found = this.foundTypes.get(snap.pid);
+    if (!found || found.keys !== keys) {
+      const types = new Map<string, ValueType>();
+      const wanted = snap.keys;
+      if (wanted.length) {
+        const objects = (await vscode.workspace.findFiles('**/*.bpf.o', '**/node_modules/**', 50)).map((u) => u.fsPath);
+        for (const binary of [...processBinaries(snap.pid), ...objects]) {
+          for (const [k, t] of binaryKeyTypes(binary, wanted)) if (!types.has(k)) types.set(k, t);
+          if (types.size === wanted.length) break;
+        }
+        if (types.size) this.log.info(`types of process ${snap.pid} from debug information: ${[...types].map(([k, t]) => `${k}: ${t.kind === 'struct' ? `struct ${t.name}` : t.kind}`).join(', ')}`);
+      }
+      found = { keys, types };
+      if (this.foundTypes.size > 64) this.foundTypes.clear();
+      this.foundTypes.set(snap.pid, found);
+    }
+    const configured = parseTypes(this.settings.keyTypes);
+    return new Map([...found.types, ...configured]);
+  }
+
   private readonly done = new Set<WalkthroughStep>();
 
-  /** Marks a walkthrough step as done (its context key), once. */
+  /**
+   * Marks a walkthrough step as done (its context key), once, and remembers it: a step done
+   * before the walkthrough opens, or in an earlier session, shows as done.
+   */
   stepDone(step: WalkthroughStep): void {
     if (this.done.has(step)) return;
     this.done.add(step);
     this.log.info(`walkthrough: ${step} done`);
     void vscode.commands.executeCommand('setContext', `${PREFIX}.walkthrough.${step}`, true);
+    void this.markStep(step);
+    void this.extension.globalState.update(STEPS_DONE, [...this.done]);
+  }
+
+  /**
+   * Checks @step in the walkthrough itself. VS Code's walkthrough service starts only when a
+   * walkthrough first opens and takes a completion context key that is already true then as
+   * seen but never checks its step: a step done before would stay unchecked. Its own
+   * "mark step complete" command starts the service and checks the step whenever it is run.
+   */
+  private async markStep(step: WalkthroughStep): Promise<void> {
+    const id = `${this.extension.extension.id}#${WALKTHROUGH_ID}#${step}`;
+    try {
+      await vscode.commands.executeCommand('welcome.markStepComplete', id);
+    } catch (e) {
+      // An editor without the command: the context key still checks the step while the walkthrough is open.
+      this.log.debug(`walkthrough: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** The steps done in earlier sessions, set again as context keys at activation. */
+  private async restoreSteps(): Promise<void> {
+    const saved = this.extension.globalState.get<unknown>(STEPS_DONE);
+    if (!Array.isArray(saved)) return;
+    for (const step of saved) {
+      if (typeof step !== 'string' || !isWalkthroughStep(step) || this.done.has(step)) continue;
+      this.done.add(step);
+      await vscode.commands.executeCommand('setContext', `${PREFIX}.walkthrough.${step}`, true);
+      await this.markStep(step);
+    }
   }
 
   private readonly vmChanged = new vscode.EventEmitter<void>();

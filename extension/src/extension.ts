@@ -20,11 +20,16 @@ export async function activate(extension: vscode.ExtensionContext): Promise<void
   const programs = new ProgramsView(ctx);
   const vm = new VmView(ctx);
   const vmTree = vscode.window.createTreeView(`${PREFIX}.vm`, { treeDataProvider: vm });
+  const processTree = vscode.window.createTreeView(`${PREFIX}.processes`, { treeDataProvider: processes });
+  // Views poll only while visible: a hidden view costs no helper calls.
+  processes.setVisible(processTree.visible);
+  vm.setVisible(vmTree.visible);
   const demo = new DemoProcess(ctx);
   const problems = vscode.languages.createDiagnosticCollection('tld');
   ctx.push(
-    processes, keys, programs, vm, vmTree, demo, problems,
-    vscode.window.registerTreeDataProvider(`${PREFIX}.processes`, processes),
+    processes, keys, programs, vm, vmTree, processTree, demo, problems,
+    processTree.onDidChangeVisibility((e) => processes.setVisible(e.visible)),
+    vmTree.onDidChangeVisibility((e) => vm.setVisible(e.visible)),
     vscode.window.registerTreeDataProvider(`${PREFIX}.keys`, keys),
     vscode.window.registerTreeDataProvider(`${PREFIX}.programs`, programs),
     new KeyChecks(ctx),

@@ -3,7 +3,9 @@
 import * as vscode from 'vscode';
 
 import { KeyUse, checkKeys, scanSource } from './analysis/keyScan';
+import { printable } from './client/printable';
 import { Ctx } from './ctx';
+import { keyValueLines } from './inspector/views';
 
 const SELECTOR: vscode.DocumentSelector = [{ language: 'c' }, { language: 'cpp' }];
 const GLOB = '**/*.{c,h,cc,cpp,hpp}';
@@ -75,8 +77,9 @@ export class KeyChecks implements vscode.Disposable, vscode.HoverProvider {
         const key = snap.keys.find((k) => k.name === use.name);
         if (key) {
           md.appendMarkdown(`\n\nIn process ${pid} (${snap.comm}): offset ${key.offset}, ${key.size} bytes`);
-          const values = snap.threads.filter((t) => t.hasData).slice(0, 8).map((t) => `${t.tid}: 0x${Buffer.from(t.value(key) ?? []).toString('hex')}`);
-          if (values.length) md.appendMarkdown(`\n\n${values.join('  \n')}`);
+          // Decoded by the same types as the inspector's table, not raw bytes.
+          const values = keyValueLines(snap, key.name, await this.ctx.keyTypes(snap));
+          if (values.length) md.appendMarkdown(`\n\n${values.map((v) => printable(v)).join('  \n')}`);
         }
       } catch (e) {
         this.ctx.log.debug(`hover: ${e instanceof Error ? e.message : String(e)}`);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-// tld-demo's C++ hints: a struct and an integer through tld::variable.
+// tld-demo's C++ hints: a struct and an integer through tld::variable. The hints (the
+// request's priority, the weight) are set once when a thread starts and then left to the
+// user; only the request id, a counter, moves on every tick.
 #include "demo.h"
 #include "tld.hpp"
 
@@ -14,10 +16,13 @@ extern "C" int demo_cpp_tick(unsigned idx, unsigned long round)
 		return weight.error();
 	if (!request.get())
 		return -1;
-	// Per-thread priorities 0..3, and a request id that counts up.
-	request->prio = idx % 4;
+	if (round == 0) {
+		// Per-thread priorities 0..3 and weights 100..400: hints, written once.
+		request->prio = idx % 4;
+		weight = 100 * (idx % 4 + 1);
+	}
+	// The request id counts up: a field store, so a priority the user set stays.
 	request->id = static_cast<uint32_t>(round);
-	weight = 100 * (idx % 4 + 1);
 	return 0;
 }
 

@@ -5,6 +5,11 @@
  * dlopen()s after its threads run, and changes them in a pattern a person
  * recognises: every thread counts up, a phase flips every two seconds, and
  * threads 0, 4, 8... are latency critical with priorities 0..3 repeating.
+ *
+ * Hints (sched.latency_critical, sched.weight, demo.request's prio) are written
+ * once when a thread starts and never again, so a value a user sets stays;
+ * only the counters (demo.counter, demo.phase, demo.request's id,
+ * plugin.requests) change on every tick.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -182,8 +187,10 @@ static void usage(FILE *f)
 		"  -p, --plugin PATH      plugin to dlopen (default: libtld-demo-plugin.so beside tld-demo)\n"
 		"  -d, --plugin-delay MS  load the plugin MS after the threads start (default 300)\n"
 		"  -h, --help             this text\n\n"
-		"Keys: demo.counter (u64), demo.phase (u8), sched.latency_critical (u8),\n"
-		"demo.request (struct {u32 prio; u32 id;}), sched.weight (u32), plugin.requests (u32).\n"
+		"Hints, set once at start and then left to you: sched.latency_critical (u8),\n"
+		"sched.weight (u32), demo.request.prio. Counters, changed every tick: demo.counter (u64),\n"
+		"demo.phase (u8), demo.request.id, plugin.requests (u32).\n"
+		"demo.request is struct demo_request {u32 prio; u32 id;}.\n"
 		"The map is pinned at $TLD_PIN_DIR/tld_data_map (default /sys/fs/bpf/tld).\n");
 }
 

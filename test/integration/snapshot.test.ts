@@ -208,3 +208,34 @@ test('a snapshot larger than the first buffer (2,000 threads, 63 keys, over 1 Mi
     await proc.kill();
   }
 });
+
+test("hints set in tld-demo stay while its counters move on: the demo writes its hints once", async () => {
+  const demo = world.procs.spawn(demoBinary, ['--threads', '4', '--tick', '20', '--report', '100', '--plugin-delay', '50']);
+  const client = await world.client();
+  try {
+    await nextReport(demo);
+    await client.set(demo.pid, 0, 'sched.weight', '777');
+    await client.set(demo.pid, 0, 'sched.latency_critical', '1');
+    // demo.request's prio is bytes 0..3 of the struct: a user's write of the whole value keeps it
+    // while the demo moves only the id (bytes 4..7).
+    await client.set(demo.pid, 0, 'demo.request', '0x0900000000000000', { kind: 'hex', size: 8 });
+    const before = valuesByTid(await client.snapshot(demo.pid), demoTypes);
+    // Many ticks later (each report is five ticks): the counters moved, the hints did not.
+    let after = before;
+    for (let i = 0; i < 4; i++) await nextReport(demo);
+    after = valuesByTid(await client.snapshot(demo.pid), demoTypes);
+    assert.equal(after.size, 4);
+    for (const [tid, v] of after) {
+      const was = before.get(tid);
+      assert.ok(was, `thread ${tid} was there before`);
+      assert.equal(v['sched.weight'], 777, `thread ${tid}'s weight stays as set`);
+      assert.equal(v['sched.latency_critical'], 1, `thread ${tid}'s latency hint stays as set`);
+      assert.equal((v['demo.request'] as { prio: number }).prio, 9, `thread ${tid}'s request priority stays as set`);
+      assert.ok((v['demo.counter'] as number) > (was['demo.counter'] as number), `thread ${tid}'s counter moved`);
+      assert.ok((v['demo.request'] as { id: number }).id > (was['demo.request'] as { id: number }).id, `thread ${tid}'s request id moved`);
+    }
+  } finally {
+    world.release(client);
+    await demo.kill();
+  }
+});

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 // Types only (erased): playwright-core lives in test/e2e's own node_modules.
 import type { Browser, FrameLocator, Page } from '../e2e/node_modules/playwright-core';
 
+import { procStatFields } from '../../extension/src/client/procStat';
 import { VIEWPORT, launchChromium } from './chromium';
 import { Proc, ProcessSet, sleep } from './processes';
 import { repoRoot } from './repo';
@@ -35,6 +36,28 @@ export interface CodeServerOptions {
   readonly shots?: string;
   /** Runs code-server (and so the extension) as this ordinary user, in a home it owns. */
   readonly user?: TestUser;
+  /** Opens this folder as the workspace instead of an empty one in the home (workspaceFiles and workspaceTexts go there). */
+  readonly folder?: string;
+}
+
+/** The processes below @root, found through /proc's parent links (deepest last). */
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const ppid = Number(procStatFields(Number(name))[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  const out: number[] = [];
+  for (let queue = [root]; queue.length; ) {
+    const next = children.get(queue.shift() as number) ?? [];
+    out.push(...next);
+    queue.push(...next);
+  }
+  return out;
 }
 
 function freePort(): Promise<number> {
@@ -64,8 +87,8 @@ export class CodeServer {
       if (!fs.existsSync(f)) throw new Error(`${f} is missing: run bash scripts/setup-e2e.sh`);
     }
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-e2e-'));
-    const workspace = path.join(home, 'workspace');
-    fs.mkdirSync(workspace);
+    const workspace = opts.folder ?? path.join(home, 'workspace');
+    if (!opts.folder) fs.mkdirSync(workspace);
     for (const f of opts.workspaceFiles ?? []) fs.copyFileSync(f, path.join(workspace, path.basename(f)));
     for (const [rel, text] of Object.entries(opts.workspaceTexts ?? {})) {
       fs.mkdirSync(path.dirname(path.join(workspace, rel)), { recursive: true });
@@ -118,9 +141,19 @@ export class CodeServer {
 
   /** Opens the palette and runs the command titled @title. */
   async runCommand(title: string): Promise<void> {
-    await this.page.keyboard.press('F1');
-    await this.page.locator('.quick-input-widget input').fill(`>${title}`);
-    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+    // A palette opened while the extension still registers its commands keeps the list it
+    // had ("No matching commands"): open it again.
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press('F1');
+      await this.page.locator('.quick-input-widget input').fill(`>${title}`);
+      try {
+        await this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click({ timeout: attempt < 3 ? 10_000 : 30_000 });
+        return;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        await this.page.keyboard.press('Escape');
+      }
+    }
   }
 
   /** The Hint Inspector's document (the webview's inner frame). */
@@ -134,10 +167,21 @@ export class CodeServer {
     await this.page.locator('.activitybar [aria-label^="Task Local Data"]').first().click({ timeout: 60_000 });
   }
 
-  /** Closes the browser and removes the home; code-server dies with its ProcessSet. */
+  /**
+   * Closes the browser, ends code-server with the processes it started (its entry runs the
+   * server in a child, which would outlive it with the extension host), and removes the home.
+   */
   async dispose(): Promise<void> {
     await this.browser.close();
+    const below = descendants(this.server.pid);
     await this.server.kill();
+    for (const pid of below) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // ended with its parent
+      }
+    }
     fs.rmSync(this.home, { recursive: true, force: true });
   }
 }

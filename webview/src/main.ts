@@ -1,9 +1,12 @@
-// The Hint Inspector's UI: the layout drawn to scale, a plot of one key over time or over
-// threads, and a live, virtualised table of every thread's values. Renders from state;
-// patches touch only the cells that changed.
+// The Hint Inspector's UI: a live, virtualised table of every thread's values, then the layout
+// (zoomed to the used bytes, over a full-scale overview) and a plot of one key over time or
+// over threads, which fold. Renders from state (an open cell editor included); patches touch
+// only the cells that changed.
+import { ZoomPart, zoomLayout } from './layoutModel';
 import { HostToWebview, KeyView, LayoutView, RowView, WebviewToHost, parseHostMessage } from './messages';
 import { PLOT_LINES, PlotModel } from './plotModel';
 import { PlotMode, PlotView, isPlotMode } from './plotView';
+import { defaultSetKey, matchesFilter } from './tableModel';
 
 interface VsCodeApi {
   postMessage(m: WebviewToHost): void;
@@ -19,10 +22,22 @@ interface UiState {
   paused: boolean;
   plotKey: string;
   plotMode: PlotMode;
+  layoutOpen: boolean;
+  plotOpen: boolean;
+}
+
+/** The cell being edited: its thread and key, what the user typed and where the caret is. */
+interface Editing {
+  readonly tid: number;
+  readonly key: number;
+  text: string;
+  selStart: number;
+  selEnd: number;
+  focused: boolean;
 }
 
 const vscode = acquireVsCodeApi();
-const ui: UiState = { filter: '', sortKey: -1, sortDesc: false, paused: false, plotKey: '', plotMode: 'time', ...vscode.getState() };
+const ui: UiState = { filter: '', sortKey: -1, sortDesc: false, paused: false, plotKey: '', plotMode: 'time', layoutOpen: true, plotOpen: true, ...vscode.getState() };
 const ROW_HEIGHT = 22;
 
 let keys: readonly KeyView[] = [];
@@ -31,6 +46,14 @@ let order: number[] = [];
 const flashing = new Map<string, number>(); // "tid:key" -> until (ms)
 const shown = new Map<number, HTMLTableRowElement>(); // the rows drawn: tid -> row
 let unflashTimer = 0;
+let editing: Editing | undefined;
+/** Set while rows are redrawn: the editor's input leaving the page is no blur by the user. */
+let redrawing = false;
+/** The process exited: the table keeps its last values, and nothing can change them. */
+let exited = false;
+/** Keys whose values changed since the table opened (counters), and whether the user chose the Set form's key. */
+const changingKeys = new Set<number>();
+let setKeyChosen = false;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const post = (m: WebviewToHost) => vscode.postMessage(m);
@@ -67,26 +90,67 @@ function svg(tag: string, attrs: Record<string, string | number>): SVGElement {
   return el;
 }
 
-/** The data page to scale: each value, its padding, the free space and where the next key goes. */
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function svgText(x: number, y: number, text: string, cls: string, anchor = 'middle'): SVGElement {
+  const t = svg('text', { x, y, class: cls, 'text-anchor': anchor });
+  t.textContent = text;
+  return t;
+}
+
+function titled(el: SVGElement, text: string): SVGElement {
+  const title = document.createElementNS(SVG_NS, 'title');
+  title.textContent = text;
+  el.appendChild(title);
+  return el;
+}
+
+let lastLayout: LayoutView | undefined;
+
+/**
+ * The data page: the used bytes zoomed over most of the width (each value, its hatched padding,
+ * a ruler of offsets) and the free tail collapsed into one labelled segment; under it the whole
+ * page to scale, as an overview with the zoomed range marked.
+ */
 function drawLayout(layout: LayoutView): void {
+  lastLayout = layout;
   const host = $('layout');
   host.textContent = '';
-  const width = 1000;
-  const scale = width / layout.capacity;
-  const chart = svg('svg', { viewBox: `0 0 ${width} 56`, role: 'img', 'aria-label': 'data page layout' }) as SVGSVGElement;
-  chart.appendChild(svg('rect', { x: 0, y: 8, width, height: 28, class: 'free' }));
+  const width = Math.max(320, Math.floor(host.clientWidth || 800));
+  const zoom = zoomLayout(layout, width);
+  const BAR_Y = 4;
+  const BAR_H = 28;
+  const RULER_Y = BAR_Y + BAR_H;
+  const OVER_Y = RULER_Y + 30;
+  const OVER_H = 10;
+  const height = OVER_Y + OVER_H + 16;
+  const chart = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'data page layout, zoomed to the used bytes' }) as SVGSVGElement;
+  const defs = svg('defs', {});
+  const hatch = svg('pattern', { id: 'hatch', width: 6, height: 6, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)' });
+  hatch.appendChild(svg('line', { x1: 0, y1: 0, x2: 0, y2: 6, class: 'hatch' }));
+  defs.appendChild(hatch);
+  chart.appendChild(defs);
+  const partClass = (p: ZoomPart) => (p.kind === 'value' ? `value v${p.index % 8}` : p.kind);
+  for (const p of zoom.parts) {
+    const rect = titled(svg('rect', { x: p.x, y: BAR_Y, width: Math.max(p.width, 1), height: BAR_H, class: partClass(p), 'data-kind': p.kind }), p.label);
+    chart.appendChild(rect);
+    const name = p.kind === 'value' ? layout.segments[p.index]?.name ?? '' : p.kind === 'free' ? p.label : '';
+    if (name && p.width > name.length * 6.5 + 8) chart.appendChild(svgText(p.x + p.width / 2, BAR_Y + BAR_H / 2 + 4, name, p.kind === 'free' ? 'free-label' : 'value-label'));
+  }
+  for (const t of zoom.ticks) {
+    chart.appendChild(svg('line', { x1: t.x, x2: t.x, y1: RULER_Y, y2: RULER_Y + 5, class: 'tick' }));
+    const anchor = t.x < 8 ? 'start' : t.x > width - 8 ? 'end' : 'middle';
+    chart.appendChild(svgText(t.x, RULER_Y + 17, String(t.offset), 'ruler', anchor));
+  }
+  if (zoom.ticks.length) chart.appendChild(svg('line', { x1: 0, x2: zoom.usedWidth, y1: RULER_Y, y2: RULER_Y, class: 'tick' }));
+  // The overview: the whole page to scale, where 48 used bytes of 4,088 are a sliver.
+  const full = width / layout.capacity;
+  chart.appendChild(titled(svg('rect', { x: 0, y: OVER_Y, width, height: OVER_H, class: 'free overview' }), `the whole page: ${layout.capacity} bytes`));
   layout.segments.forEach((s, i) => {
-    const value = svg('rect', { x: s.offset * scale, y: 8, width: Math.max(1, s.size * scale), height: 28, class: `value v${i % 8}` });
-    const title = svg('title', {});
-    title.textContent = `${s.name}: offset ${s.offset}, ${s.size} bytes${s.padding ? `, ${s.padding} bytes of padding` : ''}`;
-    value.appendChild(title);
-    chart.appendChild(value);
-    if (s.padding) chart.appendChild(svg('rect', { x: (s.offset + s.size) * scale, y: 8, width: s.padding * scale, height: 28, class: 'padding' }));
+    chart.appendChild(titled(svg('rect', { x: s.offset * full, y: OVER_Y, width: Math.max(1, s.size * full), height: OVER_H, class: `value v${i % 8}` }), `${s.name}: offset ${s.offset}, ${s.size} bytes`));
   });
-  const next = svg('line', { x1: layout.nextOffset * scale, x2: layout.nextOffset * scale, y1: 2, y2: 42, class: 'next' });
-  const nextTitle = svg('title', {});
-  nextTitle.textContent = `the next key would start at offset ${layout.nextOffset}`;
-  next.appendChild(nextTitle);
+  chart.appendChild(svgText(0, OVER_Y + OVER_H + 13, `whole page to scale: ${layout.used} of ${layout.capacity} bytes used`, 'ruler', 'start'));
+  const next = titled(svg('line', { x1: zoom.usedWidth, x2: zoom.usedWidth, y1: BAR_Y - 2, y2: BAR_Y + BAR_H + 2, class: 'next' }), `the next key would start at offset ${layout.nextOffset}`);
   chart.appendChild(next);
   host.appendChild(chart);
   $('fill').textContent =
@@ -103,8 +167,8 @@ function drawLayout(layout: LayoutView): void {
 }
 
 function visibleOrder(): number[] {
-  const f = ui.filter.trim().toLowerCase();
-  const list = [...rows.values()].filter((r) => !f || String(r.tid).includes(f) || r.comm.toLowerCase().includes(f) || r.cells.some((c) => c.toLowerCase().includes(f)));
+  const names = keys.map((k) => k.name);
+  const list = ui.filter.trim() ? [...rows.values()].filter((r) => matchesFilter(names, r, ui.filter)) : [...rows.values()];
   const k = ui.sortKey;
   const dir = ui.sortDesc ? -1 : 1;
   if (k < 0) return list.map((r) => r.tid).sort((a, b) => dir * (a - b));
@@ -146,6 +210,7 @@ function drawHeader(): void {
     head.appendChild(th);
   });
   const select = $<HTMLSelectElement>('set-key');
+  const chosen = select.value;
   select.textContent = '';
   for (const k of keys) {
     const o = document.createElement('option');
@@ -153,6 +218,16 @@ function drawHeader(): void {
     o.textContent = k.name;
     select.appendChild(o);
   }
+  if (setKeyChosen && keys.some((k) => k.name === chosen)) select.value = chosen;
+  else pickSetKey();
+}
+
+/** Points the Set form at a hint (a key that does not change by itself), until the user picks one. */
+function pickSetKey(): void {
+  if (setKeyChosen) return;
+  const select = $<HTMLSelectElement>('set-key');
+  const name = keys[defaultSetKey(keys.map((k) => k.name), changingKeys)]?.name;
+  if (name !== undefined && select.value !== name) select.value = name;
 }
 
 /** Renders only the rows in view (plus a margin): 10,000 threads stay smooth. */
@@ -164,9 +239,12 @@ function drawRows(): void {
   const slice = order.slice(first, first + count);
   $('spacer-top').style.height = `${first * ROW_HEIGHT}px`;
   $('spacer-bottom').style.height = `${Math.max(0, order.length - first - slice.length) * ROW_HEIGHT}px`;
+  redrawing = true;
   body.textContent = '';
+  redrawing = false;
   shown.clear();
   const now = Date.now();
+  let editor: HTMLInputElement | undefined;
   for (const tid of slice) {
     const r = rows.get(tid);
     if (!r) continue;
@@ -182,14 +260,32 @@ function drawRows(): void {
     tr.appendChild(comm);
     r.cells.forEach((text, k) => {
       const td = document.createElement('td');
-      td.textContent = text;
       td.tabIndex = 0;
       td.dataset.key = String(k);
-      td.title = 'double-click or Enter to set this thread\'s value';
-      if ((flashing.get(`${tid}:${k}`) ?? 0) > now) td.className = 'changed';
+      if (editing && editing.tid === tid && editing.key === k) {
+        editor = editorInput(td, editing);
+      } else {
+        td.textContent = text;
+        if (!exited) td.title = 'double-click or Enter to set this thread\'s value';
+        if ((flashing.get(`${tid}:${k}`) ?? 0) > now) td.className = 'changed';
+      }
       tr.appendChild(td);
     });
     body.appendChild(tr);
+  }
+  if (rows.size > 0 && order.length === 0) {
+    const tr = document.createElement('tr');
+    const td = document.createElement('td');
+    td.id = 'no-match';
+    td.colSpan = keys.length + 2;
+    td.textContent = `No thread matches the filter "${ui.filter.trim()}" (${rows.size} threads with hints).`;
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
+  // The editor scrolled out of view stays in state, and comes back with what was typed.
+  if (editor && editing?.focused) {
+    editor.focus();
+    editor.setSelectionRange(editing.selStart, editing.selEnd);
   }
   $('count').textContent = `${order.length} of ${rows.size} threads with hints`;
 }
@@ -217,28 +313,61 @@ function unflash(): void {
   if (flashing.size) unflashTimer = window.setTimeout(unflash, 300);
 }
 
+/** The input of the cell editor @e inside @td, wired to keep @e current. */
+function editorInput(td: HTMLElement, e: Editing): HTMLInputElement {
+  const key = keys[e.key];
+  const input = document.createElement('input');
+  input.value = e.text;
+  input.setAttribute('aria-label', `new value of ${key?.name ?? ''} for thread ${e.tid}`);
+  td.classList.add('editing');
+  td.appendChild(input);
+  const keep = () => {
+    e.text = input.value;
+    e.selStart = input.selectionStart ?? input.value.length;
+    e.selEnd = input.selectionEnd ?? input.value.length;
+  };
+  input.addEventListener('input', keep);
+  input.addEventListener('select', keep);
+  input.addEventListener('keyup', keep);
+  input.addEventListener('focus', () => (e.focused = true));
+  input.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && key) post({ type: 'setValue', tid: e.tid, key: key.name, value: input.value });
+    if (ev.key === 'Enter' || ev.key === 'Escape') {
+      ev.stopPropagation();
+      endEdit();
+    }
+  });
+  // A redraw takes the input out of the page, and focus may leave the whole webview for a
+  // while: only the user moving elsewhere in the inspector ends the edit.
+  input.addEventListener('blur', () => {
+    if (!redrawing && input.isConnected && document.hasFocus()) endEdit();
+  });
+  return input;
+}
+
+function endEdit(): void {
+  if (!editing) return;
+  const { tid, key } = editing;
+  editing = undefined;
+  drawRows();
+  (shown.get(tid)?.children[key + 2] as HTMLElement | undefined)?.focus();
+}
+
 function editCell(td: HTMLElement): void {
   const tid = Number(td.parentElement?.dataset.tid);
-  const key = keys[Number(td.dataset.key)];
-  if (!key || !tid) return;
-  const input = document.createElement('input');
-  input.value = td.textContent ?? '';
-  input.setAttribute('aria-label', `new value of ${key.name} for thread ${tid}`);
-  td.textContent = '';
-  td.appendChild(input);
-  input.focus();
-  input.select();
-  input.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter') post({ type: 'setValue', tid, key: key.name, value: input.value });
-    if (e.key === 'Enter' || e.key === 'Escape') drawRows();
-  });
-  input.addEventListener('blur', () => drawRows());
+  const k = Number(td.dataset.key);
+  if (exited || !keys[k] || !tid || (editing?.tid === tid && editing.key === k)) return;
+  const text = rows.get(tid)?.cells[k] ?? td.textContent ?? '';
+  editing = { tid, key: k, text, selStart: 0, selEnd: text.length, focused: true };
+  drawRows();
 }
 
 function apply(m: HostToWebview): void {
   switch (m.type) {
     case 'snapshot':
+      if (JSON.stringify(m.keys) !== JSON.stringify(keys)) changingKeys.clear();
       keys = m.keys;
+      if (editing && (!m.rows.some((r) => r.tid === editing?.tid) || editing.key >= m.keys.length)) editing = undefined;
       rows = new Map(m.rows.map((r) => [r.tid, r]));
       $('title').textContent = `Process ${m.pid} (${m.comm}): ${m.keys.length} keys, ${m.rows.length} of ${m.threads} threads with hints`;
       drawLayout(m.layout);
@@ -259,7 +388,10 @@ function apply(m: HostToWebview): void {
         cells[k] = text;
         rows.set(tid, { ...r, cells });
         flashing.set(`${tid}:${k}`, until);
+        changingKeys.add(k);
       }
+      pickSetKey();
+      if (editing && m.removed.includes(editing.tid)) editing = undefined;
       for (const r of m.added) rows.set(r.tid, r);
       for (const tid of m.removed) rows.delete(tid);
       // The order changes only with threads that came or went, the filter, or the sorted column.
@@ -275,6 +407,7 @@ function apply(m: HostToWebview): void {
       break;
     }
     case 'status':
+      if (exited) break;
       ui.paused = m.paused;
       $('pause').textContent = m.paused ? 'Resume' : 'Pause';
       $('pause').setAttribute('aria-pressed', String(m.paused));
@@ -288,12 +421,26 @@ function apply(m: HostToWebview): void {
       break;
     case 'exited':
       $('message').textContent = `Process ${m.pid} exited; the table shows its last values.`;
+      setExited();
       break;
     default: {
       const never: never = m;
       throw new Error(`unhandled ${JSON.stringify(never)}`);
     }
   }
+}
+
+/** After the process exits nothing can pause, set or refresh it: the controls say so. */
+function setExited(): void {
+  exited = true;
+  editing = undefined;
+  for (const id of ['pause', 'set-all', 'set-key', 'set-value']) {
+    const el = $<HTMLButtonElement | HTMLInputElement | HTMLSelectElement>(id);
+    el.disabled = true;
+    el.title = 'the process exited';
+  }
+  $('rate').textContent = 'not refreshing: the process exited';
+  drawRows();
 }
 
 window.addEventListener('message', (e: MessageEvent<unknown>) => {
@@ -336,13 +483,27 @@ $('plot-mode').addEventListener('change', (e) => {
   saveState();
   plotView.setMode(mode);
 });
-window.addEventListener('resize', () => plotView.request(order.slice(0, PLOT_LINES)));
-$('pause').addEventListener('click', () => post({ type: 'pause', paused: !ui.paused }));
+window.addEventListener('resize', () => {
+  plotView.request(order.slice(0, PLOT_LINES));
+  if (lastLayout) drawLayout(lastLayout);
+});
+$('set-key').addEventListener('change', () => (setKeyChosen = true));
+for (const [id, field] of [['layout-fold', 'layoutOpen'], ['plot-fold', 'plotOpen']] as const) {
+  const fold = $<HTMLDetailsElement>(id);
+  fold.open = ui[field];
+  fold.addEventListener('toggle', () => {
+    ui[field] = fold.open;
+    saveState();
+    if (fold.open && field === 'layoutOpen' && lastLayout) drawLayout(lastLayout);
+    if (fold.open && field === 'plotOpen') plotView.request(order.slice(0, PLOT_LINES));
+  });
+}
+$('pause').addEventListener('click', () => !exited && post({ type: 'pause', paused: !ui.paused }));
 $('export-json').addEventListener('click', () => post({ type: 'export', format: 'json' }));
 $('export-csv').addEventListener('click', () => post({ type: 'export', format: 'csv' }));
 $('set-all').addEventListener('click', () => {
   const key = $<HTMLSelectElement>('set-key').value;
   const value = $<HTMLInputElement>('set-value').value;
-  if (key) post({ type: 'setValue', tid: 0, key, value });
+  if (key && !exited) post({ type: 'setValue', tid: 0, key, value });
 });
 post({ type: 'ready' });

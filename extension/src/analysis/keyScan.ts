@@ -9,6 +9,8 @@ export interface KeyUse {
   readonly name: string;
   /** The size in bytes, when it is a literal or sizeof of a known type. */
   readonly size?: number;
+  /** The C type of the value when the source names one that is not a plain integer: `sizeof(struct req)`, `tld::variable<req>`. */
+  readonly typeName?: string;
   readonly kind: 'define' | 'add' | 'variable' | 'lookup';
 }
 
@@ -17,7 +19,8 @@ export interface KeyProblem {
   readonly message: string;
 }
 
-const TYPE_SIZES: Readonly<Record<string, number>> = {
+/** The sizes of C's integer types (and their kernel and stdint names) on x86-64 and BPF. */
+export const TYPE_SIZES: Readonly<Record<string, number>> = {
   char: 1, 'unsigned char': 1, 'signed char': 1, bool: 1, _Bool: 1, __u8: 1, __s8: 1, u8: 1, s8: 1, uint8_t: 1, int8_t: 1,
   short: 2, 'unsigned short': 2, __u16: 2, __s16: 2, u16: 2, s16: 2, uint16_t: 2, int16_t: 2,
   int: 4, 'unsigned int': 4, unsigned: 4, __u32: 4, __s32: 4, u32: 4, s32: 4, uint32_t: 4, int32_t: 4, float: 4,
@@ -55,6 +58,16 @@ function position(text: string, index: number): { line: number; column: number }
   return { line, column: index - last };
 }
 
+/** The struct or typedef name a size expression or template argument names ("struct req" gives "req"); undefined for integers and anything else. */
+export function namedType(expr: string): string | undefined {
+  let e = expr.trim();
+  const inner = /^sizeof\s*\((.*)\)$/s.exec(e);
+  if (inner) e = (inner[1] as string).trim();
+  const m = /^(?:(?:struct|union)\s+)?([A-Za-z_]\w*)$/.exec(e);
+  if (!m || TYPE_SIZES[e] !== undefined) return undefined;
+  return m[1];
+}
+
 /** The key uses in one source file. */
 export function scanSource(file: string, text: string): KeyUse[] {
   const uses: KeyUse[] = [];
@@ -70,7 +83,8 @@ export function scanSource(file: string, text: string): KeyUse[] {
       } catch {
         continue;
       }
-      uses.push({ file, ...position(text, at), name, ...(size !== undefined ? { size } : {}), kind });
+      const typeName = namedType(kind === 'variable' ? (m[1] as string) : (m[2] as string));
+      uses.push({ file, ...position(text, at), name, ...(size !== undefined ? { size } : {}), ...(typeName !== undefined ? { typeName } : {}), kind });
     }
   }
   return uses.sort((a, b) => a.line - b.line || a.column - b.column);

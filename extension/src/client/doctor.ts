@@ -16,6 +16,14 @@ export interface DoctorCheck {
   readonly detail: string;
   /** How to fix it, when it failed. */
   readonly fix?: string;
+  /** Neither works nor fails: something absent that is not needed here (sched_ext on the host: schedulers run in the VM). */
+  readonly info?: boolean;
+}
+
+/** The mark before a check: ✓ works, ✗ fails, – absent but not needed (never ✓ beside "absent"). */
+export function doctorMark(c: DoctorCheck): string {
+  if (!c.ok) return '✗';
+  return c.info ? '–' : '✓';
 }
 
 function kernelAtLeast(release: string, major: number, minor: number): boolean {
@@ -91,6 +99,7 @@ export function doctor(pinPath = defaultPinPath(), libraryPath = defaultLibraryP
   checks.push({
     name: 'sched_ext',
     ok: true,
+    ...(h.schedExt ? {} : { info: true }),
     detail: h.schedExt ? 'present' : 'absent on this kernel: try schedulers in a VM with a sched_ext kernel',
   });
   return checks;

@@ -1,12 +1,13 @@
 // The Hint Inspector panel: one per process, polling snapshots and sending the webview only
 // what changed. Messages are typed (webview/src/messages.ts) and validated on arrival.
 import * as crypto from 'node:crypto';
+import * as os from 'node:os';
 import * as vscode from 'vscode';
 
 import { TldError } from '../client/errors';
 import { parseTypes, toJson } from '../client/values';
 import { Ctx } from '../ctx';
-import { toCsv } from '../../../webview/src/tableModel';
+import { exportFileName, toCsv } from '../../../webview/src/tableModel';
 import { HostToWebview, RowView, parseWebviewMessage } from '../../../webview/src/messages';
 import { InspectorFeed } from './feed';
 import { inspectorHtml } from './page';
@@ -20,6 +21,9 @@ export class HintInspector {
   private paused = false;
   private readonly feed = new InspectorFeed();
   private busy = false;
+  /** The process ended: nothing polls, pauses or writes any more. */
+  private exited = false;
+  private comm = '';
 
   static createOrShow(ctx: Ctx, pid: number): HintInspector {
     const open = HintInspector.panels.get(pid);
@@ -60,16 +64,26 @@ export class HintInspector {
     }
     switch (m.type) {
       case 'ready':
+        // A webview that starts again after the exit shows the last values, and says so.
+        if (this.exited) {
+          this.resendExited();
+          break;
+        }
         this.feed.restart();
         this.schedule(0);
         break;
       case 'pause':
+        if (this.exited) break;
         this.paused = m.paused;
         this.post({ type: 'status', paused: this.paused, intervalMs: this.ctx.settings.refreshMs });
         if (!this.paused) this.schedule(0);
         else if (this.timer) clearTimeout(this.timer);
         break;
       case 'setValue':
+        if (this.exited) {
+          void vscode.window.showWarningMessage(`Process ${this.pid} exited: there is nothing to set.`);
+          break;
+        }
         void this.setValue(m.tid, m.key, m.value);
         break;
       case 'export':
@@ -85,6 +99,7 @@ export class HintInspector {
   /** @force: refresh even while paused (after the user's own write, which they expect to see). */
   private schedule(ms: number, force = false): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.exited) return;
     this.timer = setTimeout(() => void this.refresh(force), ms);
   }
 
@@ -94,13 +109,15 @@ export class HintInspector {
     try {
       const client = await this.ctx.getClient();
       const snap = await client.snapshot(this.pid);
+      this.comm = snap.comm;
       // Paused while this refresh was under way: the table stays as the user froze it.
       if (this.paused && !force && this.feed.view) return;
       const status = { paused: this.paused, intervalMs: this.ctx.settings.refreshMs };
-      for (const m of this.feed.next(snap, parseTypes(this.ctx.settings.keyTypes), status)) this.post(m);
+      for (const m of this.feed.next(snap, await this.ctx.keyTypes(snap), status)) this.post(m);
       if (!this.paused) this.schedule(this.ctx.settings.refreshMs);
     } catch (e) {
       if (e instanceof TldError && e.code === 'ESRCH') {
+        this.exited = true;
         this.post({ type: 'exited', pid: this.pid });
         return;
       }
@@ -130,7 +147,9 @@ export class HintInspector {
   private async export(format: 'json' | 'csv'): Promise<void> {
     const last = this.feed.view;
     if (!last) return;
-    const uri = await vscode.window.showSaveDialog({ filters: { [format.toUpperCase()]: [format] }, saveLabel: 'Export snapshot' });
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(os.homedir());
+    const defaultUri = vscode.Uri.joinPath(folder, exportFileName(this.comm, this.pid, format, new Date()));
+    const uri = await vscode.window.showSaveDialog({ defaultUri, filters: { [format.toUpperCase()]: [format] }, saveLabel: 'Export snapshot' });
     if (!uri) return;
     const rows: readonly RowView[] = last.rows;
     const text = format === 'csv'
@@ -138,6 +157,15 @@ export class HintInspector {
       : toJson({ pid: this.pid, keys: last.keys, threads: rows.map((r) => ({ tid: r.tid, comm: r.comm, values: Object.fromEntries(last.keys.map((k, i) => [k.name, r.cells[i]])) })) }, 2);
     await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
     this.ctx.log.info(`exported the snapshot of ${this.pid} to ${uri.fsPath}`);
+  }
+
+  /** The last table again, then the exit: for a webview that reloaded after the process ended. */
+  private resendExited(): void {
+    const view = this.feed.view;
+    if (view) {
+      this.post({ type: 'snapshot', pid: this.pid, comm: this.comm, keys: view.keys, layout: view.layout, rows: view.rows, threads: view.rows.length });
+    }
+    this.post({ type: 'exited', pid: this.pid });
   }
 
   private html(): string {

@@ -23,26 +23,9 @@ export function inspectorHtml(p: PageSources): string {
 <body>
 <h1 id="title">Process ${p.pid}</h1>
 <p id="message" role="status" aria-live="polite"></p>
-<h2>Layout of each thread's page</h2>
-<div id="layout"></div>
-<p id="fill"></p>
-<div id="legend"></div>
-<h2>Plot</h2>
-<div class="toolbar">
-  <label for="plot-key">Key</label> <select id="plot-key"></select>
-  <label for="plot-mode">Show</label>
-  <select id="plot-mode">
-    <option value="time">the first threads over time</option>
-    <option value="histogram">a histogram over threads</option>
-  </select>
-  <span id="plot-note"></span>
-</div>
-<canvas id="plot" class="plot" role="img" aria-label="plot"></canvas>
-<p id="plot-summary"></p>
-<div id="plot-legend"></div>
 <h2>Threads</h2>
 <div class="toolbar">
-  <input id="filter" placeholder="Filter threads" aria-label="Filter threads">
+  <input id="filter" placeholder="Filter: tid, comm, value, key name, or key=value" aria-label="Filter threads" size="36">
   <button id="pause" aria-pressed="false">Pause</button>
   <span id="rate"></span>
   <span id="count"></span>
@@ -62,6 +45,27 @@ export function inspectorHtml(p: PageSources): string {
   </table>
   <div id="spacer-bottom"></div>
 </div>
+<details id="layout-fold" open>
+<summary><h2>Layout of each thread's page</h2></summary>
+<div id="layout"></div>
+<p id="fill"></p>
+<div id="legend"></div>
+</details>
+<details id="plot-fold" open>
+<summary><h2>Plot</h2></summary>
+<div class="toolbar">
+  <label for="plot-key">Key</label> <select id="plot-key"></select>
+  <label for="plot-mode">Show</label>
+  <select id="plot-mode">
+    <option value="time">the first threads over time</option>
+    <option value="histogram">a histogram over threads</option>
+  </select>
+  <span id="plot-note"></span>
+</div>
+<canvas id="plot" class="plot" role="img" aria-label="plot"></canvas>
+<p id="plot-summary"></p>
+<div id="plot-legend"></div>
+</details>
 <script nonce="${p.nonce}" src="${p.scriptUri}"></script>
 </body>
 </html>`;

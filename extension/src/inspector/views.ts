@@ -90,3 +90,10 @@ function sameWords(a: DataView, aAt: number, b: DataView, bAt: number, words: nu
   }
   return true;
 }
+
+/** The first @limit threads' values of key @name as the table shows them ("TID: VALUE"); empty when the key is not there. */
+export function keyValueLines(snap: ProcessSnapshot, name: string, types: ReadonlyMap<string, ValueType>, limit = 8): string[] {
+  const k = snap.keys.findIndex((key) => key.name === name);
+  if (k < 0) return [];
+  return toView(snap, types).rows.slice(0, limit).map((r) => `${r.tid}: ${r.cells[k] ?? ''}`);
+}

@@ -3,8 +3,9 @@ import * as vscode from 'vscode';
 
 import { printable } from '../client/printable';
 import { KeyInfo } from '../client/snapshot';
-import { defaultType } from '../client/values';
+import { ValueType, defaultType } from '../client/values';
 import { Ctx } from '../ctx';
+import { typeLabel } from '../inspector/views';
 
 export function typeName(size: number): string {
   const t = defaultType(size);
@@ -15,6 +16,8 @@ export class KeysView implements vscode.TreeDataProvider<KeyInfo>, vscode.Dispos
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private pid: number | undefined;
+  /** The keys' types as the inspector decodes them (found in debug information, or configured). */
+  private types = new Map<string, ValueType>();
 
   constructor(private readonly ctx: Ctx) {}
 
@@ -25,7 +28,8 @@ export class KeysView implements vscode.TreeDataProvider<KeyInfo>, vscode.Dispos
 
   getTreeItem(k: KeyInfo): vscode.TreeItem {
     const item = new vscode.TreeItem(printable(k.name));
-    item.description = `${typeName(k.size)} · offset ${k.offset}`;
+    const t = this.types.get(k.name);
+    item.description = `${t && t.size === k.size ? typeLabel(t) : typeName(k.size)} · offset ${k.offset}`;
     item.tooltip = `${printable(k.name)}: ${k.size} bytes at offset ${k.offset} of each thread's data area`;
     item.iconPath = new vscode.ThemeIcon('symbol-field');
     return item;
@@ -34,7 +38,9 @@ export class KeysView implements vscode.TreeDataProvider<KeyInfo>, vscode.Dispos
   async getChildren(): Promise<KeyInfo[]> {
     if (this.pid === undefined) return [];
     try {
-      return [...(await (await this.ctx.getClient()).snapshot(this.pid)).keys];
+      const snap = await (await this.ctx.getClient()).snapshot(this.pid);
+      this.types = await this.ctx.keyTypes(snap).catch(() => new Map<string, ValueType>());
+      return [...snap.keys];
     } catch (e) {
       this.ctx.log.warn(`keys of ${this.pid}: ${e instanceof Error ? e.message : String(e)}`);
       return [];

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { printable } from '../client/printable';
 import { ProcessSummary } from '../client/snapshot';
 import { Ctx, PREFIX } from '../ctx';
+import { VisiblePoller } from './visiblePoller';
 
 export class ProcessItem extends vscode.TreeItem {
   constructor(readonly process: ProcessSummary) {
@@ -20,11 +21,14 @@ export class ProcessItem extends vscode.TreeItem {
 export class ProcessesView implements vscode.TreeDataProvider<ProcessItem>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly poller = new VisiblePoller(2000, () => this.changed.fire());
   private error: string | undefined;
 
-  constructor(private readonly ctx: Ctx) {
-    this.timer = setInterval(() => this.changed.fire(), 2000);
+  constructor(private readonly ctx: Ctx) {}
+
+  /** The view's visibility (TreeView.onDidChangeVisibility): it polls only while visible. */
+  setVisible(visible: boolean): void {
+    this.poller.setVisible(visible);
   }
 
   refresh(): void {
@@ -50,8 +54,7 @@ export class ProcessesView implements vscode.TreeDataProvider<ProcessItem>, vsco
   }
 
   dispose(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.poller.dispose();
     this.changed.dispose();
   }
 }

@@ -7,6 +7,7 @@ import { Ctx, PREFIX } from '../ctx';
 import { GuestOutcome, loaderWords, resultWords } from '../guest';
 import { KernelInfo, listCachedKernels } from '../vm/kernel';
 import type { HistogramSummary, SchedulerStats } from '../vm/schedulerStats';
+import { VisiblePoller } from './visiblePoller';
 
 export type VmNode =
   | { readonly kind: 'kernel'; readonly kernel: KernelInfo }
@@ -44,20 +45,21 @@ export class VmView implements vscode.TreeDataProvider<VmNode>, vscode.Disposabl
   private readonly changed = new vscode.EventEmitter<VmNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  /** Ticks the elapsed time each second while a guest runs and the view is visible. */
+  private readonly ticker = new VisiblePoller(TICK_MS, () => this.changed.fire(undefined));
 
   constructor(private readonly ctx: Ctx) {
+    this.ticker.setWanted(false);
     this.disposables.push(this.changed, ctx.onDidChangeVm(() => this.update()));
   }
 
-  /** Redraws, and ticks the elapsed time each second while a guest runs. */
+  /** The view's visibility (TreeView.onDidChangeVisibility). */
+  setVisible(visible: boolean): void {
+    this.ticker.setVisible(visible);
+  }
+
   private update(): void {
-    const running = this.ctx.guest !== undefined;
-    if (running && !this.timer) this.timer = setInterval(() => this.changed.fire(undefined), TICK_MS);
-    if (!running && this.timer) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
+    this.ticker.setWanted(this.ctx.guest !== undefined);
     this.changed.fire(undefined);
   }
 
@@ -153,8 +155,7 @@ export class VmView implements vscode.TreeDataProvider<VmNode>, vscode.Disposabl
   }
 
   dispose(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.ticker.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 }

@@ -1,5 +1,5 @@
 // tldctl doctor, ps, snapshot, watch and set: reading and changing live hints.
-import { doctor } from '../../client/doctor';
+import { doctor, doctorMark } from '../../client/doctor';
 import { TldError } from '../../client/errors';
 import { printable } from '../../client/printable';
 import { KeyTypes, toJson } from '../../client/values';
@@ -14,7 +14,7 @@ const doctorCmd: Command = {
   async run(_p, _rest, g) {
     const checks = doctor(g.pin);
     // Pin paths found in bpffs are anyone's names: shown escaped like a target's.
-    for (const c of checks) out(`${c.ok ? '✓' : '✗'} ${c.name}: ${printable(c.detail)}${!c.ok && c.fix ? `\n    fix: ${printable(c.fix)}` : ''}`);
+    for (const c of checks) out(`${doctorMark(c)} ${c.name}: ${printable(c.detail)}${!c.ok && c.fix ? `\n    fix: ${printable(c.fix)}` : ''}`);
     return checks.every((c) => c.ok) ? 0 : 1;
   },
 };
