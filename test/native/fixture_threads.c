@@ -8,6 +8,9 @@
  *   plain    N threads without task local data (for attach); --spawn-after MS starts one more
  *   churn    threads with hints start and exit for --seconds
  *   wait     one thread waits until its "fx.wait" (u32) equals --value
+ *   busy     two threads with hints: one runs on a CPU, counting fx.k00 up every
+ *            50 ms of running and sleeping 2 ms then (wake-ups, switches); the
+ *            other blocks until the end and never runs. Prints "ready PID BUSY IDLE"
  *   corrupt-count | corrupt-name | corrupt-size
  *            the main thread pins a hand-made hostile metadata page
  * Prints "ready PID" (and more words per mode) once set up, then runs until
@@ -192,6 +195,69 @@ static void run_wait(void)
 	printf("seen %u\n", *v);
 }
 
+static int idle_pipe[2];
+static volatile pid_t busy_tid, idle_tid;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void *busy_thread(void *arg)
+{
+	uint8_t *counter;
+
+	(void)arg;
+	write_hints();
+	counter = tld_resolve_key(keys[0]);
+	busy_tid = gettid();
+	pthread_barrier_wait(&ready);
+	while (!stopping) {
+		uint64_t until = now_ns() + 50000000ull;
+
+		while (now_ns() < until && !stopping)
+			;
+		(*counter)++;
+		usleep(2000);
+	}
+	return NULL;
+}
+
+static void *idle_thread(void *arg)
+{
+	char c;
+
+	(void)arg;
+	write_hints();
+	idle_tid = gettid();
+	pthread_barrier_wait(&ready);
+	/* Blocks until main closes the pipe at the end: no run time, no switches meanwhile. */
+	while (read(idle_pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+static void run_busy(void)
+{
+	pthread_t busy, idle;
+
+	CHECK(!pipe(idle_pipe), "pipe: %s", strerror(errno));
+	pthread_barrier_init(&ready, NULL, 3);
+	CHECK(!pthread_create(&busy, NULL, busy_thread, NULL), "cannot start the busy thread");
+	CHECK(!pthread_create(&idle, NULL, idle_thread, NULL), "cannot start the idle thread");
+	pthread_barrier_wait(&ready);
+	printf("ready %d %d %d\n", getpid(), busy_tid, idle_tid);
+	fflush(stdout);
+	hold();
+	stopping = true;
+	close(idle_pipe[1]);
+	pthread_join(busy, NULL);
+	pthread_join(idle, NULL);
+}
+
 static void run_corrupt(void)
 {
 	struct tld_meta_page *meta = mmap(NULL, TLD_PAGE_SIZE, PROT_READ | PROT_WRITE,
@@ -267,6 +333,8 @@ int main(int argc, char **argv)
 		run_churn();
 	else if (!strcmp(opt.mode, "wait"))
 		run_wait();
+	else if (!strcmp(opt.mode, "busy"))
+		run_busy();
 	else if (!strncmp(opt.mode, "corrupt-", 8))
 		run_corrupt();
 	else
