@@ -6,9 +6,9 @@ import koffi from 'koffi';
 import { TldError } from './errors';
 import { helperStructs } from './helperStructs';
 import { helperLibraryPath } from './paths';
-import { Finding, HostReport, KeySpec, LoadResult, LoadedProgram, RawHelper } from './protocol';
+import { Finding, HostReport, KeySpec, LoadResult, LoadedProgram, RawHelper, TraceChunk } from './protocol';
 
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** Where the built library is (paths.ts). */
 export function defaultLibraryPath(): string {
@@ -59,6 +59,9 @@ interface Abi {
   readAs: Fn;
   limitLoadCaps: Fn;
   bindProcess: Fn;
+  traceStart: Fn;
+  traceRead: Fn;
+  traceStop: () => void;
 }
 
 const MAX_FINDINGS = 64;
@@ -123,6 +126,9 @@ function bind(libraryPath: string): Abi {
     progUnload: lib.func('int32_t tldh_prog_unload(const char *pin_root, uint32_t id, _Out_ tldh_error *err)') as Fn,
     bindProcess: lib.func('int32_t tldh_bind_process(int32_t pid, uint64_t start_time, _Out_ tldh_error *err)') as Fn,
     limitLoadCaps: lib.func('int32_t tldh_limit_load_caps(uint64_t caps, _Out_ tldh_error *err)') as Fn,
+    traceStart: lib.func('int32_t tldh_trace_start(int32_t pid, _Out_ tldh_error *err)') as Fn,
+    traceRead: lib.func('int32_t tldh_trace_read(_Out_ uint8_t *buf, size_t cap, _Out_ size_t *len, _Out_ uint64_t *lost, _Out_ tldh_error *err)') as Fn,
+    traceStop: lib.func('void tldh_trace_stop(void)') as () => void,
     readAs: lib.func('int32_t tldh_read_as(const char *path, uint32_t uid, uint32_t gid, _Out_ uint8_t *buf, size_t cap, _Out_ size_t *len, _Out_ tldh_error *err)') as Fn,
   };
   const version = abi.abiVersion();
@@ -203,6 +209,8 @@ export class NativeHelper implements RawHelper {
   private capacity = 1 << 20;
   private readonly abi: Abi;
   private disposed = false;
+  /** Whether this helper started the library's trace, which dispose() then stops. */
+  private tracing = false;
 
   constructor(
     private readonly pinPath: string,
@@ -285,6 +293,23 @@ export class NativeHelper implements RawHelper {
     return this.stream((buf, len, err) =>
       this.abi.write(pid, tid, offset, bytes, bytes.length, buf, buf.length, len, err),
     );
+  }
+
+  async traceStart(pid: number): Promise<void> {
+    const err = {} as ErrorOut;
+    this.check(this.abi.traceStart(pid, err), err);
+    this.tracing = true;
+  }
+
+  async traceRead(): Promise<TraceChunk> {
+    const lost = [0];
+    const bytes = this.stream((buf, len, err) => this.abi.traceRead(buf, buf.length, len, lost, err));
+    return { bytes, lost: Number(lost[0] ?? 0) };
+  }
+
+  async traceStop(): Promise<void> {
+    this.abi.traceStop();
+    this.tracing = false;
   }
 
   async attach(pid: number, keys: readonly KeySpec[]): Promise<void> {
@@ -372,6 +397,7 @@ export class NativeHelper implements RawHelper {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.tracing) this.abi.traceStop();
     if (this.opened && --openCount === 0) {
       openPin = undefined;
       this.abi.close();
