@@ -1,6 +1,7 @@
 // The Hint Inspector's refresh on a live process: the whole table once, then only the cells
 // its threads changed, which the webview's plot model reads back as the process's values.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { after, test } from 'node:test';
 
 import { InspectorFeed } from '../../extension/src/inspector/feed';
@@ -11,7 +12,7 @@ import { World } from '../support/world';
 const world = new World('inspector-feed');
 after(() => world.dispose());
 
-test('after the first snapshot a refresh sends only the cells the threads changed, and none when nothing changed', async () => {
+test('after the first snapshot a refresh sends only the cells the threads changed (values and scheduling), and none when nothing changed', async () => {
   const status = { paused: false, intervalMs: 100 };
   const live = (await world.procs.fixture(['--mode', 'hints', '--threads', '4', '--keys', '5', '--update-ms', '50'])).proc;
   const still = (await world.procs.fixture(['--mode', 'hints', '--threads', '3', '--keys', '5'])).proc;
@@ -35,14 +36,21 @@ test('after the first snapshot a refresh sends only the cells the threads change
   assert.deepEqual(patch.added, []);
   assert.deepEqual(patch.removed, []);
   assert.ok(patch.cells.length > 0, 'the counters moved');
-  assert.deepEqual([...new Set(patch.cells.map((c) => c[1]))].filter((k) => k !== 0 && k !== 2), [], 'only fx.k00 and fx.k02 change');
+  // Of the keys' cells; the scheduling columns after them are live (the threads ran meanwhile).
+  const keyCells = patch.cells.filter((c) => c[1] < snap.keys.length);
+  assert.deepEqual([...new Set(keyCells.map((c) => c[1]))].filter((k) => k !== 0 && k !== 2), [], 'only fx.k00 and fx.k02 change');
+  assert.deepEqual(snap.columns, ['cpu', 'state', 'policy', 'run %', 'wait ms', 'switches/s', ...(fs.existsSync('/sys/kernel/sched_ext') ? ['dsq'] : [])]);
+  assert.ok(patch.cells.some((c) => c[1] === snap.keys.length + 3 && Number(c[2]) >= 0), 'run % appears from the second refresh on');
   // Applied to the first table, the patch gives the process's values as the feed last read them.
   plot.applyPatch(patch);
   plot.select(0);
   plot.sample();
   for (const r of feed.view?.rows ?? []) assert.deepEqual([...plot.series(r.tid)], [Number(r.cells[0])]);
 
+  // Threads blocked all along: after the second refresh (whose rates are new) nothing changes.
   const quiet = new InspectorFeed();
+  quiet.next(await client.snapshot(still.pid), new Map(), status);
+  await sleep(150);
   quiet.next(await client.snapshot(still.pid), new Map(), status);
   await sleep(150);
   assert.deepEqual(quiet.next(await client.snapshot(still.pid), new Map(), status), [], 'nothing changed: nothing sent');

@@ -40,6 +40,17 @@ static struct {
 static tld_off_t keys[64];
 static pthread_barrier_t ready;
 static volatile bool stopping;
+/* Threads that only wait block on its read end until main closes the write end at the end. */
+static int rest_pipe[2];
+
+/* Blocks until the end: no run time and no switches meanwhile (the scheduling tests rely on it). */
+static void rest(void)
+{
+	char c;
+
+	while (read(rest_pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
+}
 
 static size_t key_size(int i)
 {
@@ -86,8 +97,7 @@ static void *hint_thread(void *arg)
 		update_hints();
 		return NULL;
 	}
-	while (!stopping)
-		usleep(20000);
+	rest();
 	return NULL;
 }
 
@@ -95,8 +105,7 @@ static void *plain_thread(void *arg)
 {
 	(void)arg;
 	pthread_barrier_wait(&ready);
-	while (!stopping)
-		usleep(20000);
+	rest();
 	return NULL;
 }
 
@@ -154,6 +163,7 @@ static void run_threads(void *(*fn)(void *))
 	}
 	hold();
 	stopping = true;
+	close(rest_pipe[1]);
 	for (int i = 0; i < opt.threads; i++)
 		pthread_join(t[i], NULL);
 }
@@ -195,7 +205,6 @@ static void run_wait(void)
 	printf("seen %u\n", *v);
 }
 
-static int idle_pipe[2];
 static volatile pid_t busy_tid, idle_tid;
 
 static uint64_t now_ns(void)
@@ -228,15 +237,11 @@ static void *busy_thread(void *arg)
 
 static void *idle_thread(void *arg)
 {
-	char c;
-
 	(void)arg;
 	write_hints();
 	idle_tid = gettid();
 	pthread_barrier_wait(&ready);
-	/* Blocks until main closes the pipe at the end: no run time, no switches meanwhile. */
-	while (read(idle_pipe[0], &c, 1) < 0 && errno == EINTR)
-		;
+	rest();
 	return NULL;
 }
 
@@ -244,7 +249,6 @@ static void run_busy(void)
 {
 	pthread_t busy, idle;
 
-	CHECK(!pipe(idle_pipe), "pipe: %s", strerror(errno));
 	pthread_barrier_init(&ready, NULL, 3);
 	CHECK(!pthread_create(&busy, NULL, busy_thread, NULL), "cannot start the busy thread");
 	CHECK(!pthread_create(&idle, NULL, idle_thread, NULL), "cannot start the idle thread");
@@ -253,7 +257,7 @@ static void run_busy(void)
 	fflush(stdout);
 	hold();
 	stopping = true;
-	close(idle_pipe[1]);
+	close(rest_pipe[1]);
 	pthread_join(busy, NULL);
 	pthread_join(idle, NULL);
 }
@@ -318,6 +322,7 @@ int main(int argc, char **argv)
 		}
 	}
 	CHECK(opt.keys > 0 && opt.keys <= 63, "--keys must be 1..63");
+	CHECK(!pipe(rest_pipe), "pipe: %s", strerror(errno));
 	for (int i = 0; i < opt.keys; i++) {
 		char name[16];
 

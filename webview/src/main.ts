@@ -2,7 +2,7 @@
 // threads, and a live, virtualised table of every thread's values. Renders from state;
 // patches touch only the cells that changed.
 import { HostToWebview, KeyView, LayoutView, RowView, WebviewToHost, parseHostMessage } from './messages';
-import { PLOT_LINES, PlotModel } from './plotModel';
+import { PLOT_LINES, PlotModel, SCHED_TYPE } from './plotModel';
 import { PlotMode, PlotView, isPlotMode } from './plotView';
 
 interface VsCodeApi {
@@ -26,6 +26,7 @@ const ui: UiState = { filter: '', sortKey: -1, sortDesc: false, paused: false, p
 const ROW_HEIGHT = 22;
 
 let keys: readonly KeyView[] = [];
+let columns: readonly string[] = [];
 let rows = new Map<number, RowView>();
 let order: number[] = [];
 const flashing = new Map<string, number>(); // "tid:key" -> until (ms)
@@ -120,14 +121,15 @@ function visibleOrder(): number[] {
 function drawHeader(): void {
   const head = $('thead-row');
   head.textContent = '';
-  const cols = ['tid', 'comm', ...keys.map((k) => k.name)];
+  const cols = ['tid', 'comm', ...keys.map((k) => k.name), ...columns];
   cols.forEach((name, i) => {
     const th = document.createElement('th');
     th.scope = 'col';
     const key = i - 2;
     const sortIdx = i === 0 ? -1 : key;
     th.textContent = name + (ui.sortKey === sortIdx && i !== 1 ? (ui.sortDesc ? ' ▾' : ' ▴') : '');
-    if (key >= 0) th.title = `${keys[key]?.type}, ${keys[key]?.size} bytes at offset ${keys[key]?.offset}`;
+    if (key >= 0 && key < keys.length) th.title = `${keys[key]?.type}, ${keys[key]?.size} bytes at offset ${keys[key]?.offset}`;
+    else if (key >= keys.length) th.title = 'scheduling, from the same pass as the values; rates over the last refresh';
     if (i !== 1) {
       th.tabIndex = 0;
       th.setAttribute('aria-sort', ui.sortKey === sortIdx ? (ui.sortDesc ? 'descending' : 'ascending') : 'none');
@@ -185,7 +187,7 @@ function drawRows(): void {
       td.textContent = text;
       td.tabIndex = 0;
       td.dataset.key = String(k);
-      td.title = 'double-click or Enter to set this thread\'s value';
+      td.title = k < keys.length ? 'double-click or Enter to set this thread\'s value' : (columns[k - keys.length] ?? '');
       if ((flashing.get(`${tid}:${k}`) ?? 0) > now) td.className = 'changed';
       tr.appendChild(td);
     });
@@ -239,14 +241,20 @@ function apply(m: HostToWebview): void {
   switch (m.type) {
     case 'snapshot':
       keys = m.keys;
+      columns = m.columns;
       rows = new Map(m.rows.map((r) => [r.tid, r]));
       $('title').textContent = `Process ${m.pid} (${m.comm}): ${m.keys.length} keys, ${m.rows.length} of ${m.threads} threads with hints`;
       drawLayout(m.layout);
       order = visibleOrder();
       drawHeader();
       drawRows();
-      plot.reset(m.keys, m.rows);
-      plot.select(m.keys.findIndex((k) => k.name === ui.plotKey));
+      // The scheduling figures plot like keys: over time, or as a histogram over threads.
+      {
+        const figures = m.columns.map((name) => ({ name, size: 0, offset: 0, type: name === 'state' || name === 'policy' || name === 'dsq' ? 'text' : SCHED_TYPE }));
+        const plotKeys = [...m.keys, ...figures];
+        plot.reset(plotKeys, m.rows);
+        plot.select(plotKeys.findIndex((k) => k.name === ui.plotKey));
+      }
       plotView.setKeys();
       samplePlot();
       break;
@@ -340,6 +348,7 @@ window.addEventListener('resize', () => plotView.request(order.slice(0, PLOT_LIN
 $('pause').addEventListener('click', () => post({ type: 'pause', paused: !ui.paused }));
 $('export-json').addEventListener('click', () => post({ type: 'export', format: 'json' }));
 $('export-csv').addEventListener('click', () => post({ type: 'export', format: 'csv' }));
+$('export-trace').addEventListener('click', () => post({ type: 'export', format: 'trace' }));
 $('set-all').addEventListener('click', () => {
   const key = $<HTMLSelectElement>('set-key').value;
   const value = $<HTMLInputElement>('set-value').value;

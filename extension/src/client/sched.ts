@@ -97,6 +97,32 @@ export interface SchedRates {
   readonly switchesPerSec: number;
 }
 
+/**
+ * The scheduling columns of a live table (the Hint Inspector's): rates over the last refresh,
+ * then the DSQ on sched_ext kernels. WAIT_COLUMN is the figure grouping summarises.
+ */
+export const WAIT_COLUMN = 'wait ms';
+export function schedColumns(scx: boolean): string[] {
+  return ['cpu', 'state', 'policy', 'run %', WAIT_COLUMN, 'switches/s', ...(scx ? ['dsq'] : [])];
+}
+
+/** One thread's cells under schedColumns(@scx); the rates are empty until a second read. */
+export function schedTexts(s: SchedRecord | undefined, prev: SchedRecord | undefined, scx: boolean): string[] {
+  const n = 6 + (scx ? 1 : 0);
+  if (!s) return new Array<string>(n).fill('');
+  const r = schedRates(prev, s);
+  const dsq = s.scx?.dsqId !== undefined ? dsqName(s.scx.dsqId) : '';
+  return [
+    String(s.cpu),
+    stateLetter(s),
+    policyName(s.policy).replace(/^SCHED_/, ''),
+    r ? r.runPct.toFixed(1) : '',
+    r?.waitMs !== undefined ? r.waitMs.toFixed(2) : '',
+    r ? r.switchesPerSec.toFixed(0) : '',
+    ...(scx ? [dsq] : []),
+  ];
+}
+
 /** Rates of one thread from @prev to @cur, or undefined when they are not two reads of it apart in time. */
 export function schedRates(prev: SchedRecord | undefined, cur: SchedRecord): SchedRates | undefined {
   if (!prev || prev.tid !== cur.tid || cur.now <= prev.now) return undefined;

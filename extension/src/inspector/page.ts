@@ -48,6 +48,7 @@ export function inspectorHtml(p: PageSources): string {
   <span id="count"></span>
   <button id="export-json">Export JSON</button>
   <button id="export-csv">Export CSV</button>
+  <button id="export-trace" title="record hints and scheduling for a few seconds as a Perfetto trace">Export Trace</button>
 </div>
 <div class="toolbar">
   <label for="set-key">Set</label> <select id="set-key"></select>

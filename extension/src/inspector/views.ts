@@ -1,4 +1,6 @@
 // A snapshot as the inspector shows it: keys with their types, formatted rows, the layout.
+import { SchedRecord } from '../client/records';
+import { schedColumns, schedTexts } from '../client/sched';
 import { ProcessSnapshot, decodeRows } from '../client/snapshot';
 import { Value, ValueType, typeOf } from '../client/values';
 import { layoutOf } from '../../../webview/src/layoutModel';
@@ -22,15 +24,24 @@ export function formatValue(v: Value): string {
 
 export interface InspectorView {
   readonly keys: KeyView[];
+  /** Scheduling columns after the keys' (their cells follow the values in each row). */
+  readonly columns: string[];
   readonly rows: RowView[];
   readonly layout: LayoutView;
 }
 
-export function toView(snap: ProcessSnapshot, types: ReadonlyMap<string, ValueType>): InspectorView {
+/** @prev: each thread's scheduling at the previous refresh, for the rates. */
+export function toView(snap: ProcessSnapshot, types: ReadonlyMap<string, ValueType>, prev?: ReadonlyMap<number, SchedRecord | undefined>): InspectorView {
   const t = typeOf(types);
+  const scx = snap.threads.some((th) => th.sched?.scx);
   return {
     keys: snap.keys.map((k) => ({ name: k.name, size: k.size, offset: k.offset, type: typeLabel(t(k)) })),
-    rows: decodeRows(snap, t).map(({ thread, values }) => ({ tid: thread.tid, comm: thread.comm, cells: values.map(formatValue) })),
+    columns: snap.threads.some((th) => th.sched) ? schedColumns(scx) : [],
+    rows: decodeRows(snap, t).map(({ thread, values }) => ({
+      tid: thread.tid,
+      comm: thread.comm,
+      cells: [...values.map(formatValue), ...(thread.sched ? schedTexts(thread.sched, prev?.get(thread.tid), scx) : [])],
+    })),
     layout: layoutOf(snap.keys),
   };
 }
