@@ -2,7 +2,8 @@
 // threads, and a live, virtualised table of every thread's values. Renders from state;
 // patches touch only the cells that changed.
 import { HostToWebview, KeyView, LayoutView, RowView, WebviewToHost, parseHostMessage } from './messages';
-import { PLOT_LINES, PlotModel, SCHED_TYPE } from './plotModel';
+import { groupBy } from './groupModel';
+import { PLOT_LINES, PlotModel, SCHED_TYPE, formatNumber } from './plotModel';
 import { PlotMode, PlotView, isPlotMode } from './plotView';
 
 interface VsCodeApi {
@@ -19,10 +20,14 @@ interface UiState {
   paused: boolean;
   plotKey: string;
   plotMode: PlotMode;
+  /** The scatter's scheduling figure. */
+  plotAgainst: string;
+  /** The key the table is grouped by ('' for none). */
+  groupKey: string;
 }
 
 const vscode = acquireVsCodeApi();
-const ui: UiState = { filter: '', sortKey: -1, sortDesc: false, paused: false, plotKey: '', plotMode: 'time', ...vscode.getState() };
+const ui: UiState = { filter: '', sortKey: -1, sortDesc: false, paused: false, plotKey: '', plotMode: 'time', plotAgainst: '', groupKey: '', ...vscode.getState() };
 const ROW_HEIGHT = 22;
 
 let keys: readonly KeyView[] = [];
@@ -39,7 +44,7 @@ const post = (m: WebviewToHost) => vscode.postMessage(m);
 const plot = new PlotModel();
 const plotView = new PlotView(
   plot,
-  { canvas: $<HTMLCanvasElement>('plot'), key: $<HTMLSelectElement>('plot-key'), mode: $<HTMLSelectElement>('plot-mode'), note: $('plot-note'), legend: $('plot-legend'), summary: $('plot-summary') },
+  { canvas: $<HTMLCanvasElement>('plot'), key: $<HTMLSelectElement>('plot-key'), mode: $<HTMLSelectElement>('plot-mode'), against: $<HTMLSelectElement>('plot-against'), note: $('plot-note'), legend: $('plot-legend'), summary: $('plot-summary') },
   ui.plotMode,
 );
 let intervalMs = 1000;
@@ -155,6 +160,38 @@ function drawHeader(): void {
     o.textContent = k.name;
     select.appendChild(o);
   }
+  const group = $<HTMLSelectElement>('group-key');
+  group.length = 1; // "no key" stays
+  for (const k of keys) {
+    const o = document.createElement('option');
+    o.value = k.name;
+    o.textContent = k.name;
+    group.appendChild(o);
+  }
+  group.value = keys.some((k) => k.name === ui.groupKey) ? ui.groupKey : '';
+}
+
+/** The groups of the table's threads (filtered as the table is) by ui.groupKey, with their wait time's p50/p99. */
+function drawGroups(): void {
+  const table = $('groups');
+  const key = keys.findIndex((k) => k.name === ui.groupKey);
+  const wait = columns.indexOf('wait ms');
+  table.hidden = key < 0;
+  $('group-note').textContent =
+    key < 0 ? '' : wait < 0 ? 'this kernel gives no wait time' : 'wait ms: time runnable but not running during the last refresh, per thread';
+  if (key < 0) return;
+  const shownRows = order.map((tid) => rows.get(tid)).filter((r): r is RowView => r !== undefined);
+  const body = $('groups-body');
+  body.textContent = '';
+  for (const g of groupBy(shownRows, key, wait < 0 ? -1 : keys.length + wait)) {
+    const tr = document.createElement('tr');
+    for (const text of [g.value, String(g.threads), g.measured ? formatNumber(g.p50) : '–', g.measured ? formatNumber(g.p99) : '–']) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  }
 }
 
 /** Renders only the rows in view (plus a margin): 10,000 threads stay smooth. */
@@ -256,7 +293,9 @@ function apply(m: HostToWebview): void {
         plot.select(plotKeys.findIndex((k) => k.name === ui.plotKey));
       }
       plotView.setKeys();
+      plotView.setAgainst(ui.plotAgainst);
       samplePlot();
+      drawGroups();
       break;
     case 'patch': {
       const until = Date.now() + 1200;
@@ -280,6 +319,7 @@ function apply(m: HostToWebview): void {
       if (!unflashTimer) unflashTimer = window.setTimeout(unflash, 1300);
       plot.applyPatch(m);
       samplePlot();
+      drawGroups();
       break;
     }
     case 'status':
@@ -328,6 +368,7 @@ $('filter').addEventListener('input', (e) => {
   saveState();
   order = visibleOrder();
   drawRows();
+  drawGroups();
   plotView.request(order.slice(0, PLOT_LINES));
 });
 $('plot-key').addEventListener('change', (e) => {
@@ -343,6 +384,17 @@ $('plot-mode').addEventListener('change', (e) => {
   ui.plotMode = mode;
   saveState();
   plotView.setMode(mode);
+});
+$('plot-against').addEventListener('change', (e) => {
+  const k = Number((e.target as HTMLSelectElement).value);
+  plotView.setAgainst(plot.keys[k]?.name ?? '');
+  ui.plotAgainst = plotView.against;
+  saveState();
+});
+$('group-key').addEventListener('change', (e) => {
+  ui.groupKey = (e.target as HTMLSelectElement).value;
+  saveState();
+  drawGroups();
 });
 window.addEventListener('resize', () => plotView.request(order.slice(0, PLOT_LINES)));
 $('pause').addEventListener('click', () => post({ type: 'pause', paused: !ui.paused }));
