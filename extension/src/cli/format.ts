@@ -4,7 +4,7 @@ import { LoadedProgram } from '../client/protocol';
 import { ProcessSnapshot, ProcessSummary, decodeRows } from '../client/snapshot';
 import { KeyTypes, Value, typeOf } from '../client/values';
 import { SchedRecord } from '../client/records';
-import { SchedJson, dsqName, policyName, schedJson, schedRates, stateLetter } from '../client/sched';
+import { SchedJson, dsqName, policyLabel, schedJson, schedRates, stateLetter } from '../client/sched';
 
 /** The stable --json shape of `tldctl snapshot` (documented in the README). */
 export interface SnapshotJson {
@@ -67,7 +67,7 @@ export function processTable(list: readonly ProcessSummary[]): string {
  */
 function schedCells(s: SchedRecord | undefined, prev: SchedRecord | undefined, scx: boolean): string[] {
   if (!s) return ['-', '-', '-', '-', '-', '-', ...(scx ? ['-'] : [])];
-  const policy = policyName(s.policy).replace(/^SCHED_/, '');
+  const policy = policyLabel(s);
   const r = schedRates(prev, s);
   const figures = r
     ? [r.runPct.toFixed(1), r.waitMs === undefined ? '-' : r.waitMs.toFixed(2), r.switchesPerSec.toFixed(0)]

@@ -46,6 +46,22 @@ export function dsqName(id: bigint): string {
   }
 }
 
+/** sched_ext's state of a task (SCX_TASK_STATE_* in bits 8-9 of p->scx.flags). */
+export type ScxTaskState = 'none' | 'init' | 'ready' | 'enabled';
+const SCX_TASK_STATES: readonly ScxTaskState[] = ['none', 'init', 'ready', 'enabled'];
+
+export function scxTaskState(flags: number): ScxTaskState {
+  return SCX_TASK_STATES[(flags >> 8) & 3] as ScxTaskState;
+}
+
+/**
+ * Whether sched_ext schedules the thread: SCHED_EXT, or any fair-class policy while a
+ * scheduler runs in full mode (the task's sched_ext state is then "enabled" and its policy unchanged).
+ */
+export function underSchedExt(s: SchedRecord): boolean {
+  return s.policy === SCHED_EXT || (s.scx !== undefined && scxTaskState(s.scx.flags) === 'enabled');
+}
+
 /** The `sched` object of `tldctl snapshot --json` (fields absent when the kernel lacks them). */
 export interface SchedJson {
   cpu: number;
@@ -58,7 +74,7 @@ export interface SchedJson {
   timesRun?: number;
   voluntarySwitches: number;
   involuntarySwitches: number;
-  scx?: { dsq?: string; dsqId?: string; sliceNs: number; weight: number; dsqVtime: string; flags: number };
+  scx?: { enabled: boolean; taskState: ScxTaskState; dsq?: string; dsqId?: string; sliceNs: number; weight: number; dsqVtime: string; flags: number };
 }
 
 export function schedJson(s: SchedRecord): SchedJson {
@@ -76,6 +92,8 @@ export function schedJson(s: SchedRecord): SchedJson {
     ...(s.scx
       ? {
           scx: {
+            enabled: underSchedExt(s),
+            taskState: scxTaskState(s.scx.flags),
             ...(s.scx.dsqId !== undefined ? { dsq: dsqName(s.scx.dsqId), dsqId: s.scx.dsqId.toString() } : {}),
             sliceNs: Number(s.scx.slice),
             weight: s.scx.weight,
@@ -115,12 +133,18 @@ export function schedTexts(s: SchedRecord | undefined, prev: SchedRecord | undef
   return [
     String(s.cpu),
     stateLetter(s),
-    policyName(s.policy).replace(/^SCHED_/, ''),
+    policyLabel(s),
     r ? r.runPct.toFixed(1) : '',
     r?.waitMs !== undefined ? r.waitMs.toFixed(2) : '',
     r ? r.switchesPerSec.toFixed(0) : '',
     ...(scx ? [dsq] : []),
   ];
+}
+
+/** The policy without SCHED_, and "(ext)" when sched_ext runs a fair-class thread (full mode). */
+export function policyLabel(s: SchedRecord): string {
+  const name = policyName(s.policy).replace(/^SCHED_/, '');
+  return s.policy !== SCHED_EXT && underSchedExt(s) ? `${name} (ext)` : name;
 }
 
 /** Rates of one thread from @prev to @cur, or undefined when they are not two reads of it apart in time. */

@@ -36,7 +36,7 @@ const snapshot: Command = {
   name: 'snapshot',
   summary: ['snapshot PID [--json]        one process\'s keys and every thread\'s values'],
   help:
-    'Usage: tldctl snapshot PID [--json] [--types FILE]\n\nReads every thread of PID in one pass: its hints and how the scheduler holds it. --json prints\n{"pid":N,"comm":S,"keys":[{"name":S,"size":N,"offset":N}],"threads":[{"tid":N,"comm":S,"values":{"KEY":V},"sched":{...}}]}\nwhere V is a number for keys of 1, 2, 4 or 8 bytes (unsigned, little-endian, unless --types says\notherwise) and a 0x hex string otherwise. sched has cpu, state, policy, onCpu, prio, runtimeNs,\nrunDelayNs, timesRun, voluntarySwitches, involuntarySwitches and, on sched_ext kernels,\nscx {dsq, dsqId, sliceNs, weight, dsqVtime, flags}; a field the kernel lacks is absent.',
+    'Usage: tldctl snapshot PID [--json] [--types FILE]\n\nReads every thread of PID in one pass: its hints and how the scheduler holds it. --json prints\n{"pid":N,"comm":S,"keys":[{"name":S,"size":N,"offset":N}],"threads":[{"tid":N,"comm":S,"values":{"KEY":V},"sched":{...}}]}\nwhere V is a number for keys of 1, 2, 4 or 8 bytes (unsigned, little-endian, unless --types says\notherwise) and a 0x hex string otherwise. sched has cpu, state, policy, onCpu, prio, runtimeNs,\nrunDelayNs, timesRun, voluntarySwitches, involuntarySwitches and, on sched_ext kernels,\nscx {enabled, taskState, dsq, dsqId, sliceNs, weight, dsqVtime, flags} (enabled: sched_ext runs the\nthread, also a SCHED_NORMAL one under a scheduler in full mode); a field the kernel lacks is absent.',
   async run(_p, rest, g) {
     const pid = positiveInt(rest[0], 'PID');
     return withClient(g.pin, async (c) => {
