@@ -94,6 +94,7 @@ function schedulingEvents(t: SchedTrace): Timed[] {
 /** Counter tracks of every thread's hints, with a value only where it changed, and their descriptors. */
 function hintCounters(t: SchedTrace): { descriptors: Packet[]; events: Timed[] } {
   const index = new Map<string, number>();
+  const perThread = new Map<number, number>();
   const last = new Map<string, bigint>();
   const descriptors: Packet[] = [];
   const events: Timed[] = [];
@@ -102,7 +103,8 @@ function hintCounters(t: SchedTrace): { descriptors: Packet[]; events: Timed[] }
       const id = `${s.tid}\0${name}`;
       let i = index.get(id);
       if (i === undefined) {
-        i = [...index.keys()].filter((k) => k.startsWith(`${s.tid}\0`)).length;
+        i = perThread.get(s.tid) ?? 0;
+        perThread.set(s.tid, i + 1);
         index.set(id, i);
         descriptors.push({ trackDescriptor: { uuid: u64(counterUuid(s.tid, i)), parentUuid: u64(threadUuid(s.tid)), name, counter: { categories: ['hint'] } } });
       }
