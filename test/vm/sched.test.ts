@@ -21,14 +21,16 @@ const NORMAL_DSQ = '2';
 const SCX_DSQ_LOCAL = ((1n << 63n) | 2n).toString();
 
 test('under scx_hints in the guest, snapshots read every thread\'s sched_ext state and the DSQ its hint sent it to, matching the scheduler\'s counters', { timeout: 400_000 }, () => {
-  // tld-latency: hinted and unhinted sleepers among CPU hogs, so sleepers wait in queues.
-  const workload = 'tld-latency --hogs 2 --sleepers 2 --seconds 20 & sleep 1; tld-snapshot $! --count 60 --interval-ms 20; wait';
-  const r = vmRun(['--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'), '--seconds', '10', '--workload', workload, '--json'], { timeoutMs: 380_000 });
+  // tld-latency: hinted and unhinted sleepers among CPU hogs, so sleepers wait in queues. The
+  // lines go to the console at once, long before the loader's final statistics (no interleaving).
+  const workload = 'tld-latency --hogs 2 --sleepers 2 --seconds 30 & sleep 1; tld-snapshot $! --count 40 --interval-ms 20 > /tmp/snap.json; cat /tmp/snap.json; wait';
+  const r = vmRun(['--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'), '--seconds', '20', '--workload', workload, '--json'], { timeoutMs: 380_000 });
   assert.equal(r.status, 0, r.stderr.slice(-3000));
   const lines = guestConsole(r).filter((l) => l.startsWith('{"round"')).map((l) => JSON.parse(l) as Line);
   assert.ok(lines.length >= 10, `tld-snapshot printed ${lines.length} thread lines:\n${r.stderr.slice(-3000)}`);
   const o = JSON.parse(r.stdout) as VmJsonOutcome;
-  const c = o.stats?.counters ?? {};
+  assert.ok(o.stats, `no final statistics from the scheduler:\n${r.stderr.slice(-3000)}`);
+  const c = o.stats.counters;
 
   const seen = new Map<string, number>();
   for (const l of lines) {
