@@ -67,7 +67,8 @@ function schedulingEvents(t: SchedTrace): Timed[] {
       case 'off-cpu': {
         const left = stateLetter({ state: e.state, exitState: 0 });
         // A slice the trace saw begin; one running when the trace started has no BEGIN to end.
-        if (open.get(e.tid) === 'running') close(e.ts, e.tid, [str('left_as', left)]);
+        // Whatever is open ends here, so that a lost event never leaves two slices open.
+        if (open.has(e.tid)) close(e.ts, e.tid, open.get(e.tid) === 'running' ? [str('left_as', left)] : []);
         if (e.state === 0) waiting(e.ts, e.tid, 'Runnable (preempted)');
         break;
       }
