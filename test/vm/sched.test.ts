@@ -1,11 +1,15 @@
 // The snapshot's scheduling fields in a real sched_ext guest: the helper's iterator, built with
 // CO-RE against the host's kernel, loads on the guest's and reads p->scx; under scx_hints the
 // DSQ each queued thread sits in is the one the scheduler's enqueue chose for its hint (HI_DSQ 1
-// for sched.latency_critical = 1, NORMAL_DSQ 2 for 0), as its own counters of both queues say.
+// for sched.latency_critical = 1, NORMAL_DSQ 2 for 0), as its own counters of both queues say;
+// and `vm run --trace` turns the same into a Perfetto trace whose waiting slices name those DSQs.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 
+import { decodePerfetto } from '../../extension/src/client/perfettoTrace';
 import { repoRoot } from '../support/repo';
 import { VmJsonOutcome, guestConsole, vmRun } from '../support/vm';
 
@@ -49,4 +53,37 @@ test('under scx_hints in the guest, snapshots read every thread\'s sched_ext sta
   if (seen.has(HI_DSQ)) assert.ok((c.nr_enq_hi ?? 0) > 0, `DSQ 1 seen ${seen.get(HI_DSQ)} times, nr_enq_hi ${c.nr_enq_hi}`);
   if (seen.has(NORMAL_DSQ)) assert.ok((c.nr_enq_normal ?? 0) > 0, `DSQ 2 seen ${seen.get(NORMAL_DSQ)} times, nr_enq_normal ${c.nr_enq_normal}`);
   assert.ok(seen.has(HI_DSQ) || seen.has(NORMAL_DSQ), `only the local DSQ was seen: ${JSON.stringify([...seen])}`);
+});
+
+test('vm run --trace writes a Perfetto trace of the guest workload: its threads queued in the DSQ their hint chose, its hints as counters', { timeout: 400_000 }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-vm-trace-'));
+  const file = path.join(dir, 'guest.pftrace');
+  try {
+    const r = vmRun(['--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'), '--seconds', '8', '--workload', 'tld-latency --hogs 2 --sleepers 2 --seconds 12', '--trace', file], { timeoutMs: 380_000 });
+    assert.equal(r.status, 0, r.stdout.slice(-3000) + r.stderr.slice(-3000));
+    assert.match(r.stdout, /vm run: wrote .*guest\.pftrace \(\d+ bytes\): process \d+ \(tld-latency\), \d+ threads, \d+ scheduling events/);
+    assert.ok(!/"ev":/.test(r.stdout), 'the trace lines went to the file, not the screen');
+    const packets = decodePerfetto(fs.readFileSync(file)).packet;
+    const tracks = packets.filter((p) => p.trackDescriptor).map((p) => p.trackDescriptor as { uuid: string; parentUuid?: string; name?: string; counter?: object; thread?: { tid: string } });
+    // Each sleeper's latency hint, from its counter track (its value never changes).
+    const hintOf = new Map<string, string>(); // thread track -> value
+    for (const t of tracks.filter((x) => x.counter && x.name === 'sched.latency_critical')) {
+      const value = packets.find((p) => (p.trackEvent as { trackUuid?: string } | undefined)?.trackUuid === t.uuid);
+      hintOf.set(t.parentUuid ?? '', String((value?.trackEvent as { counterValue?: string }).counterValue));
+    }
+    assert.deepEqual([...hintOf.values()].sort(), ['0', '0', '1', '1'], 'two hinted and two unhinted sleepers');
+    let queued = 0;
+    for (const p of packets) {
+      const e = p.trackEvent as { trackUuid: string; name?: string } | undefined;
+      const dsq = /^Queued in (\d+)$/.exec(e?.name ?? '')?.[1];
+      if (!e || !dsq) continue;
+      const hint = hintOf.get(e.trackUuid);
+      if (hint === undefined) continue; // a hog: no hints, never latency critical
+      assert.equal(dsq, hint === '1' ? HI_DSQ : NORMAL_DSQ, `a sleeper with latency_critical ${hint} queued in DSQ ${dsq}`);
+      queued++;
+    }
+    assert.ok(queued > 0, 'some sleeper was seen queued in a DSQ');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
