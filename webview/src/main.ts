@@ -3,7 +3,7 @@
 // patches touch only the cells that changed.
 import { HostToWebview, KeyView, LayoutView, RowView, WebviewToHost, parseHostMessage } from './messages';
 import { groupBy } from './groupModel';
-import { PLOT_LINES, PlotModel, SCHED_TYPE, formatNumber } from './plotModel';
+import { PLOT_LINES, PlotModel, SCHED_TEXT_TYPE, SCHED_TYPE, formatNumber } from './plotModel';
 import { PlotMode, PlotView, isPlotMode } from './plotView';
 
 interface VsCodeApi {
@@ -287,7 +287,7 @@ function apply(m: HostToWebview): void {
       drawRows();
       // The scheduling figures plot like keys: over time, or as a histogram over threads.
       {
-        const figures = m.columns.map((name) => ({ name, size: 0, offset: 0, type: name === 'state' || name === 'policy' || name === 'dsq' ? 'text' : SCHED_TYPE }));
+        const figures = m.columns.map((name) => ({ name, size: 0, offset: 0, type: name === 'state' || name === 'policy' || name === 'dsq' ? SCHED_TEXT_TYPE : SCHED_TYPE }));
         const plotKeys = [...m.keys, ...figures];
         plot.reset(plotKeys, m.rows);
         plot.select(plotKeys.findIndex((k) => k.name === ui.plotKey));

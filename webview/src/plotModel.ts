@@ -16,6 +16,8 @@ export function isNumericType(type: string): boolean {
 
 /** The type of the plot's scheduling figures (the table's columns after the keys). */
 export const SCHED_TYPE = 'sched';
+/** The type of the scheduling columns that are words (state, policy, DSQ): never plotted, not listed. */
+export const SCHED_TEXT_TYPE = 'sched-text';
 
 /** A cell's number, or NaN when the text is not one (hex bytes, a struct, an empty cell). */
 export function parseNumeric(text: string): number {

@@ -1,7 +1,7 @@
 // Draws the Hint Inspector's plot of one key on a canvas: each of the first threads of the
 // table over the last refreshes inside the min–max band of all threads, or a histogram of the
 // current values over threads. One draw per animation frame at most, whatever the thread count.
-import { PLOT_LINES, PlotModel, extent, formatNumber } from './plotModel';
+import { PLOT_LINES, PlotModel, SCHED_TEXT_TYPE, extent, formatNumber } from './plotModel';
 
 export type PlotMode = 'time' | 'histogram' | 'scatter';
 
@@ -94,6 +94,7 @@ export class PlotView {
     select.textContent = '';
     const skipped: string[] = [];
     this.model.keys.forEach((k, i) => {
+      if (k.type === SCHED_TEXT_TYPE) return;
       const o = document.createElement('option');
       o.value = String(i);
       if (this.model.isNumeric(i)) {
