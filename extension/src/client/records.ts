@@ -125,6 +125,7 @@ export const TRACE_WAKEUP = 3;
 export const TRACE_HAS_DSQ = 1;
 /** struct tldh_trace_rec: ts u64, kind, tid, cpu, waker, flags, arg (u32), dsq_id u64. */
 export const TRACE_REC = 40;
+export const TRACE_FIELDS = { ts: 0, kind: 8, tid: 12, cpu: 16, waker: 20, flags: 24, arg: 28, dsqId: 32 } as const;
 
 export type TraceEvent =
   | { readonly kind: 'off-cpu'; readonly ts: bigint; readonly tid: number; readonly cpu: number; readonly state: number }
@@ -133,18 +134,19 @@ export type TraceEvent =
 
 /** The trace record at @at of @view (TRACE_REC bytes there, checked by the caller). */
 export function readTrace(view: DataView, at: number): TraceEvent {
-  const ts = view.getBigUint64(at, true);
-  const kind = view.getUint32(at + 8, true);
-  const tid = view.getUint32(at + 12, true);
-  const cpu = view.getUint32(at + 16, true);
+  const F = TRACE_FIELDS;
+  const ts = view.getBigUint64(at + F.ts, true);
+  const kind = view.getUint32(at + F.kind, true);
+  const tid = view.getUint32(at + F.tid, true);
+  const cpu = view.getUint32(at + F.cpu, true);
   switch (kind) {
     case TRACE_OFF_CPU:
-      return { kind: 'off-cpu', ts, tid, cpu, state: view.getUint32(at + 28, true) };
+      return { kind: 'off-cpu', ts, tid, cpu, state: view.getUint32(at + F.arg, true) };
     case TRACE_ON_CPU:
       return { kind: 'on-cpu', ts, tid, cpu };
     case TRACE_WAKEUP: {
-      const hasDsq = (view.getUint32(at + 24, true) & TRACE_HAS_DSQ) !== 0;
-      return { kind: 'wakeup', ts, tid, cpu, waker: view.getUint32(at + 20, true), ...(hasDsq ? { dsqId: view.getBigUint64(at + 32, true) } : {}) };
+      const hasDsq = (view.getUint32(at + F.flags, true) & TRACE_HAS_DSQ) !== 0;
+      return { kind: 'wakeup', ts, tid, cpu, waker: view.getUint32(at + F.waker, true), ...(hasDsq ? { dsqId: view.getBigUint64(at + F.dsqId, true) } : {}) };
     }
     default:
       throw malformed(`unknown trace event kind ${kind}`);
