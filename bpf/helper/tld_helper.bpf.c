@@ -11,6 +11,7 @@
 
 #include "tld.bpf.h"
 #include "tldh_records.h"
+#include "tldh_sched.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -116,7 +117,8 @@ __u32 dump_used;
 
 /*
  * One process (the link's pid filter): its metadata page once, then every
- * thread with the used part of its data page, so a snapshot is one pass.
+ * thread with the used part of its data page followed by how the scheduler
+ * holds it, so a snapshot of hints and scheduling is one pass.
  */
 SEC("iter/task")
 int dump_process(struct bpf_iter__task *ctx)
@@ -124,7 +126,9 @@ int dump_process(struct bpf_iter__task *ctx)
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *task = ctx->task;
 	struct tldh_rec hdr = { TLDH_REC_THREAD, sizeof(struct tldh_thread_rec) };
+	struct tldh_rec sh = { TLDH_REC_SCHED, sizeof(struct tldh_sched_rec) };
 	struct tldh_thread_rec r = {};
+	struct tldh_sched_rec s = {};
 	struct tld_map_value *v;
 	struct tld_data_page *d = NULL;
 	struct tld_meta_page *m;
@@ -174,6 +178,9 @@ int dump_process(struct bpf_iter__task *ctx)
 	}
 	if (pad)
 		bpf_seq_write(seq, zeros, pad & 7);
+	tldh_read_sched(&s, task);
+	bpf_seq_write(seq, &sh, sizeof(sh));
+	bpf_seq_write(seq, &s, sizeof(s));
 	return 0;
 }
 

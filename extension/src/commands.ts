@@ -13,6 +13,7 @@ import { parseKeySpec } from './client/protocol';
 import { Ctx } from './ctx';
 import { publish } from './diagnostics';
 import { HintInspector } from './inspector/hintInspector';
+import { exportTrace } from './inspector/traceExport';
 import { DemoProcess } from './demo';
 import { GuestLoader, GuestResult, loaderWords, resultWords } from './guest';
 import { SchedulerBuildOptions } from './vm/scheduler';
@@ -39,6 +40,12 @@ async function pickProcess(ctx: Ctx, arg: unknown): Promise<number | undefined> 
   );
   return pick?.pid;
 }
+
+/** Export Trace: the process given (a Processes item), else the inspected one, else one picked. */
+export const exportProcessTrace = (ctx: Ctx): Cmd => async (arg) => {
+  const pid = arg === undefined && ctx.inspectedPid !== undefined ? ctx.inspectedPid : await pickProcess(ctx, arg);
+  if (pid !== undefined) await exportTrace(ctx, pid);
+};
 
 export const inspectProcess = (ctx: Ctx): Cmd => async (arg) => {
   const pid = await pickProcess(ctx, arg);

@@ -40,6 +40,7 @@ export async function activate(extension: vscode.ExtensionContext): Promise<void
   ctx.registerCommand('refresh', () => (processes.refresh(), programs.refresh()));
   ctx.registerCommand('selectProcess', (pid) => typeof pid === 'number' && keys.select(pid));
   ctx.registerCommand('inspectProcess', commands.inspectProcess(ctx));
+  ctx.registerCommand('exportTrace', commands.exportProcessTrace(ctx));
   ctx.registerCommand('attachProcess', commands.attachProcess(ctx));
   ctx.registerCommand('compileFile', commands.compileFile(ctx, problems));
   ctx.registerCommand('loadFile', commands.loadFile(ctx, problems, refreshPrograms));

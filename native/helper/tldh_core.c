@@ -210,6 +210,7 @@ out:
 
 void tldh_close(void)
 {
+	tldh_trace_stop();
 	pthread_mutex_lock(&tldh_lock);
 	close_locked();
 	free(out_buf);

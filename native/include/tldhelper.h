@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define TLDH_ABI_VERSION 3
+#define TLDH_ABI_VERSION 4
 #define TLDH_MESSAGE_LEN 512
 
 struct tldh_error {
@@ -209,6 +209,25 @@ int32_t tldh_prog_list(const char *pin_root, struct tldh_prog *out, uint32_t cap
  * -ENOENT when no folder under @pin_root keeps it.
  */
 int32_t tldh_prog_unload(const char *pin_root, uint32_t id, struct tldh_error *err);
+
+/*
+ * Starts tracing the scheduling of process @pid's threads (tld_trace.bpf.c:
+ * on and off a CPU, wake-ups, DSQs under sched_ext) into a ring buffer. One
+ * trace at a time: -EBUSY while one runs; -ESRCH when @pid does not exist;
+ * -EPERM without CAP_BPF + CAP_PERFMON.
+ */
+int32_t tldh_trace_start(int32_t pid, struct tldh_error *err);
+
+/*
+ * Moves the events gathered since the last call into @buf as TRACE records
+ * (tldh_records.h), without waiting; *lost is how many events found the ring
+ * buffer full so far. -ENOSPC with *len the size needed (the events stay);
+ * -EBADF when no trace runs.
+ */
+int32_t tldh_trace_read(uint8_t *buf, size_t cap, size_t *len, uint64_t *lost, struct tldh_error *err);
+
+/* Stops the trace and drops what was not read. */
+void tldh_trace_stop(void);
 
 #ifdef __cplusplus
 }

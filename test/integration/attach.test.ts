@@ -163,7 +163,7 @@ test('tldctl watch goes on while a process has no hints for a while, and ends wi
   await client.attach(target.pid, KEYS);
   const watch = world.procs.tldctl(['watch', String(target.pid), '--interval', '100']);
   try {
-    await watch.waitForLine(/^TID\s+COMM\s+hint\.prio\s+hint\.flag$/);
+    await watch.waitForLine(/^TID\s+COMM\s+hint\.prio\s+hint\.flag\s+CPU\s+ST\s+POLICY\b/);
     await client.detach(target.pid);
     // Several refreshes without hints: the watch must keep going.
     const at = watch.lines.length;

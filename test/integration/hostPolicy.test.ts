@@ -22,7 +22,8 @@ import { readCreds } from '../../extension/src/client/hostPolicy';
 import { NativeHelper } from '../../extension/src/client/nativeHelper';
 import { TldError } from '../../extension/src/client/errors';
 import { parseSnapshot } from '../../extension/src/client/snapshot';
-import { Proc, fixtureBinary } from '../support/processes';
+import { decodeTrace } from '../../extension/src/client/records';
+import { Proc, fixtureBinary, taskIds } from '../support/processes';
 import { repoRoot } from '../support/repo';
 import { TestUser, asUser, ensureTestUser } from '../support/user';
 import { World, fixtureKeyName, fixtureValue, valuesByTid } from '../support/world';
@@ -223,6 +224,29 @@ test("root's process, another user's and kthreadd are refused for every request,
   await host.refused('attach', { pid: 2, keys: [{ name: 'x', size: 4 }] }, 'EPERM', /kernel thread/);
   await local.detach(nobody.pid);
   assert.ok(!(await local.processes()).some((p) => p.pid === 2), 'kthreadd got no hints');
+});
+
+test("a scheduling trace is served for the user's own process only: root's process and kthreadd are refused", async () => {
+  // Any process of the user's runs and is switched: tracing needs no hints.
+  const [cmd, ...args] = [...asUser(user, []), 'sh', '-c', 'echo ready; exec yes > /dev/null'];
+  const mine = world.procs.spawn(cmd as string, args, 'yes as the test user');
+  await mine.waitForLine(/^ready/);
+  const busy = mine.pid;
+  await host.ok('traceStart', { pid: mine.pid });
+  await host.refused('traceStart', { pid: mine.pid }, 'EIO', /a trace is running already/);
+  await new Promise((r) => setTimeout(r, 500));
+  const events = decodeTrace(Buffer.from((await host.ok('traceRead')).bytes as string, 'base64'));
+  assert.ok(events.some((e) => e.tid === busy && e.kind === 'on-cpu'), `the busy thread ran: ${events.length} events`);
+  const tids = new Set(taskIds(mine.pid));
+  assert.deepEqual(events.filter((e) => !tids.has(e.tid)), [], 'only the threads of the process traced');
+  await host.ok('traceStop');
+  await host.refused('traceRead', {}, 'EBADF', /no trace is running/);
+  const rootProc = await world.procs.fixture(['--mode', 'busy', '--keys', '2']);
+  await host.refused('traceStart', { pid: rootProc.proc.pid }, 'EPERM', /runs as another user \(uids 0\/0\/0/);
+  await host.refused('traceStart', { pid: 2 }, 'EPERM', /process 2 is a kernel thread/);
+  await host.refused('traceRead', {}, 'EBADF', /no trace is running/);
+  await rootProc.proc.kill();
+  await mine.kill();
 });
 
 test('a snapshot or write bound to a checked process never reaches the process that took its pid since', async () => {

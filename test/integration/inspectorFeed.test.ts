@@ -1,8 +1,10 @@
 // The Hint Inspector's refresh on a live process: the whole table once, then only the cells
 // its threads changed, which the webview's plot model reads back as the process's values.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import { after, test } from 'node:test';
 
+import { ProcessSnapshot } from '../../extension/src/client/snapshot';
 import { parseTypes } from '../../extension/src/client/values';
 import { InspectorFeed } from '../../extension/src/inspector/feed';
 import { toView } from '../../extension/src/inspector/views';
@@ -13,7 +15,7 @@ import { World } from '../support/world';
 const world = new World('inspector-feed');
 after(() => world.dispose());
 
-test('after the first snapshot a refresh sends only the cells the threads changed, and none when nothing changed', async () => {
+test('after the first snapshot a refresh sends only the cells the threads changed (values and scheduling), and none when nothing changed', async () => {
   const status = { paused: false, intervalMs: 100 };
   const live = (await world.procs.fixture(['--mode', 'hints', '--threads', '4', '--keys', '5', '--update-ms', '50'])).proc;
   const still = (await world.procs.fixture(['--mode', 'hints', '--threads', '3', '--keys', '5'])).proc;
@@ -37,14 +39,21 @@ test('after the first snapshot a refresh sends only the cells the threads change
   assert.deepEqual(patch.added, []);
   assert.deepEqual(patch.removed, []);
   assert.ok(patch.cells.length > 0, 'the counters moved');
-  assert.deepEqual([...new Set(patch.cells.map((c) => c[1]))].filter((k) => k !== 0 && k !== 2), [], 'only fx.k00 and fx.k02 change');
+  // Of the keys' cells; the scheduling columns after them are live (the threads ran meanwhile).
+  const keyCells = patch.cells.filter((c) => c[1] < snap.keys.length);
+  assert.deepEqual([...new Set(keyCells.map((c) => c[1]))].filter((k) => k !== 0 && k !== 2), [], 'only fx.k00 and fx.k02 change');
+  assert.deepEqual(snap.columns, ['cpu', 'state', 'policy', 'run %', 'wait ms', 'switches/s', ...(fs.existsSync('/sys/kernel/sched_ext') ? ['dsq'] : [])]);
+  assert.ok(patch.cells.some((c) => c[1] === snap.keys.length + 3 && Number(c[2]) >= 0), 'run % appears from the second refresh on');
   // Applied to the first table, the patch gives the process's values as the feed last read them.
   plot.applyPatch(patch);
   plot.select(0);
   plot.sample();
   for (const r of feed.view?.rows ?? []) assert.deepEqual([...plot.series(r.tid)], [Number(r.cells[0])]);
 
+  // Threads blocked all along: after the second refresh (whose rates are new) nothing changes.
   const quiet = new InspectorFeed();
+  quiet.next(await client.snapshot(still.pid), new Map(), status);
+  await sleep(150);
   quiet.next(await client.snapshot(still.pid), new Map(), status);
   await sleep(150);
   assert.deepEqual(quiet.next(await client.snapshot(still.pid), new Map(), status), [], 'nothing changed: nothing sent');
@@ -57,11 +66,14 @@ test('a refresh that reuses the rows of unchanged threads shows exactly what dec
   const live = (await world.procs.fixture(['--mode', 'hints', '--threads', '6', '--keys', '4', '--update-ms', '30'])).proc;
   const client = await world.client();
   const feed = new InspectorFeed();
+  let prev: ProcessSnapshot | undefined;
   for (let i = 0; i < 8; i++) {
     const snap = await client.snapshot(live.pid);
     feed.next(snap, new Map(), status);
     const rows = feed.view?.rows ?? [];
-    assert.deepEqual(rows, toView(snap, new Map()).rows, `refresh ${i}`);
+    // The scheduling rates are against the refresh before, as the feed's are.
+    assert.deepEqual(rows, toView(snap, new Map(), prev && new Map(prev.threads.map((t) => [t.tid, t.sched]))).rows, `refresh ${i}`);
+    prev = snap;
     await sleep(20 + 17 * i);
   }
   const hex = new Map([['fx.k00', parseTypes({ 'fx.k00': 'hex' }).get('fx.k00')!]]);
@@ -77,6 +89,8 @@ test('the rows of threads whose values did not change are the same objects as be
   const still = (await world.procs.fixture(['--mode', 'hints', '--threads', '5', '--keys', '3'])).proc;
   const client = await world.client();
   const feed = new InspectorFeed();
+  // The second refresh has the scheduling rates the first cannot: rows from then on are compared.
+  feed.next(await client.snapshot(still.pid), new Map(), status);
   feed.next(await client.snapshot(still.pid), new Map(), status);
   const first = feed.view?.rows ?? [];
   // One thread's value changes through the helper: only its row is new.

@@ -51,6 +51,23 @@ const recordStructs: Record<string, StructLayout> = {
       used: R.THREAD_USED,
     },
   },
+  tldh_sched_rec: {
+    size: R.SCHED_REC,
+    fields: {
+      tid: R.SCHED_FIELDS.tid, has: R.SCHED_FIELDS.has, now: R.SCHED_FIELDS.now, cpu: R.SCHED_FIELDS.cpu, state: R.SCHED_FIELDS.state,
+      exit_state: R.SCHED_FIELDS.exitState, policy: R.SCHED_FIELDS.policy, on_cpu: R.SCHED_FIELDS.onCpu, on_rq: R.SCHED_FIELDS.onRq,
+      prio: R.SCHED_FIELDS.prio, weight: R.SCHED_FIELDS.weight, runtime: R.SCHED_FIELDS.runtime, run_delay: R.SCHED_FIELDS.runDelay,
+      pcount: R.SCHED_FIELDS.pcount, nvcsw: R.SCHED_FIELDS.nvcsw, nivcsw: R.SCHED_FIELDS.nivcsw, dsq_id: R.SCHED_FIELDS.dsqId,
+      slice: R.SCHED_FIELDS.slice, dsq_vtime: R.SCHED_FIELDS.dsqVtime, scx_flags: R.SCHED_FIELDS.scxFlags, pad: R.SCHED_FIELDS.scxFlags + 4,
+    },
+  },
+  tldh_trace_rec: {
+    size: R.TRACE_REC,
+    fields: {
+      ts: R.TRACE_FIELDS.ts, kind: R.TRACE_FIELDS.kind, tid: R.TRACE_FIELDS.tid, cpu: R.TRACE_FIELDS.cpu,
+      waker: R.TRACE_FIELDS.waker, flags: R.TRACE_FIELDS.flags, arg: R.TRACE_FIELDS.arg, dsq_id: R.TRACE_FIELDS.dsqId,
+    },
+  },
 };
 
 /** Structs only C and BPF read: the map value is never decoded in TypeScript. */
@@ -91,6 +108,10 @@ test('records.ts decodes the record structs of tldh_records.h at their C offsets
   assert.deepEqual(
     [R.COMM_LEN, R.REC_META, R.REC_THREAD, R.REC_WRITTEN, R.THREAD_HAS_ENTRY, R.THREAD_HAS_DATA, R.THREAD_HAS_META],
     [c.TLDH_COMM_LEN, c.TLDH_REC_META, c.TLDH_REC_THREAD, c.TLDH_REC_WRITTEN, c.TLDH_THREAD_HAS_ENTRY, c.TLDH_THREAD_HAS_DATA, c.TLDH_THREAD_HAS_META],
+  );
+  assert.deepEqual(
+    [R.REC_SCHED, R.REC_TRACE, R.SCHED_HAS_INFO, R.SCHED_HAS_SCX, R.SCHED_HAS_DSQ, R.TRACE_OFF_CPU, R.TRACE_ON_CPU, R.TRACE_WAKEUP, R.TRACE_HAS_DSQ],
+    [c.TLDH_REC_SCHED, c.TLDH_REC_TRACE, c.TLDH_SCHED_HAS_INFO, c.TLDH_SCHED_HAS_SCX, c.TLDH_SCHED_HAS_DSQ, c.TLDH_TRACE_OFF_CPU, c.TLDH_TRACE_ON_CPU, c.TLDH_TRACE_WAKEUP, c.TLDH_TRACE_HAS_DSQ],
   );
   // The comm field runs up to the next field.
   assert.equal(R.THREAD_COMM + R.COMM_LEN, R.THREAD_KEY_CNT);

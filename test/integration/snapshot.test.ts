@@ -113,7 +113,7 @@ test('tldctl snapshot --json prints the documented stable shape, numbers for 1/2
     const threads = json.threads as Record<string, unknown>[];
     assert.equal(threads.length, 3);
     for (const t of threads) {
-      assert.deepEqual(Object.keys(t), ['tid', 'comm', 'values']);
+      assert.deepEqual(Object.keys(t), ['tid', 'comm', 'values', 'sched']);
       assert.ok(Number.isInteger(t.tid));
       assert.equal(t.comm, 'tld-demo');
       const values = t.values as Record<string, unknown>;

@@ -64,7 +64,7 @@ test('tldctl --help and COMMAND --help print their usage and exit 0', async () =
   const top = await tldctl(['--help']);
   assert.equal(top.code, 0, top.stderr);
   assert.match(top.stdout, /^Usage: tldctl \[--pin PATH\] COMMAND \[ARGS\]/);
-  for (const cmd of ['doctor', 'ps', 'snapshot', 'watch', 'set', 'attach', 'detach']) {
+  for (const cmd of ['doctor', 'ps', 'snapshot', 'watch', 'trace', 'set', 'attach', 'detach']) {
     assert.match(top.stdout, new RegExp(`^  ${cmd} `, 'm'), `the help lists ${cmd}`);
     const r = await tldctl([cmd, '--help']);
     assert.equal(r.code, 0, r.stderr);
@@ -72,7 +72,7 @@ test('tldctl --help and COMMAND --help print their usage and exit 0', async () =
     assert.equal(r.stderr, '');
   }
   const snap = await tldctl(['snapshot', '--help']);
-  assert.ok(snap.stdout.includes('{"pid":N,"comm":S,"keys":[{"name":S,"size":N,"offset":N}],"threads":[{"tid":N,"comm":S,"values":{"KEY":V}}]}'));
+  assert.ok(snap.stdout.includes('{"pid":N,"comm":S,"keys":[{"name":S,"size":N,"offset":N}],"threads":[{"tid":N,"comm":S,"values":{"KEY":V},"sched":{...}}]}'));
   // No command at all: the help, as a usage error.
   const none = await tldctl([]);
   assert.equal(none.code, 2);

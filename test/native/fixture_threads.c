@@ -8,6 +8,9 @@
  *   plain    N threads without task local data (for attach); --spawn-after MS starts one more
  *   churn    threads with hints start and exit for --seconds
  *   wait     one thread waits until its "fx.wait" (u32) equals --value
+ *   busy     two threads with hints: one runs on a CPU, counting fx.k00 up every
+ *            50 ms of running and sleeping 2 ms then (wake-ups, switches); the
+ *            other blocks until the end and never runs. Prints "ready PID BUSY IDLE"
  *   corrupt-count | corrupt-name | corrupt-size
  *            the main thread pins a hand-made hostile metadata page
  * Prints "ready PID" (and more words per mode) once set up, then runs until
@@ -37,6 +40,17 @@ static struct {
 static tld_off_t keys[64];
 static pthread_barrier_t ready;
 static volatile bool stopping;
+/* Threads that only wait block on its read end until main closes the write end at the end. */
+static int rest_pipe[2];
+
+/* Blocks until the end: no run time and no switches meanwhile (the scheduling tests rely on it). */
+static void rest(void)
+{
+	char c;
+
+	while (read(rest_pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
+}
 
 static size_t key_size(int i)
 {
@@ -83,8 +97,7 @@ static void *hint_thread(void *arg)
 		update_hints();
 		return NULL;
 	}
-	while (!stopping)
-		usleep(20000);
+	rest();
 	return NULL;
 }
 
@@ -92,8 +105,7 @@ static void *plain_thread(void *arg)
 {
 	(void)arg;
 	pthread_barrier_wait(&ready);
-	while (!stopping)
-		usleep(20000);
+	rest();
 	return NULL;
 }
 
@@ -151,6 +163,7 @@ static void run_threads(void *(*fn)(void *))
 	}
 	hold();
 	stopping = true;
+	close(rest_pipe[1]);
 	for (int i = 0; i < opt.threads; i++)
 		pthread_join(t[i], NULL);
 }
@@ -190,6 +203,63 @@ static void run_wait(void)
 		usleep(1000);
 	}
 	printf("seen %u\n", *v);
+}
+
+static volatile pid_t busy_tid, idle_tid;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void *busy_thread(void *arg)
+{
+	uint8_t *counter;
+
+	(void)arg;
+	write_hints();
+	counter = tld_resolve_key(keys[0]);
+	busy_tid = gettid();
+	pthread_barrier_wait(&ready);
+	while (!stopping) {
+		uint64_t until = now_ns() + 50000000ull;
+
+		while (now_ns() < until && !stopping)
+			;
+		(*counter)++;
+		usleep(2000);
+	}
+	return NULL;
+}
+
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	write_hints();
+	idle_tid = gettid();
+	pthread_barrier_wait(&ready);
+	rest();
+	return NULL;
+}
+
+static void run_busy(void)
+{
+	pthread_t busy, idle;
+
+	pthread_barrier_init(&ready, NULL, 3);
+	CHECK(!pthread_create(&busy, NULL, busy_thread, NULL), "cannot start the busy thread");
+	CHECK(!pthread_create(&idle, NULL, idle_thread, NULL), "cannot start the idle thread");
+	pthread_barrier_wait(&ready);
+	printf("ready %d %d %d\n", getpid(), busy_tid, idle_tid);
+	fflush(stdout);
+	hold();
+	stopping = true;
+	close(rest_pipe[1]);
+	pthread_join(busy, NULL);
+	pthread_join(idle, NULL);
 }
 
 static void run_corrupt(void)
@@ -252,6 +322,7 @@ int main(int argc, char **argv)
 		}
 	}
 	CHECK(opt.keys > 0 && opt.keys <= 63, "--keys must be 1..63");
+	CHECK(!pipe(rest_pipe), "pipe: %s", strerror(errno));
 	for (int i = 0; i < opt.keys; i++) {
 		char name[16];
 
@@ -267,6 +338,8 @@ int main(int argc, char **argv)
 		run_churn();
 	else if (!strcmp(opt.mode, "wait"))
 		run_wait();
+	else if (!strcmp(opt.mode, "busy"))
+		run_busy();
 	else if (!strncmp(opt.mode, "corrupt-", 8))
 		run_corrupt();
 	else

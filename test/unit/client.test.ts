@@ -9,11 +9,25 @@ import { attachCommands } from '../../extension/src/cli/commands/attach';
 import { buildCommands } from '../../extension/src/cli/commands/build';
 import { helperCommand } from '../../extension/src/cli/commands/helper';
 import { inspectCommands } from '../../extension/src/cli/commands/inspect';
+import { traceCommands } from '../../extension/src/cli/commands/trace';
 import { vmCommands } from '../../extension/src/cli/commands/vm';
 import { TldError } from '../../extension/src/client/errors';
 import { ENTRY_SIZE, META_HEADER, META_PAGE_SIZE, NAME_LEN } from '../../extension/src/client/layout';
 import { parseHostReply, parseHostRequest } from '../../extension/src/client/protocol';
-import { REC_HEADER, REC_THREAD, REC_WRITTEN, THREAD_REC, decodeRecords } from '../../extension/src/client/records';
+import {
+  REC_HEADER,
+  REC_THREAD,
+  REC_TRACE,
+  REC_WRITTEN,
+  THREAD_REC,
+  TRACE_HAS_DSQ,
+  TRACE_OFF_CPU,
+  TRACE_ON_CPU,
+  TRACE_REC,
+  TRACE_WAKEUP,
+  decodeRecords,
+  decodeTrace,
+} from '../../extension/src/client/records';
 import { parseMetadata, parseSnapshot } from '../../extension/src/client/snapshot';
 import { ValueType, decodeValue, defaultType, encodeValue, parseTypes, toJson } from '../../extension/src/client/values';
 
@@ -29,6 +43,10 @@ const isTldError = (code: string, message?: RegExp) => (e: unknown) => {
 test('parseHostRequest accepts each well-formed request and drops malformed lines', () => {
   assert.deepEqual(parseHostRequest('{"id":1,"method":"list"}'), { id: 1, method: 'list' });
   assert.deepEqual(parseHostRequest('{"id":2,"method":"snapshot","pid":42,"extra":true}'), { id: 2, method: 'snapshot', pid: 42 });
+  assert.deepEqual(parseHostRequest('{"id":9,"method":"traceStart","pid":42}'), { id: 9, method: 'traceStart', pid: 42 });
+  assert.equal(parseHostRequest('{"id":9,"method":"traceStart","pid":0}'), null, 'a trace needs a real pid');
+  assert.deepEqual(parseHostRequest('{"id":10,"method":"traceRead","pid":42}'), { id: 10, method: 'traceRead' });
+  assert.deepEqual(parseHostRequest('{"id":11,"method":"traceStop"}'), { id: 11, method: 'traceStop' });
   assert.deepEqual(parseHostRequest('{"id":3,"method":"write","pid":42,"tid":0,"offset":8,"bytes":"AQ=="}'), {
     id: 3, method: 'write', pid: 42, tid: 0, offset: 8, bytes: 'AQ==',
   });
@@ -308,7 +326,7 @@ test('tldctl arguments: repeatable options keep every value in order, -I DIR and
 
 test('tldctl commands never declare one option name with two meanings, nor redeclare a global one, so the command word is found alike for all', () => {
   const seen = new Map<string, string>(Object.entries(GLOBAL_OPTIONS).map(([name, o]) => [name, JSON.stringify(o)]));
-  for (const cmd of [...inspectCommands, ...attachCommands, ...buildCommands, ...vmCommands, helperCommand]) {
+  for (const cmd of [...inspectCommands, ...traceCommands, ...attachCommands, ...buildCommands, ...vmCommands, helperCommand]) {
     for (const [name, o] of Object.entries(cmd.options ?? {})) {
       assert.ok(!(name in GLOBAL_OPTIONS), `${cmd.name} redeclares the global --${name}`);
       const before = seen.get(name);
@@ -316,4 +334,30 @@ test('tldctl commands never declare one option name with two meanings, nor redec
       seen.set(name, JSON.stringify(o));
     }
   }
+});
+
+test('decodeTrace reads each scheduling event of a TRACE stream, its DSQ only when flagged, and rejects a truncated one', () => {
+  const rec = (kind: number, tid: number, flags: number, dsq: bigint) => {
+    const b = Buffer.alloc(REC_HEADER + TRACE_REC);
+    b.writeUInt32LE(REC_TRACE, 0);
+    b.writeUInt32LE(TRACE_REC, 4);
+    b.writeBigUInt64LE(1000n + BigInt(tid), 8);
+    b.writeUInt32LE(kind, 16);
+    b.writeUInt32LE(tid, 20);
+    b.writeUInt32LE(1, 24); // cpu
+    b.writeUInt32LE(77, 28); // waker
+    b.writeUInt32LE(flags, 32);
+    b.writeUInt32LE(kind === TRACE_OFF_CPU ? 1 : 0, 36); // state
+    b.writeBigUInt64LE(dsq, 40);
+    return b;
+  };
+  const stream = Buffer.concat([rec(TRACE_WAKEUP, 5, TRACE_HAS_DSQ, 2n), rec(TRACE_ON_CPU, 5, 0, 0n), rec(TRACE_OFF_CPU, 5, 0, 0n), rec(TRACE_WAKEUP, 6, 0, 9n)]);
+  assert.deepEqual(decodeTrace(stream), [
+    { kind: 'wakeup', ts: 1005n, tid: 5, cpu: 1, waker: 77, dsqId: 2n },
+    { kind: 'on-cpu', ts: 1005n, tid: 5, cpu: 1 },
+    { kind: 'off-cpu', ts: 1005n, tid: 5, cpu: 1, state: 1 },
+    { kind: 'wakeup', ts: 1006n, tid: 6, cpu: 1, waker: 77 },
+  ]);
+  assert.throws(() => decodeTrace(stream.subarray(0, stream.length - 1)), isTldError('EHELPER', /malformed/));
+  assert.throws(() => decodeTrace(rec(9, 1, 0, 0n)), isTldError('EHELPER', /unknown trace event kind 9/));
 });

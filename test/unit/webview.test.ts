@@ -23,8 +23,10 @@ test('the host accepts only well-formed webview messages', () => {
 
 test('the webview accepts only well-formed host messages', () => {
   const layout = layoutOf([{ name: 'a', size: 1, offset: 0 }]);
-  const snap = { type: 'snapshot', pid: 1, comm: 'x', keys: [{ name: 'a', size: 1, offset: 0, type: 'u8' }], layout, rows: [{ tid: 2, comm: 'x', cells: ['1'] }], threads: 3 };
+  const snap = { type: 'snapshot', pid: 1, comm: 'x', keys: [{ name: 'a', size: 1, offset: 0, type: 'u8' }], columns: ['cpu'], layout, rows: [{ tid: 2, comm: 'x', cells: ['1', '0'] }], threads: 3 };
   assert.deepEqual(parseHostMessage(snap), snap);
+  assert.equal(parseHostMessage({ ...snap, columns: undefined }), undefined, 'the scheduling columns are named');
+  assert.equal(parseHostMessage({ ...snap, columns: [3] }), undefined);
   assert.equal(parseHostMessage({ ...snap, rows: [{ tid: 2, comm: 'x', cells: [1] }] }), undefined);
   assert.equal(parseHostMessage({ ...snap, layout: { ...layout, segments: [{ name: 'a' }] } }), undefined);
   assert.deepEqual(parseHostMessage({ type: 'patch', cells: [[2, 0, '5']], added: [], removed: [3] }), { type: 'patch', cells: [[2, 0, '5']], added: [], removed: [3] });

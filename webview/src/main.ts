@@ -4,7 +4,8 @@
 // only the cells that changed.
 import { ZoomPart, zoomLayout } from './layoutModel';
 import { HostToWebview, KeyView, LayoutView, RowView, WebviewToHost, parseHostMessage } from './messages';
-import { PLOT_LINES, PlotModel } from './plotModel';
+import { groupBy } from './groupModel';
+import { PLOT_LINES, PlotModel, SCHED_TEXT_TYPE, SCHED_TYPE, formatNumber } from './plotModel';
 import { PlotMode, PlotView, isPlotMode } from './plotView';
 import { defaultSetKey, matchesFilter } from './tableModel';
 
@@ -24,6 +25,10 @@ interface UiState {
   plotMode: PlotMode;
   layoutOpen: boolean;
   plotOpen: boolean;
+  /** The scatter's scheduling figure. */
+  plotAgainst: string;
+  /** The key the table is grouped by ('' for none). */
+  groupKey: string;
 }
 
 /** The cell being edited: its thread and key, what the user typed and where the caret is. */
@@ -37,10 +42,11 @@ interface Editing {
 }
 
 const vscode = acquireVsCodeApi();
-const ui: UiState = { filter: '', sortKey: -1, sortDesc: false, paused: false, plotKey: '', plotMode: 'time', layoutOpen: true, plotOpen: true, ...vscode.getState() };
+const ui: UiState = { filter: '', sortKey: -1, sortDesc: false, paused: false, plotKey: '', plotMode: 'time', plotAgainst: '', groupKey: '', layoutOpen: true, plotOpen: true, ...vscode.getState() };
 const ROW_HEIGHT = 22;
 
 let keys: readonly KeyView[] = [];
+let columns: readonly string[] = [];
 let rows = new Map<number, RowView>();
 let order: number[] = [];
 const flashing = new Map<string, number>(); // "tid:key" -> until (ms)
@@ -61,7 +67,7 @@ const post = (m: WebviewToHost) => vscode.postMessage(m);
 const plot = new PlotModel();
 const plotView = new PlotView(
   plot,
-  { canvas: $<HTMLCanvasElement>('plot'), key: $<HTMLSelectElement>('plot-key'), mode: $<HTMLSelectElement>('plot-mode'), note: $('plot-note'), legend: $('plot-legend'), summary: $('plot-summary') },
+  { canvas: $<HTMLCanvasElement>('plot'), key: $<HTMLSelectElement>('plot-key'), mode: $<HTMLSelectElement>('plot-mode'), against: $<HTMLSelectElement>('plot-against'), note: $('plot-note'), legend: $('plot-legend'), summary: $('plot-summary') },
   ui.plotMode,
 );
 let intervalMs = 1000;
@@ -184,14 +190,15 @@ function visibleOrder(): number[] {
 function drawHeader(): void {
   const head = $('thead-row');
   head.textContent = '';
-  const cols = ['tid', 'comm', ...keys.map((k) => k.name)];
+  const cols = ['tid', 'comm', ...keys.map((k) => k.name), ...columns];
   cols.forEach((name, i) => {
     const th = document.createElement('th');
     th.scope = 'col';
     const key = i - 2;
     const sortIdx = i === 0 ? -1 : key;
     th.textContent = name + (ui.sortKey === sortIdx && i !== 1 ? (ui.sortDesc ? ' ▾' : ' ▴') : '');
-    if (key >= 0) th.title = `${keys[key]?.type}, ${keys[key]?.size} bytes at offset ${keys[key]?.offset}`;
+    if (key >= 0 && key < keys.length) th.title = `${keys[key]?.type}, ${keys[key]?.size} bytes at offset ${keys[key]?.offset}`;
+    else if (key >= keys.length) th.title = 'scheduling, from the same pass as the values; rates over the last refresh';
     if (i !== 1) {
       th.tabIndex = 0;
       th.setAttribute('aria-sort', ui.sortKey === sortIdx ? (ui.sortDesc ? 'descending' : 'ascending') : 'none');
@@ -220,6 +227,15 @@ function drawHeader(): void {
   }
   if (setKeyChosen && keys.some((k) => k.name === chosen)) select.value = chosen;
   else pickSetKey();
+  const group = $<HTMLSelectElement>('group-key');
+  group.length = 1; // "no key" stays
+  for (const k of keys) {
+    const o = document.createElement('option');
+    o.value = k.name;
+    o.textContent = k.name;
+    group.appendChild(o);
+  }
+  group.value = keys.some((k) => k.name === ui.groupKey) ? ui.groupKey : '';
 }
 
 /** Points the Set form at a hint (a key that does not change by itself), until the user picks one. */
@@ -228,6 +244,29 @@ function pickSetKey(): void {
   const select = $<HTMLSelectElement>('set-key');
   const name = keys[defaultSetKey(keys.map((k) => k.name), changingKeys)]?.name;
   if (name !== undefined && select.value !== name) select.value = name;
+}
+
+/** The groups of the table's threads (filtered as the table is) by ui.groupKey, with their wait time's p50/p99. */
+function drawGroups(): void {
+  const table = $('groups');
+  const key = keys.findIndex((k) => k.name === ui.groupKey);
+  const wait = columns.indexOf('wait ms');
+  table.hidden = key < 0;
+  $('group-note').textContent =
+    key < 0 ? '' : wait < 0 ? 'this kernel gives no wait time' : 'wait ms: time runnable but not running during the last refresh, per thread';
+  if (key < 0) return;
+  const shownRows = order.map((tid) => rows.get(tid)).filter((r): r is RowView => r !== undefined);
+  const body = $('groups-body');
+  body.textContent = '';
+  for (const g of groupBy(shownRows, key, wait < 0 ? -1 : keys.length + wait)) {
+    const tr = document.createElement('tr');
+    for (const text of [g.value, String(g.threads), g.measured ? formatNumber(g.p50) : '–', g.measured ? formatNumber(g.p99) : '–']) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  }
 }
 
 /** Renders only the rows in view (plus a margin): 10,000 threads stay smooth. */
@@ -266,7 +305,8 @@ function drawRows(): void {
         editor = editorInput(td, editing);
       } else {
         td.textContent = text;
-        if (!exited) td.title = 'double-click or Enter to set this thread\'s value';
+        if (k >= keys.length) td.title = columns[k - keys.length] ?? '';
+        else if (!exited) td.title = 'double-click or Enter to set this thread\'s value';
         if ((flashing.get(`${tid}:${k}`) ?? 0) > now) td.className = 'changed';
       }
       tr.appendChild(td);
@@ -368,16 +408,24 @@ function apply(m: HostToWebview): void {
       if (JSON.stringify(m.keys) !== JSON.stringify(keys)) changingKeys.clear();
       keys = m.keys;
       if (editing && (!m.rows.some((r) => r.tid === editing?.tid) || editing.key >= m.keys.length)) editing = undefined;
+      columns = m.columns;
       rows = new Map(m.rows.map((r) => [r.tid, r]));
       $('title').textContent = `Process ${m.pid} (${m.comm}): ${m.keys.length} keys, ${m.rows.length} of ${m.threads} threads with hints`;
       drawLayout(m.layout);
       order = visibleOrder();
       drawHeader();
       drawRows();
-      plot.reset(m.keys, m.rows);
-      plot.select(m.keys.findIndex((k) => k.name === ui.plotKey));
+      // The scheduling figures plot like keys: over time, or as a histogram over threads.
+      {
+        const figures = m.columns.map((name) => ({ name, size: 0, offset: 0, type: name === 'state' || name === 'policy' || name === 'dsq' ? SCHED_TEXT_TYPE : SCHED_TYPE }));
+        const plotKeys = [...m.keys, ...figures];
+        plot.reset(plotKeys, m.rows);
+        plot.select(plotKeys.findIndex((k) => k.name === ui.plotKey));
+      }
       plotView.setKeys();
+      plotView.setAgainst(ui.plotAgainst);
       samplePlot();
+      drawGroups();
       break;
     case 'patch': {
       const until = Date.now() + 1200;
@@ -404,6 +452,7 @@ function apply(m: HostToWebview): void {
       if (!unflashTimer) unflashTimer = window.setTimeout(unflash, 1300);
       plot.applyPatch(m);
       samplePlot();
+      drawGroups();
       break;
     }
     case 'status':
@@ -467,6 +516,7 @@ $('filter').addEventListener('input', (e) => {
   saveState();
   order = visibleOrder();
   drawRows();
+  drawGroups();
   plotView.request(order.slice(0, PLOT_LINES));
 });
 $('plot-key').addEventListener('change', (e) => {
@@ -482,6 +532,17 @@ $('plot-mode').addEventListener('change', (e) => {
   ui.plotMode = mode;
   saveState();
   plotView.setMode(mode);
+});
+$('plot-against').addEventListener('change', (e) => {
+  const k = Number((e.target as HTMLSelectElement).value);
+  plotView.setAgainst(plot.keys[k]?.name ?? '');
+  ui.plotAgainst = plotView.against;
+  saveState();
+});
+$('group-key').addEventListener('change', (e) => {
+  ui.groupKey = (e.target as HTMLSelectElement).value;
+  saveState();
+  drawGroups();
 });
 window.addEventListener('resize', () => {
   plotView.request(order.slice(0, PLOT_LINES));
@@ -501,6 +562,7 @@ for (const [id, field] of [['layout-fold', 'layoutOpen'], ['plot-fold', 'plotOpe
 $('pause').addEventListener('click', () => !exited && post({ type: 'pause', paused: !ui.paused }));
 $('export-json').addEventListener('click', () => post({ type: 'export', format: 'json' }));
 $('export-csv').addEventListener('click', () => post({ type: 'export', format: 'csv' }));
+$('export-trace').addEventListener('click', () => post({ type: 'export', format: 'trace' }));
 $('set-all').addEventListener('click', () => {
   const key = $<HTMLSelectElement>('set-key').value;
   const value = $<HTMLInputElement>('set-value').value;

@@ -36,7 +36,17 @@ export interface LayoutView {
 }
 
 export type HostToWebview =
-  | { readonly type: 'snapshot'; readonly pid: number; readonly comm: string; readonly keys: readonly KeyView[]; readonly layout: LayoutView; readonly rows: readonly RowView[]; readonly threads: number }
+  | {
+      readonly type: 'snapshot';
+      readonly pid: number;
+      readonly comm: string;
+      readonly keys: readonly KeyView[];
+      /** Columns after the keys' (the threads' scheduling): each row's cells hold the keys' values, then these. */
+      readonly columns: readonly string[];
+      readonly layout: LayoutView;
+      readonly rows: readonly RowView[];
+      readonly threads: number;
+    }
   | { readonly type: 'patch'; readonly cells: readonly (readonly [tid: number, key: number, text: string])[]; readonly added: readonly RowView[]; readonly removed: readonly number[] }
   | { readonly type: 'status'; readonly paused: boolean; readonly intervalMs: number }
   | { readonly type: 'error'; readonly message: string }
@@ -46,7 +56,7 @@ export type WebviewToHost =
   | { readonly type: 'ready' }
   | { readonly type: 'pause'; readonly paused: boolean }
   | { readonly type: 'setValue'; readonly tid: number; readonly key: string; readonly value: string }
-  | { readonly type: 'export'; readonly format: 'json' | 'csv' };
+  | { readonly type: 'export'; readonly format: 'json' | 'csv' | 'trace' };
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
@@ -65,7 +75,7 @@ export function parseWebviewMessage(v: unknown): WebviewToHost | undefined {
         ? { type: 'setValue', tid: v.tid, key: v.key, value: v.value }
         : undefined;
     case 'export':
-      return v.format === 'json' || v.format === 'csv' ? { type: 'export', format: v.format } : undefined;
+      return v.format === 'json' || v.format === 'csv' || v.format === 'trace' ? { type: 'export', format: v.format } : undefined;
     default:
       return undefined;
   }
@@ -92,7 +102,7 @@ export function parseHostMessage(v: unknown): HostToWebview | undefined {
   if (!isObj(v) || !isStr(v.type)) return undefined;
   switch (v.type) {
     case 'snapshot':
-      return isInt(v.pid) && isStr(v.comm) && Array.isArray(v.keys) && v.keys.every(isKey) && isLayout(v.layout) &&
+      return isInt(v.pid) && isStr(v.comm) && Array.isArray(v.keys) && v.keys.every(isKey) && Array.isArray(v.columns) && v.columns.every(isStr) && isLayout(v.layout) &&
         Array.isArray(v.rows) && v.rows.every(isRow) && isInt(v.threads)
         ? (v as unknown as HostToWebview)
         : undefined;

@@ -11,8 +11,13 @@ export const PLOT_LINES = 8;
 
 /** Whether values of a key of this type label (extension/src/inspector/views.ts) are numbers. */
 export function isNumericType(type: string): boolean {
-  return /^[ui](8|16|32|64)$/.test(type);
+  return /^[ui](8|16|32|64)$/.test(type) || type === SCHED_TYPE;
 }
+
+/** The type of the plot's scheduling figures (the table's columns after the keys). */
+export const SCHED_TYPE = 'sched';
+/** The type of the scheduling columns that are words (state, policy, DSQ): never plotted, not listed. */
+export const SCHED_TEXT_TYPE = 'sched-text';
 
 /** A cell's number, or NaN when the text is not one (hex bytes, a struct, an empty cell). */
 export function parseNumeric(text: string): number {

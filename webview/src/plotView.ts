@@ -1,12 +1,12 @@
 // Draws the Hint Inspector's plot of one key on a canvas: each of the first threads of the
 // table over the last refreshes inside the min–max band of all threads, or a histogram of the
 // current values over threads. One draw per animation frame at most, whatever the thread count.
-import { PLOT_LINES, PlotModel, extent, formatNumber } from './plotModel';
+import { PLOT_LINES, PlotModel, SCHED_TEXT_TYPE, extent, formatNumber } from './plotModel';
 
-export type PlotMode = 'time' | 'histogram';
+export type PlotMode = 'time' | 'histogram' | 'scatter';
 
 export function isPlotMode(v: string): v is PlotMode {
-  return v === 'time' || v === 'histogram';
+  return v === 'time' || v === 'histogram' || v === 'scatter';
 }
 
 /** The theme's chart colours, one per line (with Dark+ values when the theme has none). */
@@ -25,6 +25,8 @@ export interface PlotElements {
   readonly canvas: HTMLCanvasElement;
   readonly key: HTMLSelectElement;
   readonly mode: HTMLSelectElement;
+  /** The second figure of a scatter (a thread's scheduling against its hint). */
+  readonly against: HTMLSelectElement;
   readonly note: HTMLElement;
   readonly legend: HTMLElement;
   readonly summary: HTMLElement;
@@ -36,6 +38,8 @@ export class PlotView {
   private lines: readonly number[] = [];
   private legendFor = '';
   private intervalMs = 0;
+  /** The scatter's vertical figure (a key index of the model), or -1. */
+  private againstKey = -1;
 
   constructor(
     private readonly model: PlotModel,
@@ -65,6 +69,20 @@ export class PlotView {
     this.request(this.lines);
   }
 
+  /** The scatter's vertical figure, by name (kept across new keys); the wait time when none fits. */
+  setAgainst(name: string): void {
+    const keys = this.model.keys;
+    let k = keys.findIndex((x, i) => x.name === name && this.model.isNumeric(i));
+    if (k < 0) k = keys.findIndex((x, i) => x.name === 'wait ms' && this.model.isNumeric(i));
+    this.againstKey = k;
+    this.el.against.value = String(k);
+    this.request(this.lines);
+  }
+
+  get against(): string {
+    return this.model.keys[this.againstKey]?.name ?? '';
+  }
+
   /** The refresh interval, for the time axis's label. */
   setInterval(ms: number): void {
     this.intervalMs = ms;
@@ -76,6 +94,7 @@ export class PlotView {
     select.textContent = '';
     const skipped: string[] = [];
     this.model.keys.forEach((k, i) => {
+      if (k.type === SCHED_TEXT_TYPE) return;
       const o = document.createElement('option');
       o.value = String(i);
       if (this.model.isNumeric(i)) {
@@ -89,6 +108,17 @@ export class PlotView {
     });
     select.value = String(this.model.selected);
     select.disabled = this.model.selected < 0;
+    const against = this.el.against;
+    const name = this.against;
+    against.textContent = '';
+    this.model.keys.forEach((k, i) => {
+      if (!this.model.isNumeric(i)) return;
+      const o = document.createElement('option');
+      o.value = String(i);
+      o.textContent = k.name;
+      against.appendChild(o);
+    });
+    this.setAgainst(name);
     this.el.note.textContent =
       this.model.selected < 0
         ? 'No key of this process holds an integer: there is nothing to plot.'
@@ -166,6 +196,13 @@ export class PlotView {
         this.el.canvas.setAttribute('aria-label', `histogram of ${summary}`);
         this.setLegend([]);
         break;
+      case 'scatter': {
+        const other = this.model.keys[this.againstKey]?.name ?? 'nothing';
+        this.drawScatter(ctx, w, h, fg);
+        this.el.canvas.setAttribute('aria-label', `each thread's ${key.name} (across) against its ${other} (up)`);
+        this.setLegend([]);
+        break;
+      }
       default: {
         const never: never = this.mode;
         throw new Error(`unknown plot mode ${String(never)}`);
@@ -273,6 +310,43 @@ export class PlotView {
     ctx.fillText(hist.width === 1 ? formatNumber(last) : `< ${formatNumber(last + 1)}`, right, bottom + 4);
     ctx.textAlign = 'left';
     ctx.fillText(`${formatNumber(hist.lo)}${hist.width > 1 ? ` (bins of ${formatNumber(hist.width)})` : ''}`, left, bottom + 4);
+  }
+
+  /** One dot per thread: the chosen key across, the chosen figure up (threads without both are left out). */
+  private drawScatter(ctx: CanvasRenderingContext2D, w: number, h: number, fg: string): void {
+    const xs = this.model.current();
+    const ys = this.againstKey >= 0 ? this.model.current(this.againstKey) : new Float64Array(0);
+    const n = Math.min(xs.length, ys.length);
+    const px: number[] = [];
+    const py: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (!Number.isNaN(xs[i] as number) && !Number.isNaN(ys[i] as number)) {
+        px.push(xs[i] as number);
+        py.push(ys[i] as number);
+      }
+    }
+    const ex = extent([px]);
+    const ey = extent([py]);
+    const left = this.margin(ctx, [formatNumber(ey.hi), formatNumber(ey.lo)]);
+    const right = w - 8;
+    const top = 8;
+    const bottom = h - 18;
+    this.axes(ctx, left, right, top, bottom, fg);
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    ctx.fillText(formatNumber(ey.hi), left - 6, top);
+    ctx.fillText(formatNumber(ey.lo), left - 6, bottom);
+    ctx.textBaseline = 'top';
+    ctx.fillText(`${formatNumber(ex.hi)} ${this.model.keys[this.model.selected]?.name ?? ''}`, right, bottom + 4);
+    ctx.textAlign = 'left';
+    ctx.fillText(formatNumber(ex.lo), left, bottom + 4);
+    const sx = (v: number) => left + 4 + ((v - ex.lo) / (ex.hi - ex.lo)) * (right - left - 8);
+    const sy = (v: number) => bottom - 4 - ((v - ey.lo) / (ey.hi - ey.lo)) * (bottom - top - 8);
+    ctx.fillStyle = this.colour('--vscode-charts-blue', '#3794ff');
+    ctx.globalAlpha = px.length > 500 ? 0.4 : 0.8;
+    for (let i = 0; i < px.length; i++) ctx.fillRect(sx(px[i] as number) - 2, sy(py[i] as number) - 2, 4, 4);
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = fg;
   }
 
   private axes(ctx: CanvasRenderingContext2D, left: number, right: number, top: number, bottom: number, fg: string): void {

@@ -3,13 +3,15 @@ import { printable } from '../client/printable';
 import { LoadedProgram } from '../client/protocol';
 import { ProcessSnapshot, ProcessSummary, decodeRows } from '../client/snapshot';
 import { KeyTypes, Value, typeOf } from '../client/values';
+import { SchedRecord } from '../client/records';
+import { SchedJson, dsqName, policyLabel, schedJson, schedRates, stateLetter } from '../client/sched';
 
 /** The stable --json shape of `tldctl snapshot` (documented in the README). */
 export interface SnapshotJson {
   pid: number;
   comm: string;
   keys: { name: string; size: number; offset: number }[];
-  threads: { tid: number; comm: string; values: Record<string, Value> }[];
+  threads: { tid: number; comm: string; values: Record<string, Value>; sched?: SchedJson }[];
 }
 
 export function snapshotJson(s: ProcessSnapshot, types: KeyTypes): SnapshotJson {
@@ -20,7 +22,7 @@ export function snapshotJson(s: ProcessSnapshot, types: KeyTypes): SnapshotJson 
     threads: decodeRows(s, typeOf(types)).map(({ thread, values }) => {
       const byName: Record<string, Value> = {};
       s.keys.forEach((k, i) => (byName[k.name] = values[i] as Value));
-      return { tid: thread.tid, comm: thread.comm, values: byName };
+      return { tid: thread.tid, comm: thread.comm, values: byName, ...(thread.sched ? { sched: schedJson(thread.sched) } : {}) };
     }),
   };
 }
@@ -58,15 +60,39 @@ export function processTable(list: readonly ProcessSummary[]): string {
   ]);
 }
 
-/** The snapshot as text; @maxThreads cuts the thread table (a terminal's height). */
-export function snapshotText(s: ProcessSnapshot, types: KeyTypes, maxThreads = Infinity): string {
+/**
+ * A thread's scheduling columns: CPU, state, policy, then with @prev (the same thread's
+ * previous read) run %, wait ms and switches/s over the interval, else the totals; the DSQ
+ * on sched_ext.
+ */
+function schedCells(s: SchedRecord | undefined, prev: SchedRecord | undefined, scx: boolean): string[] {
+  if (!s) return ['-', '-', '-', '-', '-', '-', ...(scx ? ['-'] : [])];
+  const policy = policyLabel(s);
+  const r = schedRates(prev, s);
+  const figures = r
+    ? [r.runPct.toFixed(1), r.waitMs === undefined ? '-' : r.waitMs.toFixed(2), r.switchesPerSec.toFixed(0)]
+    : [(Number(s.runtime) / 1e6).toFixed(1), s.runDelay === undefined ? '-' : (Number(s.runDelay) / 1e6).toFixed(2), String(s.nvcsw + s.nivcsw)];
+  const dsq = s.scx?.dsqId !== undefined ? dsqName(s.scx.dsqId) : '-';
+  return [String(s.cpu), stateLetter(s), policy, ...figures, ...(scx ? [dsq] : [])];
+}
+
+/**
+ * The snapshot as text; @maxThreads cuts the thread table (a terminal's height). With @prev
+ * (the previous snapshot of a watch), the scheduling counters show as rates over the interval.
+ */
+export function snapshotText(s: ProcessSnapshot, types: KeyTypes, maxThreads = Infinity, prev?: ProcessSnapshot): string {
   const all = decodeRows(s, typeOf(types));
   const rows = all.length > maxThreads ? all.slice(0, Math.max(1, maxThreads)) : all;
   const head = `process ${s.pid} (${printable(s.comm)}): ${s.keys.length} keys, ${s.used}/${s.capacity} bytes of each page, ${all.length} of ${s.threads.length} threads with hints`;
   const keys = table([['KEY', 'SIZE', 'OFFSET'], ...s.keys.map((k) => [printable(k.name), String(k.size), String(k.offset)])]);
+  const before = new Map(prev?.threads.map((t) => [t.tid, t.sched]));
+  const scx = s.threads.some((t) => t.sched?.scx);
+  const schedHead = ['CPU', 'ST', 'POLICY', ...(prev ? ['RUN%', 'WAIT ms', 'SW/s'] : ['RUN ms', 'WAIT ms', 'SWITCHES']), ...(scx ? ['DSQ'] : [])];
   const values = table([
-    ['TID', 'COMM', ...s.keys.map((k) => printable(k.name))],
-    ...rows.map(({ thread, values: v }) => [String(thread.tid), printable(thread.comm), ...v.map(show)]),
+    ['TID', 'COMM', ...s.keys.map((k) => printable(k.name)), ...schedHead],
+    ...rows.map(({ thread, values: v }) => [
+      String(thread.tid), printable(thread.comm), ...v.map(show), ...schedCells(thread.sched, before.get(thread.tid), scx),
+    ]),
   ]);
   const more = all.length > rows.length ? `\n(${all.length - rows.length} more threads: use tldctl snapshot for all)` : '';
   return `${head}\n\n${keys}\n\n${values}${more}`;

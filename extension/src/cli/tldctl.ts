@@ -14,9 +14,10 @@ import { attachCommands } from './commands/attach';
 import { buildCommands } from './commands/build';
 import { helperCommand } from './commands/helper';
 import { inspectCommands } from './commands/inspect';
+import { traceCommands } from './commands/trace';
 import { vmCommands } from './commands/vm';
 
-const COMMANDS: readonly Command[] = [...inspectCommands, ...attachCommands, ...buildCommands, ...vmCommands, helperCommand];
+const COMMANDS: readonly Command[] = [...inspectCommands, ...traceCommands, ...attachCommands, ...buildCommands, ...vmCommands, helperCommand];
 
 const MAIN_HELP = `Usage: tldctl [--pin PATH] COMMAND [ARGS]
 

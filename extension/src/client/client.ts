@@ -11,7 +11,7 @@ import { CompileOptions } from './compiler';
 import { BuildOutcome, compileCheckLoad } from './loader';
 import { defaultPinPath, programPinRoot } from './paths';
 import { HostReport, KeySpec, LoadedProgram, RawHelper } from './protocol';
-import { decodeRecords } from './records';
+import { TraceEvent, decodeRecords, decodeTrace } from './records';
 import { KeyInfo, ProcessSnapshot, ProcessSummary, parseSnapshot, toProcessList } from './snapshot';
 import { ValueType, defaultType, encodeValue } from './values';
 import { procStatFields } from './procStat';
@@ -103,6 +103,22 @@ export class TldClient {
 
   hostReport(): Promise<HostReport> {
     return this.raw.hostReport();
+  }
+
+  /** Starts tracing @pid's scheduling (one trace at a time per helper). */
+  async traceStart(pid: number): Promise<void> {
+    checkId(pid, 'process');
+    return this.raw.traceStart(pid);
+  }
+
+  /** The scheduling events since the last read, and how many were lost to a full buffer so far. */
+  async traceRead(): Promise<{ events: TraceEvent[]; lost: number }> {
+    const chunk = await this.raw.traceRead();
+    return { events: decodeTrace(chunk.bytes), lost: chunk.lost };
+  }
+
+  traceStop(): Promise<void> {
+    return this.raw.traceStop();
   }
 
   /** Compiles, checks and loads @file; its programs stay loaded (pinned) until unload. */

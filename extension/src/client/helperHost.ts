@@ -261,6 +261,17 @@ class HostServer {
         case 'progUnload':
           await this.progUnload(req.pinRoot, req.progId);
           return { id: req.id, ok: true, result: {} };
+        case 'traceStart':
+          // Only a process the caller may inspect: its scheduling is as private as its hints.
+          await this.onProcess(req.pid, () => helper.traceStart(req.pid));
+          return { id: req.id, ok: true, result: {} };
+        case 'traceRead': {
+          const chunk = await helper.traceRead();
+          return { id: req.id, ok: true, result: { bytes: b64(chunk.bytes), lost: chunk.lost } };
+        }
+        case 'traceStop':
+          await helper.traceStop();
+          return { id: req.id, ok: true, result: {} };
         default: {
           const never: never = req;
           throw new TldError('EINVAL', `unknown request ${JSON.stringify(never)}`);

@@ -22,6 +22,7 @@ import {
   LoadedProgram,
   RawHelper,
   parseHostReply,
+  TraceChunk,
 } from './protocol';
 
 /** The privilege boundary the host is started through: `sudo -n`, `pkexec`, or nothing (root). */
@@ -237,6 +238,19 @@ export class HostHelper implements RawHelper {
 
   async progUnload(pinRoot: string, progId: number): Promise<void> {
     await this.call('progUnload', { pinRoot, progId });
+  }
+
+  async traceStart(pid: number): Promise<void> {
+    await this.call('traceStart', { pid });
+  }
+
+  async traceRead(): Promise<TraceChunk> {
+    const r = await this.call('traceRead', {});
+    return { bytes: HostHelper.bytes(r.bytes), lost: r.lost };
+  }
+
+  async traceStop(): Promise<void> {
+    await this.call('traceStop', {});
   }
 
   dispose(): void {

@@ -8,9 +8,9 @@ import koffi from 'koffi';
 import { TldError } from './errors';
 import { helperStructs } from './helperStructs';
 import { helperLibraryPath } from './paths';
-import { Finding, HostReport, KeySpec, LoadResult, LoadedProgram, RawHelper } from './protocol';
+import { Finding, HostReport, KeySpec, LoadResult, LoadedProgram, RawHelper, TraceChunk } from './protocol';
 
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** Where the built library is (paths.ts). */
 export function defaultLibraryPath(): string {
@@ -65,6 +65,9 @@ interface Abi {
   readAs: Fn;
   limitLoadCaps: Fn;
   bindProcess: Fn;
+  traceStart: Fn;
+  traceRead: Fn;
+  traceStop: () => void;
 }
 
 const MAX_FINDINGS = 64;
@@ -137,6 +140,9 @@ function bind(libraryPath: string): Abi {
     progUnload: lib.func('int32_t tldh_prog_unload(const char *pin_root, uint32_t id, _Out_ tldh_error *err)') as Fn,
     bindProcess: lib.func('int32_t tldh_bind_process(int32_t pid, uint64_t start_time, _Out_ tldh_error *err)') as Fn,
     limitLoadCaps: lib.func('int32_t tldh_limit_load_caps(uint64_t caps, _Out_ tldh_error *err)') as Fn,
+    traceStart: lib.func('int32_t tldh_trace_start(int32_t pid, _Out_ tldh_error *err)') as Fn,
+    traceRead: lib.func('int32_t tldh_trace_read(_Out_ uint8_t *buf, size_t cap, _Out_ size_t *len, _Out_ uint64_t *lost, _Out_ tldh_error *err)') as Fn,
+    traceStop: lib.func('void tldh_trace_stop(void)') as () => void,
     readAs: lib.func('int32_t tldh_read_as(const char *path, uint32_t uid, uint32_t gid, _Out_ uint8_t *buf, size_t cap, _Out_ size_t *len, _Out_ tldh_error *err)') as Fn,
   };
   const version = abi.abiVersion();
@@ -244,6 +250,8 @@ export class NativeHelper implements RawHelper {
   private capacity = 1 << 20;
   private readonly abi: Abi;
   private disposed = false;
+  /** Whether this helper started the library's trace, which dispose() then stops. */
+  private tracing = false;
 
   /**
    * @inThread: make the calls in this thread, blocking it, instead of on a worker. For the
@@ -372,6 +380,25 @@ export class NativeHelper implements RawHelper {
     });
   }
 
+  /** Starts the library's trace of @pid's scheduling (its own programs: the map need not be open). */
+  async traceStart(pid: number): Promise<void> {
+    await this.call(this.abi.traceStart, (err) => [pid, err], false);
+    this.tracing = true;
+  }
+
+  async traceRead(): Promise<TraceChunk> {
+    const lost = [0];
+    const bytes = await this.stream(this.abi.traceRead, (buf, len, err) => [buf, buf.length, len, lost, err]);
+    return { bytes, lost: Number(lost[0] ?? 0) };
+  }
+
+  traceStop(): Promise<void> {
+    return serial(async () => {
+      this.abi.traceStop();
+      this.tracing = false;
+    });
+  }
+
   objectCheck(path: string): Promise<Finding[]> {
     return serial(async () => {
       const buf = Buffer.alloc(MAX_FINDINGS * koffi.sizeof('tldh_finding'));
@@ -447,10 +474,10 @@ export class NativeHelper implements RawHelper {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (!this.opened) return;
     // After the calls under way: closing under a running snapshot would pull the map away.
     void serial(async () => {
-      if (--openCount === 0) {
+      if (this.tracing) this.abi.traceStop();
+      if (this.opened && --openCount === 0) {
         openPin = undefined;
         this.abi.close();
       }

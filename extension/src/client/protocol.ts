@@ -94,7 +94,17 @@ export interface RawHelper {
   objectLoad(path: string, pinRoot: string, attach: boolean): Promise<LoadResult>;
   progList(pinRoot: string): Promise<LoadedProgram[]>;
   progUnload(pinRoot: string, id: number): Promise<void>;
+  /** Starts tracing @pid's scheduling (one trace at a time). */
+  traceStart(pid: number): Promise<void>;
+  /** The TRACE records gathered since the last read, and how many events were lost so far. */
+  traceRead(): Promise<TraceChunk>;
+  traceStop(): Promise<void>;
   dispose(): void;
+}
+
+export interface TraceChunk {
+  readonly bytes: Uint8Array;
+  readonly lost: number;
 }
 
 /** Requests of the helper host, one JSON object a line. Bytes travel as base64. */
@@ -108,7 +118,10 @@ export type HostRequest =
   | { readonly id: number; readonly method: 'objectCheck'; readonly path: string }
   | { readonly id: number; readonly method: 'objectLoad'; readonly path: string; readonly pinRoot: string; readonly attach: boolean }
   | { readonly id: number; readonly method: 'progList'; readonly pinRoot: string }
-  | { readonly id: number; readonly method: 'progUnload'; readonly pinRoot: string; readonly progId: number };
+  | { readonly id: number; readonly method: 'progUnload'; readonly pinRoot: string; readonly progId: number }
+  | { readonly id: number; readonly method: 'traceStart'; readonly pid: number }
+  | { readonly id: number; readonly method: 'traceRead' }
+  | { readonly id: number; readonly method: 'traceStop' };
 
 export type HostMethod = HostRequest['method'];
 
@@ -123,6 +136,9 @@ export interface HostResults {
   objectLoad: LoadResult;
   progList: { readonly programs: LoadedProgram[] };
   progUnload: Record<string, never>;
+  traceStart: Record<string, never>;
+  traceRead: { readonly bytes: string; readonly lost: number };
+  traceStop: Record<string, never>;
 }
 
 export type HostReply =
@@ -171,9 +187,12 @@ export function parseHostRequest(line: string): HostRequest | null {
   switch (v.method) {
     case 'list':
     case 'hostReport':
+    case 'traceRead':
+    case 'traceStop':
       return { id, method: v.method };
     case 'snapshot':
     case 'detach':
+    case 'traceStart':
       return isPid(v.pid) ? { id, method: v.method, pid: v.pid } : null;
     case 'write':
       return isPid(v.pid) && (v.tid === 0 || isPid(v.tid)) && inRange(v.offset, 0, DATA_MAX - 1) && isBase64(v.bytes)

@@ -4,6 +4,8 @@ import { TldError } from './errors';
 export const REC_META = 1;
 export const REC_THREAD = 2;
 export const REC_WRITTEN = 3;
+export const REC_SCHED = 4;
+export const REC_TRACE = 5;
 /** struct tldh_rec: type, size (u32). */
 export const REC_HEADER = 8;
 export const REC_TYPE = 0;
@@ -48,7 +50,122 @@ export interface ThreadRecord {
   readonly data: Uint8Array;
 }
 
-export type HelperRecord = MetaRecord | ThreadRecord;
+/** TLDH_SCHED_HAS_*: which fields of a sched record the kernel has. */
+export const SCHED_HAS_INFO = 1;
+export const SCHED_HAS_SCX = 2;
+export const SCHED_HAS_DSQ = 4;
+
+/** struct tldh_sched_rec: its size and where each field sits. */
+export const SCHED_REC = 120;
+export const SCHED_FIELDS = {
+  tid: 0, has: 4, now: 8, cpu: 16, state: 20, exitState: 24, policy: 28, onCpu: 32, onRq: 36, prio: 40, weight: 44,
+  runtime: 48, runDelay: 56, pcount: 64, nvcsw: 72, nivcsw: 80, dsqId: 88, slice: 96, dsqVtime: 104, scxFlags: 112,
+} as const;
+
+/**
+ * A thread as the scheduler holds it (struct tldh_sched_rec). Times are ns; `now` is
+ * CLOCK_BOOTTIME at the read. Fields the kernel lacks are undefined.
+ */
+export interface SchedRecord {
+  readonly tid: number;
+  readonly now: bigint;
+  readonly cpu: number;
+  readonly state: number;
+  readonly exitState: number;
+  readonly policy: number;
+  readonly onCpu: boolean;
+  readonly onRq: boolean;
+  readonly prio: number;
+  readonly runtime: bigint;
+  readonly nvcsw: bigint;
+  readonly nivcsw: bigint;
+  /** CONFIG_SCHED_INFO */
+  readonly runDelay?: bigint;
+  readonly pcount?: bigint;
+  /** sched_ext kernels */
+  readonly scx?: { readonly weight: number; readonly slice: bigint; readonly dsqVtime: bigint; readonly flags: number; readonly dsqId?: bigint };
+}
+
+/** The sched record at @at of @view (SCHED_REC bytes there, checked by the caller). */
+export function readSched(view: DataView, at: number): SchedRecord {
+  const has = view.getUint32(at + SCHED_FIELDS.has, true);
+  const u64 = (o: number) => view.getBigUint64(at + o, true);
+  return {
+    tid: view.getUint32(at + SCHED_FIELDS.tid, true),
+    now: u64(SCHED_FIELDS.now),
+    cpu: view.getUint32(at + SCHED_FIELDS.cpu, true),
+    state: view.getUint32(at + SCHED_FIELDS.state, true),
+    exitState: view.getUint32(at + SCHED_FIELDS.exitState, true),
+    policy: view.getUint32(at + SCHED_FIELDS.policy, true),
+    onCpu: view.getUint32(at + SCHED_FIELDS.onCpu, true) !== 0,
+    onRq: view.getUint32(at + SCHED_FIELDS.onRq, true) !== 0,
+    prio: view.getInt32(at + SCHED_FIELDS.prio, true),
+    runtime: u64(SCHED_FIELDS.runtime),
+    nvcsw: u64(SCHED_FIELDS.nvcsw),
+    nivcsw: u64(SCHED_FIELDS.nivcsw),
+    ...(has & SCHED_HAS_INFO ? { runDelay: u64(SCHED_FIELDS.runDelay), pcount: u64(SCHED_FIELDS.pcount) } : {}),
+    ...(has & SCHED_HAS_SCX
+      ? {
+          scx: {
+            weight: view.getUint32(at + SCHED_FIELDS.weight, true),
+            slice: u64(SCHED_FIELDS.slice),
+            dsqVtime: u64(SCHED_FIELDS.dsqVtime),
+            flags: view.getUint32(at + SCHED_FIELDS.scxFlags, true),
+            ...(has & SCHED_HAS_DSQ ? { dsqId: u64(SCHED_FIELDS.dsqId) } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** enum tldh_trace_kind */
+export const TRACE_OFF_CPU = 1;
+export const TRACE_ON_CPU = 2;
+export const TRACE_WAKEUP = 3;
+export const TRACE_HAS_DSQ = 1;
+/** struct tldh_trace_rec: ts u64, kind, tid, cpu, waker, flags, arg (u32), dsq_id u64. */
+export const TRACE_REC = 40;
+export const TRACE_FIELDS = { ts: 0, kind: 8, tid: 12, cpu: 16, waker: 20, flags: 24, arg: 28, dsqId: 32 } as const;
+
+export type TraceEvent =
+  | { readonly kind: 'off-cpu'; readonly ts: bigint; readonly tid: number; readonly cpu: number; readonly state: number }
+  | { readonly kind: 'on-cpu'; readonly ts: bigint; readonly tid: number; readonly cpu: number }
+  | { readonly kind: 'wakeup'; readonly ts: bigint; readonly tid: number; readonly cpu: number; readonly waker: number; readonly dsqId?: bigint };
+
+/** The trace record at @at of @view (TRACE_REC bytes there, checked by the caller). */
+export function readTrace(view: DataView, at: number): TraceEvent {
+  const F = TRACE_FIELDS;
+  const ts = view.getBigUint64(at + F.ts, true);
+  const kind = view.getUint32(at + F.kind, true);
+  const tid = view.getUint32(at + F.tid, true);
+  const cpu = view.getUint32(at + F.cpu, true);
+  switch (kind) {
+    case TRACE_OFF_CPU:
+      return { kind: 'off-cpu', ts, tid, cpu, state: view.getUint32(at + F.arg, true) };
+    case TRACE_ON_CPU:
+      return { kind: 'on-cpu', ts, tid, cpu };
+    case TRACE_WAKEUP: {
+      const hasDsq = (view.getUint32(at + F.flags, true) & TRACE_HAS_DSQ) !== 0;
+      return { kind: 'wakeup', ts, tid, cpu, waker: view.getUint32(at + F.waker, true), ...(hasDsq ? { dsqId: view.getBigUint64(at + F.dsqId, true) } : {}) };
+    }
+    default:
+      throw malformed(`unknown trace event kind ${kind}`);
+  }
+}
+
+/** Every event of a TRACE record stream. */
+export function decodeTrace(buf: Uint8Array): TraceEvent[] {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const out: TraceEvent[] = [];
+  walkRecords(buf, view, (type, body, size) => {
+    if (type !== REC_TRACE) throw malformed(`unexpected record type ${type} in a trace`);
+    if (size < TRACE_REC) throw malformed('short trace record');
+    out.push(readTrace(view, body));
+  });
+  return out;
+}
+
+export type HelperRecord = MetaRecord | ThreadRecord | ({ readonly kind: 'sched' } & SchedRecord);
 
 export function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
@@ -115,6 +232,10 @@ export function decodeRecords(buf: Uint8Array): HelperRecord[] {
         });
         break;
       }
+      case REC_SCHED:
+        if (size < SCHED_REC) throw malformed('short sched record');
+        out.push({ kind: 'sched', ...readSched(view, body) });
+        break;
       default:
         throw malformed(`unknown record type ${type} at ${at}`);
     }

@@ -10,7 +10,10 @@ import {
   COMM_LEN,
   HelperRecord,
   REC_META,
+  REC_SCHED,
   REC_THREAD,
+  SCHED_REC,
+  SchedRecord,
   THREAD_COMM,
   THREAD_FLAGS,
   THREAD_HAS_DATA,
@@ -21,6 +24,7 @@ import {
   cString,
   malformed,
   metaPageOf,
+  readSched,
   threadDataLen,
   walkRecords,
 } from './records';
@@ -43,6 +47,8 @@ export class ThreadSnapshot {
     /** Where this thread's value area (its data page + start) begins in `raw`, or -1. */
     readonly valuesAt: number,
     private readonly keys: readonly KeyInfo[],
+    /** How the scheduler held the thread in the same pass (undefined from an older helper). */
+    public sched?: SchedRecord,
   ) {}
 
   /** The raw bytes of @key's value, or undefined when the thread has no page. */
@@ -194,6 +200,12 @@ export function parseSnapshot(pid: number, raw: Uint8Array): ProcessSnapshot {
         valuesAt = body + THREAD_REC + startLo;
       }
       threads.push(new ThreadSnapshot(tid, name, valuesAt >= 0, raw, valuesAt, keys));
+    } else if (type === REC_SCHED) {
+      if (size < SCHED_REC) throw malformed('short sched record');
+      const last = threads[threads.length - 1];
+      const sched = readSched(view, body);
+      if (!last || last.tid !== sched.tid) throw malformed(`a sched record of thread ${sched.tid} follows no record of it`);
+      last.sched = sched;
     } else {
       throw malformed(`unexpected record type ${type} in a snapshot`);
     }

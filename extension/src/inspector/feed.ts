@@ -23,14 +23,15 @@ export class InspectorFeed {
 
   /** The messages for @snap: a snapshot and the status, a patch, or none when nothing changed. */
   next(snap: ProcessSnapshot, types: ReadonlyMap<string, ValueType>, status: { paused: boolean; intervalMs: number }): HostToWebview[] {
-    // Rows of threads whose bytes did not change are the previous refresh's: only the others
-    // are formatted and compared (the keys' names, sizes and types must be the same).
+    // Rows of threads whose bytes and scheduling cells did not change are the previous
+    // refresh's: only the others are formatted and compared (the keys' names, sizes and types
+    // must be the same; scheduling rates come from the previous snapshot's records).
     const since = this.last && JSON.stringify(keyViews(snap, types)) === this.lastKeys ? this.last : undefined;
-    const view = since ? toViewSince(snap, types, since) : toView(snap, types);
+    const view = since ? toViewSince(snap, types, since) : toView(snap, types, this.last && new Map(this.last.snap.threads.map((t) => [t.tid, t.sched])));
     const keys = JSON.stringify(view.keys);
     const out: HostToWebview[] = [];
-    if (!since) {
-      out.push({ type: 'snapshot', pid: snap.pid, comm: snap.comm, keys: view.keys, layout: view.layout, rows: view.rows, threads: snap.threads.length });
+    if (!since || JSON.stringify(view.columns) !== JSON.stringify(since.view.columns)) {
+      out.push({ type: 'snapshot', pid: snap.pid, comm: snap.comm, keys: view.keys, columns: view.columns, layout: view.layout, rows: view.rows, threads: snap.threads.length });
       out.push({ type: 'status', paused: status.paused, intervalMs: status.intervalMs });
     } else {
       const patch = diffRows(since.view.rows, view.rows);

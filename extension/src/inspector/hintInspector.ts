@@ -10,6 +10,7 @@ import { Ctx } from '../ctx';
 import { exportFileName, toCsv } from '../../../webview/src/tableModel';
 import { HostToWebview, RowView, parseWebviewMessage } from '../../../webview/src/messages';
 import { InspectorFeed } from './feed';
+import { exportTrace } from './traceExport';
 import { inspectorHtml } from './page';
 
 export class HintInspector {
@@ -87,7 +88,8 @@ export class HintInspector {
         void this.setValue(m.tid, m.key, m.value);
         break;
       case 'export':
-        void this.export(m.format);
+        if (m.format === 'trace') void exportTrace(this.ctx, this.pid);
+        else void this.export(m.format);
         break;
       default: {
         const never: never = m;
@@ -153,8 +155,20 @@ export class HintInspector {
     if (!uri) return;
     const rows: readonly RowView[] = last.rows;
     const text = format === 'csv'
-      ? toCsv(last.keys.map((k) => k.name), rows)
-      : toJson({ pid: this.pid, keys: last.keys, threads: rows.map((r) => ({ tid: r.tid, comm: r.comm, values: Object.fromEntries(last.keys.map((k, i) => [k.name, r.cells[i]])) })) }, 2);
+      ? toCsv([...last.keys.map((k) => k.name), ...last.columns], rows)
+      : toJson(
+          {
+            pid: this.pid,
+            keys: last.keys,
+            threads: rows.map((r) => ({
+              tid: r.tid,
+              comm: r.comm,
+              values: Object.fromEntries(last.keys.map((k, i) => [k.name, r.cells[i]])),
+              sched: Object.fromEntries(last.columns.map((c, i) => [c, r.cells[last.keys.length + i]])),
+            })),
+          },
+          2,
+        );
     await vscode.workspace.fs.writeFile(uri, Buffer.from(text));
     this.ctx.log.info(`exported the snapshot of ${this.pid} to ${uri.fsPath}`);
   }
@@ -163,7 +177,7 @@ export class HintInspector {
   private resendExited(): void {
     const view = this.feed.view;
     if (view) {
-      this.post({ type: 'snapshot', pid: this.pid, comm: this.comm, keys: view.keys, layout: view.layout, rows: view.rows, threads: view.rows.length });
+      this.post({ type: 'snapshot', pid: this.pid, comm: this.comm, keys: view.keys, columns: view.columns, layout: view.layout, rows: view.rows, threads: view.rows.length });
     }
     this.post({ type: 'exited', pid: this.pid });
   }

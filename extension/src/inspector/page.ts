@@ -31,12 +31,21 @@ export function inspectorHtml(p: PageSources): string {
   <span id="count"></span>
   <button id="export-json">Export JSON</button>
   <button id="export-csv">Export CSV</button>
+  <button id="export-trace" title="record hints and scheduling for a few seconds as a Perfetto trace">Export Trace</button>
 </div>
 <div class="toolbar">
   <label for="set-key">Set</label> <select id="set-key"></select>
   <input id="set-value" aria-label="value for every thread" placeholder="value">
   <button id="set-all">Set in all threads</button>
 </div>
+<div class="toolbar">
+  <label for="group-key">Group by</label> <select id="group-key"><option value="">no key</option></select>
+  <span id="group-note"></span>
+</div>
+<table id="groups" aria-label="threads grouped by a key's value" hidden>
+  <thead><tr><th scope="col">value</th><th scope="col">threads</th><th scope="col">wait ms p50</th><th scope="col">wait ms p99</th></tr></thead>
+  <tbody id="groups-body"></tbody>
+</table>
 <div id="scroller">
   <div id="spacer-top"></div>
   <table role="grid" aria-label="thread values">
@@ -59,7 +68,9 @@ export function inspectorHtml(p: PageSources): string {
   <select id="plot-mode">
     <option value="time">the first threads over time</option>
     <option value="histogram">a histogram over threads</option>
+    <option value="scatter">each thread, against</option>
   </select>
+  <label for="plot-against">figure</label> <select id="plot-against"></select>
   <span id="plot-note"></span>
 </div>
 <canvas id="plot" class="plot" role="img" aria-label="plot"></canvas>

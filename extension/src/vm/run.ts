@@ -83,14 +83,16 @@ export const demoCommand = (seconds: number): string => `tld-demo --threads 4 --
 export const latencyCommand = (seconds: number, hogs = 4): string => `tld-latency --hogs ${hogs} --sleepers 2 --seconds ${seconds}`;
 
 /**
- * What every guest gets: tld-demo and tld-latency, with libtld and the demo's plugin beside
- * them in /bin (their rpath is $ORIGIN), and @workload to run (default: the demo).
+ * What every guest gets: tld-demo, tld-latency and tld-snapshot (a process's hints and
+ * scheduling as JSON lines), with libtld, libtldhelper and the demo's plugin beside them in
+ * /bin (their rpath is $ORIGIN), and @workload to run (default: the demo).
  */
 export function guestWorkload(nativeBuild: string, seconds: number, workload?: string): Pick<WorkloadOptions, 'binaries' | 'files' | 'workload'> {
   return {
-    binaries: [path.join(nativeBuild, 'tld-demo'), path.join(nativeBuild, 'tld-latency')],
+    binaries: [path.join(nativeBuild, 'tld-demo'), path.join(nativeBuild, 'tld-latency'), path.join(nativeBuild, 'tld-snapshot')],
     files: [
       { src: path.join(nativeBuild, 'libtld.so'), dest: '/bin/libtld.so' },
+      { src: path.join(nativeBuild, 'libtldhelper.so'), dest: '/bin/libtldhelper.so' },
       { src: path.join(nativeBuild, 'libtld-demo-plugin.so'), dest: '/bin/libtld-demo-plugin.so' },
     ],
     workload: workload ?? demoCommand(seconds),

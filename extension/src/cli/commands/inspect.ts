@@ -6,6 +6,7 @@ import { KeyTypes, toJson } from '../../client/values';
 import { UsageError, pidTid, positiveInt } from '../args';
 import { Command, out, sleep, withClient } from '../command';
 import { processTable, snapshotJson, snapshotText } from '../format';
+import { ProcessSnapshot } from '../../client/snapshot';
 
 const doctorCmd: Command = {
   name: 'doctor',
@@ -35,7 +36,7 @@ const snapshot: Command = {
   name: 'snapshot',
   summary: ['snapshot PID [--json]        one process\'s keys and every thread\'s values'],
   help:
-    'Usage: tldctl snapshot PID [--json] [--types FILE]\n\nReads every thread of PID in one pass. --json prints\n{"pid":N,"comm":S,"keys":[{"name":S,"size":N,"offset":N}],"threads":[{"tid":N,"comm":S,"values":{"KEY":V}}]}\nwhere V is a number for keys of 1, 2, 4 or 8 bytes (unsigned, little-endian, unless --types says\notherwise) and a 0x hex string otherwise.',
+    'Usage: tldctl snapshot PID [--json] [--types FILE]\n\nReads every thread of PID in one pass: its hints and how the scheduler holds it. --json prints\n{"pid":N,"comm":S,"keys":[{"name":S,"size":N,"offset":N}],"threads":[{"tid":N,"comm":S,"values":{"KEY":V},"sched":{...}}]}\nwhere V is a number for keys of 1, 2, 4 or 8 bytes (unsigned, little-endian, unless --types says\notherwise) and a 0x hex string otherwise. sched has cpu, state, policy, onCpu, prio, runtimeNs,\nrunDelayNs, timesRun, voluntarySwitches, involuntarySwitches and, on sched_ext kernels,\nscx {enabled, taskState, dsq, dsqId, sliceNs, weight, dsqVtime, flags} (enabled: sched_ext runs the\nthread, also a SCHED_NORMAL one under a scheduler in full mode); a field the kernel lacks is absent.',
   async run(_p, rest, g) {
     const pid = positiveInt(rest[0], 'PID');
     return withClient(g.pin, async (c) => {
@@ -50,13 +51,15 @@ async function watchLoop(pin: string, pid: number, intervalMs: number, count: nu
   return withClient(pin, async (c) => {
     const tty = process.stdout.isTTY;
     let shown = false;
+    let prev: ProcessSnapshot | undefined;
     for (let i = 0; count === 0 || i < count; i++) {
       let text: string;
       try {
         const snap = await c.snapshot(pid);
         // On a terminal, as many threads as fit below the key table.
         const fit = tty ? Math.max(1, (process.stdout.rows || 40) - snap.keys.length - 8) : Infinity;
-        text = snapshotText(snap, types, fit);
+        text = snapshotText(snap, types, fit, prev);
+        prev = snap;
         shown = true;
       } catch (e) {
         if (e instanceof TldError && e.code === 'ESRCH') {
@@ -77,7 +80,7 @@ async function watchLoop(pin: string, pid: number, intervalMs: number, count: nu
 const watch: Command = {
   name: 'watch',
   summary: ['watch PID [--interval MS]    the same, refreshed until the process exits'],
-  help: 'Usage: tldctl watch PID [--interval MS] [--count N] [--types FILE]\n\nPrints the snapshot every MS milliseconds (default 1000) until the process exits or N refreshes.',
+  help: 'Usage: tldctl watch PID [--interval MS] [--count N] [--types FILE]\n\nPrints the snapshot every MS milliseconds (default 1000) until the process exits or N refreshes.\nFrom the second refresh on, the scheduling columns are rates over the interval: RUN% on a CPU,\nWAIT ms runnable but waiting, SW/s context switches.',
   options: { interval: { type: 'string' }, count: { type: 'string' } },
   run: (p, rest, g) =>
     watchLoop(

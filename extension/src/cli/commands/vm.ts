@@ -1,8 +1,10 @@
 // tldctl vm kernel and vm run: a sched_ext kernel cached, and schedulers tried in a qemu guest.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { formatDiagnostic } from '../../client/loader';
 import { cacheDir, studioRoot } from '../../client/paths';
+import { printable } from '../../client/printable';
 import { toJson } from '../../client/values';
 import { UsageError, positiveInt } from '../args';
 import { BUILD_OPTIONS, Command, out } from '../command';
@@ -16,7 +18,7 @@ const vm: Command = {
     'vm run --cmd CMD [--share DIR]  run your own loader in the guest, DIR shared at the same path',
   ],
   help:
-    "Usage: tldctl vm kernel [--kernel PATH] [--json]\n       tldctl vm run (--scheduler NAME.bpf.c | --default-scheduler | --cmd COMMAND [--share DIR])\n                     [--workload CMD] [--seconds N] [--cpus N] [--memory MB] [--kernel PATH] [--json]\n                     [--set NAME=VALUE]... [-I DIR]... [--cflag FLAG]...\n\nvm kernel gets Debian's newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine's sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm run builds the scheduler for that kernel, boots it in qemu (KVM when it works, else\nTCG), enables it with tld-scx-run for N seconds (default 5) while the workload runs, and streams\nthe console with the scheduler's statistics (its integer globals and latency histograms) every\nsecond. The workload is a guest shell command (default: tld-demo with hints; tld-latency\nmeasures hinted and unhinted wake-up latency under CPU hogs). --default-scheduler runs the\nworkload under the kernel's own scheduler instead. --set NAME=VALUE (repeatable) sets a\nglobal of the scheduler before it loads (rodata such as nr_cpus or slice_ns: a number, true/false\nor an enumerator); tld-scx-run also fills every __NAME rodata global from the guest kernel's\nenumerator NAME, and sizes arrays declared resizable to the guest's CPUs. --json prints the outcome and statistics as\nJSON on stdout (the console goes to stderr). Exit code: 0 when the scheduler stayed enabled, 1\nwhen it did not load or enable (a verifier error is shown at its source line), 2 when the kernel\ndisabled it (the reason is printed).\n\n--cmd runs your own loader instead (C, Rust, a script): COMMAND starts as root in the guest in\nDIR (default: the current folder), which the guest sees at the same path, read-write, over\nvirtiofs; the host's /usr/lib and /usr/local are shared read-only so host-built binaries find\ntheir libraries. virtiofsd needs root: for an ordinary user DIR (up to 512 MiB) is copied into\nthe guest with the libraries of its executables, and the guest's writes stay there. The run is\njudged by the kernel's sched_ext state and its reason when it disables the scheduler, with the\nsame exit codes; once the scheduler is enabled it runs N seconds beside the workload, then\nCOMMAND gets SIGINT (as Ctrl-C). --cpus (1-64, default 2)\nand --memory (MiB, 256-65536, default 1024) size the guest; cgroup2 is at /sys/fs/cgroup." +
+    "Usage: tldctl vm kernel [--kernel PATH] [--json]\n       tldctl vm run (--scheduler NAME.bpf.c | --default-scheduler | --cmd COMMAND [--share DIR])\n                     [--workload CMD] [--seconds N] [--cpus N] [--memory MB] [--kernel PATH] [--json]\n                     [--set NAME=VALUE]... [-I DIR]... [--cflag FLAG]... [--trace FILE]\n\nvm kernel gets Debian's newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine's sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm run builds the scheduler for that kernel, boots it in qemu (KVM when it works, else\nTCG), enables it with tld-scx-run for N seconds (default 5) while the workload runs, and streams\nthe console with the scheduler's statistics (its integer globals and latency histograms) every\nsecond. The workload is a guest shell command (default: tld-demo with hints; tld-latency\nmeasures hinted and unhinted wake-up latency under CPU hogs). --default-scheduler runs the\nworkload under the kernel's own scheduler instead. --set NAME=VALUE (repeatable) sets a\nglobal of the scheduler before it loads (rodata such as nr_cpus or slice_ns: a number, true/false\nor an enumerator); tld-scx-run also fills every __NAME rodata global from the guest kernel's\nenumerator NAME, and sizes arrays declared resizable to the guest's CPUs. --json prints the outcome and statistics as\nJSON on stdout (the console goes to stderr). Exit code: 0 when the scheduler stayed enabled, 1\nwhen it did not load or enable (a verifier error is shown at its source line), 2 when the kernel\ndisabled it (the reason is printed).\n\n--cmd runs your own loader instead (C, Rust, a script): COMMAND starts as root in the guest in\nDIR (default: the current folder), which the guest sees at the same path, read-write, over\nvirtiofs; the host's /usr/lib and /usr/local are shared read-only so host-built binaries find\ntheir libraries. virtiofsd needs root: for an ordinary user DIR (up to 512 MiB) is copied into\nthe guest with the libraries of its executables, and the guest's writes stay there. The run is\njudged by the kernel's sched_ext state and its reason when it disables the scheduler, with the\nsame exit codes; once the scheduler is enabled it runs N seconds beside the workload, then\nCOMMAND gets SIGINT (as Ctrl-C). --cpus (1-64, default 2)\nand --memory (MiB, 256-65536, default 1024) size the guest; cgroup2 is at /sys/fs/cgroup.\n\n--trace FILE (with --scheduler or --default-scheduler) also traces the first process of the\nworkload that publishes hints, from a second in: tld-snapshot in the guest samples its hints every 20 ms\nand reads its scheduling events (the DSQs under sched_ext too); FILE is a Perfetto trace, as\ntldctl trace writes on the host, on the guest's boot clock." +
     "\n\nvm run -I DIR, --cflag FLAG (both repeatable): the scheduler's build options. It is built against\nthe guest kernel's vmlinux.h with -g -O2 -target bpf -mcpu=v3, TLD Studio's and libbpf's headers,\nthese, and the flags of a compile_commands.json beside it (as tldctl compile does).",
   options: {
     kernel: { type: 'string' }, // also the kernel the scheduler is built against
@@ -29,6 +31,7 @@ const vm: Command = {
     share: { type: 'string' },
     cpus: { type: 'string' },
     memory: { type: 'string' },
+    trace: { type: 'string' },
     ...BUILD_OPTIONS, // the scheduler's build options: -I DIR, --cflag FLAG
   },
   async run(p, rest, g) {
@@ -69,11 +72,20 @@ const vm: Command = {
     checkResources(cpus, memoryMb);
     const share = cmd ? checkShare(p.options.get('share') ?? process.cwd()) : undefined;
     const nativeBuild = path.join(studioRoot(), 'native', 'build');
-    const onConsole = json ? (line: string) => process.stderr.write(`| ${line}\n`) : (line: string) => out(`| ${line}`);
+    const traceFile = p.options.get('trace');
+    if (traceFile !== undefined && cmd) throw new UsageError('--trace traces the workload of --scheduler or --default-scheduler; --cmd runs your own');
+    const { GuestTraceCollector, tracedWorkload } = await import('../../vm/guestTrace');
+    const collector = traceFile !== undefined ? new GuestTraceCollector() : undefined;
+    const show = json ? (line: string) => process.stderr.write(`| ${line}\n`) : (line: string) => out(`| ${line}`);
+    // The trace's lines go to the file, not to the screen.
+    const onConsole = (line: string) => {
+      if (!collector?.take(line)) show(line);
+    };
     const say = json ? (line: string) => process.stderr.write(`${line}\n`) : out;
     const opts = {
       kernel: k,
       ...guestWorkload(nativeBuild, seconds, p.options.get('workload')),
+      ...(collector ? { workload: tracedWorkload(p.options.get('workload') ?? guestWorkload(nativeBuild, seconds).workload, seconds) } : {}),
       seconds,
       timeoutMs: (seconds + 60 + (cmd ? ENABLE_WAIT_S : 0)) * 1000,
       onConsole,
@@ -97,6 +109,17 @@ const vm: Command = {
       : !r.boot ? 'the scheduler did not build (the errors are above)'
       : 'the scheduler did not load or enable';
     say(`vm run: ${how}${r.boot ? ` (${r.boot.accel}: ${r.boot.accelReason})` : ''}`);
+    if (collector && traceFile !== undefined) {
+      const t = collector.result();
+      if (!t) say(`vm run: no trace: no process in the guest published hints while the workload ran`);
+      else {
+        const { encodePerfetto } = await import('../../client/perfettoTrace');
+        const bytes = encodePerfetto(t);
+        fs.writeFileSync(traceFile, bytes);
+        say(`vm run: wrote ${traceFile} (${bytes.length} bytes): process ${t.pid} (${printable(t.comm)}), ${t.threads.size} threads, ${t.events.length} scheduling events` +
+          `${t.lost ? ` (${t.lost} lost)` : ''}, ${t.samples.length} hint samples${collector.skipped ? `, ${collector.skipped} console lines cut` : ''}; open it in ui.perfetto.dev`);
+      }
+    }
     if (json) out(toJson({ exitCode: r.exitCode, accel: r.boot?.accel, timedOut: r.boot?.timedOut ?? false, diagnostics: r.diagnostics, ...r.outcome, ...(r.message ? { message: r.message } : {}) }));
     return r.exitCode;
   },
