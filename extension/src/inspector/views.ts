@@ -31,7 +31,7 @@ export function toView(snap: ProcessSnapshot, types: ReadonlyMap<string, ValueTy
   return {
     keys: keysOf(snap, t),
     rows: decodeRows(snap, t).map(({ thread, values }) => ({ tid: thread.tid, comm: thread.comm, cells: values.map(formatValue) })),
-    layout: layoutOf(snap.keys),
+    layout: layoutOf(snap.keys, snap.pageSize),
   };
 }
 
