@@ -5,6 +5,11 @@
  * pass, and write values into its threads' pages. Records are defined in
  * tldh_records.h; the helper (native/helper/) serialises runs, so the globals
  * below are its per-run arguments.
+ *
+ * One object serves maps of both layout revisions and every page size: the
+ * helper reads the map's shape before loading and sets the read-only globals
+ * below. The verifier sees them as constants, so it checks only the branches
+ * of this map's revision, and bounds accesses by the map's page size.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -15,11 +20,18 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* The map's shape, set by the helper before loading: its pages' size and its layout revision. */
+const volatile __u32 page_size = 4096;
+const volatile __u32 layout = TLD_LAYOUT_START_IN_PAGE;
+
+#define META_LEN TLD_META_SIZE_FOR(page_size)
+#define MAX_KEYS TLD_MAX_KEYS_FOR(page_size)
+
 /* Arguments of write_values, set by the helper before each run. */
 __u32 write_tid; /* 0: every thread of the process */
 __u32 write_off; /* offset of the value in the data area */
 __u32 write_len;
-__u8 write_bytes[TLD_DATA_MAX];
+__u8 write_bytes[TLD_DATA_MAX_FOR(TLD_PAGE_SIZE_MAX)];
 
 /*
  * When not 0, set by the helper before a run: 1 + the start time of the process
@@ -40,6 +52,23 @@ static __always_inline bool same_process(struct task_struct *task)
 	       task->group_leader->start_boottime / TLDH_NSEC_PER_TICK + 1 == expect_start;
 }
 
+/*
+ * Where a thread's data area starts: the data page's own `start`, or the map
+ * value's. Only this map's revision's branch is ever verified (layout is a constant).
+ */
+static __always_inline __u64 start_of(struct tld_map_value *v, struct tld_data_page *d)
+{
+	if (layout == TLD_LAYOUT_START_IN_VALUE)
+		return ((struct tld_map_value_v2 *)v)->start;
+	return d->start;
+}
+
+/* Entry @i of a metadata page of page_size bytes (the struct's array is sized for 4 KiB). */
+static __always_inline struct tld_meta_entry *entry_at(struct tld_meta_page *m, __u32 i)
+{
+	return (void *)m + TLD_META_HEADER + (__u64)i * TLD_ENTRY_SIZE;
+}
+
 struct usage_ctx {
 	struct tld_meta_page *meta;
 	__u32 cnt;
@@ -50,9 +79,9 @@ static int usage_entry(__u32 i, struct usage_ctx *c)
 {
 	__u16 sz;
 
-	if (i >= TLD_MAX_KEYS)
+	if (i >= MAX_KEYS)
 		return 1;
-	sz = c->meta->entries[i].size;
+	sz = entry_at(c->meta, i)->size;
 	if (!sz)
 		return 1; /* not published yet: nothing after it counts */
 	c->cnt = i + 1;
@@ -66,13 +95,15 @@ static __always_inline void meta_usage(struct tld_meta_page *meta, __u32 *cnt, _
 	struct usage_ctx c = { .meta = meta };
 	__u32 n = meta->cnt;
 
-	bpf_loop(n > TLD_MAX_KEYS ? TLD_MAX_KEYS : n, usage_entry, &c, 0);
+	bpf_loop(n > MAX_KEYS ? MAX_KEYS : n, usage_entry, &c, 0);
 	*cnt = c.cnt;
 	*used = c.used;
 }
 
 static __always_inline void fill_thread(struct tldh_thread_rec *r, struct task_struct *task)
 {
+	r->page_size = page_size;
+	r->layout = layout;
 	r->tid = task->pid;
 	r->tgid = task->tgid;
 	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), task->comm);
@@ -100,7 +131,7 @@ int list_tasks(struct bpf_iter__task *ctx)
 	m = v->meta;
 	if (d) {
 		r.flags |= TLDH_THREAD_HAS_DATA;
-		r.start = d->start;
+		r.start = start_of(v, d);
 	}
 	if (m) {
 		r.flags |= TLDH_THREAD_HAS_META;
@@ -145,24 +176,24 @@ int dump_process(struct bpf_iter__task *ctx)
 			r.flags |= TLDH_THREAD_HAS_META;
 			if (!dump_meta_done) {
 				struct tldh_rec mh = { TLDH_REC_META, sizeof(struct tldh_meta_rec) +
-								      TLD_ROUND_UP(sizeof(*m)) };
-				struct tldh_meta_rec mr = { task->tgid, sizeof(*m) };
+								      TLD_ROUND_UP(META_LEN) };
+				struct tldh_meta_rec mr = { task->tgid, META_LEN, page_size, layout };
 
 				meta_usage(m, &r.key_cnt, &dump_used);
 				bpf_seq_write(seq, &mh, sizeof(mh));
 				bpf_seq_write(seq, &mr, sizeof(mr));
-				bpf_seq_write(seq, m, sizeof(*m));
-				bpf_seq_write(seq, zeros, TLD_ROUND_UP(sizeof(*m)) - sizeof(*m));
+				bpf_seq_write(seq, m, META_LEN);
+				bpf_seq_write(seq, zeros, (TLD_ROUND_UP(META_LEN) - META_LEN) & 7);
 				dump_meta_done = 1;
 			}
 		}
 		d = v->data;
 		if (d) {
 			r.flags |= TLDH_THREAD_HAS_DATA;
-			r.start = d->start;
+			r.start = start_of(v, d);
 			/* The values end at start + the bytes the published keys use. */
 			end = r.start + dump_used;
-			len = end > TLD_PAGE_SIZE ? TLD_PAGE_SIZE : end;
+			len = end > page_size ? page_size : end;
 		}
 	}
 	r.used = dump_used;
@@ -173,7 +204,7 @@ int dump_process(struct bpf_iter__task *ctx)
 	bpf_seq_write(seq, &r, sizeof(r));
 	if (d && len) {
 		barrier_var(len);
-		if (len <= TLD_PAGE_SIZE)
+		if (len <= page_size)
 			bpf_seq_write(seq, d, len);
 	}
 	if (pad)
@@ -193,7 +224,7 @@ static int write_byte(__u32 i, struct write_ctx *c)
 {
 	__u64 at = c->base + i;
 
-	if (i >= TLD_DATA_MAX || at >= TLD_PAGE_SIZE)
+	if (i >= sizeof(write_bytes) || at >= page_size)
 		return 1;
 	((__u8 *)c->d)[at] = write_bytes[i];
 	return 0;
@@ -215,14 +246,21 @@ int write_values(struct bpf_iter__task *ctx)
 	if (!v || !v->data)
 		return 0;
 	c.d = v->data;
-	c.base = c.d->start + write_off;
+	r.start = start_of(v, c.d);
+	/*
+	 * Under the first revision the data area is at the page's start, so `start` is 8: any
+	 * other value is upstream's header placing data elsewhere in the page (its readers look
+	 * in the wrong place), and nothing is written there.
+	 */
+	if (layout == TLD_LAYOUT_START_IN_PAGE && r.start != TLD_DATA_START)
+		return 0;
+	c.base = r.start + write_off;
 	/* The helper checked the range against the metadata; a page that says otherwise is skipped. */
-	if (c.base + write_len > TLD_PAGE_SIZE || c.base < sizeof(__u64))
+	if (c.base + write_len > page_size || r.start < sizeof(__u64))
 		return 0;
 	bpf_loop(write_len, write_byte, &c, 0);
 	fill_thread(&r, task);
 	r.flags = TLDH_THREAD_HAS_ENTRY | TLDH_THREAD_HAS_DATA;
-	r.start = c.d->start;
 	bpf_seq_write(ctx->meta->seq, &hdr, sizeof(hdr));
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;

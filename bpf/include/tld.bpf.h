@@ -27,6 +27,22 @@
  * The map is not pinned by this header: loaders share it with applications by
  * bpf_map__set_pin_path(skel->maps.tld_data_map, "/sys/fs/bpf/tld/tld_data_map")
  * (or tld_map_pin_path() from libtld) before loading.
+ *
+ * Layout revision: by default the map is upstream's first revision (a 16-byte
+ * value; `start` is the data page's first u64), which libtld creates. Define
+ * TLD_START_IN_VALUE before the include for its later revision (a 24-byte
+ * value ending in `u16 start`), to share a map made by such a scheduler.
+ * libtld and the TLD Studio tools read and write either.
+ *
+ * Page size: TLD_PAGE_SIZE, by default the __PAGE_SIZE of the vmlinux.h the
+ * program is built against (the kernel's own enumerator, as upstream's header
+ * uses it), so a program built for an arm64 kernel with 16 or 64 KiB pages gets
+ * those; -DTLD_PAGE_SIZE=N overrides it. It sizes the uptr structs, and the
+ * kernel and the verifier hold the program to them, so it is a compile-time
+ * constant: a const volatile set by the loader could not resize BTF types, and
+ * the metadata is the target's to write. A program built for 4 KiB pages still
+ * works on larger ones: libtld reads the map's struct size and keeps its keys
+ * within it.
  */
 #ifndef TLD_BPF_H
 #define TLD_BPF_H
@@ -46,11 +62,20 @@
 #define ENOENT 2
 #endif
 
+#ifdef TLD_START_IN_VALUE
+/* The map value of upstream's later revision: `start` is in it, not in the page. */
+#define __tld_value struct tld_map_value_v2
+#define __tld_start(v, d) ((__u64)(v)->start)
+#else
+#define __tld_value struct tld_map_value
+#define __tld_start(v, d) ((d)->start)
+#endif
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct tld_map_value);
+	__type(value, __tld_value);
 } tld_data_map SEC(".maps");
 
 /*
@@ -116,6 +141,14 @@ static __attribute__((noinline)) int __tld_search(struct tld_meta_page *meta, __
 	};
 	__u32 cnt = meta->cnt;
 
+#ifndef TLD_START_IN_VALUE
+	/*
+	 * The first revision's data area is at the page's start: any other `start` is
+	 * upstream's header placing it elsewhere in the page, where nothing can find it.
+	 */
+	if (start != TLD_DATA_START)
+		return TLD_KEY_INVALID;
+#endif
 	if (cnt > TLD_MAX_KEYS)
 		cnt = TLD_MAX_KEYS;
 	bpf_loop(cnt, __tld_search_entry, &c, 0);
@@ -130,7 +163,7 @@ static __attribute__((noinline)) int __tld_search(struct tld_meta_page *meta, __
 static __always_inline int tld_key_init(struct task_struct *task, struct tld_key *key,
 				       const char *name, __u32 size)
 {
-	struct tld_map_value *v;
+	__tld_value *v;
 	struct tld_data_page *data;
 	struct tld_meta_page *meta;
 	int off;
@@ -143,7 +176,7 @@ static __always_inline int tld_key_init(struct task_struct *task, struct tld_key
 	meta = v->meta;
 	if (!data || !meta)
 		return -ENODATA;
-	off = __tld_search(meta, data->start, name, 0, size);
+	off = __tld_search(meta, __tld_start(v, data), name, 0, size);
 	key->off = off;
 	return off > 0 ? 0 : -ENOENT;
 }
@@ -156,7 +189,7 @@ static __always_inline int tld_key_init(struct task_struct *task, struct tld_key
  */
 #define tld_lookup(task, key, name, size)                                                   \
 	({                                                                                  \
-		struct tld_map_value *__v;                                                  \
+		__tld_value *__v;                                                           \
 		struct tld_data_page *__d;                                                  \
 		struct tld_meta_page *__m;                                                  \
 		void *__p = NULL;                                                           \
@@ -169,7 +202,7 @@ static __always_inline int tld_key_init(struct task_struct *task, struct tld_key
 			if (__off <= 0) {                                                   \
 				__m = __v->meta;                                            \
 				if (__m && -__off < __m->cnt) {                             \
-					__off = __tld_search(__m, __d->start, (name), -__off, \
+					__off = __tld_search(__m, __tld_start(__v, __d), (name), -__off, \
 							     (size));                       \
 					(key)->off = __off;                                 \
 				}                                                           \

@@ -33,7 +33,7 @@ static void die(const char *what, const struct tldh_error *err)
 /* Reads the snapshot and pulls every thread's values out as u64s, as the client does. */
 static size_t parse(const uint8_t *buf, size_t len, std::vector<uint64_t> &values)
 {
-	uint16_t sizes[TLD_MAX_KEYS], offs[TLD_MAX_KEYS];
+	uint16_t sizes[TLD_MAX_KEYS_FOR(TLD_PAGE_SIZE_MAX)], offs[TLD_MAX_KEYS_FOR(TLD_PAGE_SIZE_MAX)];
 	int nkeys = 0;
 	size_t off = 0, threads = 0;
 
@@ -43,10 +43,11 @@ static size_t parse(const uint8_t *buf, size_t len, std::vector<uint64_t> &value
 		const uint8_t *body = (const uint8_t *)(h + 1);
 
 		if (h->type == TLDH_REC_META) {
-			const struct tld_meta_page *m = (const struct tld_meta_page *)(body + sizeof(struct tldh_meta_rec));
+			const struct tldh_meta_rec *mr = (const struct tldh_meta_rec *)body;
+			const struct tld_meta_page *m = (const struct tld_meta_page *)(mr + 1);
 			uint16_t at = 0;
 
-			for (int i = 0; i < m->cnt && i < TLD_MAX_KEYS && m->entries[i].size; i++) {
+			for (int i = 0; i < m->cnt && i < (int)TLD_MAX_KEYS_FOR(mr->page_size) && m->entries[i].size; i++) {
 				if (!memchr(m->entries[i].name, 0, TLD_NAME_LEN))
 					break;
 				sizes[nkeys] = m->entries[i].size;
@@ -154,12 +155,12 @@ static void bench_attach(int pid, int rounds, const char *pin)
 	std::vector<void *> pages;
 	struct tldh_error err;
 	int map_fd = map_fd_of(pin);
-	void *meta = aligned_alloc(TLD_PAGE_SIZE, TLD_PAGE_SIZE);
+	void *meta = aligned_alloc((size_t)getpagesize(), (size_t)getpagesize());
 
-	memset(meta, 0, TLD_PAGE_SIZE);
+	memset(meta, 0, (size_t)getpagesize());
 	for (size_t i = 0; i < tids.size(); i++) {
-		pages.push_back(aligned_alloc(TLD_PAGE_SIZE, TLD_PAGE_SIZE));
-		memset(pages.back(), 0, TLD_PAGE_SIZE);
+		pages.push_back(aligned_alloc((size_t)getpagesize(), (size_t)getpagesize()));
+		memset(pages.back(), 0, (size_t)getpagesize());
 	}
 	for (int r = 0; r < rounds; r++) {
 		double t0;

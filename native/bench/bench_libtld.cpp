@@ -103,14 +103,14 @@ static void *first_resolve(void *a)
 	double t0, t1;
 
 	if (arg->floor) {
-		void *page = aligned_alloc(TLD_PAGE_SIZE, TLD_PAGE_SIZE);
+		void *page = aligned_alloc((size_t)getpagesize(), (size_t)getpagesize());
 		static struct tld_meta_page *meta;
 		struct tld_map_value v;
 		int map_fd = tld_map_fd(), pidfd;
 
 		if (!meta)
-			meta = static_cast<struct tld_meta_page *>(aligned_alloc(TLD_PAGE_SIZE, TLD_PAGE_SIZE));
-		memset(page, 0, TLD_PAGE_SIZE);
+			meta = static_cast<struct tld_meta_page *>(aligned_alloc((size_t)getpagesize(), (size_t)getpagesize()));
+		memset(page, 0, (size_t)getpagesize());
 		v.data = static_cast<struct tld_data_page *>(page);
 		v.meta = meta;
 		t0 = now_ns();

@@ -48,19 +48,19 @@ static struct tld_data_page *page_alloc(void)
 
 	if (p) {
 		free_pages = *(void **)p;
-		memset(p, 0, TLD_PAGE_SIZE);
+		memset(p, 0, tld_system_page());
 		return p;
 	}
 	if (chunk_next == chunk_end) {
-		p = mmap(NULL, CHUNK_PAGES * TLD_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		p = mmap(NULL, CHUNK_PAGES * tld_system_page(), PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			return NULL;
 		chunk_next = p;
-		chunk_end = (char *)p + CHUNK_PAGES * TLD_PAGE_SIZE;
+		chunk_end = (char *)p + CHUNK_PAGES * tld_system_page();
 	}
 	p = chunk_next;
-	chunk_next = (char *)chunk_next + TLD_PAGE_SIZE;
+	chunk_next = (char *)chunk_next + tld_system_page();
 	return p;
 }
 
@@ -123,7 +123,7 @@ static int add_thread(struct attached *a, int tid)
 	if (!page)
 		return -ENOMEM;
 	page->start = TLD_DATA_START;
-	rc = tld_pin_thread(tldh_map_fd(), tid, page, a->meta);
+	rc = tld_pin_thread(tldh_map_fd(), tldh_map_shape().rev, tid, page, a->meta);
 	if (rc) {
 		page_free(page);
 		return rc;
@@ -384,7 +384,7 @@ static void release(struct attached *a, bool unpin)
 		page_free(a->threads[i].page);
 	}
 	free(a->threads);
-	munmap(a->meta, TLD_PAGE_SIZE);
+	munmap(a->meta, tld_system_page());
 	free(a);
 }
 
@@ -448,7 +448,7 @@ static int add_keys(struct tld_meta_page *meta, const char *keys, struct tldh_er
 		size = strtoul(colon + 1, &end, 10);
 		if (end != p + len || size == 0)
 			return tldh_fail(err, -EINVAL, "the size of key '%s' is not a positive number", name);
-		rc = tld_meta_add(meta, name, size);
+		rc = tld_meta_add(meta, tldh_map_shape().page, name, size);
 		if (rc < 0)
 			return tldh_fail(err, rc, "cannot add key '%s' of %lu bytes: %s", name, size,
 					 rc == -EINVAL ? "the name is empty or longer than 61 bytes, or the size exceeds a page"
@@ -486,7 +486,8 @@ int32_t tldh_attach(int32_t pid, const char *keys, struct tldh_error *err)
 	}
 	a = calloc(1, sizeof(*a));
 	if (a) {
-		a->meta = mmap(NULL, TLD_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		a->meta = mmap(NULL, tld_system_page(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
 		if (a->meta == MAP_FAILED) {
 			free(a);
 			a = NULL;
@@ -497,7 +498,7 @@ int32_t tldh_attach(int32_t pid, const char *keys, struct tldh_error *err)
 		goto out;
 	}
 	a->pid = pid;
-	a->meta->size = TLD_DATA_MAX;
+	a->meta->size = TLD_DATA_MAX_FOR(tldh_map_shape().page);
 	rc = add_keys(a->meta, keys, err);
 	/* The cleaner first: from the first page pinned on, our death must not leave it behind. */
 	if (!rc) {

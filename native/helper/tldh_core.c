@@ -25,6 +25,8 @@ TLDH_HIDDEN pthread_mutex_t tldh_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct tld_helper_bpf *skel;
 static int map_fd = -1;
+/* The open map's layout revision and page size (the helper's BPF programs are loaded for them). */
+static struct tld_map_shape map_shape;
 static char open_path[PATH_MAX];
 /* The last iterator output, reused between calls. */
 static char *out_buf;
@@ -133,6 +135,11 @@ TLDH_HIDDEN int tldh_map_fd(void)
 	return map_fd;
 }
 
+TLDH_HIDDEN struct tld_map_shape tldh_map_shape(void)
+{
+	return map_shape;
+}
+
 static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	(void)level;
@@ -161,6 +168,7 @@ static void close_locked(void)
 
 int32_t tldh_open(const char *pin_path, struct tldh_error *err)
 {
+	struct tld_map_shape shape;
 	char path[PATH_MAX];
 	int fd, rc;
 
@@ -175,7 +183,7 @@ int32_t tldh_open(const char *pin_path, struct tldh_error *err)
 	libbpf_set_print(silent_print);
 	tldh_capture_reset();
 	tld_set_print(tldh_capture_first);
-	fd = tld_map_open_path(path, true);
+	fd = tld_map_open_path(path, true, TLD_LAYOUT_START_IN_PAGE, &shape);
 	tld_set_print(NULL);
 	if (fd < 0) {
 		rc = tldh_fail(err, fd, "cannot open the task local data map at %s: %s%s", path,
@@ -188,6 +196,9 @@ int32_t tldh_open(const char *pin_path, struct tldh_error *err)
 		close(fd);
 		goto out;
 	}
+	/* The programs read and write pages of this map's size and revision (tld_helper.bpf.c). */
+	skel->rodata->page_size = shape.page;
+	skel->rodata->layout = shape.rev;
 	rc = bpf_map__reuse_fd(skel->maps.tld_data_map, fd);
 	if (!rc)
 		rc = tld_helper_bpf__load(skel);
@@ -200,6 +211,7 @@ int32_t tldh_open(const char *pin_path, struct tldh_error *err)
 		goto out;
 	}
 	map_fd = fd;
+	map_shape = shape;
 	snprintf(open_path, sizeof(open_path), "%s", path);
 	tldh_ok(err);
 	rc = 0;
@@ -434,8 +446,10 @@ int32_t tldh_write(int32_t pid, int32_t tid, uint32_t offset, const uint8_t *byt
 	rc = need_open(err);
 	if (!rc)
 		rc = check_pid(pid, err);
-	if (!rc && (n == 0 || n > TLD_DATA_MAX || offset > TLD_DATA_MAX - n))
-		rc = tldh_fail(err, -EINVAL, "%u bytes at offset %u do not fit a data page", n, offset);
+	if (!rc && (n == 0 || n > TLD_DATA_MAX_FOR(map_shape.page) ||
+		    offset > TLD_DATA_MAX_FOR(map_shape.page) - n))
+		rc = tldh_fail(err, -EINVAL, "%u bytes at offset %u do not fit a data page of %zu bytes", n,
+			       offset, map_shape.page);
 	if (!rc) {
 		skel->bss->write_tid = tid > 0 ? (uint32_t)tid : 0;
 		skel->bss->write_off = offset;
@@ -444,8 +458,10 @@ int32_t tldh_write(int32_t pid, int32_t tid, uint32_t offset, const uint8_t *byt
 		rc = run_iter(skel->progs.write_values, pid, buf, cap, len, err);
 	}
 	if (!rc && *len == 0)
-		rc = tldh_fail(err, -ENOENT, tid > 0 ? "thread %d of process %d has no task local data page"
-						      : "process %d has no thread with a task local data page",
+		rc = tldh_fail(err, -ENOENT, tid > 0 ? "thread %d of process %d has no task local data page "
+						       "it can write (none, or data not at the start of its page)"
+						     : "process %d has no thread with a task local data page it can "
+						       "write (none, or data not at the start of its page)",
 			       tid > 0 ? tid : pid, pid);
 	pthread_mutex_unlock(&tldh_lock);
 	return rc;

@@ -383,7 +383,7 @@ static void check_pin(struct tldh_host *h)
 	h->pin_exists = 1;
 	tldh_capture_reset();
 	tld_set_print(tldh_capture_first);
-	h->pin_ok = !tld_map_check(fd);
+	h->pin_ok = !tld_map_check(fd, NULL);
 	tld_set_print(NULL);
 	if (!h->pin_ok)
 		snprintf(h->pin_problem, sizeof(h->pin_problem), "%.255s", tldh_captured());
@@ -425,7 +425,7 @@ int32_t tldh_host_report(const char *pin_path, struct tldh_host *h, struct tldh_
 	tldh_resolve_pin(pin_path, h->pin_path, sizeof(h->pin_path));
 	if (h->cap_bpf) {
 		tld_set_print(NULL);
-		fd = tld_map_create();
+		fd = tld_map_create(TLD_LAYOUT_START_IN_PAGE);
 		h->uptr = fd >= 0;
 		if (fd >= 0)
 			close(fd);

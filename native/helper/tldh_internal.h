@@ -32,6 +32,9 @@ TLDH_HIDDEN void tldh_resolve_pin(const char *pin_path, char *out, size_t len);
 
 /* The map fd of the open helper, or -1 (tldh_core.c). */
 TLDH_HIDDEN int tldh_map_fd(void);
+struct tld_map_shape;
+/* The open map's layout revision and page size. */
+TLDH_HIDDEN struct tld_map_shape tldh_map_shape(void);
 /* Whether any thread of @pid has an entry in the map: 1, 0, or negative errno. */
 TLDH_HIDDEN int tldh_has_entries(int pid, struct tldh_error *err);
 

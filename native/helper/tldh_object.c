@@ -133,20 +133,22 @@ static void check_uptrs(struct findings *f, const struct btf *btf, const struct 
 static void check_tld_map(struct findings *f, const struct btf *btf, const struct bpf_map *map)
 {
 	if (bpf_map__type(map) != BPF_MAP_TYPE_TASK_STORAGE || bpf_map__key_size(map) != sizeof(int) ||
-	    bpf_map__value_size(map) != sizeof(struct tld_map_value) ||
+	    (bpf_map__value_size(map) != TLD_MAP_VALUE_SIZE_PAGE &&
+	     bpf_map__value_size(map) != TLD_MAP_VALUE_SIZE_VALUE) ||
 	    !(bpf_map__map_flags(map) & BPF_F_NO_PREALLOC)) {
 		add(f, TLDH_SEV_ERROR, "tld-map-shape", TLD_MAP_NAME,
 		    "tld_data_map has type %d, key size %u, value size %u, flags 0x%x; the shared map is a "
-		    "task storage map (type %d) with key size 4, value size 16 and BPF_F_NO_PREALLOC: "
-		    "include tld.bpf.h instead of declaring it",
+		    "task storage map (type %d) with key size 4, value size 16 (or 24, with start in the "
+		    "value) and BPF_F_NO_PREALLOC: include tld.bpf.h instead of declaring it",
 		    bpf_map__type(map), bpf_map__key_size(map), bpf_map__value_size(map),
 		    bpf_map__map_flags(map), BPF_MAP_TYPE_TASK_STORAGE);
 		return;
 	}
 	if (btf && bpf_map__btf_value_type_id(map) &&
-	    tld_btf_check_value(btf, bpf_map__btf_value_type_id(map), TLD_MAP_NAME))
+	    tld_btf_check_value(btf, bpf_map__btf_value_type_id(map), TLD_MAP_NAME, NULL))
 		add(f, TLDH_SEV_ERROR, "tld-map-shape", TLD_MAP_NAME,
-		    "tld_data_map's value is not two uptrs to the page structs of the shared layout: "
+		    "tld_data_map's value is not two uptrs to the page structs of the shared layout "
+		    "(and a u16 start): "
 		    "include tld.bpf.h instead of declaring it");
 }
 
@@ -679,7 +681,7 @@ int32_t tldh_object_load(const char *path, const char *map_pin_path, const char 
 		if (fd >= 0) {
 			tldh_capture_reset();
 			tld_set_print(tldh_capture_first);
-			rc = tld_map_check(fd);
+			rc = tld_map_check(fd, NULL);
 			tld_set_print(NULL);
 			close(fd);
 			if (rc) {

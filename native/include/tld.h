@@ -20,6 +20,16 @@
 extern "C" {
 #endif
 
+/*
+ * The page size libtld lays pages out for: the system's (getpagesize()), or
+ * less when the map in use was made by a BPF object compiled for smaller
+ * pages (its uptr structs' size: what its programs can reach).
+ */
+size_t tld_page_size(void);
+/* The bytes of values a thread's page holds, and the keys a process can have, at that page size. */
+#define TLD_DATA_MAX ((size_t)TLD_DATA_MAX_FOR(tld_page_size()))
+#define TLD_MAX_KEYS ((int)TLD_MAX_KEYS_FOR(tld_page_size()))
+
 /* An opaque key: the value's offset in a thread's data area, or -errno. */
 typedef struct {
 	int off;
@@ -42,7 +52,8 @@ static inline int tld_off_err(tld_off_t k)
  * offset. Errors (negative off): -EINVAL for an empty name, a name longer than
  * TLD_NAME_MAX, size 0 or a size over TLD_DATA_MAX; -EEXIST for a name added
  * with another size; -ENOSPC when the page or the key table is full; -ENOMEM
- * or -EOPNOTSUPP (pages other than 4 KiB) when the metadata page cannot exist.
+ * or -EOPNOTSUPP (a page size outside 4 to 64 KiB) when the metadata page
+ * cannot exist.
  */
 tld_off_t tld_add_key_def(const char *name, size_t size);
 
@@ -73,7 +84,8 @@ void *tld_thread_data(void);
 int tld_map_fd(void);
 
 /*
- * Makes the library use @fd (a map of the right shape) instead of the pin.
+ * Makes the library use @fd (a map of the right shape, of either layout
+ * revision: see tld_layout.h) instead of the pin.
  * Call before any thread resolves a key. Returns 0, -EINVAL for a map of
  * another shape, -EBUSY when a map is already in use. The caller keeps
  * ownership of @fd.

@@ -36,7 +36,7 @@ inline char *data()
 template <typename T> class variable {
 	static_assert(std::is_trivially_copyable<T>::value,
 		      "tld::variable<T> needs a trivially copyable T: BPF reads its bytes");
-	static_assert(sizeof(T) <= TLD_DATA_MAX, "tld::variable<T> must fit a page");
+	static_assert(sizeof(T) <= TLD_DATA_MAX_FOR(TLD_PAGE_SIZE_MAX), "tld::variable<T> must fit a page");
 
 public:
 	explicit variable(const char *name) : key_(tld_add_key_def(name, sizeof(T))) {}

@@ -36,7 +36,9 @@ struct tldh_rec {
 
 struct tldh_meta_rec {
 	__u32 tgid;
-	__u32 len;
+	__u32 len;       /* bytes of the metadata page that follow: TLD_META_SIZE_FOR(page_size) */
+	__u32 page_size; /* the map's page size (tld_layout.h) */
+	__u32 layout;    /* the map's enum tld_layout_rev */
 };
 
 /* Flags of a thread record. */
@@ -49,11 +51,14 @@ struct tldh_thread_rec {
 	__u32 tgid;
 	__u32 flags;
 	__u32 data_len;
-	__u64 start; /* the data page's own `start` */
+	/* Where the data area starts in the page: the page's own `start`, or the map value's (layout). */
+	__u64 start;
 	char comm[TLDH_COMM_LEN];
 	/* For a process listing: keys published and bytes they use, from this thread's metadata. */
 	__u32 key_cnt;
 	__u32 used;
+	__u32 page_size; /* the map's page size */
+	__u32 layout;    /* the map's enum tld_layout_rev */
 };
 
 /* Fields of a struct tldh_sched_rec that the running kernel has (CO-RE decides at load). */

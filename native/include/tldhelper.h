@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define TLDH_ABI_VERSION 4
+#define TLDH_ABI_VERSION 5
 #define TLDH_MESSAGE_LEN 512
 
 struct tldh_error {

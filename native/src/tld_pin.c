@@ -13,16 +13,20 @@
 #define PIDFD_THREAD O_EXCL /* a pidfd of one thread, not of its thread group */
 #endif
 
-TLD_HIDDEN int tld_pin_thread(int map_fd, pid_t tid, struct tld_data_page *page, struct tld_meta_page *meta)
+TLD_HIDDEN int tld_pin_thread(int map_fd, enum tld_layout_rev rev, pid_t tid, struct tld_data_page *page,
+			      struct tld_meta_page *meta)
 {
-	struct tld_map_value v = { .data = page, .meta = meta };
+	/* libtld's pages are whole pages: the data area starts TLD_DATA_START bytes in, under both revisions. */
+	struct tld_map_value v1 = { .data = page, .meta = meta };
+	struct tld_map_value_v2 v2 = { .data = page, .meta = meta, .start = TLD_DATA_START };
+	const void *v = rev == TLD_LAYOUT_START_IN_VALUE ? (const void *)&v2 : (const void *)&v1;
 	int pidfd, err = 0;
 
 	pidfd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
 	if (pidfd < 0)
 		return -errno;
 	/* The kernel pins the pages of the caller's address space, whichever thread the entry is for. */
-	if (bpf_map_update_elem(map_fd, &pidfd, &v, BPF_ANY))
+	if (bpf_map_update_elem(map_fd, &pidfd, v, BPF_ANY))
 		err = -errno;
 	close(pidfd);
 	return err;

@@ -94,7 +94,8 @@ static void tld_fork_child(void)
 		return;
 	tls_self->tid = gettid();
 	map_fd = tld_map_fd_peek();
-	err = map_fd < 0 ? map_fd : tld_pin_thread(map_fd, tls_self->tid, tls_self->page, tld_meta_get());
+	err = map_fd < 0 ? map_fd : tld_pin_thread(map_fd, tld_map_shape().rev, tls_self->tid, tls_self->page,
+						   tld_meta_get());
 	if (err)
 		tld_pr("cannot pin the forked child's page: %s", strerror(-err));
 }
@@ -111,6 +112,7 @@ static void *tld_thread_init(void)
 	struct tld_data_page *page = NULL;
 	struct tld_meta_page *meta;
 	struct tld_thread *t = NULL;
+	size_t sys = tld_system_page();
 	unsigned long gen;
 	int map_fd, err;
 
@@ -122,17 +124,18 @@ static void *tld_thread_init(void)
 	map_fd = tld_map_fd();
 	if (map_fd < 0)
 		return NULL;
-	page = aligned_alloc(TLD_PAGE_SIZE, TLD_PAGE_SIZE);
+	/* A whole system page: the data area starts at the page's TLD_DATA_START under both revisions. */
+	page = aligned_alloc(sys, sys);
 	t = malloc(sizeof(*t));
 	if (!page || !t) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	memset(page, 0, TLD_PAGE_SIZE);
+	memset(page, 0, sys);
 	page->start = TLD_DATA_START;
 	t->page = page;
 	t->tid = gettid();
-	err = tld_pin_thread(map_fd, t->tid, page, meta);
+	err = tld_pin_thread(map_fd, tld_map_shape().rev, t->tid, page, meta);
 	if (err)
 		goto fail;
 
@@ -166,7 +169,7 @@ void *tld_resolve_key(tld_off_t k)
 {
 	char *data;
 
-	if (k.off < 0 || k.off >= TLD_DATA_MAX) {
+	if (k.off < 0 || (size_t)k.off >= TLD_DATA_MAX) {
 		errno = k.off < 0 ? -k.off : EINVAL;
 		return NULL;
 	}
@@ -207,6 +210,6 @@ void tld_free(void)
 
 	meta = tld_meta_take();
 	if (meta)
-		munmap(meta, TLD_PAGE_SIZE);
+		munmap(meta, tld_system_page());
 	tld_map_release();
 }

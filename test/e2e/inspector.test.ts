@@ -10,8 +10,10 @@ import type { FrameLocator, Locator } from 'playwright-core';
 
 import { CodeServer } from '../support/codeServer';
 import { assertTableIsDemo, demoReport as demoReportOf, demoValuesOnce, inspectDemo, setInEveryThread } from '../support/demoInspector';
+import { DATA_NOT_AT_PAGE_START } from '../../extension/src/client/snapshot';
 import { demoBinary, Proc, sleep } from '../support/processes';
 import { repoRoot } from '../support/repo';
+import { UPSTREAM_STYLE, buildUpstreamStyle } from '../support/upstreamStyle';
 import { World } from '../support/world';
 
 const world = new World('e2e');
@@ -223,4 +225,24 @@ test('Compile BPF File takes tldStudio.bpf.includePath (${workspaceFolder} expan
   const done = vsc.page.locator('.notifications-toasts', { hasText: 'Compiled needs_settings.bpf.c: no problems.' });
   await done.first().waitFor({ timeout: 90_000 });
   await vsc.shot('compiled-with-settings');
+});
+
+test("the Hint Inspector on a producer of upstream's first layout revision with its default TLD_DYN_DATA_SIZE says its data is not at the start of its page", async () => {
+  const bin = fs.mkdtempSync('/tmp/tld-e2e-upstream-style-');
+  try {
+    buildUpstreamStyle(bin);
+    const writer = world.procs.spawn(path.join(bin, UPSTREAM_STYLE.writerRev1Malloc), [world.pinPath, '3'], 'upstream-style writer');
+    await writer.waitForLine(/^ready \d+/, 30_000);
+    // One inspector on screen: the demo's goes first.
+    await vsc.runCommand('View: Close All Editors');
+    await vsc.runCommand('TLD Studio: Inspect Process');
+    await vsc.page.locator('.quick-input-list .monaco-list-row', { hasText: `(${writer.pid})` }).first().click({ timeout: 30_000 });
+    const message = vsc.inspector().locator('#message');
+    await message.filter({ hasText: DATA_NOT_AT_PAGE_START }).waitFor({ timeout: 30_000 });
+    assert.doesNotMatch(await message.innerText(), /outside its page/);
+    await vsc.shot('inspector-data-not-at-page-start');
+    await writer.kill();
+  } finally {
+    fs.rmSync(bin, { recursive: true, force: true });
+  }
 });

@@ -30,14 +30,15 @@ const probe = JSON.parse(execFileSync(path.join(nativeBuild, 'tests', 'layout_pr
 /** What the TypeScript side says of each struct of tld_layout.h. */
 const layoutStructs: Record<string, StructLayout> = {
   tld_meta_entry: { size: L.ENTRY_SIZE, fields: { name: 0, size: L.NAME_LEN } },
-  tld_meta_page: { size: L.META_PAGE_SIZE, fields: { cnt: L.META_CNT, size: L.META_SIZE, entries: L.META_HEADER } },
-  tld_data_page: { size: L.PAGE_SIZE, fields: { start: 0, data: L.DATA_START } },
+  // In user space the pages' arrays are open (pages are the system's size): the structs are their headers.
+  tld_meta_page: { size: L.META_HEADER, fields: { cnt: L.META_CNT, size: L.META_SIZE, entries: L.META_HEADER } },
+  tld_data_page: { size: L.DATA_START, fields: { start: 0, data: L.DATA_START } },
 };
 
 /** ... and of each struct of tldh_records.h. */
 const recordStructs: Record<string, StructLayout> = {
   tldh_rec: { size: R.REC_HEADER, fields: { type: R.REC_TYPE, size: R.REC_SIZE } },
-  tldh_meta_rec: { size: R.META_REC, fields: { tgid: R.META_TGID, len: R.META_LEN } },
+  tldh_meta_rec: { size: R.META_REC, fields: { tgid: R.META_TGID, len: R.META_LEN, page_size: R.META_PAGE_SIZE, layout: R.META_LAYOUT } },
   tldh_thread_rec: {
     size: R.THREAD_REC,
     fields: {
@@ -49,6 +50,8 @@ const recordStructs: Record<string, StructLayout> = {
       comm: R.THREAD_COMM,
       key_cnt: R.THREAD_KEY_CNT,
       used: R.THREAD_USED,
+      page_size: R.THREAD_PAGE_SIZE,
+      layout: R.THREAD_LAYOUT,
     },
   },
   tldh_sched_rec: {
@@ -71,7 +74,7 @@ const recordStructs: Record<string, StructLayout> = {
 };
 
 /** Structs only C and BPF read: the map value is never decoded in TypeScript. */
-const notMirrored = ['tld_map_value'];
+const notMirrored = ['tld_map_value', 'tld_map_value_v2'];
 
 function koffiLayout(t: TypeObject): StructLayout {
   const members = Object.keys(koffi.type(t).members ?? {});
@@ -87,14 +90,20 @@ test('layout.ts has the sizes, offsets and constants of tld_layout.h as the C co
   for (const [name, ts] of Object.entries(layoutStructs)) assert.deepEqual(probe.structs[name], ts, name);
   assert.deepEqual(
     {
-      TLD_PAGE_SIZE: L.PAGE_SIZE,
+      TLD_PAGE_SIZE_MIN: L.PAGE_SIZE_MIN,
+      TLD_PAGE_SIZE_MAX: L.PAGE_SIZE_MAX,
       TLD_NAME_LEN: L.NAME_LEN,
       TLD_ENTRY_SIZE: L.ENTRY_SIZE,
       TLD_NAME_MAX: L.NAME_MAX,
-      TLD_MAX_KEYS: L.MAX_KEYS,
+      TLD_META_HEADER: L.META_HEADER,
+      ...Object.fromEntries([4096, 16384, 65536].flatMap((p) => {
+        const g = L.geometry(p);
+        return [[`TLD_MAX_KEYS_FOR(${p})`, g.maxKeys], [`TLD_DATA_MAX_FOR(${p})`, g.dataMax], [`TLD_META_SIZE_FOR(${p})`, g.metaSize]];
+      })),
       TLD_DATA_START: L.DATA_START,
-      TLD_DATA_MAX: L.DATA_MAX,
       TLD_VALUE_ALIGN: L.VALUE_ALIGN,
+      TLD_LAYOUT_START_IN_PAGE: L.LAYOUT_START_IN_PAGE,
+      TLD_LAYOUT_START_IN_VALUE: L.LAYOUT_START_IN_VALUE,
       TLD_DEFAULT_PIN_DIR: L.DEFAULT_PIN_DIR,
       TLD_MAP_NAME: L.MAP_NAME,
     },
@@ -126,9 +135,11 @@ test('the koffi structs of tldhelper.h have the C size and every field at its C 
   assert.equal(MAX_LOADED, probe.constants.TLDH_MAX_LOADED);
 });
 
-test('the webview draws a page of TLD_DATA_MAX bytes with room for TLD_MAX_KEYS keys', () => {
-  const l = layoutOf([{ name: 'a', size: 3, offset: 0 }]);
-  assert.equal(l.capacity, probe.constants.TLD_DATA_MAX);
-  assert.equal(l.maxEntries, probe.constants.TLD_MAX_KEYS);
-  assert.equal(l.used, probe.constants.TLD_VALUE_ALIGN);
+test('the webview draws a page of TLD_DATA_MAX_FOR(page) bytes with room for TLD_MAX_KEYS_FOR(page) keys at 4, 16 and 64 KiB', () => {
+  for (const p of [4096, 16384, 65536]) {
+    const l = layoutOf([{ name: 'a', size: 3, offset: 0 }], p);
+    assert.equal(l.capacity, probe.constants[`TLD_DATA_MAX_FOR(${p})`]);
+    assert.equal(l.maxEntries, probe.constants[`TLD_MAX_KEYS_FOR(${p})`]);
+    assert.equal(l.used, probe.constants.TLD_VALUE_ALIGN);
+  }
 });

@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
@@ -264,9 +265,9 @@ static void run_busy(void)
 
 static void run_corrupt(void)
 {
-	struct tld_meta_page *meta = mmap(NULL, TLD_PAGE_SIZE, PROT_READ | PROT_WRITE,
+	struct tld_meta_page *meta = mmap(NULL, (size_t)getpagesize(), PROT_READ | PROT_WRITE,
 					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct tld_data_page *data = mmap(NULL, TLD_PAGE_SIZE, PROT_READ | PROT_WRITE,
+	struct tld_data_page *data = mmap(NULL, (size_t)getpagesize(), PROT_READ | PROT_WRITE,
 					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct tld_map_value v = { .data = data, .meta = meta };
 	int pidfd, fd = tld_map_fd();

@@ -76,6 +76,11 @@ int main(void)
 	FIELD(tld_map_value, data);
 	FIELD(tld_map_value, meta);
 	struct_end();
+	STRUCT(tld_map_value_v2);
+	FIELD(tld_map_value_v2, data);
+	FIELD(tld_map_value_v2, meta);
+	FIELD(tld_map_value_v2, start);
+	struct_end();
 
 	/* tldh_records.h */
 	STRUCT(tldh_rec);
@@ -85,6 +90,8 @@ int main(void)
 	STRUCT(tldh_meta_rec);
 	FIELD(tldh_meta_rec, tgid);
 	FIELD(tldh_meta_rec, len);
+	FIELD(tldh_meta_rec, page_size);
+	FIELD(tldh_meta_rec, layout);
 	struct_end();
 	STRUCT(tldh_thread_rec);
 	FIELD(tldh_thread_rec, tid);
@@ -95,6 +102,8 @@ int main(void)
 	FIELD(tldh_thread_rec, comm);
 	FIELD(tldh_thread_rec, key_cnt);
 	FIELD(tldh_thread_rec, used);
+	FIELD(tldh_thread_rec, page_size);
+	FIELD(tldh_thread_rec, layout);
 	struct_end();
 	STRUCT(tldh_sched_rec);
 	FIELD(tldh_sched_rec, tid);
@@ -186,14 +195,26 @@ int main(void)
 	struct_end();
 
 	printf("\n  },\n  \"constants\": {");
-	NUM(TLD_PAGE_SIZE);
+	NUM(TLD_PAGE_SIZE_MIN);
+	NUM(TLD_PAGE_SIZE_MAX);
 	NUM(TLD_NAME_LEN);
 	NUM(TLD_ENTRY_SIZE);
 	NUM(TLD_NAME_MAX);
-	NUM(TLD_MAX_KEYS);
+	NUM(TLD_META_HEADER);
+	/* The geometry at each page size the layout supports. */
+	NUM(TLD_MAX_KEYS_FOR(4096));
+	NUM(TLD_MAX_KEYS_FOR(16384));
+	NUM(TLD_MAX_KEYS_FOR(65536));
+	NUM(TLD_DATA_MAX_FOR(4096));
+	NUM(TLD_DATA_MAX_FOR(16384));
+	NUM(TLD_DATA_MAX_FOR(65536));
+	NUM(TLD_META_SIZE_FOR(4096));
+	NUM(TLD_META_SIZE_FOR(16384));
+	NUM(TLD_META_SIZE_FOR(65536));
 	NUM(TLD_DATA_START);
-	NUM(TLD_DATA_MAX);
 	NUM(TLD_VALUE_ALIGN);
+	NUM(TLD_LAYOUT_START_IN_PAGE);
+	NUM(TLD_LAYOUT_START_IN_VALUE);
 	STR(TLD_DEFAULT_PIN_DIR);
 	STR(TLD_MAP_NAME);
 	NUM(TLDH_COMM_LEN);

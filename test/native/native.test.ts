@@ -9,6 +9,7 @@ import { nativeBuild } from '../support/repo';
 const suites: ReadonlyArray<{ binary: string; about: string }> = [
   { binary: 'test_keys', about: 'libtld keys: offsets, packing and errors' },
   { binary: 'test_concurrency', about: 'libtld keys added by many threads at once' },
+  { binary: 'test_layout', about: 'the layout at 4, 16 and 64 KiB pages and in both revisions: keys, and what a map\'s BTF says' },
   { binary: 'test_bpf', about: 'libtld read by BPF programs on the running kernel' },
   { binary: 'test_cpp', about: 'libtld C++ tld::variable read by BPF' },
   { binary: 'test_map_check', about: 'libtld checks a pinned map: refusals say why; CAP_SYS_ADMIN is not needed' },

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/btf.h>
 
@@ -22,6 +23,7 @@
 
 #include "tld_reader.h"
 #include "tld_struct_ops.skel.h"
+#include "tld_test_v2.skel.h"
 
 TLD_DEFINE_KEY(k_a, "test.a", sizeof(__u64));
 TLD_DEFINE_KEY(k_b, "test.b", sizeof(__u32));
@@ -380,13 +382,13 @@ static void pin_pages(struct tld_data_page *page, struct tld_meta_page *meta)
 
 static void *new_page(void)
 {
-	void *p = mmap(NULL, TLD_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = mmap(NULL, (size_t)getpagesize(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	CHECK(p != MAP_FAILED, "mmap failed");
 	return p;
 }
 
-static void bpf_reads_upstream_style_pages(void)
+static void bpf_refuses_data_not_at_the_page_start(void)
 {
 	struct tld_test_record recs[MAX_RECS];
 	struct tld_meta_page *meta = new_page();
@@ -395,8 +397,12 @@ static void bpf_reads_upstream_style_pages(void)
 	__u8 *data;
 	int n;
 
-	ctest_uses("uptr pages laid out by another implementation (data not at the page start)");
-	/* Upstream's library places the data area wherever malloc put it within the page. */
+	ctest_uses("uptr pages laid out by upstream's first revision with data inside the page");
+	/*
+	 * Upstream's first revision with a small TLD_DYN_DATA_SIZE puts its data wherever malloc
+	 * put it in the page: a `start` other than 8 at the page's base. Its own readers read the
+	 * wrong bytes there; ours find nothing rather than a wrong value.
+	 */
 	page->start = 208;
 	data = (__u8 *)page + page->start;
 	strcpy(meta->entries[0].name, "test.b");
@@ -409,11 +415,77 @@ static void bpf_reads_upstream_style_pages(void)
 	pin_pages(page, meta);
 
 	n = reader_dump(skel, recs, MAX_RECS);
-	CHECK(n == 1 && (recs[0].found & 3) == 3, "BPF did not find both keys (found 0x%x)",
-	      n ? recs[0].found : 0);
+	CHECK(n == 1 && recs[0].has_entry, "BPF saw %d threads", n);
+	CHECK(!(recs[0].found & 3), "BPF returned values from a page whose data is not at its start (found 0x%x)",
+	      recs[0].found);
+	tld_test_bpf__destroy(skel);
+
+	/* The same values at the page's start are found. */
+	page->start = 8;
+	memmove((__u8 *)page + 8, data, 16);
+	skel = reader_open();
+	n = reader_dump(skel, recs, MAX_RECS);
+	CHECK(n == 1 && (recs[0].found & 3) == 3, "BPF did not find both keys (found 0x%x)", n ? recs[0].found : 0);
 	CHECK_EQ(recs[0].vals[TLD_TEST_A], 42);
 	CHECK_EQ(recs[0].vals[TLD_TEST_B], 7);
 	tld_test_bpf__destroy(skel);
+}
+
+/*
+ * A scheduler built with TLD_START_IN_VALUE makes and pins a map of upstream's later revision
+ * (24-byte values, start in the value); libtld takes that map and pins its pages as the
+ * revision holds them, and the scheduler's lookups find every value.
+ */
+static void bpf_of_the_later_revision_reads_libtld(void)
+{
+	struct tld_test_record recs[MAX_RECS];
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	union bpf_iter_link_info linfo = {};
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+	struct tld_test_v2_bpf *skel;
+	struct bpf_link *link;
+	tld_off_t a, b;
+	__u64 *pa;
+	__u32 *pb;
+	int fd, n = 0, err;
+
+	ctest_uses("a task storage map with uptrs and a u16 start in its value");
+	skel = tld_test_v2_bpf__open();
+	CHECK(skel, "cannot open the later-revision readers: %s", strerror(errno));
+	skel->rodata->target_tgid = getpid();
+	/* As a scheduler's loader does: the map is pinned where applications find it. */
+	err = bpf_map__set_pin_path(skel->maps.tld_data_map, tld_map_pin_path());
+	CHECK(!err, "pin path: %s", strerror(-err));
+	err = tld_test_v2_bpf__load(skel);
+	CHECK(!err, "cannot load the later-revision readers: %s", strerror(-err));
+	CHECK(!bpf_obj_get_info_by_fd(bpf_map__fd(skel->maps.tld_data_map), &info, &info_len), "map info");
+	CHECK_EQ(info.value_size, TLD_MAP_VALUE_SIZE_VALUE);
+
+	a = tld_add_key_def("test.a", sizeof(__u64));
+	b = tld_add_key_def("test.b", sizeof(__u32));
+	pa = tld_resolve_key(a);
+	pb = tld_resolve_key(b);
+	CHECK(pa && pb, "libtld cannot use the later-revision map: %s", strerror(errno));
+	*pa = 4242;
+	*pb = 77;
+
+	linfo.task.pid = getpid();
+	opts.link_info = &linfo;
+	opts.link_info_len = sizeof(linfo);
+	link = bpf_program__attach_iter(skel->progs.dump_values, &opts);
+	CHECK(link, "cannot attach the iter/task dump: %s", strerror(errno));
+	fd = bpf_iter_create(bpf_link__fd(link));
+	CHECK(fd >= 0, "cannot create the iterator: %s", strerror(errno));
+	while (n < MAX_RECS && read(fd, &recs[n], sizeof(*recs)) == sizeof(*recs))
+		n++;
+	close(fd);
+	bpf_link__destroy(link);
+	CHECK(n == 1 && (recs[0].found & 3) == 3, "BPF did not find both keys (found 0x%x)", n ? recs[0].found : 0);
+	CHECK_EQ(recs[0].vals[TLD_TEST_A], 4242);
+	CHECK_EQ(recs[0].vals[TLD_TEST_B], 77);
+	tld_free();
+	tld_test_v2_bpf__destroy(skel);
 }
 
 static void bpf_rejects_hostile_metadata(void)
@@ -537,6 +609,7 @@ CTEST_MAIN(CTEST(kernel_has_what_libtld_needs),
 	   CTEST(forked_child_pins_its_own_pages),
 	   CTEST(pinned_map_of_another_shape_is_refused),
 	   CTEST(tld_free_releases_every_entry),
-	   CTEST(bpf_reads_upstream_style_pages),
+	   CTEST(bpf_refuses_data_not_at_the_page_start),
+	   CTEST(bpf_of_the_later_revision_reads_libtld),
 	   CTEST(bpf_rejects_hostile_metadata),
 	   CTEST(bpf_reads_hints_in_struct_ops))

@@ -76,7 +76,7 @@ static void *worker(void *arg)
 static void check_round(int r)
 {
 	int off_of[NAMES], size_of[NAMES], count = 0;
-	char used[TLD_DATA_MAX] = { 0 };
+	char used[TLD_DATA_MAX_FOR(TLD_PAGE_SIZE_MAX)] = { 0 };
 
 	for (int n = 0; n < NAMES; n++)
 		off_of[n] = -1, size_of[n] = 0;
@@ -107,7 +107,7 @@ static void check_round(int r)
 
 		if (off_of[n] < 0)
 			continue;
-		CHECK(off_of[n] % 8 == 0 && end <= TLD_DATA_MAX, "round %d: key %d at %d..%d", r, n,
+		CHECK(off_of[n] % 8 == 0 && end <= (int)TLD_DATA_MAX, "round %d: key %d at %d..%d", r, n,
 		      off_of[n], end);
 		for (int b = off_of[n]; b < end; b++) {
 			CHECK(!used[b], "round %d: key %d overlaps another at byte %d", r, n, b);

@@ -191,6 +191,8 @@ function threadStream(tids: readonly number[], data: readonly number[], type = R
     buf.set(Buffer.from('worker\0'), body + 24);
     v.setUint32(body + 40, 2, true);
     v.setUint32(body + 44, 16, true);
+    v.setUint32(body + 48, 4096, true); // page_size
+    v.setUint32(body + 52, 1, true); // layout: start in the page
     buf.set(data, body + THREAD_REC);
   });
   return buf;

@@ -170,7 +170,7 @@ test('a caller other than root pins programs under the configured root only', ()
   assert.equal(checkPinRoot(root, '/sys/fs/bpf/other', '/sys/fs/bpf/tld-studio'), '/sys/fs/bpf/other');
 });
 
-test('host requests with ids or pids that would wrap, offsets past a page or bad keys are refused', () => {
+test('host requests with ids or pids that would wrap, offsets past the largest page (64 KiB; the helper holds writes to the map\'s own) or bad keys are refused', () => {
   const ok = (line: string) => assert.notEqual(parseHostRequest(line), null, line);
   const no = (line: string) => assert.equal(parseHostRequest(line), null, line);
   ok(`{"id":1,"method":"snapshot","pid":${PID_MAX_LIMIT}}`);
@@ -181,15 +181,15 @@ test('host requests with ids or pids that would wrap, offsets past a page or bad
   ok('{"id":1,"method":"progUnload","pinRoot":"/sys/fs/bpf/tld-studio","progId":4294967295}');
   no('{"id":1,"method":"progUnload","pinRoot":"/sys/fs/bpf/tld-studio","progId":4294971026}');
   no('{"id":1,"method":"progUnload","pinRoot":"/sys/fs/bpf/tld-studio","progId":0}');
-  ok('{"id":1,"method":"write","pid":5,"tid":0,"offset":4087,"bytes":"AQ=="}');
-  no('{"id":1,"method":"write","pid":5,"tid":0,"offset":4088,"bytes":"AQ=="}');
+  ok('{"id":1,"method":"write","pid":5,"tid":0,"offset":65527,"bytes":"AQ=="}');
+  no('{"id":1,"method":"write","pid":5,"tid":0,"offset":65528,"bytes":"AQ=="}');
   no('{"id":1,"method":"write","pid":5,"tid":-1,"offset":0,"bytes":"AQ=="}');
   no(`{"id":1,"method":"write","pid":5,"tid":${2 ** 32 + 6},"offset":0,"bytes":"AQ=="}`);
   no('{"id":1,"method":"write","pid":5,"tid":0,"offset":0,"bytes":"not base64!"}');
   no('{"id":1,"method":"attach","pid":5,"keys":[]}');
   no('{"id":1,"method":"attach","pid":5,"keys":[{"name":"a:b","size":4}]}');
   no('{"id":1,"method":"attach","pid":5,"keys":[{"name":"a","size":0}]}');
-  no('{"id":1,"method":"attach","pid":5,"keys":[{"name":"a","size":4089}]}');
+  no('{"id":1,"method":"attach","pid":5,"keys":[{"name":"a","size":65529}]}');
   no(`{"id":1,"method":"attach","pid":5,"keys":[{"name":"${'n'.repeat(62)}","size":4}]}`);
   no('{"id":1,"method":"objectCheck","path":"/tmp/a\\u0000b"}');
   no('{"id":1,"method":"objectCheck","path":""}');

@@ -5,6 +5,9 @@ import * as os from 'node:os';
 import { HOST_COMMAND, HOST_CONFIG_PATH, readHostConfig } from './hostConfig';
 import { InstallManifest, readManifest } from './helperInstall';
 import { hostInstalled } from './hostHelper';
+import { TldError } from './errors';
+import { LAYOUT_START_IN_PAGE, LayoutRevision } from './layout';
+import { ProcessSnapshot } from './snapshot';
 import { defaultLibraryPath, nativeHostReport } from './nativeHelper';
 import { defaultPinPath, toolchainFiles } from './paths';
 import { BPFTOOL_MIN, LIBBPF_MIN, clangVersion, loadToolchain, versionAtLeast } from './toolchain';
@@ -151,4 +154,41 @@ function groupCheck(): DoctorCheck | undefined {
         : `${user} is not in the group ${m.group}: programs started by ${user} cannot open the shared pin`,
     fix: m.users.includes(user) ? `log out and in again (or run newgrp ${m.group})` : installCommand(user),
   };
+}
+
+/** How a layout revision keeps `start`, for people. */
+export function layoutLabel(layout: LayoutRevision): string {
+  return layout === LAYOUT_START_IN_PAGE
+    ? 'start in the data page (upstream\'s first revision, 16-byte map value)'
+    : 'start in the map value (upstream\'s later revision, 24-byte map value)';
+}
+
+/**
+ * `tldctl doctor PID`: whether process @pid's task local data reads right, from one snapshot
+ * taken by @snapshot. A target laid out where readers look elsewhere fails with the reason.
+ */
+export async function processCheck(pid: number, snapshot: (pid: number) => Promise<ProcessSnapshot>): Promise<DoctorCheck> {
+  const name = `process ${pid}`;
+  try {
+    const s = await snapshot(pid);
+    const withPage = s.threads.filter((t) => t.hasData).length;
+    return {
+      name,
+      ok: true,
+      detail: `${s.keys.length} key(s) using ${s.used} of ${s.capacity} bytes, ${withPage} thread(s) with a page; ` +
+        `${s.pageSize}-byte pages, ${layoutLabel(s.layout)}`,
+    };
+  } catch (e) {
+    if (!(e instanceof TldError)) throw e;
+    return {
+      name,
+      ok: false,
+      // The check is named after the process already.
+      detail: e.message.startsWith(`process ${pid}, `) ? e.message.slice(`process ${pid}, `.length) : e.message,
+      fix: e.code === 'ELAYOUT'
+        ? 'build the program against libtld (-I native/include/upstream -ltld: the drop-in for task_local_data.h), ' +
+          'or give upstream\'s header a TLD_DYN_DATA_SIZE of half a page or more (its data then starts its page), or move to its later revision (start in the map value)'
+        : undefined,
+    };
+  }
 }

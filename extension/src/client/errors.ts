@@ -12,6 +12,7 @@ export type TldErrorCode =
   | 'EALREADY'
   | 'ENOMEM'
   | 'ECORRUPT' // metadata in the target process is corrupt or hostile
+  | 'ELAYOUT' // the target lays data out where readers look elsewhere (upstream's TLD_DYN_DATA_SIZE bug)
   | 'EHELPER' // the helper library or host failed
   | 'EIO';
 

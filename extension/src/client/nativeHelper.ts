@@ -10,7 +10,7 @@ import { helperStructs } from './helperStructs';
 import { helperLibraryPath } from './paths';
 import { Finding, HostReport, KeySpec, LoadResult, LoadedProgram, RawHelper, TraceChunk } from './protocol';
 
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** Where the built library is (paths.ts). */
 export function defaultLibraryPath(): string {

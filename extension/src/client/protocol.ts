@@ -1,7 +1,7 @@
 // The helper's interface, one definition for both transports: in-process (koffi) and the
 // privileged helper host (JSON lines over stdio). Mirrors native/include/tldhelper.h.
 import { TldError } from './errors';
-import { DATA_MAX, MAX_KEYS, NAME_MAX } from './layout';
+import { DATA_MAX_ANY, MAX_KEYS_ANY, NAME_MAX } from './layout';
 
 /** What the host can do (struct tldh_host). */
 export interface HostReport {
@@ -168,12 +168,12 @@ const isPath = (v: unknown): v is string => typeof v === 'string' && v.length > 
 const isBase64 = (v: unknown): v is string => typeof v === 'string' && v.length <= BYTES_MAX && /^[A-Za-z0-9+/]*={0,2}$/.test(v);
 const isKey = (k: unknown): k is KeySpec =>
   isObj(k) && typeof k.name === 'string' && k.name.length > 0 && Buffer.byteLength(k.name) <= NAME_MAX &&
-  !/[\0\n:]/.test(k.name) && inRange(k.size, 1, DATA_MAX);
+  !/[\0\n:]/.test(k.name) && inRange(k.size, 1, DATA_MAX_ANY);
 
 /**
  * Validates one request line from the client; null when malformed or out of range: pids and
  * tids within PID_MAX_LIMIT and program ids within u32 (nothing wraps to another id), offsets
- * within a data page, paths without NUL.
+ * within the largest data page (the helper checks the map's own), paths without NUL.
  */
 export function parseHostRequest(line: string): HostRequest | null {
   let v: unknown;
@@ -195,7 +195,7 @@ export function parseHostRequest(line: string): HostRequest | null {
     case 'traceStart':
       return isPid(v.pid) ? { id, method: v.method, pid: v.pid } : null;
     case 'write':
-      return isPid(v.pid) && (v.tid === 0 || isPid(v.tid)) && inRange(v.offset, 0, DATA_MAX - 1) && isBase64(v.bytes)
+      return isPid(v.pid) && (v.tid === 0 || isPid(v.tid)) && inRange(v.offset, 0, DATA_MAX_ANY - 1) && isBase64(v.bytes)
         ? { id, method: 'write', pid: v.pid, tid: v.tid as number, offset: v.offset, bytes: v.bytes }
         : null;
     case 'objectCheck':
@@ -211,7 +211,7 @@ export function parseHostRequest(line: string): HostRequest | null {
         ? { id, method: 'progUnload', pinRoot: v.pinRoot, progId: v.progId }
         : null;
     case 'attach':
-      if (!isPid(v.pid) || !Array.isArray(v.keys) || v.keys.length === 0 || v.keys.length > MAX_KEYS) return null;
+      if (!isPid(v.pid) || !Array.isArray(v.keys) || v.keys.length === 0 || v.keys.length > MAX_KEYS_ANY) return null;
       if (!v.keys.every(isKey)) return null;
       return { id, method: 'attach', pid: v.pid, keys: v.keys.map((k: KeySpec) => ({ name: k.name, size: k.size })) };
     default:

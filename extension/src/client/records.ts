@@ -10,12 +10,14 @@ export const REC_TRACE = 5;
 export const REC_HEADER = 8;
 export const REC_TYPE = 0;
 export const REC_SIZE = 4;
-/** struct tldh_meta_rec: tgid, len (u32). */
-export const META_REC = 8;
+/** struct tldh_meta_rec: tgid, len, page_size, layout (u32). */
+export const META_REC = 16;
 export const META_TGID = 0;
 export const META_LEN = 4;
-/** struct tldh_thread_rec: tid, tgid, flags, data_len (u32), start (u64), comm[16], key_cnt, used (u32). */
-export const THREAD_REC = 48;
+export const META_PAGE_SIZE = 8;
+export const META_LAYOUT = 12;
+/** struct tldh_thread_rec: tid, tgid, flags, data_len (u32), start (u64), comm[16], key_cnt, used, page_size, layout (u32). */
+export const THREAD_REC = 56;
 export const THREAD_TID = 0;
 export const THREAD_TGID = 4;
 export const THREAD_FLAGS = 8;
@@ -24,6 +26,8 @@ export const THREAD_START = 16;
 export const THREAD_COMM = 24;
 export const THREAD_KEY_CNT = 40;
 export const THREAD_USED = 44;
+export const THREAD_PAGE_SIZE = 48;
+export const THREAD_LAYOUT = 52;
 export const COMM_LEN = 16;
 
 export const THREAD_HAS_ENTRY = 1;
@@ -33,6 +37,9 @@ export const THREAD_HAS_META = 4;
 export interface MetaRecord {
   readonly kind: 'meta';
   readonly tgid: number;
+  /** The map's page size and layout revision (enum tld_layout_rev). */
+  readonly pageSize: number;
+  readonly layout: number;
   /** The metadata page's bytes, as the kernel read them. */
   readonly page: Uint8Array;
 }
@@ -42,10 +49,13 @@ export interface ThreadRecord {
   readonly tid: number;
   readonly tgid: number;
   readonly flags: number;
+  /** Where the data area starts in the page: the page's own `start`, or the map value's (by layout). */
   readonly start: bigint;
   readonly comm: string;
   readonly keyCount: number;
   readonly used: number;
+  readonly pageSize: number;
+  readonly layout: number;
   /** The data page's first data_len bytes. */
   readonly data: Uint8Array;
 }
@@ -214,7 +224,13 @@ export function decodeRecords(buf: Uint8Array): HelperRecord[] {
   walkRecords(buf, view, (type, body, size, at) => {
     switch (type) {
       case REC_META:
-        out.push({ kind: 'meta', tgid: view.getUint32(body + META_TGID, true), page: metaPageOf(buf, view, body, size) });
+        out.push({
+          kind: 'meta',
+          tgid: view.getUint32(body + META_TGID, true),
+          pageSize: view.getUint32(body + META_PAGE_SIZE, true),
+          layout: view.getUint32(body + META_LAYOUT, true),
+          page: metaPageOf(buf, view, body, size),
+        });
         break;
       case REC_THREAD:
       case REC_WRITTEN: {
@@ -228,6 +244,8 @@ export function decodeRecords(buf: Uint8Array): HelperRecord[] {
           comm: cString(buf.subarray(body + THREAD_COMM, body + THREAD_COMM + COMM_LEN)),
           keyCount: view.getUint32(body + THREAD_KEY_CNT, true),
           used: view.getUint32(body + THREAD_USED, true),
+          pageSize: view.getUint32(body + THREAD_PAGE_SIZE, true),
+          layout: view.getUint32(body + THREAD_LAYOUT, true),
           data: buf.subarray(body + THREAD_REC, body + THREAD_REC + dataLen),
         });
         break;

@@ -5,10 +5,26 @@ import * as fs from 'node:fs';
 import { TldError } from './errors';
 import { printable } from './printable';
 import { Value, ValueType, readerFor } from './values';
-import { DATA_MAX, ENTRY_SIZE, MAX_KEYS, META_CNT, META_HEADER, NAME_LEN, PAGE_SIZE, roundUp } from './layout';
+import {
+  DATA_START,
+  ENTRY_SIZE,
+  GEOMETRY_4K,
+  Geometry,
+  LAYOUT_START_IN_PAGE,
+  LAYOUT_START_IN_VALUE,
+  LayoutRevision,
+  META_CNT,
+  META_HEADER,
+  NAME_LEN,
+  geometry,
+  isPageSize,
+  roundUp,
+} from './layout';
 import {
   COMM_LEN,
   HelperRecord,
+  META_LAYOUT,
+  META_PAGE_SIZE,
   REC_META,
   REC_SCHED,
   REC_THREAD,
@@ -18,6 +34,8 @@ import {
   THREAD_FLAGS,
   THREAD_HAS_DATA,
   THREAD_HAS_ENTRY,
+  THREAD_LAYOUT,
+  THREAD_PAGE_SIZE,
   THREAD_REC,
   THREAD_START,
   THREAD_TID,
@@ -71,6 +89,9 @@ export class ThreadSnapshot {
 export interface ProcessSnapshot {
   readonly pid: number;
   readonly comm: string;
+  /** The map's page size and layout revision (where `start` lives). */
+  readonly pageSize: number;
+  readonly layout: LayoutRevision;
   readonly keys: readonly KeyInfo[];
   /** Bytes the keys' values take in each thread's data area, and its capacity. */
   readonly used: number;
@@ -95,14 +116,56 @@ function corrupt(pid: number, what: string): TldError {
 }
 
 /**
- * The published keys of a metadata page. Throws ECORRUPT for a count beyond the
- * table, an unterminated or empty name, a name given twice, or values past the page.
+ * What the first layout revision's `start` other than 8 means: upstream's header wrote it at its
+ * allocation but registered the page's base, so every reader looks at the wrong bytes.
  */
-export function parseMetadata(pid: number, page: Uint8Array): KeyInfo[] {
+export const DATA_NOT_AT_PAGE_START =
+  'data is not at the start of its page: upstream task_local_data.h with TLD_DYN_DATA_SIZE below a page; schedulers read wrong values here';
+
+/**
+ * Checks a thread's `start` under @layout: the first revision's data area is at the page's start
+ * (ELAYOUT otherwise: never read or write there); the later one's lies within the page, 8-byte
+ * aligned, after its unused first u64 (ECORRUPT otherwise). @start is a number (exact below 2^53;
+ * larger ones only appear in the message) so the per-thread path stays free of BigInt.
+ */
+export function checkStart(pid: number, tid: number, layout: LayoutRevision, start: number, g: Geometry): number {
+  switch (layout) {
+    case LAYOUT_START_IN_PAGE:
+      if (start !== DATA_START) throw new TldError('ELAYOUT', `process ${pid}, thread ${tid}: ${DATA_NOT_AT_PAGE_START}`);
+      return DATA_START;
+    case LAYOUT_START_IN_VALUE:
+      if (start < 8 || start >= g.pageSize || start % 8 !== 0) {
+        throw corrupt(pid, `thread ${tid} says its data starts at ${start}, outside its page of ${g.pageSize} bytes`);
+      }
+      return start;
+    default: {
+      const never: never = layout;
+      throw new TldError('EHELPER', `unknown layout revision ${String(never)}`);
+    }
+  }
+}
+
+/** The layout revision a record names, or a malformed-stream error. */
+function layoutOf(n: number): LayoutRevision {
+  if (n === LAYOUT_START_IN_PAGE || n === LAYOUT_START_IN_VALUE) return n;
+  throw malformed(`unknown layout revision ${n}`);
+}
+
+function geometryOf(n: number): Geometry {
+  if (!isPageSize(n)) throw malformed(`page size ${n} is not 4 to 64 KiB`);
+  return geometry(n);
+}
+
+/**
+ * The published keys of a metadata page laid out for @g's page size (4 KiB by default). Throws
+ * ECORRUPT for a count beyond the table, an unterminated or empty name, a name given twice, or
+ * values past the page.
+ */
+export function parseMetadata(pid: number, page: Uint8Array, g: Geometry = GEOMETRY_4K): KeyInfo[] {
   if (page.length < META_HEADER) throw corrupt(pid, 'the page is truncated');
   const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
   const cnt = view.getUint16(META_CNT, true);
-  if (cnt > MAX_KEYS) throw corrupt(pid, `count ${cnt} is beyond the table of ${MAX_KEYS} entries`);
+  if (cnt > g.maxKeys) throw corrupt(pid, `count ${cnt} is beyond the table of ${g.maxKeys} entries`);
   if (META_HEADER + cnt * ENTRY_SIZE > page.length) throw corrupt(pid, 'the entries are truncated');
   const keys: KeyInfo[] = [];
   const seen = new Set<string>();
@@ -117,7 +180,7 @@ export function parseMetadata(pid: number, page: Uint8Array): KeyInfo[] {
     if (nul === 0) throw corrupt(pid, `entry ${i} has an empty name`);
     const name = Buffer.from(raw.subarray(0, nul)).toString('utf8');
     if (seen.has(name)) throw corrupt(pid, `key '${printable(name)}' appears twice`);
-    if (offset + size > DATA_MAX) {
+    if (offset + size > g.dataMax) {
       throw corrupt(pid, `key '${printable(name)}' (${size} bytes at offset ${offset}) runs past the page`);
     }
     seen.add(name);
@@ -168,8 +231,9 @@ class CommReader {
 
 /**
  * One process from a dump_process stream, in one pass. Metadata comes before
- * the first thread that has it; every thread's values are checked to lie
- * within its page, and a thread whose `start` is outside its page is corrupt.
+ * the first thread that has it and says the map's page size and layout revision;
+ * every thread's values are checked to lie within its page, and a thread whose
+ * `start` is wrong for the revision is refused (checkStart).
  */
 export function parseSnapshot(pid: number, raw: Uint8Array): ProcessSnapshot {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -178,9 +242,14 @@ export function parseSnapshot(pid: number, raw: Uint8Array): ProcessSnapshot {
   let keys: KeyInfo[] = [];
   let used = 0;
   let comm = '';
+  let g = GEOMETRY_4K;
+  let layout: LayoutRevision = LAYOUT_START_IN_PAGE;
   walkRecords(raw, view, (type, body, size) => {
     if (type === REC_META) {
-      keys = parseMetadata(pid, metaPageOf(raw, view, body, size));
+      const page = metaPageOf(raw, view, body, size);
+      g = geometryOf(view.getUint32(body + META_PAGE_SIZE, true));
+      layout = layoutOf(view.getUint32(body + META_LAYOUT, true));
+      keys = parseMetadata(pid, page, g);
       used = usedBy(keys);
     } else if (type === REC_THREAD) {
       const dataLen = threadDataLen(view, body, size);
@@ -190,14 +259,18 @@ export function parseSnapshot(pid: number, raw: Uint8Array): ProcessSnapshot {
       if (tid === pid) comm = name;
       let valuesAt = -1;
       if (flags & THREAD_HAS_DATA) {
-        const startLo = view.getUint32(body + THREAD_START, true);
-        const startHi = view.getUint32(body + THREAD_START + 4, true);
-        if (startHi !== 0 || startLo < 8 || startLo >= PAGE_SIZE) {
-          throw corrupt(pid, `thread ${tid} says its data starts at ${startHi * 2 ** 32 + startLo}, outside its page`);
-        }
+        // Every record of a stream describes the same map (a thread before any metadata says it
+        // too): the geometry is made again only when the page size differs.
+        const pageSize = view.getUint32(body + THREAD_PAGE_SIZE, true);
+        if (pageSize !== g.pageSize) g = geometryOf(pageSize);
+        const rev = view.getUint32(body + THREAD_LAYOUT, true);
+        if (rev !== layout) layout = layoutOf(rev);
+        const lo = view.getUint32(body + THREAD_START, true);
+        const hi = view.getUint32(body + THREAD_START + 4, true);
+        const start = checkStart(pid, tid, layout, hi * 2 ** 32 + lo, g);
         // A page shorter than the layout says is cut by the page's end: report it, do not guess.
-        if (startLo + used > dataLen) throw corrupt(pid, `thread ${tid}'s values lie past its page`);
-        valuesAt = body + THREAD_REC + startLo;
+        if (start + used > dataLen || start + used > g.pageSize) throw corrupt(pid, `thread ${tid}'s values lie past its page`);
+        valuesAt = body + THREAD_REC + start;
       }
       threads.push(new ThreadSnapshot(tid, name, valuesAt >= 0, raw, valuesAt, keys));
     } else if (type === REC_SCHED) {
@@ -210,7 +283,7 @@ export function parseSnapshot(pid: number, raw: Uint8Array): ProcessSnapshot {
       throw malformed(`unexpected record type ${type} in a snapshot`);
     }
   });
-  return { pid, comm: comm || readComm(pid), keys, used, capacity: DATA_MAX, threads, raw };
+  return { pid, comm: comm || readComm(pid), pageSize: g.pageSize, layout, keys, used, capacity: g.dataMax, threads, raw };
 }
 
 /**
@@ -232,17 +305,18 @@ export function decodeRows(snap: ProcessSnapshot, typeOf: (key: KeyInfo) => Valu
 
 /** Processes from a list_tasks stream, by pid. */
 export function toProcessList(records: readonly HelperRecord[]): ProcessSummary[] {
-  const byPid = new Map<number, { comm: string; threads: number; keys: number; used: number }>();
+  const byPid = new Map<number, { comm: string; threads: number; keys: number; used: number; capacity: number }>();
   for (const r of records) {
     if (r.kind !== 'thread' || !(r.flags & THREAD_HAS_ENTRY)) continue;
-    const p = byPid.get(r.tgid) ?? { comm: '', threads: 0, keys: 0, used: 0 };
+    const g = isPageSize(r.pageSize) ? geometry(r.pageSize) : GEOMETRY_4K;
+    const p = byPid.get(r.tgid) ?? { comm: '', threads: 0, keys: 0, used: 0, capacity: g.dataMax };
     p.threads++;
-    p.keys = Math.max(p.keys, Math.min(r.keyCount, MAX_KEYS));
-    p.used = Math.max(p.used, Math.min(r.used, DATA_MAX));
+    p.keys = Math.max(p.keys, Math.min(r.keyCount, g.maxKeys));
+    p.used = Math.max(p.used, Math.min(r.used, g.dataMax));
     if (r.tid === r.tgid || !p.comm) p.comm = r.comm;
     byPid.set(r.tgid, p);
   }
   return [...byPid.entries()]
     .sort(([a], [b]) => a - b)
-    .map(([pid, p]) => ({ pid, comm: readComm(pid) || p.comm, threads: p.threads, keys: p.keys, used: p.used, capacity: DATA_MAX }));
+    .map(([pid, p]) => ({ pid, comm: readComm(pid) || p.comm, threads: p.threads, keys: p.keys, used: p.used, capacity: p.capacity }));
 }

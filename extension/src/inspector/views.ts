@@ -42,7 +42,7 @@ export function toView(snap: ProcessSnapshot, types: ReadonlyMap<string, ValueTy
       comm: thread.comm,
       cells: [...values.map(formatValue), ...sched.cells(thread)],
     })),
-    layout: layoutOf(snap.keys),
+    layout: layoutOf(snap.keys, snap.pageSize),
   };
 }
 
@@ -104,7 +104,7 @@ export function toViewSince(snap: ProcessSnapshot, types: ReadonlyMap<string, Va
     }
     rows.push({ tid: th.tid, comm: th.comm, cells: [...snap.keys.map((k, c) => formatValue(readers[c]!(view, at + k.offset))), ...cells] });
   }
-  return { keys: keysOf(snap, t), columns: sched.columns, rows, layout: layoutOf(snap.keys) };
+  return { keys: keysOf(snap, t), columns: sched.columns, rows, layout: layoutOf(snap.keys, snap.pageSize) };
 }
 
 /** Whether @row's cells after the first @from are exactly @tail. */

@@ -37,10 +37,11 @@
  *    exit without tld_free() are cleaned up anyway: libtld always does what
  *    TLD_FREE_DATA_ON_THREAD_EXIT asks for (accepted, nothing to do).
  *  - The layout is fixed: a TLD_NAME_LEN other than 62 is a compile error,
- *    every thread gets a whole page with its data 8 bytes in (so BPF readers
- *    find `start` where they look), pages other than 4 KiB are EOPNOTSUPP,
- *    and TLD_DATA_USE_ALIGNED_ALLOC / TLD_DONT_ROUND_UP_DATA_SIZE change
- *    nothing.
+ *    every thread gets a whole page (the system's, 4 to 64 KiB) with its data
+ *    8 bytes in, so BPF readers of either of upstream's layout revisions find
+ *    `start` where they look (the map's value BTF tells libtld which one it
+ *    is: `start` in the page, or in the map value); TLD_DYN_DATA_SIZE,
+ *    TLD_DATA_USE_ALIGNED_ALLOC and TLD_DONT_ROUND_UP_DATA_SIZE change nothing.
  *  - The library's internals (tld_meta_p, tld_data_p) are not reachable.
  *
  * Unlike upstream's header-only library, the state lives in libtld, so every
@@ -142,8 +143,8 @@ void tld_upstream_free(void);
  * Creates the key @name of @size bytes, or finds it. Check it with
  * tld_key_is_err() or tld_key_err_or_zero(): -EINVAL for an empty or too
  * long name or a bad size, -EEXIST for a name created with another size,
- * -ENOSPC for a full page or key table, -ENOMEM or -EOPNOTSUPP when there
- * can be no metadata page.
+ * -ENOSPC for a full page or key table, -ENOMEM or -EOPNOTSUPP (a page size
+ * outside 4 to 64 KiB) when there can be no metadata page.
  */
 static inline tld_key_t tld_create_key(const char *name, size_t size)
 {

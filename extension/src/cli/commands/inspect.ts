@@ -1,5 +1,5 @@
 // tldctl doctor, ps, snapshot, watch and set: reading and changing live hints.
-import { doctor, doctorMark } from '../../client/doctor';
+import { DoctorCheck, doctor, doctorMark, processCheck } from '../../client/doctor';
 import { TldError } from '../../client/errors';
 import { printable } from '../../client/printable';
 import { KeyTypes, toJson } from '../../client/values';
@@ -10,15 +10,21 @@ import { ProcessSnapshot } from '../../client/snapshot';
 
 const doctorCmd: Command = {
   name: 'doctor',
-  summary: ['doctor                       what this host can do, and how to fix what it cannot'],
-  help: 'Usage: tldctl doctor\n\nChecks the kernel, BTF, bpffs, privileges, uptr support and the pinned map.\nExits 1 when a check fails, after saying how to fix it.',
-  async run(_p, _rest, g) {
-    const checks = doctor(g.pin);
+  summary: ['doctor [PID]                 what this host can do, and how to fix what it cannot'],
+  help:
+    'Usage: tldctl doctor [PID]\n\nChecks the kernel, BTF, bpffs, privileges, uptr support and the pinned map.\n' +
+    'With PID, also whether that process\'s hints read right: its page size, layout revision, and\n' +
+    'data that readers would look for elsewhere.\nExits 1 when a check fails, after saying how to fix it.',
+  async run(_p, rest, g) {
+    const pid = rest[0] === undefined ? undefined : positiveInt(rest[0], 'PID');
+    const checks: DoctorCheck[] = doctor(g.pin);
+    if (pid !== undefined) checks.push(await withClient(g.pin, (c) => processCheck(pid, (p) => c.snapshot(p))));
     // Pin paths found in bpffs are anyone's names: shown escaped like a target's.
     for (const c of checks) out(`${doctorMark(c)} ${c.name}: ${printable(c.detail)}${!c.ok && c.fix ? `\n    fix: ${printable(c.fix)}` : ''}`);
     return checks.every((c) => c.ok) ? 0 : 1;
   },
 };
+
 
 const ps: Command = {
   name: 'ps',
