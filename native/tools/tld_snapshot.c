@@ -35,15 +35,20 @@ static void print_value(const uint8_t *p, unsigned size)
 	printf("%llu", (unsigned long long)v);
 }
 
-/* The published keys of the metadata page at @m (@len bytes): at most @cap into @keys. */
+/* Keys a metadata page of the largest page size holds. */
+#define MAX_KEYS TLD_MAX_KEYS_FOR(TLD_PAGE_SIZE_MAX)
+
+/*
+ * The published keys of the metadata page at @m (@len bytes, as long as the
+ * map's page size makes it): at most @cap into @keys.
+ */
 static int parse_keys(const struct tld_meta_page *m, size_t len, struct key *keys, int cap)
 {
+	size_t fit = len < sizeof(*m) ? 0 : (len - sizeof(*m)) / sizeof(m->entries[0]);
 	unsigned off = 0;
 	int n = 0;
 
-	if (len < sizeof(*m))
-		return 0;
-	for (unsigned i = 0; i < m->cnt && i < TLD_MAX_KEYS && n < cap; i++) {
+	for (unsigned i = 0; i < m->cnt && i < fit && n < cap; i++) {
 		const struct tld_meta_entry *e = &m->entries[i];
 
 		if (!e->size || !memchr(e->name, 0, sizeof(e->name)))
@@ -100,7 +105,7 @@ static void print_round(const uint8_t *buf, size_t len, int round)
 {
 	const struct tldh_thread_rec *t = NULL;
 	const uint8_t *data = NULL;
-	struct key keys[TLD_MAX_KEYS];
+	static struct key keys[MAX_KEYS];
 	int nkeys = 0;
 
 	for (size_t off = 0; off + sizeof(struct tldh_rec) <= len;) {
@@ -112,10 +117,14 @@ static void print_round(const uint8_t *buf, size_t len, int round)
 		if (h->type == TLDH_REC_META && h->size >= sizeof(struct tldh_meta_rec)) {
 			const struct tldh_meta_rec *m = (const void *)body;
 
-			nkeys = parse_keys((const void *)(m + 1), m->len, keys, TLD_MAX_KEYS);
+			nkeys = parse_keys((const void *)(m + 1), m->len, keys, MAX_KEYS);
 		} else if (h->type == TLDH_REC_THREAD && h->size >= sizeof(*t)) {
 			t = (const void *)body;
-			data = t->flags & TLDH_THREAD_HAS_DATA && t->start < t->data_len ? body + sizeof(*t) + t->start : NULL;
+			/* A first-revision page whose data is not at its start is upstream's bug: no values there. */
+			data = t->flags & TLDH_THREAD_HAS_DATA && t->start < t->data_len &&
+					       (t->layout != TLD_LAYOUT_START_IN_PAGE || t->start == TLD_DATA_START) ?
+				       body + sizeof(*t) + t->start :
+				       NULL;
 		} else if (h->type == TLDH_REC_SCHED && h->size >= sizeof(struct tldh_sched_rec) && t && data) {
 			const struct tldh_sched_rec *s = (const void *)body;
 
