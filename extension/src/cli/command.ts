@@ -1,5 +1,5 @@
 // What every tldctl command is: its help, its options, and how it runs; and what they share.
-import { TldClient } from '../client/client';
+import { ClientOptions, TldClient } from '../client/client';
 import { KeyTypes } from '../client/values';
 import { Options, Parsed } from './args';
 
@@ -42,8 +42,11 @@ export const out = (s: string): void => {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function withClient<T>(pin: string, fn: (c: TldClient) => Promise<T>): Promise<T> {
-  const client = await TldClient.create({ pinPath: pin });
+/** Runs @fn with a client, disposed after: how a command reaches the helper it reads through. */
+export type ClientOpener = <T>(fn: (c: TldClient) => Promise<T>) => Promise<T>;
+
+export async function withClient<T>(pin: string, fn: (c: TldClient) => Promise<T>, opts: Omit<ClientOptions, 'pinPath'> = {}): Promise<T> {
+  const client = await TldClient.create({ ...opts, pinPath: pin });
   try {
     return await fn(client);
   } finally {

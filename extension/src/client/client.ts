@@ -22,6 +22,12 @@ export interface ClientOptions {
   readonly transport?: 'auto' | 'in-process' | 'host';
   readonly libraryPath?: string;
   readonly launcher?: Launcher;
+  /**
+   * The socket of a running VM's relay (vm/guestRelay.ts): the guest's own helper host, serving
+   * the guest's processes through the same protocol. @guestName names that VM in errors.
+   */
+  readonly guestSocket?: string;
+  readonly guestName?: string;
   /** Told after every write that reached a thread: the process and the threads written. */
   readonly onWritten?: (pid: number, tids: readonly number[]) => void;
 }
@@ -37,7 +43,9 @@ export class TldClient {
     const pinPath = opts.pinPath ?? defaultPinPath();
     const transport = opts.transport ?? 'auto';
     const inProcess = transport === 'in-process' || (transport === 'auto' && hasBpfPrivileges());
-    const raw = inProcess
+    const raw = opts.guestSocket !== undefined
+      ? await HostHelper.connect(opts.guestSocket, opts.guestName ?? 'the guest')
+      : inProcess
       ? new NativeHelper(pinPath, opts.libraryPath)
       : await HostHelper.start(pinPath, opts.launcher, opts.libraryPath);
     return new TldClient(raw, pinPath, opts.onWritten);
@@ -56,7 +64,8 @@ export class TldClient {
     const snap = parseSnapshot(pid, await this.raw.snapshot(pid));
     if (!snap.threads.some((t) => t.hasData) && snap.keys.length === 0) {
       // An exited process that is not reaped yet (a zombie) still lists its task, without data.
-      if (!hasLiveThread(pid)) throw new TldError('ESRCH', `process ${pid} exited`);
+      // A guest's processes are not in this machine's /proc: its snapshot lists no task when gone.
+      if (this.raw.transport === 'guest' ? snap.threads.length === 0 : !hasLiveThread(pid)) throw new TldError('ESRCH', `process ${pid} exited`);
       throw new TldError('ENOENT', `process ${pid} (${printable(snap.comm) || '?'}) has no task local data`);
     }
     return snap;

@@ -147,7 +147,7 @@ function sealTree(dir: string): void {
 }
 
 /** The koffi package and its prebuilt binary for this platform, as folders to copy. */
-function koffiPackages(): { name: string; dir: string }[] {
+export function koffiPackages(): { name: string; dir: string }[] {
   let main: string;
   try {
     // Its package.json is not exported: walk up from its entry to the package's folder.

@@ -1,9 +1,11 @@
 // The helper in a privileged child process (the helper host), spoken to in JSON lines.
 // Used where this process lacks CAP_BPF: VS Code normally runs as an ordinary user.
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { Readable, Writable } from 'node:stream';
 
 import { TldError, TldErrorCode } from './errors';
 import { ABI_VERSION } from './nativeHelper';
@@ -96,13 +98,22 @@ type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
 type Params<M extends HostMethod> = Omit<Extract<HostRequest, { method: M }>, 'id' | 'method'>;
 
+/** The two ends of a host's line stream, and how to end it: a child's stdio, or a socket. */
+interface HostChannel {
+  readonly input: Readable;
+  readonly output: Writable;
+  end(): void;
+}
+
 export class HostHelper implements RawHelper {
-  readonly transport = 'host' as const;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private exited: TldError | undefined;
 
-  private constructor(private readonly child: ChildProcess) {}
+  private constructor(
+    private readonly channel: HostChannel,
+    readonly transport: 'host' | 'guest',
+  ) {}
 
   /**
    * Starts the host. With no @launcher given: the installed host when there is one (through
@@ -127,41 +138,71 @@ export class HostHelper implements RawHelper {
     const [cmd, ...rest] = plan.argv as [string, ...string[]];
     const child = spawn(cmd, rest, { stdio: ['pipe', 'pipe', 'pipe'], env: plan.env });
     const launcherUsed = installed ? [...boundary, HOST_COMMAND] : boundary;
-    const host = new HostHelper(child);
-    await host.handshake(launcherUsed);
+    const host = new HostHelper({ input: child.stdout!, output: child.stdin!, end: () => child.stdin?.end() }, 'host');
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    await host.handshake((finish) => {
+      child.on('error', (e: NodeJS.ErrnoException) =>
+        finish(new TldError('EPERM', e.code === 'ENOENT' ? `${launcherUsed[0]} is not installed; ${PRIVILEGE_HELP}` : `${PRIVILEGE_HELP} (${e.message})`)),
+      );
+      child.on('exit', (code) => {
+        const e = /Error getting authority/.test(stderr)
+          ? new TldError('EPERM', `${launcherUsed.join(' ')}: polkit is not running or not reachable (${stderr.trim().split('\n')[0] ?? ''}); ${PRIVILEGE_HELP}`)
+          : /password|not allowed|not in the sudoers|authentication|dismissed/i.test(stderr)
+          ? new TldError('EPERM', `${PRIVILEGE_HELP} (${launcherUsed.join(' ')}: ${stderr.trim().split('\n')[0] ?? ''})`)
+          : new TldError('EHELPER', `the helper host exited (${code}): ${stderr.trim()}`);
+        host.ended(e);
+        finish(e);
+      });
+    }, () => child.kill(), 'the helper host did not start in time');
     return host;
   }
 
-  private handshake(launcher: Launcher): Promise<void> {
+  /**
+   * Connects to a helper host that speaks the same protocol over a Unix socket: the one a
+   * running VM's guest serves through its relay (vm/guestRelay.ts). @what names it in errors.
+   */
+  static async connect(socketPath: string, what: string): Promise<HostHelper> {
+    const sock = net.connect(socketPath);
+    const host = new HostHelper({ input: sock, output: sock, end: () => sock.end() }, 'guest');
+    await host.handshake((finish) => {
+      sock.on('error', (e: NodeJS.ErrnoException) => {
+        const err = new TldError(e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'ESRCH' : 'EHELPER', `${what} is not reachable (${e.code ?? e.message}): is its vm run still running?`);
+        host.ended(err);
+        finish(err);
+      });
+      sock.on('close', () => {
+        const err = new TldError('ESRCH', `${what} went away (its vm run ended)`);
+        host.ended(err);
+        finish(err);
+      });
+    }, () => sock.destroy(), `${what} did not answer in time`);
+    return host;
+  }
+
+  /** Fails every request in flight and every later one with @e. */
+  private ended(e: TldError): void {
+    this.exited ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  /** Waits for the host's hello; @watch reports the channel's failures through finish. */
+  private handshake(watch: (finish: (e?: Error) => void) => void, kill: () => void, late: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      let stderr = '';
       let done = false;
       const finish = (e?: Error) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
         if (e) {
-          this.child.kill();
+          kill();
           reject(e);
         } else resolve();
       };
-      const timer = setTimeout(() => finish(new TldError('EHELPER', 'the helper host did not start in time')), START_TIMEOUT_MS);
-      this.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      this.child.on('error', (e: NodeJS.ErrnoException) =>
-        finish(new TldError('EPERM', e.code === 'ENOENT' ? `${launcher[0]} is not installed; ${PRIVILEGE_HELP}` : `${PRIVILEGE_HELP} (${e.message})`)),
-      );
-      this.child.on('exit', (code) => {
-        const e = /Error getting authority/.test(stderr)
-          ? new TldError('EPERM', `${launcher.join(' ')}: polkit is not running or not reachable (${stderr.trim().split('\n')[0] ?? ''}); ${PRIVILEGE_HELP}`)
-          : /password|not allowed|not in the sudoers|authentication|dismissed/i.test(stderr)
-          ? new TldError('EPERM', `${PRIVILEGE_HELP} (${launcher.join(' ')}: ${stderr.trim().split('\n')[0] ?? ''})`)
-          : new TldError('EHELPER', `the helper host exited (${code}): ${stderr.trim()}`);
-        this.exited = e;
-        finish(e);
-        for (const p of this.pending.values()) p.reject(e);
-        this.pending.clear();
-      });
-      const lines = readline.createInterface({ input: this.child.stdout! });
+      const timer = setTimeout(() => finish(new TldError('EHELPER', late)), START_TIMEOUT_MS);
+      watch(finish);
+      const lines = readline.createInterface({ input: this.channel.input });
       lines.on('line', (line) => {
         const msg = parseHostReply(line);
         if (!msg) return; // a malformed line is dropped, never acted on
@@ -191,7 +232,7 @@ export class HostHelper implements RawHelper {
     const req = { id, method, ...params } as HostRequest;
     return new Promise<HostResults[M]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.stdin!.write(JSON.stringify(req) + '\n');
+      this.channel.output.write(JSON.stringify(req) + '\n');
     });
   }
 
@@ -255,6 +296,7 @@ export class HostHelper implements RawHelper {
 
   dispose(): void {
     // Closing stdin ends the host, which detaches what it attached; a dead host is fine.
-    this.child.stdin?.end();
+    // A guest's host stays: only this connection to its relay ends.
+    this.channel.end();
   }
 }

@@ -83,7 +83,8 @@ export interface LoadedProgram {
 
 /** The raw helper: record streams as bytes, decoded by the client (records.ts). */
 export interface RawHelper {
-  readonly transport: 'in-process' | 'host';
+  /** 'guest': the helper host inside a running VM, reached through its relay. */
+  readonly transport: 'in-process' | 'host' | 'guest';
   list(): Promise<Uint8Array>;
   snapshot(pid: number): Promise<Uint8Array>;
   write(pid: number, tid: number, offset: number, bytes: Uint8Array): Promise<Uint8Array>;

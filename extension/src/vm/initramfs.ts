@@ -144,6 +144,42 @@ export async function buildInitramfs(opts: BuildInitramfsOptions): Promise<void>
   }
 }
 
+export interface BuildOverlayOptions {
+  /** The .cpio.gz to write (written to a temporary name, then renamed). */
+  readonly out: string;
+  /** Executables, each at its guest path, with the shared libraries they need. */
+  readonly executables: readonly InitramfsFile[];
+  readonly files: readonly InitramfsFile[];
+  /** gzip's level: an overlay built once and kept favours speed over size (default 6). */
+  readonly level?: number;
+}
+
+/**
+ * An archive of more files, without busybox or /init, to append to an initramfs: the kernel
+ * unpacks concatenated gzip'd cpio archives in order, so a large part that never changes
+ * (Node for the guest's helper host) is packed once, kept, and appended to each run's archive.
+ */
+export async function buildOverlay(opts: BuildOverlayOptions): Promise<void> {
+  const cpio = findTool('cpio', 'build the initramfs');
+  const gzip = findTool('gzip', 'compress the initramfs');
+  const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-overlay-'));
+  const tmpOut = `${opts.out}.tmp-${process.pid}`;
+  try {
+    for (const e of opts.executables) await addExecutable(stage, path.resolve(e.src), e.dest);
+    for (const f of opts.files) {
+      const dest = guestPath(stage, f.dest);
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      if (fs.statSync(f.src).isDirectory()) fs.cpSync(f.src, dest, { recursive: true, dereference: true });
+      else fs.copyFileSync(f.src, dest);
+    }
+    await writeCpioGz(stage, cpio, gzip, tmpOut, opts.level ?? 6);
+    fs.renameSync(tmpOut, opts.out);
+  } finally {
+    fs.rmSync(stage, { recursive: true, force: true });
+    fs.rmSync(tmpOut, { force: true });
+  }
+}
+
 /** Copies an executable to `dest` in the stage, with every library ldd lists for it. */
 async function addExecutable(stage: string, src: string, dest: string): Promise<void> {
   let st: fs.Stats;
@@ -229,14 +265,14 @@ function walk(stage: string): string[] {
 }
 
 /** `cpio -o -H newc` of the stage, piped through `gzip -9`, into `out`. */
-function writeCpioGz(stage: string, cpio: string, gzip: string, out: string): Promise<void> {
+function writeCpioGz(stage: string, cpio: string, gzip: string, out: string, level = 9): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const fd = fs.openSync(out, 'w');
     const c = spawn(cpio, ['--null', '-o', '-H', 'newc', '--quiet', '-R', '0:0', '--reproducible'], {
       cwd: stage,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    const g = spawn(gzip, ['-9', '-n', '-c'], { stdio: ['pipe', fd, 'pipe'] });
+    const g = spawn(gzip, [`-${level}`, '-n', '-c'], { stdio: ['pipe', fd, 'pipe'] });
     fs.closeSync(fd);
     let cErr = '';
     let gErr = '';

@@ -48,6 +48,14 @@ export interface BootOptions {
    * it served, and a boot may be retried); each becomes a vhost-user-fs device.
    */
   readonly startShares?: () => Promise<StartedShares>;
+  /** virtio-serial ports: qemu connects each to a Unix socket someone already listens on. */
+  readonly serialPorts?: readonly SerialPort[];
+}
+
+export interface SerialPort {
+  /** The guest finds it by name in /sys/class/virtio-ports/vport*\/name. */
+  readonly name: string;
+  readonly socket: string;
 }
 
 export interface StartedShares {
@@ -263,10 +271,20 @@ async function runQemu(qemu: string, opts: BootOptions, accel: Accel, timeoutMs:
   }
 }
 
+/** One virtio-serial controller and a port per socket (qemu is the socket's client). */
+function serialArgs(ports: readonly SerialPort[]): string[] {
+  if (ports.length === 0) return [];
+  return [
+    '-device', 'virtio-serial-pci,id=tldser',
+    ...ports.flatMap((p, i) => ['-chardev', `socket,id=tldport${i},path=${p.socket}`, '-device', `virtserialport,bus=tldser.0,chardev=tldport${i},name=${p.name}`]),
+  ];
+}
+
 async function runQemuWith(qemu: string, opts: BootOptions, accel: Accel, timeoutMs: number, cpus: number, memoryMb: number, shares: readonly GuestShare[]): Promise<QemuRun> {
   const args = [
     ...commonArgs(memoryMb, cpus),
     ...shareArgs(shares, memoryMb),
+    ...serialArgs(opts.serialPorts ?? []),
     ...accelArgs(accel),
     '-kernel',
     opts.bzImage,

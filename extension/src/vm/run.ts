@@ -18,6 +18,8 @@ import { BootResult, NO_EXIT_LINE, StartedShares, bootGuest } from './qemu';
 import { SchedulerBuildOptions, buildScheduler } from './scheduler';
 import { SchedulerOutcome, schedulerOutcome } from './schedulerStats';
 import { Virtiofsd, startVirtiofsd } from './virtiofs';
+import { GUEST_HELPER_PORT, guestHelperCommand, helperOverlay } from './guestHelper';
+import { GuestRelay } from './guestRelay';
 
 export { NO_EXIT_LINE };
 
@@ -39,6 +41,13 @@ export interface WorkloadOptions {
   /** Guest CPUs (default 2) and memory in MiB (default 1024); see checkResources. */
   readonly cpus?: number;
   readonly memoryMb?: number;
+  /**
+   * Runs TLD Studio's helper host in the guest, reachable while the run lasts through a relay
+   * (guestRelay.ts): tldctl vm ps/snapshot/set and the extension's views inspect the guest's
+   * processes. Gives TLD Studio's root (dist/helperHost.js, native/build) and the cache folder
+   * that keeps the packed Node. Costs boot time (bench/guestInspect.ts measures it).
+   */
+  readonly inspect?: { readonly studioRoot: string; readonly cacheDir: string };
 }
 
 export interface RunOptions extends WorkloadOptions {
@@ -348,17 +357,32 @@ async function boot(opts: WorkloadOptions, work: string, binaries: readonly stri
   const script = path.join(work, 'workload.sh');
   fs.writeFileSync(script, `${opts.workload}\n`);
   const initrd = path.join(work, 'initrd.gz');
+  const overlay = opts.inspect ? await helperOverlay(opts.inspect, opts.onStep) : undefined;
   opts.onStep?.('packing the guest\'s initramfs');
+  const commands = typeof command === 'string' ? [command] : command;
   await buildInitramfs({
     out: initrd,
     binaries,
     files: [...opts.files, ...files, { src: script, dest: WORKLOAD_SCRIPT }],
-    init: guestInit(typeof command === 'string' ? [command] : command),
+    init: guestInit(overlay ? [guestHelperCommand(), ...commands] : commands),
     librariesOf,
   });
+  // The kernel unpacks concatenated archives in order: the run's, then the helper's.
+  if (overlay) fs.appendFileSync(initrd, fs.readFileSync(overlay));
   const lines: string[] = [];
+  const relay = overlay ? await GuestRelay.start(work, (l) => opts.onConsole(`[tld-vm] ${l}`)) : undefined;
+  try {
+    return await bootWith(opts, initrd, lines, startShares, relay);
+  } finally {
+    relay?.close();
+  }
+}
+
+async function bootWith(opts: WorkloadOptions, initrd: string, lines: string[], startShares: (() => Promise<StartedShares>) | undefined,
+  relay: GuestRelay | undefined): Promise<{ boot: BootResult; lines: string[]; exitCode: number }> {
   opts.onStep?.(`booting ${opts.kernel.version} (the console follows)`);
   const b = await bootGuest({
+    ...(relay ? { serialPorts: [{ name: GUEST_HELPER_PORT, socket: relay.qemuSocket }] } : {}),
     bzImage: opts.kernel.bzImage,
     initramfs: initrd,
     timeoutMs: opts.timeoutMs,

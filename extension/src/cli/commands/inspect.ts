@@ -4,7 +4,7 @@ import { TldError } from '../../client/errors';
 import { printable } from '../../client/printable';
 import { KeyTypes, toJson } from '../../client/values';
 import { UsageError, pidTid, positiveInt } from '../args';
-import { Command, out, sleep, withClient } from '../command';
+import { ClientOpener, Command, Globals, out, sleep, withClient } from '../command';
 import { processTable, snapshotJson, snapshotText } from '../format';
 import { ProcessSnapshot } from '../../client/snapshot';
 
@@ -30,31 +30,45 @@ const ps: Command = {
   name: 'ps',
   summary: ['ps [--json]                  processes that use task local data'],
   help: 'Usage: tldctl ps [--json]\n\nLists processes with task local data: pid, command, threads with hints, keys, page fill.',
-  run: (_p, _rest, g) =>
-    withClient(g.pin, async (c) => {
-      const list = await c.processes();
-      out(g.json ? toJson(list) : processTable(list));
-      return 0;
-    }),
+  run: (_p, _rest, g) => psWith((fn) => withClient(g.pin, fn), g),
 };
+
+/** ps through @open: the host's helper, or a guest's (tldctl vm ps). */
+export const psWith = (open: ClientOpener, g: Globals): Promise<number> =>
+  open(async (c) => {
+    const list = await c.processes();
+    out(g.json ? toJson(list) : processTable(list));
+    return 0;
+  });
+
+export const snapshotWith = (open: ClientOpener, pid: number, g: Globals): Promise<number> =>
+  open(async (c) => {
+    const s = await c.snapshot(pid);
+    out(g.json ? toJson(snapshotJson(s, g.types)) : snapshotText(s, g.types));
+    return 0;
+  });
+
+export async function setWith(open: ClientOpener, rest: readonly string[], g: Globals): Promise<number> {
+  const { pid, tid } = pidTid(rest[0]);
+  const [key, value] = [rest[1], rest[2]];
+  if (key === undefined || value === undefined) throw new UsageError('set needs PID[:TID] KEY VALUE');
+  return open(async (c) => {
+    const written = await c.set(pid, tid, key, value, g.types.get(key));
+    out(`set ${key} = ${value} in ${written.length} thread(s) of process ${pid}`);
+    return 0;
+  });
+}
 
 const snapshot: Command = {
   name: 'snapshot',
   summary: ['snapshot PID [--json]        one process\'s keys and every thread\'s values'],
   help:
     'Usage: tldctl snapshot PID [--json] [--types FILE]\n\nReads every thread of PID in one pass: its hints and how the scheduler holds it. --json prints\n{"pid":N,"comm":S,"keys":[{"name":S,"size":N,"offset":N}],"threads":[{"tid":N,"comm":S,"values":{"KEY":V},"sched":{...}}]}\nwhere V is a number for keys of 1, 2, 4 or 8 bytes (unsigned, little-endian, unless --types says\notherwise) and a 0x hex string otherwise. sched has cpu, state, policy, onCpu, prio, runtimeNs,\nrunDelayNs, timesRun, voluntarySwitches, involuntarySwitches and, on sched_ext kernels,\nscx {enabled, taskState, dsq, dsqId, sliceNs, weight, dsqVtime, flags} (enabled: sched_ext runs the\nthread, also a SCHED_NORMAL one under a scheduler in full mode); a field the kernel lacks is absent.',
-  async run(_p, rest, g) {
-    const pid = positiveInt(rest[0], 'PID');
-    return withClient(g.pin, async (c) => {
-      const s = await c.snapshot(pid);
-      out(g.json ? toJson(snapshotJson(s, g.types)) : snapshotText(s, g.types));
-      return 0;
-    });
-  },
+  run: (_p, rest, g) => snapshotWith((fn) => withClient(g.pin, fn), positiveInt(rest[0], 'PID'), g),
 };
 
-async function watchLoop(pin: string, pid: number, intervalMs: number, count: number, types: KeyTypes): Promise<number> {
-  return withClient(pin, async (c) => {
+export async function watchLoop(open: ClientOpener, pid: number, intervalMs: number, count: number, types: KeyTypes): Promise<number> {
+  return open(async (c) => {
     const tty = process.stdout.isTTY;
     let shown = false;
     let prev: ProcessSnapshot | undefined;
@@ -90,7 +104,7 @@ const watch: Command = {
   options: { interval: { type: 'string' }, count: { type: 'string' } },
   run: (p, rest, g) =>
     watchLoop(
-      g.pin,
+      (fn) => withClient(g.pin, fn),
       positiveInt(rest[0], 'PID'),
       p.options.has('interval') ? positiveInt(p.options.get('interval'), '--interval') : 1000,
       p.options.has('count') ? positiveInt(p.options.get('count'), '--count') : 0,
@@ -102,16 +116,7 @@ const set: Command = {
   name: 'set',
   summary: ['set PID[:TID] KEY VALUE      set a value in one thread, or in all of them'],
   help: 'Usage: tldctl set PID[:TID] KEY VALUE [--types FILE]\n\nWrites VALUE (an integer, 0x-prefixed hex, or hex bytes for larger keys) into KEY of thread TID,\nor of every thread of PID with hints. The value must fit the key.',
-  async run(_p, rest, g) {
-    const { pid, tid } = pidTid(rest[0]);
-    const [key, value] = [rest[1], rest[2]];
-    if (key === undefined || value === undefined) throw new UsageError('set needs PID[:TID] KEY VALUE');
-    return withClient(g.pin, async (c) => {
-      const written = await c.set(pid, tid, key, value, g.types.get(key));
-      out(`set ${key} = ${value} in ${written.length} thread(s) of process ${pid}`);
-      return 0;
-    });
-  },
+  run: (_p, rest, g) => setWith((fn) => withClient(g.pin, fn), rest, g),
 };
 
 export const inspectCommands: readonly Command[] = [doctorCmd, ps, snapshot, watch, set];

@@ -7,7 +7,17 @@ import { cacheDir, studioRoot } from '../../client/paths';
 import { printable } from '../../client/printable';
 import { toJson } from '../../client/values';
 import { UsageError, positiveInt } from '../args';
-import { BUILD_OPTIONS, Command, out } from '../command';
+import { BUILD_OPTIONS, ClientOpener, Command, out, withClient } from '../command';
+import { psWith, setWith, snapshotWith, watchLoop } from './inspect';
+
+/** A client of the guest of the running VM @id (or the only one), through its relay. */
+async function guestOpener(id: number | undefined, pin: string): Promise<ClientOpener> {
+  const { pickVm } = await import('../../vm/guestRelay');
+  const vm = pickVm(id);
+  return (fn) => withClient(pin, fn, { guestSocket: vm.socket, guestName: `the guest of VM ${vm.id}` });
+}
+
+const GUEST_VERBS = ['ps', 'snapshot', 'set', 'watch'];
 
 const vm: Command = {
   name: 'vm',
@@ -16,10 +26,13 @@ const vm: Command = {
     'vm run --scheduler FILE      try a scheduler in that kernel while tld-demo (or --workload) runs',
     "vm run --default-scheduler   the same workload under the kernel's own scheduler, to compare",
     'vm run --cmd CMD [--share DIR]  run your own loader in the guest, DIR shared at the same path',
+    'vm ps | snapshot PID | set PID[:TID] KEY VALUE | watch PID [--vm ID]   the same on a running guest',
   ],
   help:
     "Usage: tldctl vm kernel [--kernel PATH] [--json]\n       tldctl vm run (--scheduler NAME.bpf.c | --default-scheduler | --cmd COMMAND [--share DIR])\n                     [--workload CMD] [--seconds N] [--cpus N] [--memory MB] [--kernel PATH] [--json]\n                     [--set NAME=VALUE]... [-I DIR]... [--cflag FLAG]... [--trace FILE]\n\nvm kernel gets Debian's newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine's sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm run builds the scheduler for that kernel, boots it in qemu (KVM when it works, else\nTCG), enables it with tld-scx-run for N seconds (default 5) while the workload runs, and streams\nthe console with the scheduler's statistics (its integer globals and latency histograms) every\nsecond. The workload is a guest shell command (default: tld-demo with hints; tld-latency\nmeasures hinted and unhinted wake-up latency under CPU hogs). --default-scheduler runs the\nworkload under the kernel's own scheduler instead. --set NAME=VALUE (repeatable) sets a\nglobal of the scheduler before it loads (rodata such as nr_cpus or slice_ns: a number, true/false\nor an enumerator); tld-scx-run also fills every __NAME rodata global from the guest kernel's\nenumerator NAME, and sizes arrays declared resizable to the guest's CPUs. --json prints the outcome and statistics as\nJSON on stdout (the console goes to stderr). Exit code: 0 when the scheduler stayed enabled, 1\nwhen it did not load or enable (a verifier error is shown at its source line), 2 when the kernel\ndisabled it (the reason is printed).\n\n--cmd runs your own loader instead (C, Rust, a script): COMMAND starts as root in the guest in\nDIR (default: the current folder), which the guest sees at the same path, read-write, over\nvirtiofs; the host's /usr/lib and /usr/local are shared read-only so host-built binaries find\ntheir libraries. virtiofsd needs root: for an ordinary user DIR (up to 512 MiB) is copied into\nthe guest with the libraries of its executables, and the guest's writes stay there. The run is\njudged by the kernel's sched_ext state and its reason when it disables the scheduler, with the\nsame exit codes; once the scheduler is enabled it runs N seconds beside the workload, then\nCOMMAND gets SIGINT (as Ctrl-C). --cpus (1-64, default 2)\nand --memory (MiB, 256-65536, default 1024) size the guest; cgroup2 is at /sys/fs/cgroup.\n\n--trace FILE (with --scheduler or --default-scheduler) also traces the first process of the\nworkload that publishes hints, from a second in: tld-snapshot in the guest samples its hints every 20 ms\nand reads its scheduling events (the DSQs under sched_ext too); FILE is a Perfetto trace, as\ntldctl trace writes on the host, on the guest's boot clock." +
-    "\n\nvm run -I DIR, --cflag FLAG (both repeatable): the scheduler's build options. It is built against\nthe guest kernel's vmlinux.h with -g -O2 -target bpf -mcpu=v3, TLD Studio's and libbpf's headers,\nthese, and the flags of a compile_commands.json beside it (as tldctl compile does).",
+    "\n\nvm run -I DIR, --cflag FLAG (both repeatable): the scheduler's build options. It is built against\nthe guest kernel's vmlinux.h with -g -O2 -target bpf -mcpu=v3, TLD Studio's and libbpf's headers,\nthese, and the flags of a compile_commands.json beside it (as tldctl compile does)." +
+    "\n\n       tldctl vm ps [--vm ID] [--json]\n       tldctl vm snapshot PID [--vm ID] [--json] [--types FILE]\n       tldctl vm set PID[:TID] KEY VALUE [--vm ID]\n       tldctl vm watch PID [--vm ID] [--interval MS] [--count N]\n\n" +
+    "While vm run runs, TLD Studio's helper host runs in the guest too (Node and the helper, packed once\nand kept in ~/.cache/tld-studio/guest-helper), on a virtio-serial port whose host end is a socket of\nthe vm run process. vm ps, snapshot, set and watch do what ps, snapshot, set and watch do, on the\nguest's processes (guest pids), as root in the guest. --vm ID names the run (the pid of its vm run)\nwhen several run. vm run --no-inspect leaves the helper out (its boot is then shorter).",
   options: {
     kernel: { type: 'string' }, // also the kernel the scheduler is built against
     scheduler: { type: 'string' },
@@ -32,11 +45,31 @@ const vm: Command = {
     cpus: { type: 'string' },
     memory: { type: 'string' },
     trace: { type: 'string' },
+    'no-inspect': { type: 'boolean' },
+    // vm ps, snapshot, set and watch: which run, and watch's pace
+    vm: { type: 'string' },
+    interval: { type: 'string' },
+    count: { type: 'string' },
     ...BUILD_OPTIONS, // the scheduler's build options: -I DIR, --cflag FLAG
   },
   async run(p, rest, g) {
     const json = g.json;
-    if (rest[0] !== 'kernel' && rest[0] !== 'run') throw new UsageError('tldctl vm takes: kernel, run');
+    if (rest[0] !== undefined && GUEST_VERBS.includes(rest[0])) {
+      const open = await guestOpener(p.options.has('vm') ? positiveInt(p.options.get('vm'), '--vm') : undefined, g.pin);
+      switch (rest[0]) {
+        case 'ps':
+          return psWith(open, g);
+        case 'snapshot':
+          return snapshotWith(open, positiveInt(rest[1], 'PID'), g);
+        case 'set':
+          return setWith(open, rest.slice(1), g);
+        default:
+          return watchLoop(open, positiveInt(rest[1], 'PID'),
+            p.options.has('interval') ? positiveInt(p.options.get('interval'), '--interval') : 1000,
+            p.options.has('count') ? positiveInt(p.options.get('count'), '--count') : 0, g.types);
+      }
+    }
+    if (rest[0] !== 'kernel' && rest[0] !== 'run') throw new UsageError(`tldctl vm takes: kernel, run, ${GUEST_VERBS.join(', ')}`);
     const { ensureKernel } = await import('../../vm/kernel');
     const k = await ensureKernel({
       cacheDir: cacheDir(),
@@ -92,6 +125,7 @@ const vm: Command = {
       onStep: (message: string) => process.stderr.write(`[vm] ${message}\n`),
       ...(cpus !== undefined ? { cpus } : {}),
       ...(memoryMb !== undefined ? { memoryMb } : {}),
+      ...(p.switches.has('no-inspect') ? {} : { inspect: { studioRoot: studioRoot(), cacheDir: cacheDir() } }),
     };
     const r = scheduler ? await runScheduler({ ...opts, scheduler, nativeBuild, build, sets })
       : cmd && share ? await runCommand({ ...opts, command: cmd, share })
