@@ -28,6 +28,10 @@ export type Cmd = (...args: unknown[]) => unknown;
 async function pickProcess(ctx: Ctx, arg: unknown): Promise<number | undefined> {
   if (arg instanceof ProcessItem) return arg.process.pid;
   if (typeof arg === 'number') return arg;
+  return pickHostProcess(ctx);
+}
+
+async function pickHostProcess(ctx: Ctx): Promise<number | undefined> {
   const list = await (await ctx.getClient()).processes();
   if (list.length === 0) {
     void vscode.window.showInformationMessage('No process uses task local data right now (try running tld-demo).');
@@ -48,11 +52,19 @@ export const exportProcessTrace = (ctx: Ctx): Cmd => async (arg) => {
 };
 
 export const inspectProcess = (ctx: Ctx): Cmd => async (arg) => {
-  const pid = await pickProcess(ctx, arg);
+  // A guest's process (Processes view, under its VM), or { pid, vm } from a test or a link.
+  const guest = arg instanceof ProcessItem && arg.vm !== undefined ? { pid: arg.process.pid, vm: arg.vm } : guestTarget(arg);
+  const pid = guest ? guest.pid : await pickProcess(ctx, arg);
   if (pid === undefined) return;
-  HintInspector.createOrShow(ctx, pid);
+  HintInspector.createOrShow(ctx, pid, guest?.vm);
   ctx.stepDone('inspect');
 };
+
+function guestTarget(arg: unknown): { pid: number; vm: number } | undefined {
+  if (typeof arg !== 'object' || arg === null) return undefined;
+  const { pid, vm } = arg as { pid?: unknown; vm?: unknown };
+  return Number.isSafeInteger(pid) && Number.isSafeInteger(vm) && (pid as number) > 0 && (vm as number) > 0 ? { pid: pid as number, vm: vm as number } : undefined;
+}
 
 /** Starts tld-demo (shipped with the extension) publishing hints, for the inspector and the walkthrough. */
 export const startDemo = (ctx: Ctx, demo: DemoProcess, refresh: () => void): Cmd => async () => {
@@ -365,7 +377,7 @@ export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection
   const out = ctx.vmOutput();
   out.show(true);
   if (loader.kind === 'command') out.appendLine(`[tld-vm] ${loaderWords(loader)} (as root in the guest, in ${loader.share})`);
-  const seconds = 5;
+  const seconds = cfg.get<number>('seconds', 5);
   const nativeBuild = path.join(studioRoot(), 'native', 'build');
   let result: Awaited<ReturnType<typeof runScheduler>>;
   try {
@@ -388,11 +400,13 @@ export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection
           onConsole: (line: string) => out.appendLine(line),
           onStep: step,
           signal: run.signal,
+          // The guest's processes show in the Processes view under the VM while it runs.
+          inspect: { studioRoot: studioRoot(), cacheDir: cacheDir() },
         };
-        if (loader.kind === 'command') return runCommand({ ...common, command: loader.command, share: loader.share, timeoutMs: (seconds + 60 + ENABLE_WAIT_S) * 1000 });
+        if (loader.kind === 'command') return runCommand({ ...common, command: loader.command, share: loader.share, timeoutMs: (seconds + 120 + ENABLE_WAIT_S) * 1000 });
         if (!scheduler) throw new Error('no scheduler source to run');
         const { kernel: _guestKernel, ...build } = await buildSettings(scheduler);
-        return runScheduler({ ...common, scheduler: scheduler.fsPath, build, nativeBuild, timeoutMs: (seconds + 60) * 1000 });
+        return runScheduler({ ...common, scheduler: scheduler.fsPath, build, nativeBuild, timeoutMs: (seconds + 120) * 1000 });
       },
     );
   } catch (e) {

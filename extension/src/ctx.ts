@@ -35,6 +35,8 @@ export class Ctx implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
   private readonly subscriptions: vscode.Disposable[] = [];
   private client: Promise<TldClient> | undefined;
+  /** Clients of running VMs' guests, by VM id (guestRelay.ts). */
+  private readonly guestClients = new Map<number, { readonly client: Promise<TldClient>; ready?: TldClient }>();
   private readonly status: vscode.StatusBarItem;
   private inspected: string | undefined;
 
@@ -153,6 +155,22 @@ export class Ctx implements vscode.Disposable {
     return new Map([...found.types, ...configured]);
   }
 
+  /**
+   * A client of the guest of running VM @vm (the pid of its vm run), through its relay: the
+   * guest's own helper host. Dropped when it fails, so the next call reconnects or says why.
+   */
+  getGuestClient(vm: number): Promise<TldClient> {
+    const known = this.guestClients.get(vm);
+    if (known && !known.ready?.closed) return known.client;
+    const entry: { client: Promise<TldClient>; ready?: TldClient } = {
+      client: import('./vm/guestRelay').then(({ pickVm }) =>
+        TldClient.create({ pinPath: this.settings.pinPath, guestSocket: pickVm(vm).socket, guestName: `the guest of VM ${vm}` })),
+    };
+    entry.client.then((c) => (entry.ready = c), () => this.guestClients.delete(vm));
+    this.guestClients.set(vm, entry);
+    return entry.client;
+  }
+
   private readonly done = new Set<WalkthroughStep>();
 
   /**
@@ -265,6 +283,8 @@ export class Ctx implements vscode.Disposable {
   private resetClient(): void {
     void this.client?.then((c) => c.dispose(), () => undefined);
     this.client = undefined;
+    for (const c of this.guestClients.values()) void c.client.then((g) => g.dispose(), () => undefined);
+    this.guestClients.clear();
     this.setStatus('idle');
   }
 

@@ -8,6 +8,7 @@ import { DemoProcess } from './demo';
 import { KeyChecks } from './keyChecks';
 import { KeysView } from './views/keysView';
 import { ProcessesView } from './views/processesView';
+import { VmRunPanel } from './views/vmRunPanel';
 import { ProgramsView } from './views/programsView';
 import { VmView } from './views/vmView';
 
@@ -47,6 +48,7 @@ export async function activate(extension: vscode.ExtensionContext): Promise<void
   ctx.registerCommand('unloadProgram', commands.unloadProgram(ctx, refreshPrograms));
   ctx.registerCommand('runInVm', commands.runSchedulerInVm(ctx, problems));
   ctx.registerCommand('stopGuest', commands.stopGuest(ctx));
+  ctx.registerCommand('showVmRun', () => VmRunPanel.createOrShow(ctx));
   ctx.registerCommand('getKernel', commands.getKernel(ctx));
   ctx.registerCommand('startDemo', commands.startDemo(ctx, demo, () => processes.refresh()));
   ctx.registerCommand('newScheduler', commands.newScheduler(ctx));

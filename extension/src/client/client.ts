@@ -55,6 +55,11 @@ export class TldClient {
     return this.raw.transport;
   }
 
+  /** Whether the helper behind it is gone: a guest's client ends with its VM. */
+  get closed(): boolean {
+    return this.raw.closed;
+  }
+
   async processes(): Promise<ProcessSummary[]> {
     return toProcessList(decodeRecords(await this.raw.list()));
   }

@@ -180,6 +180,10 @@ export class HostHelper implements RawHelper {
     return host;
   }
 
+  get closed(): boolean {
+    return this.exited !== undefined;
+  }
+
   /** Fails every request in flight and every later one with @e. */
   private ended(e: TldError): void {
     this.exited ??= e;

@@ -246,6 +246,7 @@ let openCount = 0;
 
 export class NativeHelper implements RawHelper {
   readonly transport = 'in-process' as const;
+  readonly closed = false;
   /** Output buffer size for the next call, from the last result. */
   private capacity = 1 << 20;
   private readonly abi: Abi;

@@ -85,6 +85,8 @@ export interface LoadedProgram {
 export interface RawHelper {
   /** 'guest': the helper host inside a running VM, reached through its relay. */
   readonly transport: 'in-process' | 'host' | 'guest';
+  /** Whether it can no longer answer (its host exited, its guest stopped). */
+  readonly closed: boolean;
   list(): Promise<Uint8Array>;
   snapshot(pid: number): Promise<Uint8Array>;
   write(pid: number, tid: number, offset: number, bytes: Uint8Array): Promise<Uint8Array>;

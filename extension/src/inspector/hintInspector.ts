@@ -4,6 +4,7 @@ import * as crypto from 'node:crypto';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 
+import { TldClient } from '../client/client';
 import { TldError } from '../client/errors';
 import { parseTypes, toJson } from '../client/values';
 import { Ctx } from '../ctx';
@@ -14,7 +15,8 @@ import { exportTrace } from './traceExport';
 import { inspectorHtml } from './page';
 
 export class HintInspector {
-  private static readonly panels = new Map<number, HintInspector>();
+  /** Open panels by target: "PID" on this machine, "vmVM:PID" in a running VM's guest. */
+  private static readonly panels = new Map<string, HintInspector>();
   static readonly viewType = 'tldStudio.hintInspector';
 
   private readonly disposables: vscode.Disposable[] = [];
@@ -26,19 +28,22 @@ export class HintInspector {
   private exited = false;
   private comm = '';
 
-  static createOrShow(ctx: Ctx, pid: number): HintInspector {
-    const open = HintInspector.panels.get(pid);
+  /** @vm: the running VM whose guest @pid is in (the pid of its vm run); undefined on this machine. */
+  static createOrShow(ctx: Ctx, pid: number, vm?: number): HintInspector {
+    const key = vm === undefined ? String(pid) : `vm${vm}:${pid}`;
+    const open = HintInspector.panels.get(key);
     if (open) {
       open.panel.reveal();
       return open;
     }
-    const panel = vscode.window.createWebviewPanel(HintInspector.viewType, `Hints: ${pid}`, vscode.ViewColumn.Active, {
+    const title = vm === undefined ? `Hints: ${pid}` : `Hints: ${pid} (VM ${vm})`;
+    const panel = vscode.window.createWebviewPanel(HintInspector.viewType, title, vscode.ViewColumn.Active, {
       enableScripts: true,
       retainContextWhenHidden: true,
       localResourceRoots: [vscode.Uri.joinPath(ctx.extension.extensionUri, 'dist'), vscode.Uri.joinPath(ctx.extension.extensionUri, 'media')],
     });
-    const inspector = new HintInspector(ctx, panel, pid);
-    HintInspector.panels.set(pid, inspector);
+    const inspector = new HintInspector(ctx, panel, pid, key, vm);
+    HintInspector.panels.set(key, inspector);
     return inspector;
   }
 
@@ -46,6 +51,8 @@ export class HintInspector {
     private readonly ctx: Ctx,
     private readonly panel: vscode.WebviewPanel,
     private readonly pid: number,
+    private readonly key: string,
+    private readonly vm: number | undefined,
   ) {
     panel.webview.html = this.html();
     panel.onDidDispose(() => this.dispose(), null, this.disposables);
@@ -98,6 +105,11 @@ export class HintInspector {
     }
   }
 
+  /** The helper that reads the target: this machine's, or the guest's of its VM. */
+  private client(): Promise<TldClient> {
+    return this.vm === undefined ? this.ctx.getClient() : this.ctx.getGuestClient(this.vm);
+  }
+
   /** @force: refresh even while paused (after the user's own write, which they expect to see). */
   private schedule(ms: number, force = false): void {
     if (this.timer) clearTimeout(this.timer);
@@ -109,7 +121,7 @@ export class HintInspector {
     if (this.busy) return;
     this.busy = true;
     try {
-      const client = await this.ctx.getClient();
+      const client = await this.client();
       const snap = await client.snapshot(this.pid);
       this.comm = snap.comm;
       // Paused while this refresh was under way: the table stays as the user froze it.
@@ -137,7 +149,7 @@ export class HintInspector {
     const ok = await vscode.window.showWarningMessage(`Set ${key} = ${value} in ${who}?`, { modal: true }, 'Set');
     if (ok !== 'Set') return;
     try {
-      const client = await this.ctx.getClient();
+      const client = await this.client();
       const written = await client.set(this.pid, tid, key, value, parseTypes(this.ctx.settings.keyTypes).get(key));
       this.ctx.log.info(`set ${key} = ${value} in ${written.length} thread(s) of ${this.pid}`);
       this.schedule(0, true);
@@ -195,7 +207,7 @@ export class HintInspector {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    HintInspector.panels.delete(this.pid);
+    HintInspector.panels.delete(this.key);
     if (this.timer) clearTimeout(this.timer);
     this.ctx.setInspected(undefined);
     this.panel.dispose();

@@ -120,6 +120,7 @@ export class VmView implements vscode.TreeDataProvider<VmNode>, vscode.Disposabl
         item.tooltip = `${o.message}\nLoader: ${loaderWords(o.loader)}` + (o.stats ? `\nExpand for the scheduler's statistics after ${o.stats.seconds} s` : '');
         item.iconPath = new vscode.ThemeIcon(o.result === 'enabled' ? 'pass' : o.result === 'stopped' ? 'debug-stop' : 'error');
         item.contextValue = 'tldLastRun';
+        item.command = { command: `${PREFIX}.showVmRun`, title: 'Show the Last Run' };
         return item;
       }
       case 'stat': {

@@ -173,6 +173,7 @@ export class GuestRelay {
         send(c, { id: req.id, ok: false, error: { code: 'ESRCH', message: 'the guest stopped' } });
         return;
       }
+      if (!c.writable) return; // ended by failAll meanwhile
       const id = this.nextId++;
       this.routes.set(id, { client: c, id: req.id });
       this.guest.write(JSON.stringify({ ...req, id }) + '\n');
@@ -194,8 +195,9 @@ export class GuestRelay {
   }
 }
 
+/** Writes one line to @s unless it has ended (a client that left, or one the guest's end closed). */
 function send(s: net.Socket, msg: HostReply | HostHello): void {
-  if (!s.destroyed) s.write(JSON.stringify(msg) + '\n');
+  if (s.writable) s.write(JSON.stringify(msg) + '\n');
 }
 
 function listen(server: net.Server, socket: string): Promise<void> {

@@ -18,6 +18,8 @@ async function guestOpener(id: number | undefined, pin: string): Promise<ClientO
 }
 
 const GUEST_VERBS = ['ps', 'snapshot', 'set', 'watch'];
+/** More time a run gets when the guest also runs the helper host (bench/guestInspect.ts). */
+const INSPECT_EXTRA_S = 60;
 
 const vm: Command = {
   name: 'vm',
@@ -120,7 +122,8 @@ const vm: Command = {
       ...guestWorkload(nativeBuild, seconds, p.options.get('workload')),
       ...(collector ? { workload: tracedWorkload(p.options.get('workload') ?? guestWorkload(nativeBuild, seconds).workload, seconds) } : {}),
       seconds,
-      timeoutMs: (seconds + 60 + (cmd ? ENABLE_WAIT_S : 0)) * 1000,
+      // Node's start in the guest (the helper host) and its larger initramfs take time under TCG.
+      timeoutMs: (seconds + 60 + (cmd ? ENABLE_WAIT_S : 0) + (p.switches.has('no-inspect') ? 0 : INSPECT_EXTRA_S)) * 1000,
       onConsole,
       onStep: (message: string) => process.stderr.write(`[vm] ${message}\n`),
       ...(cpus !== undefined ? { cpus } : {}),
