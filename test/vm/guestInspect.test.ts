@@ -44,13 +44,13 @@ interface SnapshotJson {
 }
 
 /** Polls @f every second until it returns a value, or fails with @what after @ms. */
-async function waitFor<T>(what: string, ms: number, f: () => T | undefined, alive: () => boolean): Promise<T> {
+async function waitFor<T>(what: string, ms: number, f: () => T | undefined, alive: () => boolean, tail: () => string): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = f();
     if (v !== undefined) return v;
-    if (!alive()) throw new Error(`the vm run ended before ${what}`);
-    if (Date.now() > end) throw new Error(`no ${what} in ${ms / 1000} s`);
+    if (!alive()) throw new Error(`the vm run ended before ${what}:\n${tail()}`);
+    if (Date.now() > end) throw new Error(`no ${what} in ${ms / 1000} s:\n${tail()}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
@@ -68,13 +68,14 @@ test('while vm run runs, the guest\'s tld-demo is listed, snapshotted and writte
   run.stderr!.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise<number | null>((resolve) => run.on('close', (code) => resolve(code)));
   const alive = () => run.exitCode === null && run.signalCode === null;
+  const tail = () => out.split('\n').filter((l) => !/tld-scx-run: \d+ s:/.test(l)).slice(-40).join('\n');
   try {
-    await waitFor('helper host in the guest', 400_000, () => (/the guest's helper host is up/.test(out) ? true : undefined), alive);
+    await waitFor('helper host in the guest', 400_000, () => (/the guest's helper host is up/.test(out) ? true : undefined), alive, tail);
     const demo = await waitFor('tld-demo in vm ps', 120_000, () => {
       const r = tld(['vm', 'ps', '--json']);
       if (r.status !== 0) return undefined;
       return (JSON.parse(r.stdout) as Listed[]).find((p) => p.comm === 'tld-demo' && p.threads >= 4);
-    }, alive);
+    }, alive, tail);
 
     const snap = JSON.parse(tld(['vm', 'snapshot', String(demo.pid), '--json']).stdout) as SnapshotJson;
     assert.equal(snap.pid, demo.pid);
