@@ -1,5 +1,6 @@
-// The helper's interface, one definition for both transports: in-process (koffi) and the
-// privileged helper host (JSON lines over stdio). Mirrors native/include/tldhelper.h.
+// The helper's interface, one definition for every transport: in-process (koffi), the
+// privileged helper host (JSON lines over stdio) and a VM guest's helper host (the same lines
+// over virtio-serial, through vm/guestRelay.ts). Mirrors native/include/tldhelper.h.
 import { TldError } from './errors';
 import { DATA_MAX_ANY, MAX_KEYS_ANY, NAME_MAX } from './layout';
 
