@@ -14,7 +14,7 @@ import * as path from 'node:path';
 
 import { TldError } from '../client/errors';
 import { koffiPackages } from '../client/helperInstall';
-import { defaultPinPath } from '../client/layout';
+import { defaultPinPath } from '../client/paths';
 import { lookupTool } from './exec';
 import { InitramfsFile, buildOverlay } from './initramfs';
 
