@@ -127,21 +127,23 @@ export class Ctx implements vscode.Disposable {
   }
 
   /** Types found in each process's debug information (and the workspace's BPF objects), by pid and its key set. */
-  private readonly foundTypes = new Map<number, { keys: string; types: Map<string, ValueType> }>();
+  private readonly foundTypes = new Map<number | string, { keys: string; types: Map<string, ValueType> }>();
 
   /**
    * The types of @snap's keys: found without configuration in the debug information of the
    * process and of the workspace's BPF objects that read them, under tldStudio.keyTypes (which wins).
    */
-  async keyTypes(snap: ProcessSnapshot): Promise<Map<string, ValueType>> {
+  async keyTypes(snap: ProcessSnapshot, vm?: number): Promise<Map<string, ValueType>> {
     const keys = JSON.stringify(snap.keys.map((k) => [k.name, k.size]));
-    let found = this.foundTypes.get(snap.pid);
+    // A guest's pid names another process here: its binary is not read, only the workspace's objects.
+    const slot = vm === undefined ? snap.pid : `vm${vm}:${snap.pid}`;
+    let found = this.foundTypes.get(slot);
     if (!found || found.keys !== keys) {
       const types = new Map<string, ValueType>();
       const wanted = snap.keys;
       if (wanted.length) {
         const objects = (await vscode.workspace.findFiles('**/*.bpf.o', '**/node_modules/**', 50)).map((u) => u.fsPath);
-        for (const binary of [...processBinaries(snap.pid), ...objects]) {
+        for (const binary of [...(vm === undefined ? processBinaries(snap.pid) : []), ...objects]) {
           for (const [k, t] of binaryKeyTypes(binary, wanted)) if (!types.has(k)) types.set(k, t);
           if (types.size === wanted.length) break;
         }
@@ -149,7 +151,7 @@ export class Ctx implements vscode.Disposable {
       }
       found = { keys, types };
       if (this.foundTypes.size > 64) this.foundTypes.clear();
-      this.foundTypes.set(snap.pid, found);
+      this.foundTypes.set(slot, found);
     }
     const configured = parseTypes(this.settings.keyTypes);
     return new Map([...found.types, ...configured]);

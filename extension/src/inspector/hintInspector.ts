@@ -127,7 +127,7 @@ export class HintInspector {
       // Paused while this refresh was under way: the table stays as the user froze it.
       if (this.paused && !force && this.feed.view) return;
       const status = { paused: this.paused, intervalMs: this.ctx.settings.refreshMs };
-      for (const m of this.feed.next(snap, await this.ctx.keyTypes(snap), status)) this.post(m);
+      for (const m of this.feed.next(snap, await this.ctx.keyTypes(snap, this.vm), status)) this.post(m);
       if (!this.paused) this.schedule(this.ctx.settings.refreshMs);
     } catch (e) {
       if (e instanceof TldError && e.code === 'ESRCH') {
