@@ -1,6 +1,6 @@
 // The guest inspector's costs, through tldctl vm run as a user runs it (warm kernel cache):
 // - boot: time to the guest's /init with the helper host's overlay (Node, about 44 MB of gzip)
-//   appended to the initramfs, beside the same run with --no-inspect, runs interleaved; and
+//   appended to the initramfs, beside the same run without --inspect, runs interleaved; and
 //   from /init to the helper host's hello (Node's start in the guest);
 // - transport: one snapshot of the guest's tld-demo from the host, through the relay and the
 //   virtio-serial port, beside the smallest request (hostReport: a round trip and next to no
@@ -76,7 +76,7 @@ export async function runGuestInspectBench(quick: boolean): Promise<GuestInspect
     for (let i = 0; i < runs; i++) {
       for (const inspect of [true, false]) {
         process.stderr.write(`bench: vm run to /init ${inspect ? 'with' : 'without'} the guest's helper host (${i + 1}/${runs}) ...\n`);
-        const r = vmRun(['--default-scheduler', '--seconds', '1', '--workload', inspect ? 'sleep 60' : 'true', ...(inspect ? [] : ['--no-inspect'])], MARKS, env);
+        const r = vmRun(['--default-scheduler', '--seconds', '1', '--workload', inspect ? 'sleep 60' : 'true', ...(inspect ? ['--inspect'] : [])], MARKS, env);
         if (inspect) await until("helper host's hello", 600_000, () => r.marks.has('helper'));
         const code = await r.done;
         const init = r.marks.get('init');
@@ -89,7 +89,7 @@ export async function runGuestInspectBench(quick: boolean): Promise<GuestInspect
     process.stderr.write('bench: snapshots of the guest\'s tld-demo through the relay ...\n');
     const samples = quick ? 20 : 100;
     // Long enough for the samples once the helper host is up; the run then ends by itself.
-    const r = vmRun(['--scheduler', scxHints, '--seconds', '90', '--workload', 'tld-demo --threads 16 --seconds 300'], MARKS, env);
+    const r = vmRun(['--inspect', '--scheduler', scxHints, '--seconds', '90', '--workload', 'tld-demo --threads 16 --seconds 300'], MARKS, env);
     let client: TldClient | undefined;
     try {
       await until("helper host's hello", 600_000, () => r.marks.has('helper'));

@@ -377,7 +377,7 @@ export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection
   const out = ctx.vmOutput();
   out.show(true);
   if (loader.kind === 'command') out.appendLine(`[tld-vm] ${loaderWords(loader)} (as root in the guest, in ${loader.share})`);
-  const seconds = cfg.get<number>('seconds', 5);
+  const seconds = cfg.get<number>('seconds', 30);
   const nativeBuild = path.join(studioRoot(), 'native', 'build');
   let result: Awaited<ReturnType<typeof runScheduler>>;
   try {

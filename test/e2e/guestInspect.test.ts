@@ -19,7 +19,7 @@ let run: ChildProcess;
 let out = '';
 
 before(async () => {
-  run = spawn(process.execPath, [tldctlScript, 'vm', 'run', '--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'),
+  run = spawn(process.execPath, [tldctlScript, 'vm', 'run', '--inspect', '--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'),
     '--seconds', '150', '--workload', 'tld-demo --threads 4 --seconds 400'], { env });
   run.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   run.stderr!.on('data', (b: Buffer) => (out += b.toString()));

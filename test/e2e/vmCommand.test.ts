@@ -25,7 +25,7 @@ before(async () => {
     env,
     procs,
     workspaceFiles: [loader],
-    settings: { 'tldStudio.vm.command': './own_fifo --slice-us 3000' },
+    settings: { 'tldStudio.vm.command': './own_fifo --slice-us 3000', 'tldStudio.vm.seconds': 5 },
     // A task of the workspace's own, offered too; there before VS Code reads the workspace's tasks.
     workspaceTexts: {
       '.vscode/tasks.json': JSON.stringify({

@@ -63,7 +63,7 @@ test('tldctl vm ps, with no VM running, says that none is and how to start one',
 
 test('while vm run runs, the guest\'s tld-demo is listed, snapshotted and written from the host through the run', { timeout: 600_000 }, async () => {
   let out = '';
-  const run: ChildProcess = spawn(process.execPath, [tldctl, 'vm', 'run', '--scheduler', scheduler, '--seconds', '40', '--workload', 'tld-demo --threads 4 --seconds 300'], { env });
+  const run: ChildProcess = spawn(process.execPath, [tldctl, 'vm', 'run', '--inspect', '--scheduler', scheduler, '--seconds', '40', '--workload', 'tld-demo --threads 4 --seconds 300'], { env });
   run.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   run.stderr!.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise<number | null>((resolve) => run.on('close', (code) => resolve(code)));
