@@ -6,15 +6,20 @@ import * as path from 'node:path';
 import { SchedulerOutcome } from '../../extension/src/vm/schedulerStats';
 import { repoRoot } from './repo';
 
-const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
+export const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
 
-/** `tldctl vm run ARGS`; TLD_VM_CACHE (a tld-studio cache folder) overrides the user's cache. */
+/** The environment of a vm run: TLD_VM_CACHE (a tld-studio cache folder) overrides the user's cache. */
+export function vmEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, ...(process.env.TLD_VM_CACHE ? { XDG_CACHE_HOME: path.dirname(process.env.TLD_VM_CACHE) } : {}) };
+}
+
+/** `tldctl vm run ARGS`, with vmEnv(). */
 export function vmRun(args: readonly string[], opts: { cwd?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [tldctl, 'vm', 'run', ...args], {
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 280_000,
-    env: { ...process.env, ...(process.env.TLD_VM_CACHE ? { XDG_CACHE_HOME: path.dirname(process.env.TLD_VM_CACHE) } : {}) },
+    env: vmEnv(),
   });
 }
 

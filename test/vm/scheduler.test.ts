@@ -5,7 +5,7 @@
 // source line; one that ends itself with scx_bpf_error(), and one the watchdog throws out,
 // each reported with its reason; and a guest that panics.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { LatencyClass, parseLatencyReport } from '../../extension/src/vm/latencyReport';
 import { latencyCommand } from '../../extension/src/vm/run';
 import { repoRoot } from '../support/repo';
-import { VmJsonOutcome, guestConsole, vmRun } from '../support/vm';
+import { VmJsonOutcome, guestConsole, tldctl, vmEnv, vmRun } from '../support/vm';
 
 const schedulers = path.join(repoRoot, 'test', 'vm', 'schedulers');
 
@@ -132,4 +132,38 @@ test('a guest that panics ends the run with a clear message, and no qemu is left
   assert.match(r.stdout, /the guest stopped before its \/init finished \(a kernel panic or crash\?\); its last lines are above/);
   assert.match(r.stdout, /\| .*(sysrq|Kernel panic)/i);
   assert.equal(spawnSync('pgrep', ['-f', 'qemu-system-x86_64.*tld-vm-run']).status, 1, 'a qemu of this run is still running');
+});
+
+/** The pids of @parent's children (the children files of its tasks in /proc). */
+function childrenOf(parent: number): number[] {
+  try {
+    return fs.readdirSync(`/proc/${parent}/task`).flatMap((t) =>
+      fs.readFileSync(`/proc/${parent}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
+
+test('SIGTERM to vm run alone (not its process group) stops the guest: it exits 130 and its qemu is gone', { timeout: 300_000 }, async () => {
+  const run = spawn(process.execPath, [tldctl, 'vm', 'run', '--default-scheduler', '--seconds', '120', '--workload', 'sleep 200'], { env: vmEnv() });
+  let out = '';
+  run.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  run.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((resolve) => run.on('exit', (code) => resolve(code)));
+  // Signalled once the guest's /init runs: qemu is up by then.
+  const deadline = Date.now() + 240_000;
+  while (!out.includes('TLD-VM-INIT') && Date.now() < deadline && run.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+  assert.ok(out.includes('TLD-VM-INIT'), out.slice(-3000));
+  const qemus = childrenOf(run.pid!).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('qemu');
+    } catch {
+      return false;
+    }
+  });
+  assert.equal(qemus.length, 1, `vm run's children: ${childrenOf(run.pid!).join(' ')}`);
+  run.kill('SIGTERM');
+  assert.equal(await exited, 130, out.slice(-3000));
+  assert.match(out, /vm run: SIGTERM: stopping the guest/);
+  assert.equal(fs.existsSync(`/proc/${qemus[0]}`), false, 'qemu is still running');
 });

@@ -130,9 +130,26 @@ const vm: Command = {
       ...(memoryMb !== undefined ? { memoryMb } : {}),
       ...(p.switches.has('inspect') ? { inspect: { studioRoot: studioRoot(), cacheDir: cacheDir() } } : {}),
     };
-    const r = scheduler ? await runScheduler({ ...opts, scheduler, nativeBuild, build, sets })
-      : cmd && share ? await runCommand({ ...opts, command: cmd, share })
-      : await runWorkload(opts);
+    // Ctrl-C reaches qemu through the terminal's process group, but a SIGINT or SIGTERM sent to
+    // this process alone would end it with qemu (and virtiofsd) still running: stop the guest.
+    const stop = new AbortController();
+    const onSignal = (sig: NodeJS.Signals) => {
+      say(`vm run: ${sig}: stopping the guest`);
+      stop.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const run = { ...opts, signal: stop.signal };
+    const r = await (scheduler ? runScheduler({ ...run, scheduler, nativeBuild, build, sets })
+      : cmd && share ? runCommand({ ...run, command: cmd, share })
+      : runWorkload(run)).finally(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
+    if (stop.signal.aborted) {
+      say('vm run: stopped before the end of the run');
+      return 130;
+    }
     for (const d of r.diagnostics) say(formatDiagnostic(d));
     if (r.boot?.timedOut) say(`the guest did not finish in time; its last lines are above`);
     else if (r.boot?.exitCode === NO_EXIT_LINE) say(`the guest stopped before its /init finished (a kernel panic or crash?); its last lines are above`);
