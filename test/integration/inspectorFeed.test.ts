@@ -89,9 +89,15 @@ test('the rows of threads whose values did not change are the same objects as be
   const still = (await world.procs.fixture(['--mode', 'hints', '--threads', '5', '--keys', '3'])).proc;
   const client = await world.client();
   const feed = new InspectorFeed();
-  // The second refresh has the scheduling rates the first cannot: rows from then on are compared.
+  // The threads block once started, so their scheduling figures settle: refresh until one
+  // refresh changes nothing (the second is the first with rates), then compare rows from there.
   feed.next(await client.snapshot(still.pid), new Map(), status);
-  feed.next(await client.snapshot(still.pid), new Map(), status);
+  let settled = false;
+  for (let i = 0; i < 50 && !settled; i++) {
+    await sleep(50);
+    settled = feed.next(await client.snapshot(still.pid), new Map(), status).length === 0 && i > 0;
+  }
+  assert.ok(settled, 'the idle fixture kept changing');
   const first = feed.view?.rows ?? [];
   // One thread's value changes through the helper: only its row is new.
   const tid = first[2]!.tid;
