@@ -439,16 +439,13 @@ static void bpf_refuses_data_not_at_the_page_start(void)
 static void bpf_of_the_later_revision_reads_libtld(void)
 {
 	struct tld_test_record recs[MAX_RECS];
-	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
-	union bpf_iter_link_info linfo = {};
 	struct bpf_map_info info = {};
 	__u32 info_len = sizeof(info);
 	struct tld_test_v2_bpf *skel;
-	struct bpf_link *link;
 	tld_off_t a, b;
 	__u64 *pa;
 	__u32 *pb;
-	int fd, n = 0, err;
+	int n, err;
 
 	ctest_uses("a task storage map with uptrs and a u16 start in its value");
 	skel = tld_test_v2_bpf__open();
@@ -470,17 +467,7 @@ static void bpf_of_the_later_revision_reads_libtld(void)
 	*pa = 4242;
 	*pb = 77;
 
-	linfo.task.pid = getpid();
-	opts.link_info = &linfo;
-	opts.link_info_len = sizeof(linfo);
-	link = bpf_program__attach_iter(skel->progs.dump_values, &opts);
-	CHECK(link, "cannot attach the iter/task dump: %s", strerror(errno));
-	fd = bpf_iter_create(bpf_link__fd(link));
-	CHECK(fd >= 0, "cannot create the iterator: %s", strerror(errno));
-	while (n < MAX_RECS && read(fd, &recs[n], sizeof(*recs)) == sizeof(*recs))
-		n++;
-	close(fd);
-	bpf_link__destroy(link);
+	n = reader_dump_prog(skel->progs.dump_values, recs, MAX_RECS);
 	CHECK(n == 1 && (recs[0].found & 3) == 3, "BPF did not find both keys (found 0x%x)", n ? recs[0].found : 0);
 	CHECK_EQ(recs[0].vals[TLD_TEST_A], 4242);
 	CHECK_EQ(recs[0].vals[TLD_TEST_B], 77);

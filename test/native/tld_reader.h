@@ -30,8 +30,11 @@ static inline struct tld_test_bpf *reader_open(void)
 	return skel;
 }
 
-/* Runs the iter/task dump limited to this process; returns the number of records. */
-static inline int reader_dump(struct tld_test_bpf *skel, struct tld_test_record *recs, int max)
+/*
+ * Runs the iter/task program @dump (a dump_values of either layout revision's
+ * reader) limited to this process; returns the number of records.
+ */
+static inline int reader_dump_prog(struct bpf_program *dump, struct tld_test_record *recs, int max)
 {
 	/* Set field by field: in C++, LIBBPF_OPTS trips -Wmissing-field-initializers. */
 	struct bpf_iter_attach_opts opts;
@@ -46,7 +49,7 @@ static inline int reader_dump(struct tld_test_bpf *skel, struct tld_test_record 
 	opts.sz = sizeof(opts);
 	opts.link_info = &linfo;
 	opts.link_info_len = sizeof(linfo);
-	link = bpf_program__attach_iter(skel->progs.dump_values, &opts);
+	link = bpf_program__attach_iter(dump, &opts);
 	CHECK(link, "cannot attach the iter/task dump: %s", strerror(errno));
 	fd = bpf_iter_create(bpf_link__fd(link));
 	CHECK(fd >= 0, "cannot create the iterator: %s", strerror(errno));
@@ -55,6 +58,12 @@ static inline int reader_dump(struct tld_test_bpf *skel, struct tld_test_record 
 	close(fd);
 	bpf_link__destroy(link);
 	return n;
+}
+
+/* reader_dump_prog() with the readers of reader_open(). */
+static inline int reader_dump(struct tld_test_bpf *skel, struct tld_test_record *recs, int max)
+{
+	return reader_dump_prog(skel->progs.dump_values, recs, max);
 }
 
 /* The record of thread @tid, or NULL. */
