@@ -10,7 +10,8 @@ import { after, before, test } from 'node:test';
 
 import { repoRoot } from '../support/repo';
 
-const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
+// The bundle users run (package.json's bin): in it koffi is an external, found by path for the overlay.
+const tldctl = path.join(repoRoot, 'dist', 'tldctl.js');
 const scheduler = path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c');
 
 let world: string;

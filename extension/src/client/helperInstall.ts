@@ -2,6 +2,7 @@
 // up the shared pin folder for its users' programs, again whenever the installed host starts.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
 import { TldError } from './errors';
@@ -150,8 +151,10 @@ function sealTree(dir: string): void {
 export function koffiPackages(): { name: string; dir: string }[] {
   let main: string;
   try {
-    // Its package.json is not exported: walk up from its entry to the package's folder.
-    main = path.dirname(require.resolve('koffi'));
+    // Its package.json is not exported: walk up from its entry to the package's folder. Resolved
+    // from TLD Studio's root through createRequire: in a webpack bundle (the extension,
+    // dist/tldctl.js) require.resolve of an external gives a module id, not a path.
+    main = path.dirname(createRequire(path.join(studioRoot(), 'package.json')).resolve('koffi'));
     while (path.basename(main) !== 'koffi' && path.dirname(main) !== main) main = path.dirname(main);
   } catch {
     return fail('the koffi package is missing: run npm install');
