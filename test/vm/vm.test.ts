@@ -230,18 +230,18 @@ test("the user's own bzImage and ELF vmlinux are used and cached by content", { 
 // The initramfs
 
 test('buildInitramfs packs busybox with its applets, binaries with their libraries, files and /init', { timeout: 120_000 }, async () => {
-  const out = path.join(scratch, 'list.cpio.gz');
+  const out = path.join(scratch, 'list.cpio');
   const extra = path.join(scratch, 'hello.txt');
   fs.writeFileSync(extra, 'hello\n');
   await buildInitramfs({ out, binaries: ['/usr/sbin/bpftool'], files: [{ src: extra, dest: '/root/hello.txt' }], init: 'echo hi\n' });
-  const listing = execFileSync('sh', ['-c', `gzip -dc '${out}' | cpio -t --quiet`], { encoding: 'utf8' }).split('\n');
+  const listing = execFileSync('sh', ['-c', `cpio -t --quiet < '${out}'`], { encoding: 'utf8' }).split('\n');
   for (const want of ['init', 'bin/busybox', 'bin/sh', 'bin/mount', 'sbin/poweroff', 'bin/bpftool', 'root/hello.txt', 'lib64/ld-linux-x86-64.so.2']) {
     assert.ok(listing.includes(want), `${want} is in the initramfs`);
   }
   assert.ok(listing.some((f) => /^(usr\/)?lib\/x86_64-linux-gnu\/libelf\.so\.1$/.test(f)), 'bpftool\'s libelf is in the initramfs');
-  const verbose = execFileSync('sh', ['-c', `gzip -dc '${out}' | cpio -tv --quiet`], { encoding: 'utf8' });
+  const verbose = execFileSync('sh', ['-c', `cpio -tv --quiet < '${out}'`], { encoding: 'utf8' });
   assert.match(verbose, /^-rwxr-xr-x\s+1 root\s+root\s+.* init$/m, '/init is executable and owned by root');
-  assert.ok(!fs.readdirSync(scratch).some((n) => n.startsWith('list.cpio.gz.tmp')), 'no temporary archive is left');
+  assert.ok(!fs.readdirSync(scratch).some((n) => n.startsWith('list.cpio.tmp')), 'no temporary archive is left');
   await assert.rejects(
     buildInitramfs({ out, binaries: [path.join(scratch, 'no-such-tool')], init: 'true' }),
     isTldError('ENOENT', /no-such-tool .* does not exist/),
@@ -253,7 +253,7 @@ test('buildInitramfs packs busybox with its applets, binaries with their librari
 
 test('the sched_ext kernel boots in qemu; the guest reports its kernel, sched_ext and exit code', { timeout: 5 * 60_000 }, async () => {
   const k = await kernel();
-  const initramfs = path.join(scratch, 'boot.cpio.gz');
+  const initramfs = path.join(scratch, 'boot.cpio');
   await buildInitramfs({
     out: initramfs,
     binaries: [],
@@ -284,14 +284,14 @@ test('the sched_ext kernel boots in qemu; the guest reports its kernel, sched_ex
 
 test("the guest's exit code comes from guestInit's commands; no exit line means 255", { timeout: 5 * 60_000 }, async () => {
   const k = await kernel();
-  const failing = path.join(scratch, 'fail.cpio.gz');
+  const failing = path.join(scratch, 'fail.cpio');
   await buildInitramfs({ out: failing, binaries: [], init: guestInit(['echo first', 'exit 7', 'echo never']) });
   const lines: string[] = [];
   const r = await bootGuest({ bzImage: k.bzImage, initramfs: failing, timeoutMs: 180_000, onConsole: (l) => lines.push(l) });
   assert.equal(r.exitCode, 7, r.lastLines.join('\n'));
   assert.ok(lines.includes('first') && !lines.includes('never'));
 
-  const silent = path.join(scratch, 'silent.cpio.gz');
+  const silent = path.join(scratch, 'silent.cpio');
   await buildInitramfs({ out: silent, binaries: [], init: '#!/bin/sh\necho bye\npoweroff -f\n' });
   const r2 = await bootGuest({ bzImage: k.bzImage, initramfs: silent, timeoutMs: 180_000, onConsole: () => undefined });
   assert.equal(r2.timedOut, false);
@@ -301,7 +301,7 @@ test("the guest's exit code comes from guestInit's commands; no exit line means 
 
 test('a guest that hangs is stopped at the time limit, with its last lines and no qemu left', { timeout: 5 * 60_000 }, async () => {
   const k = await kernel();
-  const initramfs = path.join(scratch, 'hang.cpio.gz');
+  const initramfs = path.join(scratch, 'hang.cpio');
   await buildInitramfs({
     out: initramfs,
     binaries: [],
@@ -320,7 +320,7 @@ test('a guest that hangs is stopped at the time limit, with its last lines and n
 
 test('a guest stopped through its abort signal ends at once, says so, and leaves no qemu', { timeout: 5 * 60_000 }, async () => {
   const k = await kernel();
-  const initramfs = path.join(scratch, 'stop.cpio.gz');
+  const initramfs = path.join(scratch, 'stop.cpio');
   await buildInitramfs({
     out: initramfs,
     binaries: [],

@@ -1,7 +1,10 @@
-// Building the guest's initramfs: a gzip-compressed newc cpio with busybox as the userland.
+// Building the guest's initramfs: a newc cpio with busybox as the userland. It is left
+// uncompressed: gzip -9 on the host and gunzip in a TCG guest cost more than copying the bytes
+// (about half a second of the guest's boot, more on the host). The overlay (buildOverlay), packed
+// once and kept, stays gzip'd; the kernel unpacks concatenated archives of either kind in order.
 //
 //   await buildInitramfs({
-//     out: '/tmp/guest.cpio.gz',
+//     out: '/tmp/guest.cpio',
 //     binaries: ['/usr/sbin/bpftool'],                 // -> /bin/bpftool, with its shared libraries
 //     files: [{ src: 'sched.bpf.o', dest: '/root/sched.bpf.o' }],
 //     init: guestInit(['bpftool version']),            // or any /init script text
@@ -17,7 +20,7 @@
 //   /init          the init script (mode 0755; "#!/bin/sh" is added when it has no "#!")
 //   /dev /proc /sys /tmp /run /root /etc   empty mount points
 // The kernel's built-in initramfs already holds /dev/console, so /init has a console.
-// Host tools: cpio, gzip, ldd (libc-bin), busybox-static (scripts/vm/setup-vm.sh).
+// Host tools: cpio, gzip (the overlay), ldd (libc-bin), busybox-static (scripts/vm/setup-vm.sh).
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -34,7 +37,7 @@ export interface InitramfsFile {
 }
 
 export interface BuildInitramfsOptions {
-  /** The .cpio.gz to write (written to a temporary name, then renamed). */
+  /** The .cpio to write (written to a temporary name, then renamed). */
   readonly out: string;
   /** Host executables to put in /bin, with the shared libraries they need. */
   readonly binaries: readonly string[];
@@ -87,7 +90,6 @@ export function guestInit(commands: readonly string[]): string {
 /** Builds the initramfs; throws a TldError naming the tool or file that failed. */
 export async function buildInitramfs(opts: BuildInitramfsOptions): Promise<void> {
   const cpio = findTool('cpio', 'build the initramfs');
-  const gzip = findTool('gzip', 'compress the initramfs');
   const busybox = opts.busybox ?? '/bin/busybox';
   if (!fs.existsSync(busybox)) {
     throw new TldError('ENOENT', `${busybox} is missing: install Debian's busybox-static package (${SETUP_HINT})`);
@@ -136,7 +138,7 @@ export async function buildInitramfs(opts: BuildInitramfsOptions): Promise<void>
     fs.writeFileSync(path.join(stage, 'init'), init, { mode: 0o755 });
     fs.chmodSync(path.join(stage, 'init'), 0o755);
 
-    await writeCpioGz(stage, cpio, gzip, tmpOut);
+    await writeCpio(stage, cpio, null, tmpOut);
     fs.renameSync(tmpOut, opts.out);
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });
@@ -172,7 +174,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<void> {
       if (fs.statSync(f.src).isDirectory()) fs.cpSync(f.src, dest, { recursive: true, dereference: true });
       else fs.copyFileSync(f.src, dest);
     }
-    await writeCpioGz(stage, cpio, gzip, tmpOut, opts.level ?? 6);
+    await writeCpio(stage, cpio, { gzip, level: opts.level ?? 6 }, tmpOut);
     fs.renameSync(tmpOut, opts.out);
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });
@@ -264,28 +266,28 @@ function walk(stage: string): string[] {
   return out;
 }
 
-/** `cpio -o -H newc` of the stage, piped through `gzip -9`, into `out`. */
-function writeCpioGz(stage: string, cpio: string, gzip: string, out: string, level = 9): Promise<void> {
+/** `cpio -o -H newc` of the stage into `out`, piped through gzip when @compress says so. */
+function writeCpio(stage: string, cpio: string, compress: { gzip: string; level: number } | null, out: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const fd = fs.openSync(out, 'w');
     const c = spawn(cpio, ['--null', '-o', '-H', 'newc', '--quiet', '-R', '0:0', '--reproducible'], {
       cwd: stage,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', compress ? 'pipe' : fd, 'pipe'],
     });
-    const g = spawn(gzip, [`-${level}`, '-n', '-c'], { stdio: ['pipe', fd, 'pipe'] });
+    const g = compress ? spawn(compress.gzip, [`-${compress.level}`, '-n', '-c'], { stdio: ['pipe', fd, 'pipe'] }) : null;
     fs.closeSync(fd);
     let cErr = '';
     let gErr = '';
-    c.stderr.on('data', (b: Buffer) => (cErr += b.toString()));
-    g.stderr?.on('data', (b: Buffer) => (gErr += b.toString()));
-    const gIn = g.stdin;
-    if (gIn) {
+    c.stderr?.on('data', (b: Buffer) => (cErr += b.toString()));
+    g?.stderr?.on('data', (b: Buffer) => (gErr += b.toString()));
+    const gIn = g?.stdin;
+    if (gIn && c.stdout) {
       c.stdout.pipe(gIn);
       gIn.on('error', () => undefined);
     }
-    c.stdin.on('error', () => undefined);
-    c.stdin.end(walk(stage).join('\0') + '\0');
-    let pending = 2;
+    c.stdin?.on('error', () => undefined);
+    c.stdin?.end(walk(stage).join('\0') + '\0');
+    let pending = g ? 2 : 1;
     let cCode = 0;
     let gCode = 0;
     const done = (): void => {
@@ -295,12 +297,12 @@ function writeCpioGz(stage: string, cpio: string, gzip: string, out: string, lev
       else resolve();
     };
     c.on('error', (e) => reject(new TldError('EIO', `cannot run ${cpio}: ${e.message}`)));
-    g.on('error', (e) => reject(new TldError('EIO', `cannot run ${gzip}: ${e.message}`)));
+    g?.on('error', (e) => reject(new TldError('EIO', `cannot run ${compress?.gzip}: ${e.message}`)));
     c.on('close', (code) => {
       cCode = code ?? -1;
       done();
     });
-    g.on('close', (code) => {
+    g?.on('close', (code) => {
       gCode = code ?? -1;
       done();
     });

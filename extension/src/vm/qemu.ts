@@ -1,6 +1,6 @@
 // Booting a kernel and initramfs in qemu and reading the guest's result off its serial console.
 //
-//   const r = await bootGuest({ bzImage: k.bzImage, initramfs: '/tmp/guest.cpio.gz',
+//   const r = await bootGuest({ bzImage: k.bzImage, initramfs: '/tmp/guest.cpio',
 //                               timeoutMs: 120_000, onConsole: (l) => console.log(l) });
 //   // r.exitCode: the N of the guest's last "TLD-VM-EXIT N" line (255 when it printed none)
 //
@@ -280,19 +280,45 @@ function serialArgs(ports: readonly SerialPort[]): string[] {
   ];
 }
 
-async function runQemuWith(qemu: string, opts: BootOptions, accel: Accel, timeoutMs: number, cpus: number, memoryMb: number, shares: readonly GuestShare[]): Promise<QemuRun> {
-  const args = [
-    ...commonArgs(memoryMb, cpus),
-    ...shareArgs(shares, memoryMb),
-    ...serialArgs(opts.serialPorts ?? []),
-    ...accelArgs(accel),
+export interface QemuArgsOptions {
+  readonly bzImage: string;
+  readonly initramfs: string;
+  /** More kernel command line, after the base one. */
+  readonly append?: string;
+  readonly accel: Accel;
+  readonly cpus: number;
+  readonly memoryMb: number;
+  readonly shares?: readonly GuestShare[];
+  readonly serialPorts?: readonly SerialPort[];
+}
+
+/** qemu's command line for a boot: the runner's, and the benchmark's bare boot of the same guest. */
+export function qemuArgs(o: QemuArgsOptions): string[] {
+  return [
+    ...commonArgs(o.memoryMb, o.cpus),
+    ...shareArgs(o.shares ?? [], o.memoryMb),
+    ...serialArgs(o.serialPorts ?? []),
+    ...accelArgs(o.accel),
     '-kernel',
-    opts.bzImage,
+    o.bzImage,
     '-initrd',
-    opts.initramfs,
+    o.initramfs,
     '-append',
-    opts.append ? `${BASE_APPEND} ${opts.append}` : BASE_APPEND,
+    o.append ? `${BASE_APPEND} ${o.append}` : BASE_APPEND,
   ];
+}
+
+async function runQemuWith(qemu: string, opts: BootOptions, accel: Accel, timeoutMs: number, cpus: number, memoryMb: number, shares: readonly GuestShare[]): Promise<QemuRun> {
+  const args = qemuArgs({
+    bzImage: opts.bzImage,
+    initramfs: opts.initramfs,
+    ...(opts.append ? { append: opts.append } : {}),
+    accel,
+    cpus,
+    memoryMb,
+    shares,
+    serialPorts: opts.serialPorts ?? [],
+  });
   const last: string[] = [];
   let exitCode = NO_EXIT_LINE;
   let kvmFailed: string | null = null;
