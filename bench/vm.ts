@@ -31,10 +31,10 @@ export interface Run {
 }
 
 /** Runs tldctl vm run with @args and --json; the console arrives on stderr as "| line". */
-export function vmRun(args: readonly string[], marks: readonly [string, RegExp][], cwd?: string): Promise<Run> {
+export function vmRun(args: readonly string[], marks: readonly [string, RegExp][], cwd?: string, env?: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [tldctl, 'vm', 'run', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
+    const child = spawn(process.execPath, [tldctl, 'vm', 'run', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}), ...(env ? { env } : {}) });
     let stdout = '';
     let pending = '';
     const console: string[] = [];
@@ -110,7 +110,7 @@ async function measureShare(work: string, project: string): Promise<OwnLoaderFig
   const base = guestWorkload(path.join(repoRoot, 'native', 'build'), 1);
   const pack = async (files: { src: string; dest: string }[]): Promise<number> => {
     const t0 = performance.now();
-    await buildInitramfs({ out: path.join(work, 'bench-initrd.gz'), binaries: base.binaries, files: [...base.files, ...files], init: guestInit(['true']) });
+    await buildInitramfs({ out: path.join(work, 'bench-initrd.cpio'), binaries: base.binaries, files: [...base.files, ...files], init: guestInit(['true']) });
     return performance.now() - t0;
   };
   const initramfs = await pack([]);

@@ -16,6 +16,8 @@ import { HintInspector } from './inspector/hintInspector';
 import { exportTrace } from './inspector/traceExport';
 import { DemoProcess } from './demo';
 import { GuestLoader, GuestResult, loaderWords, resultWords } from './guest';
+import type { KernelChoice } from './vm/kernel';
+import { describeKernel } from './vm/kernelInfo';
 import { SchedulerBuildOptions } from './vm/scheduler';
 import { shellQuote } from './vm/exec';
 import { renameScheduler, schedulerFileName, schedulerNameProblem } from './schedulerTemplate';
@@ -272,6 +274,40 @@ export const getKernel = (ctx: Ctx): Cmd => async () => {
   }
 };
 
+/** Builds the minimal kernel (as tldctl vm kernel --build does), with its progress; cancellable. */
+export const buildKernel = (ctx: Ctx): Cmd => async () => {
+  if (ctx.kernelFetch !== undefined) throw new Error('a sched_ext kernel is being fetched or built already');
+  const { buildMinimalKernel } = await import('./vm/kernelBuild');
+  ctx.setKernelFetch('starting the build');
+  try {
+    const built = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Building the minimal sched_ext kernel', cancellable: true },
+      (progress, token) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        let lastPct = 0;
+        return buildMinimalKernel({
+          cacheDir: cacheDir(),
+          signal: abort.signal,
+          onProgress: (p) => {
+            if (p.step === 'warning') ctx.log.warn(`kernel build: ${p.message}`);
+            const { done, total } = p as { done?: number; total?: number };
+            const pct = done !== undefined && total ? Math.min(99, Math.floor((100 * done) / total)) : undefined;
+            // withProgress adds increments: report the growth since the last report.
+            progress.report({ message: p.message, ...(pct !== undefined && pct > lastPct ? { increment: pct - lastPct } : {}) });
+            if (pct !== undefined && pct > lastPct) lastPct = pct;
+            ctx.setKernelFetch(p.message);
+          },
+        });
+      },
+    );
+    ctx.log.info(`minimal kernel ${built.version} ${built.upToDate ? 'was up to date' : `built in ${Math.round(built.buildSeconds)} s`} at ${built.bzImage}`);
+    void vscode.window.showInformationMessage(`Minimal kernel ${built.version} is ready: Run Scheduler in VM boots it now.`);
+  } finally {
+    ctx.setKernelFetch(undefined);
+  }
+};
+
 /** Stops the guest of Run Scheduler in VM. */
 export const stopGuest = (ctx: Ctx): Cmd => () => {
   const run = ctx.guest;
@@ -389,8 +425,10 @@ export const runSchedulerInVm = (ctx: Ctx, problems: vscode.DiagnosticCollection
           progress.report({ message });
           if (!run.stopRequested) run.setStep(message);
         };
-        const kernel = await ensureKernel({ cacheDir: cacheDir(), onProgress: (p) => step(p.message) });
-        step(`booting ${kernel.version}`);
+        // auto leaves the choice to ensureKernel: TLD_VM_KERNEL when set, else the minimal kernel when built.
+        const choice = cfg.get<KernelChoice>('kernel', 'auto');
+        const kernel = await ensureKernel({ cacheDir: cacheDir(), ...(choice !== 'auto' ? { choice } : {}), onProgress: (p) => step(p.message) });
+        step(`booting ${describeKernel(kernel)}`);
         const common = {
           kernel,
           ...guestWorkload(nativeBuild, seconds),

@@ -50,6 +50,7 @@ export async function activate(extension: vscode.ExtensionContext): Promise<void
   ctx.registerCommand('stopGuest', commands.stopGuest(ctx));
   ctx.registerCommand('showVmRun', () => VmRunPanel.createOrShow(ctx));
   ctx.registerCommand('getKernel', commands.getKernel(ctx));
+  ctx.registerCommand('buildKernel', commands.buildKernel(ctx));
   ctx.registerCommand('startDemo', commands.startDemo(ctx, demo, () => processes.refresh()));
   ctx.registerCommand('newScheduler', commands.newScheduler(ctx));
   ctx.registerCommand('doctor', commands.runDoctor(ctx));

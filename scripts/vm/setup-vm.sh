@@ -8,10 +8,13 @@
 #   bpftool                dumps the guest kernel's BTF into vmlinux.h
 #   debian-archive-keyring keys that verify trixie-backports (the sched_ext kernel)
 #   gzip, dpkg            (essential on Debian; listed for completeness)
+#   make gcc flex bison bc dwarves libelf-dev binutils perl
+#                          `tldctl vm kernel --build`: the minimal kernel (dwarves' pahole makes its BTF)
 # Usage: bash scripts/vm/setup-vm.sh   (as root, or it prints the apt-get command to run)
 set -euo pipefail
 
-VM_PACKAGES=(qemu-system-x86 busybox-static cpio zstd bpftool debian-archive-keyring gzip)
+VM_PACKAGES=(qemu-system-x86 busybox-static cpio zstd bpftool debian-archive-keyring gzip
+	make gcc flex bison bc dwarves libelf-dev binutils perl)
 
 missing=()
 for p in "${VM_PACKAGES[@]}"; do

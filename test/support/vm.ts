@@ -8,18 +8,26 @@ import { repoRoot } from './repo';
 
 export const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
 
-/** The environment of a vm run: TLD_VM_CACHE (a tld-studio cache folder) overrides the user's cache. */
-export function vmEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, ...(process.env.TLD_VM_CACHE ? { XDG_CACHE_HOME: path.dirname(process.env.TLD_VM_CACHE) } : {}) };
+/**
+ * The environment of a vm run: TLD_VM_CACHE (a tld-studio cache folder) overrides the user's
+ * cache, and @kernel chooses the guest kernel (TLD_VM_KERNEL: npm test sets `debian`, so the suite
+ * boots Debian's cloud kernel even where a minimal one is built; minimalKernel.test boots that one).
+ */
+export function vmEnv(kernel?: 'debian' | 'minimal'): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...(process.env.TLD_VM_CACHE ? { XDG_CACHE_HOME: path.dirname(process.env.TLD_VM_CACHE) } : {}),
+    ...(kernel ? { TLD_VM_KERNEL: kernel } : {}),
+  };
 }
 
 /** `tldctl vm run ARGS`, with vmEnv(). */
-export function vmRun(args: readonly string[], opts: { cwd?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+export function vmRun(args: readonly string[], opts: { cwd?: string; timeoutMs?: number; kernel?: 'debian' | 'minimal' } = {}): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [tldctl, 'vm', 'run', ...args], {
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 280_000,
-    env: vmEnv(),
+    env: vmEnv(opts.kernel),
   });
 }
 

@@ -6,6 +6,7 @@ import { cacheDir } from '../client/paths';
 import { Ctx, PREFIX } from '../ctx';
 import { GuestOutcome, loaderWords, resultWords } from '../guest';
 import { KernelInfo, listCachedKernels } from '../vm/kernel';
+import { describeKernel } from '../vm/kernelInfo';
 import type { HistogramSummary, SchedulerStats } from '../vm/schedulerStats';
 import { VisiblePoller } from './visiblePoller';
 
@@ -72,8 +73,10 @@ export class VmView implements vscode.TreeDataProvider<VmNode>, vscode.Disposabl
       case 'kernel': {
         const k = node.kernel;
         const item = new vscode.TreeItem(`Kernel ${k.version}`);
-        item.description = [k.hasSchedExt ? 'sched_ext' : 'no sched_ext', k.hasBtf ? 'BTF' : 'no BTF', 'cached'].join(' · ');
-        item.tooltip = `${k.source}\nbzImage: ${k.bzImage}\nvmlinux.h: ${k.vmlinuxH}`;
+        const minimal = k.source.startsWith('built:');
+        item.description = [minimal ? 'minimal build' : k.source.startsWith('debian:') ? 'Debian' : 'your file', k.hasSchedExt ? 'sched_ext' : 'no sched_ext', k.hasBtf ? 'BTF' : 'no BTF'].join(' · ');
+        item.tooltip = `${describeKernel(k)}\nbzImage: ${k.bzImage}\nvmlinux.h: ${k.vmlinuxH}` +
+          (minimal ? '\nRun Scheduler in VM boots it unless tldStudio.vm.kernel says debian' : '');
         item.iconPath = new vscode.ThemeIcon('chip');
         item.contextValue = 'tldKernel';
         return item;

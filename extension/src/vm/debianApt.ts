@@ -24,7 +24,7 @@ export interface Apt {
 }
 
 /** Writes the private apt configuration and runs `apt-get update` on it. */
-export async function prepareApt(cacheDir: string, mirror: string, onProgress: (p: Progress) => void): Promise<Apt> {
+export async function prepareApt(cacheDir: string, mirror: string, onProgress: (p: Progress) => void, withSources = false): Promise<Apt> {
   const get = findTool('apt-get', `download the ${SUITE} kernel`);
   const cache = findTool('apt-cache', `find the ${SUITE} kernel`);
   const dir = path.join(cacheDir, 'apt');
@@ -42,7 +42,9 @@ export async function prepareApt(cacheDir: string, mirror: string, onProgress: (
     const opt = attempt.trusted ? '[trusted=yes]' : `[signed-by=${keyring}]`;
     fs.writeFileSync(
       path.join(dir, 'sources.list'),
-      `# Written by TLD Studio's VM runner: the sched_ext kernel comes from ${SUITE}.\ndeb ${opt} ${mirror} ${SUITE} main\n`,
+      `# Written by TLD Studio's VM runner: the sched_ext kernel comes from ${SUITE}.\ndeb ${opt} ${mirror} ${SUITE} main\n` +
+        // The source index only when a kernel is built from source (tldctl vm kernel --build).
+        (withSources ? `deb-src ${opt} ${mirror} ${SUITE} main\n` : ''),
     );
     if (attempt.trusted) {
       onProgress({ step: 'warning', message: `${attempt.why}: using ${SUITE} without signature checks` });

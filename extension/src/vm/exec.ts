@@ -67,6 +67,8 @@ export interface RunOptions {
   readonly onStdout?: (chunk: string) => void;
   /** Called with each chunk of standard error, as it comes. */
   readonly onStderr?: (chunk: string) => void;
+  /** Kills the child (SIGTERM, then SIGKILL after 5 s) when aborted; it then reports code -1. */
+  readonly signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -125,12 +127,24 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
             timedOut = true;
             child.kill('SIGKILL');
           }, opts.timeoutMs);
-    child.on('error', (e: NodeJS.ErrnoException) => {
+    let killer: NodeJS.Timeout | null = null;
+    const onAbort = (): void => {
+      child.kill('SIGTERM');
+      killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    };
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = (): void => {
       if (timer) clearTimeout(timer);
+      if (killer) clearTimeout(killer);
+      opts.signal?.removeEventListener('abort', onAbort);
+    };
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      settle();
       reject(new TldError(e.code === 'ENOENT' ? 'ENOENT' : 'EIO', `cannot run ${file}: ${e.message}`));
     });
     child.on('close', (code) => {
-      if (timer) clearTimeout(timer);
+      settle();
       resolve({
         code: code ?? -1,
         stdout: Buffer.concat(out).toString('utf8'),

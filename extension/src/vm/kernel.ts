@@ -14,6 +14,8 @@
 //   <cacheDir>/apt/                      sources.list, sources.list.d/, preferences.d/, state/, cache/
 //   <cacheDir>/kernel/<version>/         a Debian kernel: bzImage vmlinux vmlinux.h config modules/ kernel.json
 //   <cacheDir>/kernel/<version>-<sha12>/ a user's kernel (sha12: the start of the image's SHA-256)
+//   <cacheDir>/kernel/<release>-tld-minimal/  the minimal kernel (kernelBuild.ts, tldctl vm kernel --build),
+//                                        which is preferred when present (KernelChoice, TLD_VM_KERNEL)
 //   <cacheDir>/kernel/.lock              flock()ed while one process fills the cache (folderLock.ts)
 // A cached kernel is returned with fromCache: true and no apt command is run (pass refresh to
 // look for a newer 6.18.x). Host tools: apt, dpkg, zstd, bpftool (scripts/vm/setup-vm.sh).
@@ -30,7 +32,7 @@ import { inspectKernelImage } from './elf';
 import { failure, findTool, run } from './exec';
 import { formatBytes, mkdirp, rmrf, sha256 } from './files';
 import { acquireFolderLock } from './folderLock';
-import { CacheRecord, cachedEntries, commit, newestDebianEntry, partialDir, removeLeftovers, safeName, toInfo } from './kernelCache';
+import { CacheRecord, cachedEntries, commit, newestBuiltEntry, newestDebianEntry, partialDir, removeLeftovers, safeName, toInfo } from './kernelCache';
 import { KernelInfo, Progress } from './kernelInfo';
 import { checkVmlinux, decompressPayload } from './vmlinux';
 
@@ -50,6 +52,23 @@ export interface EnsureKernelOptions {
   readonly series?: string;
   /** The Debian mirror ("http://deb.debian.org/debian"); default: the machine's, see debianMirror. */
   readonly mirror?: string;
+  /** Which kernel without kernelPath; default: TLD_VM_KERNEL, else `auto`. */
+  readonly choice?: KernelChoice;
+}
+
+/**
+ * `auto`: the minimal kernel when one is built (tldctl vm kernel --build), else Debian's cloud
+ * kernel; `minimal`: the built one or an error saying how to build it; `debian`: the cloud kernel.
+ */
+export type KernelChoice = 'auto' | 'minimal' | 'debian';
+export const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', 'minimal', 'debian'];
+
+/** TLD_VM_KERNEL, checked. */
+export function kernelChoiceFromEnv(env: NodeJS.ProcessEnv = process.env): KernelChoice {
+  const v = env.TLD_VM_KERNEL;
+  if (v === undefined || v === '') return 'auto';
+  if ((KERNEL_CHOICES as readonly string[]).includes(v)) return v as KernelChoice;
+  throw new TldError('EINVAL', `TLD_VM_KERNEL=${v}: give one of ${KERNEL_CHOICES.join(', ')}`);
 }
 
 /** Makes sure a sched_ext kernel with BTF is in the cache and says where its files are. */
@@ -64,6 +83,20 @@ export async function ensureKernel(opts: EnsureKernelOptions): Promise<KernelInf
   try {
     removeLeftovers(kernelRoot);
     if (opts.kernelPath !== undefined) return await fromFile(kernelRoot, opts.kernelPath, opts.onProgress);
+    const choice = opts.choice ?? kernelChoiceFromEnv();
+    if (choice !== 'debian') {
+      const built = newestBuiltEntry(kernelRoot, opts.series ?? DEFAULT_SERIES);
+      if (built && built.record.source.kind === 'built') {
+        opts.onProgress({
+          step: 'cache-hit',
+          message: `minimal kernel ${built.record.version} (built from Debian's linux ${built.record.source.debVersion} source) is cached in ${built.dir}`,
+        });
+        return toInfo(built.dir, built.record, true);
+      }
+      if (choice === 'minimal') {
+        throw new TldError('ENOENT', `no minimal kernel of ${opts.series ?? DEFAULT_SERIES} is built: run \`tldctl vm kernel --build\` once (a long build), or use Debian's cloud kernel (TLD_VM_KERNEL=debian)`);
+      }
+    }
     return await fromDebian(opts, kernelRoot);
   } finally {
     release();

@@ -20,7 +20,9 @@ export function listCachedKernels(cacheDir: string): KernelInfo[] {
 
 export type Source =
   | { readonly kind: 'debian'; readonly package: string; readonly debVersion: string; readonly mirror: string }
-  | { readonly kind: 'file'; readonly path: string };
+  | { readonly kind: 'file'; readonly path: string }
+  /** Built by kernelBuild.ts from Debian's linux source; configSha256 names the configuration fragment. */
+  | { readonly kind: 'built'; readonly package: 'linux'; readonly debVersion: string; readonly configSha256: string };
 
 export interface CacheRecord {
   readonly format: 1;
@@ -51,7 +53,8 @@ function parseRecord(text: string): CacheRecord | null {
     typeof src === 'object' &&
     src !== null &&
     ((src.kind === 'debian' && typeof src.package === 'string' && typeof src.debVersion === 'string' && typeof src.mirror === 'string') ||
-      (src.kind === 'file' && typeof src.path === 'string'));
+      (src.kind === 'file' && typeof src.path === 'string') ||
+      (src.kind === 'built' && src.package === 'linux' && typeof src.debVersion === 'string' && typeof src.configSha256 === 'string'));
   if (
     r.format !== 1 ||
     typeof r.version !== 'string' ||
@@ -110,8 +113,31 @@ export function toInfo(dir: string, r: CacheRecord, fromCache: boolean): KernelI
     fromCache,
     ...(r.modules ? { modulesDir: path.join(dir, 'modules') } : {}),
     ...(r.config ? { configFile: path.join(dir, 'config') } : {}),
-    source: r.source.kind === 'debian' ? `debian:${r.source.package}=${r.source.debVersion}` : `file:${r.source.path}`,
+    source: sourceName(r.source),
   };
+}
+
+function sourceName(s: Source): string {
+  switch (s.kind) {
+    case 'debian':
+      return `debian:${s.package}=${s.debVersion}`;
+    case 'built':
+      return `built:linux=${s.debVersion}`;
+    case 'file':
+      return `file:${s.path}`;
+    default: {
+      const never: never = s;
+      return never;
+    }
+  }
+}
+
+/** The newest kernel of `series` built by kernelBuild.ts, if any. */
+export function newestBuiltEntry(kernelRoot: string, series: string): CacheEntry | null {
+  const entries = cachedEntries(kernelRoot)
+    .filter((e) => e.record.source.kind === 'built' && e.record.version.startsWith(`${series}.`))
+    .sort((a, b) => compareReleases(b.record.version, a.record.version));
+  return entries[0] ?? null;
 }
 
 export function newestDebianEntry(kernelRoot: string, series: string): CacheEntry | null {

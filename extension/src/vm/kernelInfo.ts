@@ -20,7 +20,7 @@ export interface KernelInfo {
   readonly modulesDir?: string;
   /** The kernel's .config, for Debian kernels. */
   readonly configFile?: string;
-  /** Where it came from: "debian:<package>=<deb version>" or "file:<path>". */
+  /** Where it came from: "debian:<package>=<deb version>", "built:linux=<deb version>" or "file:<path>". */
   readonly source: string;
 }
 
@@ -38,6 +38,8 @@ export interface KernelInfo {
  * - `read`: reading and hashing a user's kernel image.
  * - `decompress`: the bzImage payload into the ELF vmlinux; `done` bytes written, `total` when known.
  * - `btf-dump`: `bpftool btf dump` into vmlinux.h and the sched_ext check.
+ * - `configure`: a built kernel's configuration (kernelBuild.ts).
+ * - `compile`: its make; `done` counts kbuild steps, `total` is the last build's count when known.
  * - `warning`: something worked but less safely than it should (for example an unsigned archive).
  * - `done`: the kernel is ready (after a fresh build of the cache).
  */
@@ -51,7 +53,23 @@ export type Progress =
   | { readonly step: 'read'; readonly message: string }
   | { readonly step: 'decompress'; readonly message: string; readonly done: number; readonly total?: number }
   | { readonly step: 'btf-dump'; readonly message: string }
+  | { readonly step: 'configure'; readonly message: string }
+  | { readonly step: 'compile'; readonly message: string; readonly done: number; readonly total?: number }
   | { readonly step: 'warning'; readonly message: string }
   | { readonly step: 'done'; readonly message: string };
 
 export type ProgressStep = Progress['step'];
+
+/** Which kernel, in words, for "booting …" lines: whose it is and where it came from. */
+export function describeKernel(k: Pick<KernelInfo, 'version' | 'source'>): string {
+  const [kind, ...rest] = k.source.split(':');
+  const what = rest.join(':');
+  switch (kind) {
+    case 'built':
+      return `${k.version}, the minimal kernel built from Debian's ${what.replace('=', ' ')} source`;
+    case 'debian':
+      return `${k.version}, Debian's ${what.replace('=', ' ')}`;
+    default:
+      return `${k.version}, from ${what}`;
+  }
+}

@@ -14,6 +14,7 @@ import { isElf } from './elf';
 import { buildInitramfs, guestInit } from './initramfs';
 import { COMMAND_SCRIPT, JUDGE_SCRIPT, judgeCommand, judgeScript, parseJudge } from './judge';
 import { KernelInfo } from './kernel';
+import { describeKernel } from './kernelInfo';
 import { BootResult, NO_EXIT_LINE, StartedShares, bootGuest } from './qemu';
 import { SchedulerBuildOptions, buildScheduler } from './scheduler';
 import { SchedulerOutcome, schedulerOutcome } from './schedulerStats';
@@ -356,7 +357,7 @@ async function boot(opts: WorkloadOptions, work: string, binaries: readonly stri
   startShares?: () => Promise<StartedShares>, librariesOf: readonly string[] = []): Promise<{ boot: BootResult; lines: string[]; exitCode: number }> {
   const script = path.join(work, 'workload.sh');
   fs.writeFileSync(script, `${opts.workload}\n`);
-  const initrd = path.join(work, 'initrd.gz');
+  const initrd = path.join(work, 'initrd.cpio');
   const overlay = opts.inspect ? await helperOverlay(opts.inspect, opts.onStep) : undefined;
   opts.onStep?.('packing the guest\'s initramfs');
   const commands = typeof command === 'string' ? [command] : command;
@@ -380,7 +381,7 @@ async function boot(opts: WorkloadOptions, work: string, binaries: readonly stri
 
 async function bootWith(opts: WorkloadOptions, initrd: string, lines: string[], startShares: (() => Promise<StartedShares>) | undefined,
   relay: GuestRelay | undefined): Promise<{ boot: BootResult; lines: string[]; exitCode: number }> {
-  opts.onStep?.(`booting ${opts.kernel.version} (the console follows)`);
+  opts.onStep?.(`booting ${describeKernel(opts.kernel)} (the console follows)`);
   const b = await bootGuest({
     ...(relay ? { serialPorts: [{ name: GUEST_HELPER_PORT, socket: relay.qemuSocket }] } : {}),
     bzImage: opts.kernel.bzImage,

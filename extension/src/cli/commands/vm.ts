@@ -6,6 +6,8 @@ import { formatDiagnostic } from '../../client/loader';
 import { cacheDir, studioRoot } from '../../client/paths';
 import { printable } from '../../client/printable';
 import { toJson } from '../../client/values';
+import { Progress, describeKernel } from '../../vm/kernelInfo';
+import { formatBytes } from '../../vm/files';
 import { UsageError, positiveInt } from '../args';
 import { BUILD_OPTIONS, ClientOpener, Command, out, withClient } from '../command';
 import { psWith, setWith, snapshotWith, watchLoop } from './inspect';
@@ -25,18 +27,22 @@ const vm: Command = {
   name: 'vm',
   summary: [
     'vm kernel [--kernel PATH]    get (and cache) a sched_ext kernel to boot schedulers in',
+    'vm kernel --build [--jobs N] build a minimal sched_ext kernel that boots in seconds under TCG',
     'vm run --scheduler FILE      try a scheduler in that kernel while tld-demo (or --workload) runs',
     "vm run --default-scheduler   the same workload under the kernel's own scheduler, to compare",
     'vm run --cmd CMD [--share DIR]  run your own loader in the guest, DIR shared at the same path',
     'vm ps | snapshot PID | set PID[:TID] KEY VALUE | watch PID [--vm ID]   the same on a running guest',
   ],
   help:
-    "Usage: tldctl vm kernel [--kernel PATH] [--json]\n       tldctl vm run (--scheduler NAME.bpf.c | --default-scheduler | --cmd COMMAND [--share DIR])\n                     [--workload CMD] [--seconds N] [--cpus N] [--memory MB] [--kernel PATH] [--json]\n                     [--set NAME=VALUE]... [-I DIR]... [--cflag FLAG]... [--trace FILE] [--inspect]\n\nvm kernel gets Debian's newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine's sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm run builds the scheduler for that kernel, boots it in qemu (KVM when it works, else\nTCG), enables it with tld-scx-run for N seconds (default 5) while the workload runs, and streams\nthe console with the scheduler's statistics (its integer globals and latency histograms) every\nsecond. The workload is a guest shell command (default: tld-demo with hints; tld-latency\nmeasures hinted and unhinted wake-up latency under CPU hogs). --default-scheduler runs the\nworkload under the kernel's own scheduler instead. --set NAME=VALUE (repeatable) sets a\nglobal of the scheduler before it loads (rodata such as nr_cpus or slice_ns: a number, true/false\nor an enumerator); tld-scx-run also fills every __NAME rodata global from the guest kernel's\nenumerator NAME, and sizes arrays declared resizable to the guest's CPUs. --json prints the outcome and statistics as\nJSON on stdout (the console goes to stderr). Exit code: 0 when the scheduler stayed enabled, 1\nwhen it did not load or enable (a verifier error is shown at its source line), 2 when the kernel\ndisabled it (the reason is printed).\n\n--cmd runs your own loader instead (C, Rust, a script): COMMAND starts as root in the guest in\nDIR (default: the current folder), which the guest sees at the same path, read-write, over\nvirtiofs; the host's /usr/lib and /usr/local are shared read-only so host-built binaries find\ntheir libraries. virtiofsd needs root: for an ordinary user DIR (up to 512 MiB) is copied into\nthe guest with the libraries of its executables, and the guest's writes stay there. The run is\njudged by the kernel's sched_ext state and its reason when it disables the scheduler, with the\nsame exit codes; once the scheduler is enabled it runs N seconds beside the workload, then\nCOMMAND gets SIGINT (as Ctrl-C). --cpus (1-64, default 2)\nand --memory (MiB, 256-65536, default 1024) size the guest; cgroup2 is at /sys/fs/cgroup.\n\n--trace FILE (with --scheduler or --default-scheduler) also traces the first process of the\nworkload that publishes hints, from a second in: tld-snapshot in the guest samples its hints every 20 ms\nand reads its scheduling events (the DSQs under sched_ext too); FILE is a Perfetto trace, as\ntldctl trace writes on the host, on the guest's boot clock." +
+    "Usage: tldctl vm kernel [--kernel PATH | --build [--jobs N]] [--debian-kernel] [--json]\n       tldctl vm run (--scheduler NAME.bpf.c | --default-scheduler | --cmd COMMAND [--share DIR])\n                     [--workload CMD] [--seconds N] [--cpus N] [--memory MB] [--kernel PATH] [--json]\n                     [--set NAME=VALUE]... [-I DIR]... [--cflag FLAG]... [--trace FILE] [--inspect]\n                     [--debian-kernel]\n\nvm kernel gets Debian's newest 6.18 cloud kernel from trixie-backports through an apt\nconfiguration of its own (never the machine's sources), unpacks it, checks it has sched_ext and\nBTF, and makes its vmlinux.h; all cached in ~/.cache/tld-studio/kernel. --kernel uses a bzImage\nyou have. vm kernel --build builds, once, a minimal kernel from Debian's linux source of the same\nrelease (sched_ext, BPF with BTF, virtio console and virtiofs, cgroup2, no modules): tens of minutes\non two cores, then seconds to boot under TCG. The source and objects stay in\n~/.cache/tld-studio/kernel-build, so a rebuild is incremental. Once built, vm run and vm kernel\nuse it; --debian-kernel (or TLD_VM_KERNEL=debian) boots Debian's cloud kernel instead, and\nTLD_VM_KERNEL=minimal insists on the built one. vm run builds the scheduler for that kernel, boots it in qemu (KVM when it works, else\nTCG), enables it with tld-scx-run for N seconds (default 5) while the workload runs, and streams\nthe console with the scheduler's statistics (its integer globals and latency histograms) every\nsecond. The workload is a guest shell command (default: tld-demo with hints; tld-latency\nmeasures hinted and unhinted wake-up latency under CPU hogs). --default-scheduler runs the\nworkload under the kernel's own scheduler instead. --set NAME=VALUE (repeatable) sets a\nglobal of the scheduler before it loads (rodata such as nr_cpus or slice_ns: a number, true/false\nor an enumerator); tld-scx-run also fills every __NAME rodata global from the guest kernel's\nenumerator NAME, and sizes arrays declared resizable to the guest's CPUs. --json prints the outcome and statistics as\nJSON on stdout (the console goes to stderr). Exit code: 0 when the scheduler stayed enabled, 1\nwhen it did not load or enable (a verifier error is shown at its source line), 2 when the kernel\ndisabled it (the reason is printed).\n\n--cmd runs your own loader instead (C, Rust, a script): COMMAND starts as root in the guest in\nDIR (default: the current folder), which the guest sees at the same path, read-write, over\nvirtiofs; the host's /usr/lib and /usr/local are shared read-only so host-built binaries find\ntheir libraries. virtiofsd needs root: for an ordinary user DIR (up to 512 MiB) is copied into\nthe guest with the libraries of its executables, and the guest's writes stay there. The run is\njudged by the kernel's sched_ext state and its reason when it disables the scheduler, with the\nsame exit codes; once the scheduler is enabled it runs N seconds beside the workload, then\nCOMMAND gets SIGINT (as Ctrl-C). --cpus (1-64, default 2)\nand --memory (MiB, 256-65536, default 1024) size the guest; cgroup2 is at /sys/fs/cgroup.\n\n--trace FILE (with --scheduler or --default-scheduler) also traces the first process of the\nworkload that publishes hints, from a second in: tld-snapshot in the guest samples its hints every 20 ms\nand reads its scheduling events (the DSQs under sched_ext too); FILE is a Perfetto trace, as\ntldctl trace writes on the host, on the guest's boot clock." +
     "\n\nvm run -I DIR, --cflag FLAG (both repeatable): the scheduler's build options. It is built against\nthe guest kernel's vmlinux.h with -g -O2 -target bpf -mcpu=v3, TLD Studio's and libbpf's headers,\nthese, and the flags of a compile_commands.json beside it (as tldctl compile does)." +
     "\n\n       tldctl vm ps [--vm ID] [--json]\n       tldctl vm snapshot PID [--vm ID] [--json] [--types FILE]\n       tldctl vm set PID[:TID] KEY VALUE [--vm ID]\n       tldctl vm watch PID [--vm ID] [--interval MS] [--count N]\n\n" +
     "With vm run --inspect, TLD Studio's helper host runs in the guest too (Node and the helper, packed\nonce and kept in ~/.cache/tld-studio/guest-helper), on a virtio-serial port whose host end is a\nsocket of the vm run process. vm ps, snapshot, set and watch do what ps, snapshot, set and watch\ndo, on the guest's processes (guest pids), as root in the guest. --vm ID names the run (the pid of\nits vm run) when several run. Without --inspect the guest boots some seconds sooner and Node's\nstart does not take the guest's CPUs from the scheduler and workload being measured.",
   options: {
     kernel: { type: 'string' }, // also the kernel the scheduler is built against
+    build: { type: 'boolean' },
+    jobs: { type: 'string' },
+    'debian-kernel': { type: 'boolean' },
     scheduler: { type: 'string' },
     'default-scheduler': { type: 'boolean' },
     workload: { type: 'string' },
@@ -72,18 +78,30 @@ const vm: Command = {
       }
     }
     if (rest[0] !== 'kernel' && rest[0] !== 'run') throw new UsageError(`tldctl vm takes: kernel, run, ${GUEST_VERBS.join(', ')}`);
+    const onProgress = (pr: Progress): void => {
+      const { done, total } = pr as { done?: number; total?: number };
+      const amount = done !== undefined && total ? ` ${Math.min(100, Math.round((100 * done) / total))}%` : '';
+      process.stderr.write(`[vm] ${pr.step}${amount}: ${pr.message}\n`);
+    };
+    if (p.switches.has('build')) {
+      if (rest[0] !== 'kernel') throw new UsageError('--build goes with vm kernel: tldctl vm kernel --build');
+      if (p.options.has('kernel') || p.switches.has('debian-kernel')) throw new UsageError('vm kernel --build builds the minimal kernel; --kernel and --debian-kernel choose another');
+      const { buildMinimalKernel } = await import('../../vm/kernelBuild');
+      const b = await buildMinimalKernel({ cacheDir: cacheDir(), onProgress, ...(p.options.has('jobs') ? { jobs: positiveInt(p.options.get('jobs'), '--jobs') } : {}) });
+      out(json ? toJson(b) : `kernel ${b.version} (${b.upToDate ? 'up to date' : `built in ${Math.round(b.buildSeconds)} s`}): sched_ext ${b.hasSchedExt ? 'yes' : 'no'}, BTF ${b.hasBtf ? 'yes' : 'no'}\n  boots     ${b.bzImage} (bzImage ${formatBytes(b.bzImageBytes)}, vmlinux ${formatBytes(b.vmlinuxBytes)})\n  vmlinux.h ${b.vmlinuxH}\n  source    ${describeKernel(b)}`);
+      return 0;
+    }
+    if (p.options.has('jobs')) throw new UsageError('--jobs goes with vm kernel --build');
+    if (p.options.has('kernel') && p.switches.has('debian-kernel')) throw new UsageError('--kernel PATH and --debian-kernel each choose the kernel: give one');
     const { ensureKernel } = await import('../../vm/kernel');
     const k = await ensureKernel({
       cacheDir: cacheDir(),
       ...(p.options.has('kernel') ? { kernelPath: p.options.get('kernel') } : {}),
-      onProgress: (pr) => {
-        const { done, total } = pr as { done?: number; total?: number };
-        const amount = done !== undefined && total ? ` ${Math.round((100 * done) / total)}%` : '';
-        process.stderr.write(`[vm] ${pr.step}${amount}: ${pr.message}\n`);
-      },
+      ...(p.switches.has('debian-kernel') ? { choice: 'debian' as const } : {}),
+      onProgress,
     });
     if (rest[0] === 'kernel') {
-      out(json ? toJson(k) : `kernel ${k.version}${k.fromCache ? ' (cached)' : ''}: sched_ext ${k.hasSchedExt ? 'yes' : 'no'}, BTF ${k.hasBtf ? 'yes' : 'no'}\n  bzImage   ${k.bzImage}\n  vmlinux.h ${k.vmlinuxH}`);
+      out(json ? toJson(k) : `kernel ${k.version}${k.fromCache ? ' (cached)' : ''}: sched_ext ${k.hasSchedExt ? 'yes' : 'no'}, BTF ${k.hasBtf ? 'yes' : 'no'}\n  bzImage   ${k.bzImage}\n  vmlinux.h ${k.vmlinuxH}\n  source    ${describeKernel(k)}`);
       return 0;
     }
     const scheduler = p.options.get('scheduler');

@@ -1,0 +1,93 @@
+// The minimal kernel (`tldctl vm kernel --build`) in real guests: its configuration has every
+// option guestKernelConfig.ts lists, `vm run` says it boots it, scx_hints stays enabled on it
+// with hints read, tp_btf tracing works, and Node (the guest inspector) starts on it.
+//
+// Building the kernel takes tens of minutes on two cores, so `npm test` never builds it: these
+// tests run on the build cached by `tldctl vm kernel --build` and are skipped, saying so, when
+// there is none. The rest of the VM suite boots Debian's cloud kernel (TLD_VM_KERNEL=debian).
+import assert from 'node:assert/strict';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+
+import { GUEST_KERNEL_OPTIONS, describeMissing, missingOptions, parseKernelConfig } from '../../extension/src/vm/guestKernelConfig';
+import { newestBuiltEntry } from '../../extension/src/vm/kernelCache';
+import { repoRoot } from '../support/repo';
+import { VmJsonOutcome, guestConsole, tldctl, vmEnv, vmRun } from '../support/vm';
+
+const CACHE = process.env.TLD_VM_CACHE || path.join(os.homedir(), '.cache', 'tld-studio');
+const built = newestBuiltEntry(path.join(CACHE, 'kernel'), '6.18');
+const skip = built ? false : `no minimal kernel is built in ${CACHE}/kernel: run \`node dist/tldctl.js vm kernel --build\` (tens of minutes, once) to run these tests`;
+const scxHints = path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c');
+
+test('the built kernel has every option of the minimal configuration, and tldctl vm kernel names it', { skip }, () => {
+  const config = fs.readFileSync(path.join(built!.dir, 'config'), 'utf8');
+  const missing = missingOptions(parseKernelConfig(config), GUEST_KERNEL_OPTIONS);
+  assert.deepEqual(missing, [], describeMissing(missing));
+  const r = spawnSync(process.execPath, [tldctl, 'vm', 'kernel'], { encoding: 'utf8', env: vmEnv('minimal'), timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`kernel ${built!.record.version.replace(/[.+]/g, '\\$&')} \\(cached\\): sched_ext yes, BTF yes`));
+  assert.match(r.stdout, /source +\S+, the minimal kernel built from Debian's linux \S+ source/);
+  // --debian-kernel still boots the cloud kernel beside it.
+  const d = spawnSync(process.execPath, [tldctl, 'vm', 'kernel', '--debian-kernel'], { encoding: 'utf8', env: vmEnv('minimal'), timeout: 600_000 });
+  assert.equal(d.status, 0, d.stderr);
+  assert.match(d.stdout, /source +\S+, Debian's linux-image-/);
+});
+
+test('scx_hints stays enabled on the minimal kernel with hints read, and vm run says which kernel it booted', { skip, timeout: 300_000 }, () => {
+  const r = vmRun(['--scheduler', scxHints, '--seconds', '4', '--json'], { kernel: 'minimal' });
+  assert.equal(r.status, 0, r.stderr.slice(-3000));
+  assert.match(r.stderr, new RegExp(`\\[vm\\] booting ${built!.record.version.replace(/[.+]/g, '\\$&')}, the minimal kernel built from Debian's linux`));
+  assert.match(r.stderr, /\| tld-scx-run: hints_ops enabled \(sched_ext state: enabled\)/);
+  const o = JSON.parse(r.stdout) as VmJsonOutcome;
+  assert.equal(o.enabled, 'hints_ops');
+  assert.ok(o.stats, `no final statistics:\n${r.stderr.slice(-3000)}`);
+  assert.ok((o.stats.counters.nr_tasks_hinted ?? 0) >= 4, `only ${o.stats.counters.nr_tasks_hinted} hinted tasks seen`);
+  assert.ok((o.stats.counters.nr_queued ?? 0) > 0, 'nothing went through the vtime queue');
+});
+
+test("the minimal guest runs a workload under the kernel's own scheduler, and its release is the built one", { skip, timeout: 300_000 }, () => {
+  const r = vmRun(['--default-scheduler', '--seconds', '2', '--workload', 'echo "release=$(uname -r)"', '--json'], { kernel: 'minimal' });
+  assert.equal(r.status, 0, r.stderr.slice(-3000));
+  assert.ok(guestConsole(r).includes(`release=${built!.record.version}`), guestConsole(r).slice(-20).join('\n'));
+});
+
+test('vm run --trace writes a Perfetto trace on the minimal kernel (tp_btf sched_switch and sched_wakeup)', { skip, timeout: 300_000 }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-minimal-trace-'));
+  try {
+    const trace = path.join(dir, 'run.perfetto-trace');
+    const r = vmRun(['--scheduler', scxHints, '--seconds', '4', '--trace', trace, '--json'], { kernel: 'minimal' });
+    assert.equal(r.status, 0, r.stderr.slice(-3000));
+    assert.ok(fs.statSync(trace).size > 1000, `trace of ${fs.statSync(trace).size} bytes`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the guest inspector's Node starts on the minimal kernel: vm ps lists the guest's tld-demo", { skip, timeout: 400_000 }, async () => {
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-minimal-inspect-'));
+  const env = { ...vmEnv('minimal'), TLD_VM_RUN_DIR: runDir };
+  const run: ChildProcess = spawn(process.execPath, [tldctl, 'vm', 'run', '--inspect', '--scheduler', scxHints, '--seconds', '60', '--workload', 'tld-demo --threads 2 --seconds 300'], { env });
+  let log = '';
+  run.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  run.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  try {
+    const deadline = Date.now() + 300_000;
+    let listed = '';
+    while (Date.now() < deadline && run.exitCode === null) {
+      const r = spawnSync(process.execPath, [tldctl, 'vm', 'ps', '--json'], { encoding: 'utf8', env, timeout: 60_000 });
+      if (r.status === 0 && /tld-demo/.test(r.stdout)) {
+        listed = r.stdout;
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 2000));
+    }
+    assert.match(listed, /tld-demo/, `the guest's tld-demo was never listed:\n${log.slice(-3000)}`);
+  } finally {
+    run.kill('SIGINT');
+    await new Promise((res) => (run.exitCode !== null ? res(undefined) : run.once('close', res)));
+    fs.rmSync(runDir, { recursive: true, force: true });
+  }
+});
