@@ -1,5 +1,5 @@
 // Benchmarks of the helper and its client: a snapshot with every value decoded in Node, in
-// process and through the helper host (JSON lines, the path of ordinary users), against the
+// process and through the helper host (frames over a pipe, the path of ordinary users), against the
 // same read in C pulling every value out; a 10 Hz watch's CPU cost; attach against the bare
 // per-thread pin.
 import { spawnSync } from 'node:child_process';
@@ -134,7 +134,7 @@ export function helperFigures(h: HelperFigures): Figure[] {
   const c = 'the same read in C (tldh_snapshot, record walk, every value pulled out)';
   return [
     ratioFigure(`${what}, in Node in process (koffi)`, s.node_decode_all_ns, 'ns', c, s.c_ns, 1.5),
-    ratioFigure(`${what}, in Node through the helper host (JSON lines, as for an ordinary user)`, s.host_decode_all_ns, 'ns', c, s.c_ns, 3),
+    ratioFigure(`${what}, in Node through the helper host (JSON header + raw bytes over a pipe, as for an ordinary user)`, s.host_decode_all_ns, 'ns', c, s.c_ns, 3),
     boundFigure(`${what}, in Node in process`, s.node_decode_all_ns / 1e6, 'ms', 'under 2 ms', s.node_decode_all_ns < 2e6),
     ratioFigure(`attach to a ${h.attach.threads}-thread process (tldh_attach)`, h.attach.attach_ns, 'ns', 'bare pidfd_open + map update + close per thread', h.attach.floor_ns, 1.5),
     boundFigure(`tldctl watch at 10 Hz on that process, on a 50-line terminal`, h.watch.cpu_percent_of_one_core, '% of one core', 'under 5%', h.watch.cpu_percent_of_one_core < 5),
