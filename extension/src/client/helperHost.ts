@@ -41,9 +41,14 @@ interface Setup {
 /** The largest BPF object the host reads for a caller. */
 const OBJECT_MAX = 64 << 20;
 
-/** Writes one frame; stdout is a pipe (or the guest's port), written synchronously, so the bytes may be reused after. */
+/**
+ * Writes one frame, its header and payload in one system call (corked: the client wakes once).
+ * stdout is a socket (or the guest's port), written synchronously, so the bytes may be reused after.
+ */
 function send(msg: HostReply | HostHello): void {
+  process.stdout.cork();
   for (const chunk of encodeReply(msg)) process.stdout.write(chunk);
+  process.stdout.uncork();
 }
 
 function errorOf(e: unknown): { code: string; message: string } {
