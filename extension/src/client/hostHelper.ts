@@ -238,8 +238,9 @@ export class HostHelper implements RawHelper {
         },
         this.transport === 'guest' ? "the guest's helper host" : 'the helper host',
       );
+      // A stream that ends inside a frame is the host's exit or the socket's close, which
+      // watch reports with more to say (the host's stderr), so end() is not called.
       this.channel.input.on('data', (chunk: Buffer) => frames.push(chunk));
-      this.channel.input.on('end', () => frames.end());
       this.send(encodeFrame(CLIENT_HELLO));
     });
   }
