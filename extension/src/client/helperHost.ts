@@ -43,11 +43,13 @@ const OBJECT_MAX = 64 << 20;
 
 /**
  * Writes one frame, its header and payload in one system call (corked: the client wakes once).
- * stdout is a socket (or the guest's port), written synchronously, so the bytes may be reused after.
+ * A payload larger than the socket's buffer stays queued until the client reads: @written is
+ * called once all of it has been handed to the kernel, and only then may its bytes change.
  */
-function send(msg: HostReply | HostHello): void {
+function send(msg: HostReply | HostHello, written?: () => void): void {
+  const chunks = encodeReply(msg);
   process.stdout.cork();
-  for (const chunk of encodeReply(msg)) process.stdout.write(chunk);
+  chunks.forEach((chunk, i) => process.stdout.write(chunk, i === chunks.length - 1 ? written : undefined));
   process.stdout.uncork();
 }
 
@@ -358,7 +360,12 @@ function main(): void {
         }
         return;
       }
-      queue = queue.then(async () => send(await server.answer(req)));
+      queue = queue.then(async () => {
+        const reply = await server.answer(req);
+        // Once written, a result's buffer serves the next request (a fresh one until then).
+        const bytes = reply.ok && 'bytes' in reply.result ? reply.result.bytes : undefined;
+        send(reply, bytes && (() => helper.recycle(bytes)));
+      });
     },
     (e) => stop(e.message),
     'the client',
