@@ -228,22 +228,21 @@ class CommReader {
   private last = '';
   private lastAt = -1;
 
-  constructor(private readonly raw: Uint8Array) {}
+  constructor(
+    private readonly raw: Uint8Array,
+    private readonly view: DataView,
+  ) {}
 
   read(at: number): string {
-    const raw = this.raw;
-    if (this.lastAt >= 0) {
-      let same = true;
-      for (let i = 0; i < COMM_LEN; i++) {
-        if (raw[at + i] !== raw[this.lastAt + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return this.last;
+    const v = this.view;
+    const b = this.lastAt;
+    // COMM_LEN (16) bytes compared as four u32s.
+    if (b >= 0 && v.getUint32(at, true) === v.getUint32(b, true) && v.getUint32(at + 4, true) === v.getUint32(b + 4, true) &&
+      v.getUint32(at + 8, true) === v.getUint32(b + 8, true) && v.getUint32(at + 12, true) === v.getUint32(b + 12, true)) {
+      return this.last;
     }
     this.lastAt = at;
-    this.last = cString(raw.subarray(at, at + COMM_LEN));
+    this.last = cString(this.raw.subarray(at, at + COMM_LEN));
     return this.last;
   }
 }
@@ -256,7 +255,7 @@ class CommReader {
  */
 export function parseSnapshot(pid: number, raw: Uint8Array): ProcessSnapshot {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const comms = new CommReader(raw);
+  const comms = new CommReader(raw, view);
   const threads: ThreadSnapshot[] = [];
   let keys: KeyInfo[] = [];
   let used = 0;
