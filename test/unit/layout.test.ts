@@ -47,6 +47,8 @@ interface ThreadSpec {
   start: bigint;
   /** The data page's first bytes, as the helper copies them (start + used). */
   data: Uint8Array;
+  /** 'worker' unless given: at most 15 bytes, NUL-padded to 16 as the kernel's comm. */
+  comm?: string;
 }
 
 /** A dump_process stream: one META record, then one THREAD record per thread, each 8-byte padded. */
@@ -76,7 +78,7 @@ function snapshotStream(pid: number, pageSize: number, layout: number, meta: Uin
     v.setUint32(b + 8, 7, true); // entry, data, meta
     v.setUint32(b + 12, t.data.length, true);
     v.setBigUint64(b + 16, t.start, true);
-    r.set(Buffer.from('worker\0'), b + 24);
+    r.set(Buffer.from(`${t.comm ?? 'worker'}\0`), b + 24);
     v.setUint32(b + 48, pageSize, true);
     v.setUint32(b + 52, layout, true);
     r.set(t.data, b + THREAD_REC);
@@ -193,4 +195,12 @@ test('the process list and the inspector\'s layout drawing give each page size i
     const drawn = layoutOf([{ name: 'a', size: 4, offset: 0 }], p);
     assert.deepEqual([drawn.capacity, drawn.maxEntries, drawn.used], [g.dataMax, g.maxKeys, 8]);
   }
+});
+
+test('parseSnapshot gives each thread its own comm, whether it repeats the one before or differs from it in any byte', () => {
+  const meta = metaPage(4096, [['a', 8]]);
+  const comms = ['worker', 'worker', 'workes', 'worker', 'x'.repeat(15), 'x'.repeat(14) + 'y', 'x'.repeat(15), 'w', 'worker'];
+  const threads = comms.map((comm, i) => ({ ...thread(100 + i, 8, 8, [[0, BigInt(i)]]), comm }));
+  const snap = parseSnapshot(10, snapshotStream(10, 4096, LAYOUT_START_IN_PAGE, meta, threads));
+  assert.deepEqual(snap.threads.map((t) => t.comm), comms);
 });
