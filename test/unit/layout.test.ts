@@ -16,6 +16,7 @@ import {
 } from '../../extension/src/client/layout';
 import { META_REC, REC_HEADER, REC_META, REC_THREAD, THREAD_REC, decodeRecords } from '../../extension/src/client/records';
 import { DATA_NOT_AT_PAGE_START, decodeRows, parseMetadata, parseSnapshot, toProcessList } from '../../extension/src/client/snapshot';
+import { ValueType, decodeValue } from '../../extension/src/client/values';
 import { layoutOf } from '../../webview/src/layoutModel';
 
 const PAGES = [4096, 16384, 65536] as const;
@@ -203,4 +204,28 @@ test('parseSnapshot gives each thread its own comm, whether it repeats the one b
   const threads = comms.map((comm, i) => ({ ...thread(100 + i, 8, 8, [[0, BigInt(i)]]), comm }));
   const snap = parseSnapshot(10, snapshotStream(10, 4096, LAYOUT_START_IN_PAGE, meta, threads));
   assert.deepEqual(snap.threads.map((t) => t.comm), comms);
+});
+
+test('decodeRows gives every value decodeValue gives, for each integer size signed and unsigned, hex and structs', () => {
+  // Keys of 1, 2, 4, 8, 8 and 3 bytes, at offsets 0, 8, 16, 24, 32, 40 (each rounded up to 8).
+  const sizes = [1, 2, 4, 8, 8, 3];
+  const meta = metaPage(4096, sizes.map((size, i) => [`k${i}`, size] as [string, number]));
+  const patterns = [0x00n, 0x7fn, 0x80n, 0xffn, 0x7fffn, 0x8000n, 0xffffn, 0x7fffffffn, 0x80000000n, 0xffffffffn,
+    0x1fffffffffffffn, 0x20000000000000n, 0x7fffffffffffffffn, 0x8000000000000000n, 0xffffffffffffffffn, 0x0123456789abcdefn];
+  const threads = patterns.map((p, i) => thread(200 + i, 8, 48, sizes.map((_, k) => [k * 8, BigInt.asUintN(64, p + BigInt(k))] as [number, bigint])));
+  const snap = parseSnapshot(10, snapshotStream(10, 4096, LAYOUT_START_IN_PAGE, meta, threads));
+  const struct: ValueType = { kind: 'struct', name: 's', size: 8, fields: [{ name: 'lo', offset: 0, type: { kind: 'int', size: 4, signed: true } }, { name: 'hi', offset: 4, type: { kind: 'hex', size: 4 } }] };
+  const typings: ((size: number, k: number) => ValueType)[] = [
+    (size) => (size === 3 ? { kind: 'hex', size } : { kind: 'int', size: size as 1 | 2 | 4 | 8, signed: false }),
+    (size) => (size === 3 ? { kind: 'hex', size } : { kind: 'int', size: size as 1 | 2 | 4 | 8, signed: true }),
+    (size, k) => (k === 4 ? struct : { kind: 'hex', size }),
+  ];
+  for (const typing of typings) {
+    const typeOf = (key: { name: string; size: number }) => typing(key.size, Number(key.name.slice(1)));
+    const rows = decodeRows(snap, typeOf);
+    assert.equal(rows.length, patterns.length);
+    for (const { thread: t, values } of rows) {
+      assert.deepEqual(values, snap.keys.map((key) => decodeValue(t.value(key)!, typeOf(key))), `thread ${t.tid}`);
+    }
+  }
 });
