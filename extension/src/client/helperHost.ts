@@ -315,7 +315,7 @@ function main(): void {
     if (!isRoot(setup.caller)) helper.limitLoadCaps(CALLER_CAPS);
     server = new HostServer(helper, setup);
   } catch (e) {
-    send({ hello: 'tld-helper-host', abi: ABI_VERSION, error: errorOf(e) });
+    send({ hello: 'tld-helper-host', abi: ABI_VERSION, protocol: PROTOCOL_VERSION, error: errorOf(e) });
     process.exitCode = 1;
     return;
   }
