@@ -245,9 +245,11 @@ export class HostHelper implements RawHelper {
     });
   }
 
-  /** Writes one frame's chunks. */
+  /** Writes one frame's chunks, in one system call (corked). */
   private send(chunks: readonly Uint8Array[]): void {
+    this.channel.output.cork();
     for (const c of chunks) this.channel.output.write(c);
+    this.channel.output.uncork();
   }
 
   private settle(reply: HostReply): void {

@@ -223,7 +223,7 @@ export class GuestRelay {
         if (!c.writable) return; // ended by failAll meanwhile
         const id = this.nextId++;
         this.routes.set(id, { client: c, id: req.id });
-        for (const chunk of encodeRequest({ ...req, id })) this.guest.write(chunk);
+        writeFrame(this.guest, encodeRequest({ ...req, id }));
       },
       () => c.destroy(),
       'a client',
@@ -248,7 +248,14 @@ export class GuestRelay {
 
 /** Writes one frame to @s unless it has ended (a client that left, or one the guest's end closed). */
 function send(s: net.Socket, msg: HostReply | HostHello): void {
-  if (s.writable) for (const chunk of encodeReply(msg)) s.write(chunk);
+  if (s.writable) writeFrame(s, encodeReply(msg));
+}
+
+/** A frame's chunks in one system call (corked: the other end wakes once). */
+function writeFrame(s: net.Socket, chunks: readonly Uint8Array[]): void {
+  s.cork();
+  for (const chunk of chunks) s.write(chunk);
+  s.uncork();
 }
 
 function listen(server: net.Server, socket: string): Promise<void> {
