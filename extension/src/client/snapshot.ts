@@ -69,6 +69,8 @@ export class ThreadSnapshot {
     /** Where this thread's value area (its data page + start) begins in `raw`, or -1. */
     readonly valuesAt: number,
     private readonly keys: readonly KeyInfo[],
+    /** A view of `raw`, shared by the snapshot's threads. */
+    private readonly view: DataView,
   ) {}
 
   /**
@@ -76,9 +78,7 @@ export class ThreadSnapshot {
    * Decoded when first asked for: most refreshes never look, and its 64-bit fields are BigInts.
    */
   get sched(): SchedRecord | undefined {
-    if (this.schedRead === undefined && this.schedAt >= 0) {
-      this.schedRead = readSched(new DataView(this.raw.buffer, this.raw.byteOffset, this.raw.byteLength), this.schedAt);
-    }
+    if (this.schedRead === undefined && this.schedAt >= 0) this.schedRead = readSched(this.view, this.schedAt);
     return this.schedRead;
   }
 
@@ -290,7 +290,7 @@ export function parseSnapshot(pid: number, raw: Uint8Array): ProcessSnapshot {
         if (start + used > dataLen || start + used > g.pageSize) throw corrupt(pid, `thread ${tid}'s values lie past its page`);
         valuesAt = body + THREAD_REC + start;
       }
-      threads.push(new ThreadSnapshot(tid, name, valuesAt >= 0, raw, valuesAt, keys));
+      threads.push(new ThreadSnapshot(tid, name, valuesAt >= 0, raw, valuesAt, keys, view));
     } else if (type === REC_SCHED) {
       if (size < SCHED_REC) throw malformed('short sched record');
       const last = threads[threads.length - 1];
