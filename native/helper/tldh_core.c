@@ -316,7 +316,11 @@ static int run_iter(struct bpf_program *prog, int pid, uint8_t *dst, size_t cap,
 	return rc;
 }
 
-/* /proc/@pid/stat's start time (22nd field), or ~0 when it cannot be read. */
+/*
+ * @pid's start time (22nd field of its stat), or ~0 when it cannot be read. From the task's
+ * own stat (/proc/PID/task/PID): the same start time as /proc/PID/stat, without the kernel
+ * summing the times of every thread of the process (46 against 11 us at 1,000 threads).
+ */
 static uint64_t start_time_of(int pid)
 {
 	char path[64], buf[1024], *p;
@@ -324,7 +328,7 @@ static uint64_t start_time_of(int pid)
 	ssize_t n;
 	int fd, field;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ~0ull;

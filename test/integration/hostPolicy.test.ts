@@ -23,6 +23,7 @@ import { NativeHelper } from '../../extension/src/client/nativeHelper';
 import { TldError } from '../../extension/src/client/errors';
 import { parseSnapshot } from '../../extension/src/client/snapshot';
 import { decodeTrace } from '../../extension/src/client/records';
+import { CLIENT_HELLO, Frame, FrameReader, REPLY_LIMITS, encodeFrame, parseHostReply } from '../../extension/src/client/protocol';
 import { Proc, fixtureBinary, taskIds } from '../support/processes';
 import { repoRoot } from '../support/repo';
 import { TestUser, asUser, ensureTestUser } from '../support/user';
@@ -43,12 +44,55 @@ let mapId = 0;
 let object = '';
 
 type Reply = { id: number; ok: true; result: Record<string, unknown> } | { id: number; ok: false; error: { code: string; message: string } };
+type Hello = { abi: number; error?: { code: string; message: string } };
 
-/** The host started as sudo starts it, talked to in JSON lines. */
+/** Frames as the host writes them, read with the protocol's own reader; waited for by what they say. */
+class HostOutput {
+  private readonly frames: Frame[] = [];
+  private readonly waiters = new Set<() => void>();
+  private error: Error | undefined;
+  readonly reader = new FrameReader(REPLY_LIMITS, (f) => this.add(f), (e) => { this.error = e; this.wake(); }, 'the helper host');
+
+  private add(f: Frame): void {
+    this.frames.push(f);
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** The first frame whose header @match accepts (earlier ones count too); rejects after @timeoutMs or on a framing error. */
+  waitFor(match: (header: Record<string, unknown>) => boolean, proc: () => Proc, timeoutMs: number): Promise<Frame> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const f = this.frames.find((x) => x.header && match(x.header));
+        if (f) return done(undefined, f);
+        if (this.error) return done(this.error);
+        if (proc().exit) return done(new Error(`the helper host ended (${JSON.stringify(proc().exit)}): ${proc().stderr}`));
+        return undefined;
+      };
+      const timer = setTimeout(() => done(new Error(`the helper host wrote no such frame within ${timeoutMs} ms: ${proc().stderr}`)), timeoutMs);
+      const done = (e: Error | undefined, f?: Frame) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        if (e) reject(e);
+        else resolve(f as Frame);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+}
+
+/** The host started as sudo starts it, talked to in its protocol's frames. */
 class Host {
   private nextId = 1;
 
-  constructor(readonly proc: Proc) {}
+  constructor(
+    readonly proc: Proc,
+    private readonly output: HostOutput,
+  ) {}
 
   /** The host's view of /sys/fs/bpf (its own bpffs), from outside. */
   bpffs(...parts: string[]): string {
@@ -60,11 +104,15 @@ class Host {
     return this.bpffs(path.relative('/sys/fs/bpf', config.programPinRoot));
   }
 
-  async request(method: string, params: Record<string, unknown> = {}): Promise<Reply> {
+  /** @method with @params; params.bytes (a write's) go as the frame's payload. */
+  async request(method: string, params: Record<string, unknown> & { bytes?: Uint8Array } = {}): Promise<Reply> {
     const id = this.nextId++;
-    this.proc.send(JSON.stringify({ id, method, ...params }) + '\n');
-    const line = await this.proc.waitForLine(new RegExp(`^\\{"id":${id},`), 60_000);
-    return JSON.parse(line) as Reply;
+    const { bytes, ...rest } = params;
+    for (const chunk of encodeFrame({ id, method, ...rest }, bytes)) this.proc.child.stdin!.write(chunk);
+    const frame = await this.output.waitFor((h) => h.id === id, () => this.proc, 60_000);
+    const reply = parseHostReply(frame);
+    assert.ok(reply && !('hello' in reply), `a reply: ${frame.text}`);
+    return reply as Reply;
   }
 
   async ok(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
@@ -89,16 +137,20 @@ function sudoEnv(): NodeJS.ProcessEnv {
 }
 
 /** Starts the host in its own mount namespace and bpffs, with @args; its hello line. */
-async function startHost(args: readonly string[] = [], env = sudoEnv()): Promise<{ host: Host; hello: { abi: number; error?: { code: string; message: string } } }> {
+async function startHost(args: readonly string[] = [], env = sudoEnv()): Promise<{ host: Host; hello: Hello }> {
+  const output = new HostOutput();
   const script = 'mount -t bpf bpf /sys/fs/bpf && mkdir -p "$(dirname "$PIN")" && bpftool map pin id "$MAP_ID" "$PIN" && exec "$@"';
   const proc = world.procs.spawn(
     'unshare',
     ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', process.execPath, hostScript, ...args],
     'helper host',
     { env: { ...env, PIN: config.pinPath, MAP_ID: String(mapId) } },
+    (chunk) => output.reader.push(chunk),
   );
-  const line = await proc.waitForLine(/^\{"hello"/, 30_000);
-  return { host: new Host(proc), hello: JSON.parse(line) as { abi: number; error?: { code: string; message: string } } };
+  const frame = await output.waitFor((h) => 'hello' in h, () => proc, 30_000);
+  // A client greets the host first; the host serves nothing before.
+  for (const chunk of encodeFrame(CLIENT_HELLO)) proc.child.stdin!.write(chunk);
+  return { host: new Host(proc, output), hello: frame.header as Hello };
 }
 
 let host: Host;
@@ -144,8 +196,9 @@ function tree(dir: string): string[] {
 }
 
 /** The processes of a list reply (THREAD records' tgids), each once. */
-function listedPids(b64: string): number[] {
-  const buf = Buffer.from(b64, 'base64');
+function listedPids(bytes: unknown): number[] {
+  assert.ok(bytes instanceof Uint8Array, 'a list reply has bytes');
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: number[] = [];
   for (let off = 0; off + 8 <= buf.length; ) {
     const size = buf.readUInt32LE(off + 4);
@@ -177,15 +230,15 @@ test("the test user's own process with CAP_BPF + CAP_PERFMON is served: attach, 
   const mine = await fixture(asUser(user, ['bpf', 'perfmon']), ['--mode', 'plain', '--threads', '2']);
   await host.ok('attach', { pid: mine.pid, keys: [{ name: 'pol.a', size: 4 }, { name: 'pol.b', size: 8 }] });
   const listed = await host.ok('list');
-  assert.deepEqual(listedPids(listed.bytes as string), [mine.pid], 'the list shows the user its own process only');
-  const snap = parseSnapshot(mine.pid, Buffer.from((await host.ok('snapshot', { pid: mine.pid })).bytes as string, 'base64'));
+  assert.deepEqual(listedPids(listed.bytes), [mine.pid], 'the list shows the user its own process only');
+  const snap = parseSnapshot(mine.pid, (await host.ok('snapshot', { pid: mine.pid })).bytes as Uint8Array);
   assert.deepEqual(snap.keys.map((k) => [k.name, k.offset, k.size]), [['pol.a', 0, 4], ['pol.b', 8, 8]]);
-  await host.ok('write', { pid: mine.pid, tid: 0, offset: 8, bytes: Buffer.from('0102030405060708', 'hex').toString('base64') });
+  await host.ok('write', { pid: mine.pid, tid: 0, offset: 8, bytes: Buffer.from('0102030405060708', 'hex') });
   for (const t of (await local.snapshot(mine.pid)).threads.filter((x) => x.hasData)) {
     assert.equal(Buffer.from(t.values.get('pol.b') ?? []).toString('hex'), '0102030405060708');
   }
   // Inside a key but not all of it is fine too; one thread of the process is fine.
-  await host.ok('write', { pid: mine.pid, tid: mine.pid, offset: 1, bytes: Buffer.from('ff', 'hex').toString('base64') });
+  await host.ok('write', { pid: mine.pid, tid: mine.pid, offset: 1, bytes: Buffer.from('ff', 'hex') });
   await host.ok('detach', { pid: mine.pid });
   await mine.kill();
 });
@@ -194,7 +247,7 @@ test('writes past a key, across two keys or to a thread of another process are r
   const mine = await fixture(asUser(user, ['bpf', 'perfmon']), ['--mode', 'plain', '--threads', '2']);
   await host.ok('attach', { pid: mine.pid, keys: [{ name: 'pol.a', size: 4 }, { name: 'pol.b', size: 2 }] });
   const before_ = await pages(mine.pid);
-  const b = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+  const b = (hex: string) => Buffer.from(hex, 'hex');
   // pol.a is 0..4, padding 4..8, pol.b 8..10, nothing after.
   for (const [offset, bytes] of [[4, 'ff'], [2, 'ffffffff'], [9, 'ffff'], [16, 'ff'], [4000, 'ff'], [0, 'ffffffffffffffffffff']] as const) {
     await host.refused('write', { pid: mine.pid, tid: 0, offset, bytes: b(bytes) }, 'EINVAL', /not inside one key of process \d+ \(its keys: "pol\.a" at 0\.\.4, "pol\.b" at 8\.\.10\)/);
@@ -212,15 +265,15 @@ test("root's process, another user's and kthreadd are refused for every request,
   for (const [pid, why] of [[rootProc.proc.pid, /runs as another user \(uids 0\/0\/0/], [nobody.pid, /runs as another user \(uids 65534\/65534\/65534/]] as const) {
     const before_ = await pages(pid);
     await host.refused('snapshot', { pid }, 'EPERM', new RegExp(`^process ${pid} ${why.source}.*you could debug yourself \\(ptrace\\)$`));
-    await host.refused('write', { pid, tid: 0, offset: 0, bytes: 'AQ==' }, 'EPERM', why);
+    await host.refused('write', { pid, tid: 0, offset: 0, bytes: Buffer.from([1]) }, 'EPERM', why);
     await host.refused('attach', { pid, keys: [{ name: 'x', size: 4 }] }, 'EPERM', why);
     await host.refused('detach', { pid }, 'EPERM', why);
     assert.equal(await pages(pid), before_);
   }
   const listed = await host.ok('list');
-  assert.deepEqual(listedPids(listed.bytes as string), [], 'neither is listed');
+  assert.deepEqual(listedPids(listed.bytes), [], 'neither is listed');
   for (const method of ['snapshot', 'detach']) await host.refused(method, { pid: 2 }, 'EPERM', /process 2 is a kernel thread/);
-  await host.refused('write', { pid: 2, tid: 0, offset: 0, bytes: 'AQ==' }, 'EPERM', /kernel thread/);
+  await host.refused('write', { pid: 2, tid: 0, offset: 0, bytes: Buffer.from([1]) }, 'EPERM', /kernel thread/);
   await host.refused('attach', { pid: 2, keys: [{ name: 'x', size: 4 }] }, 'EPERM', /kernel thread/);
   await local.detach(nobody.pid);
   assert.ok(!(await local.processes()).some((p) => p.pid === 2), 'kthreadd got no hints');
@@ -235,7 +288,7 @@ test("a scheduling trace is served for the user's own process only: root's proce
   await host.ok('traceStart', { pid: mine.pid });
   await host.refused('traceStart', { pid: mine.pid }, 'EIO', /a trace is running already/);
   await new Promise((r) => setTimeout(r, 500));
-  const events = decodeTrace(Buffer.from((await host.ok('traceRead')).bytes as string, 'base64'));
+  const events = decodeTrace((await host.ok('traceRead')).bytes as Uint8Array);
   assert.ok(events.some((e) => e.tid === busy && e.kind === 'on-cpu'), `the busy thread ran: ${events.length} events`);
   const tids = new Set(taskIds(mine.pid));
   assert.deepEqual(events.filter((e) => !tids.has(e.tid)), [], 'only the threads of the process traced');

@@ -31,16 +31,25 @@ export class Proc {
   constructor(
     readonly child: ChildProcess,
     readonly what: string,
+    /** Takes stdout's bytes as they come instead (a binary protocol): no lines are collected. */
+    rawStdout?: (chunk: Buffer) => void,
   ) {
-    child.stdout?.setEncoding('utf8');
     child.stderr?.setEncoding('utf8');
-    child.stdout?.on('data', (d: string) => {
-      this.out += d;
-      const parts = (this.partial + d).split('\n');
-      this.partial = parts.pop() ?? '';
-      this.lines.push(...parts);
-      this.wake();
-    });
+    if (rawStdout) {
+      child.stdout?.on('data', (d: Buffer) => {
+        rawStdout(d);
+        this.wake();
+      });
+    } else {
+      child.stdout?.setEncoding('utf8');
+      child.stdout?.on('data', (d: string) => {
+        this.out += d;
+        const parts = (this.partial + d).split('\n');
+        this.partial = parts.pop() ?? '';
+        this.lines.push(...parts);
+        this.wake();
+      });
+    }
     child.stderr?.on('data', (d: string) => {
       this.err += d;
       this.wake();
@@ -173,10 +182,11 @@ export class ProcessSet {
 
   constructor(private readonly env: NodeJS.ProcessEnv) {}
 
-  spawn(cmd: string, args: readonly string[], what = path.basename(cmd), opts: SpawnOptions = {}): Proc {
+  /** @rawStdout: see Proc. */
+  spawn(cmd: string, args: readonly string[], what = path.basename(cmd), opts: SpawnOptions = {}, rawStdout?: (chunk: Buffer) => void): Proc {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: this.env, ...opts });
     everyChild.add(child);
-    const p = new Proc(child, what);
+    const p = new Proc(child, what, rawStdout);
     this.procs.add(p);
     void p.closed.then(() => everyChild.delete(child));
     return p;

@@ -14,6 +14,7 @@ import { vmCommands } from '../../extension/src/cli/commands/vm';
 import { TldError } from '../../extension/src/client/errors';
 import { ENTRY_SIZE, META_HEADER, META_PAGE_SIZE, NAME_LEN } from '../../extension/src/client/layout';
 import { parseHostReply, parseHostRequest } from '../../extension/src/client/protocol';
+import { frameOf } from '../support/frames';
 import {
   REC_HEADER,
   REC_THREAD,
@@ -41,20 +42,20 @@ const isTldError = (code: string, message?: RegExp) => (e: unknown) => {
 };
 
 test('parseHostRequest accepts each well-formed request and drops malformed lines', () => {
-  assert.deepEqual(parseHostRequest('{"id":1,"method":"list"}'), { id: 1, method: 'list' });
-  assert.deepEqual(parseHostRequest('{"id":2,"method":"snapshot","pid":42,"extra":true}'), { id: 2, method: 'snapshot', pid: 42 });
-  assert.deepEqual(parseHostRequest('{"id":9,"method":"traceStart","pid":42}'), { id: 9, method: 'traceStart', pid: 42 });
-  assert.equal(parseHostRequest('{"id":9,"method":"traceStart","pid":0}'), null, 'a trace needs a real pid');
-  assert.deepEqual(parseHostRequest('{"id":10,"method":"traceRead","pid":42}'), { id: 10, method: 'traceRead' });
-  assert.deepEqual(parseHostRequest('{"id":11,"method":"traceStop"}'), { id: 11, method: 'traceStop' });
-  assert.deepEqual(parseHostRequest('{"id":3,"method":"write","pid":42,"tid":0,"offset":8,"bytes":"AQ=="}'), {
-    id: 3, method: 'write', pid: 42, tid: 0, offset: 8, bytes: 'AQ==',
+  assert.deepEqual(parseHostRequest(frameOf('{"id":1,"method":"list"}')), { id: 1, method: 'list' });
+  assert.deepEqual(parseHostRequest(frameOf('{"id":2,"method":"snapshot","pid":42,"extra":true}')), { id: 2, method: 'snapshot', pid: 42 });
+  assert.deepEqual(parseHostRequest(frameOf('{"id":9,"method":"traceStart","pid":42}')), { id: 9, method: 'traceStart', pid: 42 });
+  assert.equal(parseHostRequest(frameOf('{"id":9,"method":"traceStart","pid":0}')), null, 'a trace needs a real pid');
+  assert.deepEqual(parseHostRequest(frameOf('{"id":10,"method":"traceRead","pid":42}')), { id: 10, method: 'traceRead' });
+  assert.deepEqual(parseHostRequest(frameOf('{"id":11,"method":"traceStop"}')), { id: 11, method: 'traceStop' });
+  assert.deepEqual(parseHostRequest(frameOf('{"id":3,"method":"write","pid":42,"tid":0,"offset":8,"payload":1}', Buffer.from([1]))), {
+    id: 3, method: 'write', pid: 42, tid: 0, offset: 8, bytes: Buffer.from([1]),
   });
-  assert.deepEqual(parseHostRequest('{"id":4,"method":"attach","pid":42,"keys":[{"name":"a","size":4}]}'), {
+  assert.deepEqual(parseHostRequest(frameOf('{"id":4,"method":"attach","pid":42,"keys":[{"name":"a","size":4}]}')), {
     id: 4, method: 'attach', pid: 42, keys: [{ name: 'a', size: 4 }],
   });
-  assert.deepEqual(parseHostRequest('{"id":5,"method":"detach","pid":42}'), { id: 5, method: 'detach', pid: 42 });
-  assert.deepEqual(parseHostRequest('{"id":6,"method":"hostReport"}'), { id: 6, method: 'hostReport' });
+  assert.deepEqual(parseHostRequest(frameOf('{"id":5,"method":"detach","pid":42}')), { id: 5, method: 'detach', pid: 42 });
+  assert.deepEqual(parseHostRequest(frameOf('{"id":6,"method":"hostReport"}')), { id: 6, method: 'hostReport' });
   const malformed = [
     '',
     'not json',
@@ -74,25 +75,29 @@ test('parseHostRequest accepts each well-formed request and drops malformed line
     '{"id":1,"method":"snapshot","pid":4.2}',
     '{"id":1,"method":"detach","pid":null}',
     '{"id":1,"method":"write","pid":42,"tid":0,"offset":8}',
-    '{"id":1,"method":"write","pid":42,"tid":"0","offset":8,"bytes":"AQ=="}',
+    '{"id":1,"method":"write","pid":42,"tid":"0","offset":8,"payload":0}',
     '{"id":1,"method":"write","pid":42,"tid":0,"offset":8,"bytes":[1]}',
+    '{"id":1,"method":"snapshot","pid":42,"payload":0}',
     '{"id":1,"method":"attach","pid":42}',
     '{"id":1,"method":"attach","pid":42,"keys":"a:4"}',
     '{"id":1,"method":"attach","pid":42,"keys":[{"name":"a"}]}',
     '{"id":1,"method":"attach","pid":42,"keys":[{"name":1,"size":4}]}',
     '{"id":1,"method":"attach","pid":42,"keys":[null]}',
   ];
-  for (const line of malformed) assert.equal(parseHostRequest(line), null, `kept: ${line}`);
+  for (const line of malformed) assert.equal(parseHostRequest(frameOf(line)), null, `kept: ${line}`);
+  assert.equal(parseHostRequest(frameOf('{"id":1,"method":"list","payload":2}', Buffer.from([1, 2]))), null, 'bytes only come with a write');
 });
 
-test('parseHostReply accepts hello, results and errors, and drops malformed lines', () => {
-  assert.deepEqual(parseHostReply('{"hello":"tld-helper-host","abi":1}'), { hello: 'tld-helper-host', abi: 1 });
-  assert.deepEqual(parseHostReply('{"id":1,"ok":true,"result":{"bytes":""}}'), { id: 1, ok: true, result: { bytes: '' } });
-  assert.deepEqual(parseHostReply('{"id":1,"ok":false,"error":{"code":"ESRCH","message":"gone"}}'), {
+test('parseHostReply accepts hello, results with their bytes and errors, and drops malformed frames', () => {
+  assert.deepEqual(parseHostReply(frameOf('{"hello":"tld-helper-host","abi":1}')), { hello: 'tld-helper-host', abi: 1 });
+  assert.deepEqual(parseHostReply(frameOf('{"hello":"tld-helper-host","abi":1,"protocol":2}')), { hello: 'tld-helper-host', abi: 1, protocol: 2 });
+  assert.deepEqual(parseHostReply(frameOf('{"id":1,"ok":true,"result":{"lost":3},"payload":2}', Buffer.from([7, 8]))), { id: 1, ok: true, result: { lost: 3, bytes: Buffer.from([7, 8]) } });
+  assert.deepEqual(parseHostReply(frameOf('{"id":1,"ok":true,"result":{}}')), { id: 1, ok: true, result: {} });
+  assert.deepEqual(parseHostReply(frameOf('{"id":1,"ok":false,"error":{"code":"ESRCH","message":"gone"}}')), {
     id: 1, ok: false, error: { code: 'ESRCH', message: 'gone' },
   });
-  for (const line of ['', 'x', '{"hello":"other","abi":1}', '{"id":1,"ok":true}', '{"id":1,"ok":"yes","result":{}}', '{"id":1,"ok":false,"error":{"code":1}}', '{"ok":true,"result":{}}']) {
-    assert.equal(parseHostReply(line), null, `kept: ${line}`);
+  for (const line of ['', 'x', '{"hello":"other","abi":1}', '{"hello":"tld-helper-host","abi":1,"protocol":"2"}', '{"id":1,"ok":true}', '{"id":1,"ok":"yes","result":{}}', '{"id":1,"ok":false,"error":{"code":1}}', '{"ok":true,"result":{}}']) {
+    assert.equal(parseHostReply(frameOf(line)), null, `kept: ${line}`);
   }
 });
 

@@ -24,6 +24,7 @@ import {
   verifyProcess,
 } from '../../extension/src/client/hostPolicy';
 import { PID_MAX_LIMIT, parseHostRequest, requestIdOf } from '../../extension/src/client/protocol';
+import { frameOf } from '../support/frames';
 import { Cap, asUser, ensureTestUser } from '../support/user';
 
 const user = ensureTestUser();
@@ -171,8 +172,9 @@ test('a caller other than root pins programs under the configured root only', ()
 });
 
 test('host requests with ids or pids that would wrap, offsets past the largest page (64 KiB; the helper holds writes to the map\'s own) or bad keys are refused', () => {
-  const ok = (line: string) => assert.notEqual(parseHostRequest(line), null, line);
-  const no = (line: string) => assert.equal(parseHostRequest(line), null, line);
+  const ok = (line: string, payload?: Uint8Array) => assert.notEqual(parseHostRequest(frameOf(line, payload)), null, line);
+  const no = (line: string, payload?: Uint8Array) => assert.equal(parseHostRequest(frameOf(line, payload)), null, line);
+  const one = Buffer.from([1]);
   ok(`{"id":1,"method":"snapshot","pid":${PID_MAX_LIMIT}}`);
   no(`{"id":1,"method":"snapshot","pid":${PID_MAX_LIMIT + 1}}`);
   no(`{"id":1,"method":"snapshot","pid":${2 ** 32 + 5}}`);
@@ -181,11 +183,11 @@ test('host requests with ids or pids that would wrap, offsets past the largest p
   ok('{"id":1,"method":"progUnload","pinRoot":"/sys/fs/bpf/tld-studio","progId":4294967295}');
   no('{"id":1,"method":"progUnload","pinRoot":"/sys/fs/bpf/tld-studio","progId":4294971026}');
   no('{"id":1,"method":"progUnload","pinRoot":"/sys/fs/bpf/tld-studio","progId":0}');
-  ok('{"id":1,"method":"write","pid":5,"tid":0,"offset":65527,"bytes":"AQ=="}');
-  no('{"id":1,"method":"write","pid":5,"tid":0,"offset":65528,"bytes":"AQ=="}');
-  no('{"id":1,"method":"write","pid":5,"tid":-1,"offset":0,"bytes":"AQ=="}');
-  no(`{"id":1,"method":"write","pid":5,"tid":${2 ** 32 + 6},"offset":0,"bytes":"AQ=="}`);
-  no('{"id":1,"method":"write","pid":5,"tid":0,"offset":0,"bytes":"not base64!"}');
+  ok('{"id":1,"method":"write","pid":5,"tid":0,"offset":65527,"payload":1}', one);
+  no('{"id":1,"method":"write","pid":5,"tid":0,"offset":65528,"payload":1}', one);
+  no('{"id":1,"method":"write","pid":5,"tid":-1,"offset":0,"payload":1}', one);
+  no(`{"id":1,"method":"write","pid":5,"tid":${2 ** 32 + 6},"offset":0,"payload":1}`, one);
+  no('{"id":1,"method":"write","pid":5,"tid":0,"offset":0,"bytes":"AQ=="}');
   no('{"id":1,"method":"attach","pid":5,"keys":[]}');
   no('{"id":1,"method":"attach","pid":5,"keys":[{"name":"a:b","size":4}]}');
   no('{"id":1,"method":"attach","pid":5,"keys":[{"name":"a","size":0}]}');
@@ -194,7 +196,7 @@ test('host requests with ids or pids that would wrap, offsets past the largest p
   no('{"id":1,"method":"objectCheck","path":"/tmp/a\\u0000b"}');
   no('{"id":1,"method":"objectCheck","path":""}');
   // A refused request with an id is answered (with an error), so its client is not left waiting.
-  assert.equal(requestIdOf(`{"id":7,"method":"snapshot","pid":${2 ** 32 + 5}}`), 7);
-  assert.equal(requestIdOf('{"id":-1,"method":"list"}'), undefined);
-  assert.equal(requestIdOf('not json'), undefined);
+  assert.equal(requestIdOf(frameOf(`{"id":7,"method":"snapshot","pid":${2 ** 32 + 5}}`)), 7);
+  assert.equal(requestIdOf(frameOf('{"id":-1,"method":"list"}')), undefined);
+  assert.equal(requestIdOf(frameOf('not json')), undefined);
 });

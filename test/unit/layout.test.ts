@@ -16,6 +16,7 @@ import {
 } from '../../extension/src/client/layout';
 import { META_REC, REC_HEADER, REC_META, REC_THREAD, THREAD_REC, decodeRecords } from '../../extension/src/client/records';
 import { DATA_NOT_AT_PAGE_START, decodeRows, parseMetadata, parseSnapshot, toProcessList } from '../../extension/src/client/snapshot';
+import { ValueType, decodeValue } from '../../extension/src/client/values';
 import { layoutOf } from '../../webview/src/layoutModel';
 
 const PAGES = [4096, 16384, 65536] as const;
@@ -47,6 +48,8 @@ interface ThreadSpec {
   start: bigint;
   /** The data page's first bytes, as the helper copies them (start + used). */
   data: Uint8Array;
+  /** 'worker' unless given: at most 15 bytes, NUL-padded to 16 as the kernel's comm. */
+  comm?: string;
 }
 
 /** A dump_process stream: one META record, then one THREAD record per thread, each 8-byte padded. */
@@ -76,7 +79,7 @@ function snapshotStream(pid: number, pageSize: number, layout: number, meta: Uin
     v.setUint32(b + 8, 7, true); // entry, data, meta
     v.setUint32(b + 12, t.data.length, true);
     v.setBigUint64(b + 16, t.start, true);
-    r.set(Buffer.from('worker\0'), b + 24);
+    r.set(Buffer.from(`${t.comm ?? 'worker'}\0`), b + 24);
     v.setUint32(b + 48, pageSize, true);
     v.setUint32(b + 52, layout, true);
     r.set(t.data, b + THREAD_REC);
@@ -192,5 +195,37 @@ test('the process list and the inspector\'s layout drawing give each page size i
     }
     const drawn = layoutOf([{ name: 'a', size: 4, offset: 0 }], p);
     assert.deepEqual([drawn.capacity, drawn.maxEntries, drawn.used], [g.dataMax, g.maxKeys, 8]);
+  }
+});
+
+test('parseSnapshot gives each thread its own comm, whether it repeats the one before or differs from it in any byte', () => {
+  const meta = metaPage(4096, [['a', 8]]);
+  const comms = ['worker', 'worker', 'workes', 'worker', 'x'.repeat(15), 'x'.repeat(14) + 'y', 'x'.repeat(15), 'w', 'worker'];
+  const threads = comms.map((comm, i) => ({ ...thread(100 + i, 8, 8, [[0, BigInt(i)]]), comm }));
+  const snap = parseSnapshot(10, snapshotStream(10, 4096, LAYOUT_START_IN_PAGE, meta, threads));
+  assert.deepEqual(snap.threads.map((t) => t.comm), comms);
+});
+
+test('decodeRows gives every value decodeValue gives, for each integer size signed and unsigned, hex and structs', () => {
+  // Keys of 1, 2, 4, 8, 8 and 3 bytes, at offsets 0, 8, 16, 24, 32, 40 (each rounded up to 8).
+  const sizes = [1, 2, 4, 8, 8, 3];
+  const meta = metaPage(4096, sizes.map((size, i) => [`k${i}`, size] as [string, number]));
+  const patterns = [0x00n, 0x7fn, 0x80n, 0xffn, 0x7fffn, 0x8000n, 0xffffn, 0x7fffffffn, 0x80000000n, 0xffffffffn,
+    0x1fffffffffffffn, 0x20000000000000n, 0x7fffffffffffffffn, 0x8000000000000000n, 0xffffffffffffffffn, 0x0123456789abcdefn];
+  const threads = patterns.map((p, i) => thread(200 + i, 8, 48, sizes.map((_, k) => [k * 8, BigInt.asUintN(64, p + BigInt(k))] as [number, bigint])));
+  const snap = parseSnapshot(10, snapshotStream(10, 4096, LAYOUT_START_IN_PAGE, meta, threads));
+  const struct: ValueType = { kind: 'struct', name: 's', size: 8, fields: [{ name: 'lo', offset: 0, type: { kind: 'int', size: 4, signed: true } }, { name: 'hi', offset: 4, type: { kind: 'hex', size: 4 } }] };
+  const typings: ((size: number, k: number) => ValueType)[] = [
+    (size) => (size === 3 ? { kind: 'hex', size } : { kind: 'int', size: size as 1 | 2 | 4 | 8, signed: false }),
+    (size) => (size === 3 ? { kind: 'hex', size } : { kind: 'int', size: size as 1 | 2 | 4 | 8, signed: true }),
+    (size, k) => (k === 4 ? struct : { kind: 'hex', size }),
+  ];
+  for (const typing of typings) {
+    const typeOf = (key: { name: string; size: number }) => typing(key.size, Number(key.name.slice(1)));
+    const rows = decodeRows(snap, typeOf);
+    assert.equal(rows.length, patterns.length);
+    for (const { thread: t, values } of rows) {
+      assert.deepEqual(values, snap.keys.map((key) => decodeValue(t.value(key)!, typeOf(key))), `thread ${t.tid}`);
+    }
   }
 });

@@ -1,10 +1,9 @@
-// The privileged helper host: loads the same helper library and answers JSON-line requests
-// on stdin (protocol.ts) for its caller, within what hostPolicy.ts lets that caller touch.
+// The privileged helper host: loads the same helper library and answers request frames on
+// stdin (protocol.ts) for its caller, within what hostPolicy.ts lets that caller touch.
 // Started by HostHelper through sudo or pkexec; ends with its stdin.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 
 import { TldError } from './errors';
 import { establishSharedPin, isInstalledHost } from './helperInstall';
@@ -12,7 +11,22 @@ import { HOST_CONFIG_PATH, parseHostArgs, readHostConfig } from './hostConfig';
 import { CALLER_CAPS, Caller, callerOf, checkPinRoot, checkProcess, isRoot, isThreadOf, verifyProcess } from './hostPolicy';
 import { ABI_VERSION, NativeHelper, nativeReadAs } from './nativeHelper';
 import { defaultPinPath, helperLibraryPath, programPinRoot } from './paths';
-import { Finding, HostHello, HostReply, HostRequest, LoadResult, LoadedProgram, parseHostRequest, requestIdOf } from './protocol';
+import {
+  Finding,
+  FrameReader,
+  HostHello,
+  HostReply,
+  HostRequest,
+  LoadResult,
+  LoadedProgram,
+  PROTOCOL_VERSION,
+  REQUEST_LIMITS,
+  encodeReply,
+  parseClientHello,
+  parseHostRequest,
+  protocolMismatch,
+  requestIdOf,
+} from './protocol';
 import { REC_HEADER, REC_THREAD, THREAD_TGID } from './records';
 import { parseSnapshot } from './snapshot';
 
@@ -27,15 +41,21 @@ interface Setup {
 /** The largest BPF object the host reads for a caller. */
 const OBJECT_MAX = 64 << 20;
 
-function send(msg: HostReply | HostHello): void {
-  process.stdout.write(JSON.stringify(msg) + '\n');
+/**
+ * Writes one frame, its header and payload in one system call (corked: the client wakes once).
+ * A payload larger than the socket's buffer stays queued until the client reads: @written is
+ * called once all of it has been handed to the kernel, and only then may its bytes change.
+ */
+function send(msg: HostReply | HostHello, written?: () => void): void {
+  const chunks = encodeReply(msg);
+  process.stdout.cork();
+  chunks.forEach((chunk, i) => process.stdout.write(chunk, i === chunks.length - 1 ? written : undefined));
+  process.stdout.uncork();
 }
 
 function errorOf(e: unknown): { code: string; message: string } {
   return e instanceof TldError ? { code: e.code, message: e.message } : { code: 'EHELPER', message: String(e) };
 }
-
-const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 
 /**
  * Options (`--pin PATH`, `--lib PATH`) from root only: any other caller gets the configured
@@ -165,7 +185,7 @@ class HostServer {
   }
 
   /** The write only when it lies inside one key's bytes, as a fresh snapshot's metadata says. */
-  private async write(pid: number, tid: number, offset: number, bytes: Buffer): Promise<Uint8Array> {
+  private async write(pid: number, tid: number, offset: number, bytes: Uint8Array): Promise<Uint8Array> {
     if (tid !== 0 && !isThreadOf(pid, tid)) throw new TldError('ESRCH', `process ${pid} has no thread ${tid}`);
     if (isRoot(this.caller)) return this.helper.write(pid, tid, offset, bytes);
     return this.onProcess(pid, async () => {
@@ -236,13 +256,12 @@ class HostServer {
       switch (req.method) {
         case 'list': {
           const all = await helper.list();
-          return { id: req.id, ok: true, result: { bytes: b64(root ? all : filterList(all, this.mayInspect())) } };
+          return { id: req.id, ok: true, result: { bytes: root ? all : filterList(all, this.mayInspect()) } };
         }
         case 'snapshot':
-          return { id: req.id, ok: true, result: { bytes: b64(await this.onProcess(req.pid, () => helper.snapshot(req.pid))) } };
+          return { id: req.id, ok: true, result: { bytes: await this.onProcess(req.pid, () => helper.snapshot(req.pid)) } };
         case 'write': {
-          const out = await this.write(req.pid, req.tid, req.offset, Buffer.from(req.bytes, 'base64'));
-          return { id: req.id, ok: true, result: { bytes: b64(out) } };
+          return { id: req.id, ok: true, result: { bytes: await this.write(req.pid, req.tid, req.offset, req.bytes) } };
         }
         case 'attach':
           await this.onProcess(req.pid, () => helper.attach(req.pid, req.keys));
@@ -267,7 +286,7 @@ class HostServer {
           return { id: req.id, ok: true, result: {} };
         case 'traceRead': {
           const chunk = await helper.traceRead();
-          return { id: req.id, ok: true, result: { bytes: b64(chunk.bytes), lost: chunk.lost } };
+          return { id: req.id, ok: true, result: { bytes: chunk.bytes, lost: chunk.lost } };
         }
         case 'traceStop':
           await helper.traceStop();
@@ -296,29 +315,65 @@ function main(): void {
     if (!isRoot(setup.caller)) helper.limitLoadCaps(CALLER_CAPS);
     server = new HostServer(helper, setup);
   } catch (e) {
-    send({ hello: 'tld-helper-host', abi: ABI_VERSION, error: errorOf(e) });
+    send({ hello: 'tld-helper-host', abi: ABI_VERSION, protocol: PROTOCOL_VERSION, error: errorOf(e) });
     process.exitCode = 1;
     return;
   }
-  send({ hello: 'tld-helper-host', abi: ABI_VERSION });
-  const lines = readline.createInterface({ input: process.stdin });
+  send({ hello: 'tld-helper-host', abi: ABI_VERSION, protocol: PROTOCOL_VERSION });
   let queue = Promise.resolve();
-  lines.on('line', (line) => {
-    const req = parseHostRequest(line);
-    if (!req) {
-      // Answered when it has an id, so the client is not left waiting; never acted on.
-      const id = requestIdOf(line);
-      if (id !== undefined) {
-        queue = queue.then(() => send({ id, ok: false, error: { code: 'EINVAL', message: 'malformed request, or an id, pid or value out of range' } }));
-      } else {
-        process.stderr.write(`tld-helper-host: dropped a malformed request: ${JSON.stringify(line.slice(0, 200))}\n`);
-      }
-      return;
-    }
-    queue = queue.then(async () => send(await server.answer(req)));
-  });
-  lines.on('close', () => {
+  let greeted = false;
+  let stopped = false;
+  const stop = (why: string) => {
+    if (stopped) return;
+    stopped = true;
+    process.stderr.write(`tld-helper-host: ${why}\n`);
+    process.exitCode = 1;
+    process.stdin.destroy();
     void queue.then(() => helper.dispose());
+  };
+  const frames = new FrameReader(
+    REQUEST_LIMITS,
+    (frame) => {
+      if (stopped) return;
+      if (!greeted) {
+        // The client's hello comes first. An older client starts with a request instead: its
+        // answer is an error line it can read, and nothing after it is served.
+        const hello = parseClientHello(frame);
+        if (hello?.protocol === PROTOCOL_VERSION) {
+          greeted = true;
+          return;
+        }
+        const message = protocolMismatch(PROTOCOL_VERSION, hello?.protocol, 'update the one that is older');
+        const id = requestIdOf(frame);
+        if (id !== undefined) send({ id, ok: false, error: { code: 'EHELPER', message } });
+        stop(message);
+        return;
+      }
+      const req = parseHostRequest(frame);
+      if (!req) {
+        // Answered when it has an id, so the client is not left waiting; never acted on.
+        const id = requestIdOf(frame);
+        if (id !== undefined) {
+          queue = queue.then(() => send({ id, ok: false, error: { code: 'EINVAL', message: 'malformed request, or an id, pid or value out of range' } }));
+        } else {
+          process.stderr.write(`tld-helper-host: dropped a malformed request: ${JSON.stringify(frame.text.slice(0, 200))}\n`);
+        }
+        return;
+      }
+      queue = queue.then(async () => {
+        const reply = await server.answer(req);
+        // Once written, a result's buffer serves the next request (a fresh one until then).
+        const bytes = reply.ok && 'bytes' in reply.result ? reply.result.bytes : undefined;
+        send(reply, bytes && (() => helper.recycle(bytes)));
+      });
+    },
+    (e) => stop(e.message),
+    'the client',
+  );
+  process.stdin.on('data', (chunk: Buffer) => frames.push(chunk));
+  process.stdin.on('end', () => {
+    frames.end();
+    if (!stopped) void queue.then(() => helper.dispose());
   });
 }
 

@@ -1,10 +1,9 @@
-// The helper in a privileged child process (the helper host), spoken to in JSON lines.
+// The helper in a privileged child process (the helper host), spoken to in frames (protocol.ts).
 // Used where this process lacks CAP_BPF: VS Code normally runs as an ordinary user.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import { Readable, Writable } from 'node:stream';
 
 import { TldError, TldErrorCode } from './errors';
@@ -12,6 +11,8 @@ import { ABI_VERSION } from './nativeHelper';
 import { HOST_COMMAND, HOST_CONFIG_PATH, readHostConfig } from './hostConfig';
 import { PRIVILEGE_HELP } from './privileges';
 import {
+  CLIENT_HELLO,
+  FrameReader,
   HostHello,
   HostMethod,
   HostReply,
@@ -22,8 +23,13 @@ import {
   KeySpec,
   LoadResult,
   LoadedProgram,
+  PROTOCOL_VERSION,
+  REPLY_LIMITS,
   RawHelper,
+  encodeFrame,
+  encodeRequest,
   parseHostReply,
+  protocolMismatch,
   TraceChunk,
 } from './protocol';
 
@@ -113,6 +119,8 @@ export class HostHelper implements RawHelper {
   private constructor(
     private readonly channel: HostChannel,
     readonly transport: 'host' | 'guest',
+    /** What to do when the host speaks another protocol version. */
+    private readonly upgrade: string,
   ) {}
 
   /**
@@ -138,7 +146,8 @@ export class HostHelper implements RawHelper {
     const [cmd, ...rest] = plan.argv as [string, ...string[]];
     const child = spawn(cmd, rest, { stdio: ['pipe', 'pipe', 'pipe'], env: plan.env });
     const launcherUsed = installed ? [...boundary, HOST_COMMAND] : boundary;
-    const host = new HostHelper({ input: child.stdout!, output: child.stdin!, end: () => child.stdin?.end() }, 'host');
+    const upgrade = installed ? 'reinstall the host: sudo tldctl helper install --user $USER' : 'rebuild: npm run build';
+    const host = new HostHelper({ input: child.stdout!, output: child.stdin!, end: () => child.stdin?.end() }, 'host', upgrade);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     await host.handshake((finish) => {
@@ -164,7 +173,7 @@ export class HostHelper implements RawHelper {
    */
   static async connect(socketPath: string, what: string): Promise<HostHelper> {
     const sock = net.connect(socketPath);
-    const host = new HostHelper({ input: sock, output: sock, end: () => sock.end() }, 'guest');
+    const host = new HostHelper({ input: sock, output: sock, end: () => sock.end() }, 'guest', 'restart the VM with this TLD Studio');
     await host.handshake((finish) => {
       sock.on('error', (e: NodeJS.ErrnoException) => {
         const err = new TldError(e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'ESRCH' : 'EHELPER', `${what} is not reachable (${e.code ?? e.message}): is its vm run still running?`);
@@ -206,20 +215,41 @@ export class HostHelper implements RawHelper {
       };
       const timer = setTimeout(() => finish(new TldError('EHELPER', late)), START_TIMEOUT_MS);
       watch(finish);
-      const lines = readline.createInterface({ input: this.channel.input });
-      lines.on('line', (line) => {
-        const msg = parseHostReply(line);
-        if (!msg) return; // a malformed line is dropped, never acted on
-        if ('hello' in msg) {
-          const hello: HostHello = msg;
-          if (hello.error) finish(new TldError(hello.error.code as TldErrorCode, hello.error.message));
-          else if (hello.abi !== ABI_VERSION) finish(new TldError('EHELPER', `the helper host speaks ABI ${hello.abi}, this client ${ABI_VERSION}`));
-          else finish();
-          return;
-        }
-        this.settle(msg);
-      });
+      const frames = new FrameReader(
+        REPLY_LIMITS,
+        (frame) => {
+          const msg = parseHostReply(frame);
+          if (!msg) return; // a malformed frame is dropped, never acted on
+          if ('hello' in msg) {
+            const hello: HostHello = msg;
+            if (hello.error) finish(new TldError(hello.error.code as TldErrorCode, hello.error.message));
+            else if (hello.protocol !== PROTOCOL_VERSION) finish(new TldError('EHELPER', protocolMismatch(hello.protocol, PROTOCOL_VERSION, this.upgrade)));
+            else if (hello.abi !== ABI_VERSION) finish(new TldError('EHELPER', `the helper host speaks ABI ${hello.abi}, this client ${ABI_VERSION}`));
+            else finish();
+            return;
+          }
+          this.settle(msg);
+        },
+        (e) => {
+          // Where the next frame starts is unknown: nothing more can be read from this host.
+          this.ended(e);
+          finish(e);
+          this.channel.end();
+        },
+        this.transport === 'guest' ? "the guest's helper host" : 'the helper host',
+      );
+      // A stream that ends inside a frame is the host's exit or the socket's close, which
+      // watch reports with more to say (the host's stderr), so end() is not called.
+      this.channel.input.on('data', (chunk: Buffer) => frames.push(chunk));
+      this.send(encodeFrame(CLIENT_HELLO));
     });
+  }
+
+  /** Writes one frame's chunks, in one system call (corked). */
+  private send(chunks: readonly Uint8Array[]): void {
+    this.channel.output.cork();
+    for (const c of chunks) this.channel.output.write(c);
+    this.channel.output.uncork();
   }
 
   private settle(reply: HostReply): void {
@@ -236,25 +266,26 @@ export class HostHelper implements RawHelper {
     const req = { id, method, ...params } as HostRequest;
     return new Promise<HostResults[M]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.channel.output.write(JSON.stringify(req) + '\n');
+      this.send(encodeRequest(req));
     });
   }
 
-  private static bytes(b64: string): Uint8Array {
-    return Buffer.from(b64, 'base64');
+  /** A result's bytes: its frame's payload, which a byte result must have. */
+  private static bytes(r: { readonly bytes: Uint8Array }): Uint8Array {
+    if (!(r.bytes instanceof Uint8Array)) throw new TldError('EHELPER', 'the helper host answered without the bytes of its result');
+    return r.bytes;
   }
 
   async list(): Promise<Uint8Array> {
-    return HostHelper.bytes((await this.call('list', {})).bytes);
+    return HostHelper.bytes(await this.call('list', {}));
   }
 
   async snapshot(pid: number): Promise<Uint8Array> {
-    return HostHelper.bytes((await this.call('snapshot', { pid })).bytes);
+    return HostHelper.bytes(await this.call('snapshot', { pid }));
   }
 
   async write(pid: number, tid: number, offset: number, bytes: Uint8Array): Promise<Uint8Array> {
-    const r = await this.call('write', { pid, tid, offset, bytes: Buffer.from(bytes).toString('base64') });
-    return HostHelper.bytes(r.bytes);
+    return HostHelper.bytes(await this.call('write', { pid, tid, offset, bytes }));
   }
 
   async attach(pid: number, keys: readonly KeySpec[]): Promise<void> {
@@ -291,7 +322,7 @@ export class HostHelper implements RawHelper {
 
   async traceRead(): Promise<TraceChunk> {
     const r = await this.call('traceRead', {});
-    return { bytes: HostHelper.bytes(r.bytes), lost: r.lost };
+    return { bytes: HostHelper.bytes(r), lost: r.lost };
   }
 
   async traceStop(): Promise<void> {

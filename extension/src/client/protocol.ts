@@ -1,6 +1,7 @@
 // The helper's interface, one definition for every transport: in-process (koffi), the
-// privileged helper host (JSON lines over stdio) and a VM guest's helper host (the same lines
-// over virtio-serial, through vm/guestRelay.ts). Mirrors native/include/tldhelper.h.
+// privileged helper host (frames over stdio: a JSON header line, then raw bytes when it
+// announces some) and a VM guest's helper host (the same frames over virtio-serial, through
+// vm/guestRelay.ts). Mirrors native/include/tldhelper.h.
 import { TldError } from './errors';
 import { DATA_MAX_ANY, MAX_KEYS_ANY, NAME_MAX } from './layout';
 
@@ -111,11 +112,14 @@ export interface TraceChunk {
   readonly lost: number;
 }
 
-/** Requests of the helper host, one JSON object a line. Bytes travel as base64. */
+/**
+ * Requests of the helper host. On the wire each is one frame (encodeRequest): the JSON header
+ * without `bytes`, which follow it as the frame's payload.
+ */
 export type HostRequest =
   | { readonly id: number; readonly method: 'list' }
   | { readonly id: number; readonly method: 'snapshot'; readonly pid: number }
-  | { readonly id: number; readonly method: 'write'; readonly pid: number; readonly tid: number; readonly offset: number; readonly bytes: string }
+  | { readonly id: number; readonly method: 'write'; readonly pid: number; readonly tid: number; readonly offset: number; readonly bytes: Uint8Array }
   | { readonly id: number; readonly method: 'attach'; readonly pid: number; readonly keys: readonly KeySpec[] }
   | { readonly id: number; readonly method: 'detach'; readonly pid: number }
   | { readonly id: number; readonly method: 'hostReport' }
@@ -129,10 +133,11 @@ export type HostRequest =
 
 export type HostMethod = HostRequest['method'];
 
+/** Results; a result's `bytes` travel as its frame's payload (encodeReply). */
 export interface HostResults {
-  list: { readonly bytes: string };
-  snapshot: { readonly bytes: string };
-  write: { readonly bytes: string };
+  list: { readonly bytes: Uint8Array };
+  snapshot: { readonly bytes: Uint8Array };
+  write: { readonly bytes: Uint8Array };
   attach: Record<string, never>;
   detach: Record<string, never>;
   hostReport: HostReport;
@@ -141,7 +146,7 @@ export interface HostResults {
   progList: { readonly programs: LoadedProgram[] };
   progUnload: Record<string, never>;
   traceStart: Record<string, never>;
-  traceRead: { readonly bytes: string; readonly lost: number };
+  traceRead: { readonly bytes: Uint8Array; readonly lost: number };
   traceStop: Record<string, never>;
 }
 
@@ -149,44 +154,215 @@ export type HostReply =
   | { readonly id: number; readonly ok: true; readonly result: HostResults[HostMethod] }
   | { readonly id: number; readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
 
-/** The first line the host writes once it is ready: its ABI and whether it could open the helper. */
+/**
+ * The version of this protocol, in both hellos. 1: JSON lines with bytes as base64 (no
+ * `protocol` field); 2: frames with raw byte payloads. The host and its clients ship together:
+ * a peer of another version is refused with a message saying so, never half understood.
+ */
+export const PROTOCOL_VERSION = 2;
+
+/** The first frame the host writes once it is ready: its ABI, its protocol and whether it could open the helper. */
 export interface HostHello {
   readonly hello: 'tld-helper-host';
   readonly abi: number;
+  /** Absent from hosts of protocol 1. */
+  readonly protocol?: number;
   readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** The first frame a client writes, before any request. */
+export interface ClientHello {
+  readonly hello: 'tld-helper-client';
+  readonly protocol: number;
+}
+
+export const CLIENT_HELLO: ClientHello = { hello: 'tld-helper-client', protocol: PROTOCOL_VERSION };
+
+/** Why a host and a client of different protocol versions cannot talk: both versions, and @fix. */
+export function protocolMismatch(host: number | undefined, client: number | undefined, fix: string): string {
+  return `the helper host speaks helper protocol ${host ?? 1} and its client ${client ?? 1}: TLD Studio's extension, tldctl and the helper host must come from one version (${fix})`;
+}
+
+// Framing. A frame is a header, one JSON object on one line ending in \n, then, when the header
+// has a `payload` member N, exactly N raw bytes. Headers stay readable (a hello is a line) and
+// bytes cross without base64. Lengths come from the peer, so both are bounded before anything
+// is buffered: FrameReader refuses a longer header line or a larger announced payload.
+
+/** How large a peer's frames may be. */
+export interface FrameLimits {
+  /** Bytes of a header line, without its newline. */
+  readonly headerMax: number;
+  readonly payloadMax: number;
+}
+
+/**
+ * What the host accepts from a client: headers hold paths (PATH_MAX) or up to MAX_KEYS_ANY
+ * key names, payloads one write within the largest data page.
+ */
+export const REQUEST_LIMITS: FrameLimits = { headerMax: 1 << 20, payloadMax: DATA_MAX_ANY };
+/** What a client accepts from the host: headers hold verifier logs (up to 16 MiB), payloads record streams. */
+export const REPLY_LIMITS: FrameLimits = { headerMax: 64 << 20, payloadMax: 1 << 30 };
+
+/** One frame as read: its header (undefined when the line is not a JSON object), the line, its payload. */
+export interface Frame {
+  readonly header: Record<string, unknown> | undefined;
+  readonly text: string;
+  readonly payload?: Uint8Array;
+}
+
+const NEWLINE = 0x0a;
+
+/** The chunks of one frame: @header's line (with `payload` set from @payload) and the payload. */
+export function encodeFrame(header: object, payload?: Uint8Array): Uint8Array[] {
+  if (!payload) return [Buffer.from(JSON.stringify(header) + '\n')];
+  return [Buffer.from(JSON.stringify({ ...header, payload: payload.length }) + '\n'), payload];
+}
+
+/**
+ * Splits a byte stream into frames, whatever its chunks. A header line longer than
+ * limits.headerMax, a payload length that is not a whole number within limits.payloadMax, or
+ * a stream that ends inside a frame is an error: onError gets it once, and nothing after it is
+ * read (where the next frame starts is unknown). A header line that is not a JSON object is a
+ * frame without header, for the reader to refuse as it sees fit.
+ */
+export class FrameReader {
+  /** Header bytes before the newline not found yet; payload parts while one is being read. */
+  private parts: Uint8Array[] = [];
+  private have = 0;
+  /** The header whose payload is being read, and how long that payload is. */
+  private header: Record<string, unknown> | undefined;
+  private text = '';
+  private want = -1;
+  private failed = false;
+
+  constructor(
+    private readonly limits: FrameLimits,
+    private readonly onFrame: (frame: Frame) => void,
+    private readonly onError: (e: TldError) => void,
+    /** Who sends the stream, in errors ("the helper host"). */
+    private readonly peer: string,
+  ) {}
+
+  push(chunk: Uint8Array): void {
+    let at = 0;
+    while (!this.failed && at < chunk.length) {
+      if (this.want < 0) {
+        const nl = chunk.indexOf(NEWLINE, at);
+        const end = nl < 0 ? chunk.length : nl;
+        if (this.have + end - at > this.limits.headerMax) {
+          return this.fail(`a header line longer than ${this.limits.headerMax} bytes`);
+        }
+        if (nl < 0) {
+          this.keep(chunk.subarray(at));
+          return;
+        }
+        const line = this.parts.length === 0 ? chunk.subarray(at, nl) : Buffer.concat([...this.parts, chunk.subarray(at, nl)]);
+        this.parts = [];
+        this.have = 0;
+        at = nl + 1;
+        this.startFrame(Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('utf8'));
+      } else {
+        const take = Math.min(this.want - this.have, chunk.length - at);
+        this.keep(chunk.subarray(at, at + take));
+        at += take;
+        if (this.have === this.want) this.endPayload();
+      }
+    }
+  }
+
+  /** The stream ended: an error when it ended inside a frame. */
+  end(): void {
+    if (this.failed) return;
+    if (this.want >= 0) this.fail(`the stream ended ${this.have} bytes into a payload of ${this.want}`);
+    else if (this.have > 0) this.fail('the stream ended inside a header line');
+  }
+
+  private keep(part: Uint8Array): void {
+    this.parts.push(part);
+    this.have += part.length;
+  }
+
+  private startFrame(text: string): void {
+    let header: Record<string, unknown> | undefined;
+    try {
+      const v: unknown = JSON.parse(text);
+      header = isObj(v) && !Array.isArray(v) ? v : undefined;
+    } catch {
+      header = undefined;
+    }
+    const n = header?.payload;
+    if (n === undefined) {
+      this.onFrame({ header, text });
+      return;
+    }
+    if (!isInt(n) || n < 0) return this.fail(`a payload length that is not a whole number (${JSON.stringify(n)?.slice(0, 40)})`);
+    if (n > this.limits.payloadMax) return this.fail(`a payload of ${n} bytes, more than the ${this.limits.payloadMax} allowed`);
+    this.header = header;
+    this.text = text;
+    this.want = n;
+    if (n === 0) this.endPayload();
+  }
+
+  private endPayload(): void {
+    const payload = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.have);
+    const frame: Frame = { header: this.header, text: this.text, payload };
+    this.parts = [];
+    this.have = 0;
+    this.want = -1;
+    this.header = undefined;
+    this.text = '';
+    this.onFrame(frame);
+  }
+
+  private fail(what: string): void {
+    this.failed = true;
+    this.parts = [];
+    this.onError(new TldError('EHELPER', `${this.peer} sent a malformed frame: ${what}`));
+  }
+}
+
+/** The frame of @req: its bytes (a write's) as the payload. */
+export function encodeRequest(req: HostRequest): Uint8Array[] {
+  if (req.method === 'write') {
+    const { bytes, ...header } = req;
+    return encodeFrame(header, bytes);
+  }
+  return encodeFrame(req);
+}
+
+/** The frame of @msg: a result's bytes as the payload. */
+export function encodeReply(msg: HostReply | HostHello): Uint8Array[] {
+  if ('hello' in msg || !msg.ok || !('bytes' in msg.result)) return encodeFrame(msg);
+  const { bytes, ...result } = msg.result as { readonly bytes: Uint8Array };
+  return encodeFrame({ ...msg, result }, bytes);
 }
 
 /** The largest pid or tid the kernel can give (PID_MAX_LIMIT on 64-bit): larger ids name no task. */
 export const PID_MAX_LIMIT = 4 * 1024 * 1024;
 /** Program ids are u32: a larger number must not wrap to another program. */
 export const PROG_ID_MAX = 0xffff_ffff;
-/** A request line's strings (paths) and its bytes stay small: nothing in the protocol needs more. */
+/** A request's strings (paths) stay small: nothing in the protocol needs more. */
 const PATH_MAX = 4096;
-const BYTES_MAX = 8192;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const inRange = (v: unknown, lo: number, hi: number): v is number => isInt(v) && v >= lo && v <= hi;
 const isPid = (v: unknown): v is number => inRange(v, 1, PID_MAX_LIMIT);
 const isPath = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= PATH_MAX && !v.includes('\0');
-const isBase64 = (v: unknown): v is string => typeof v === 'string' && v.length <= BYTES_MAX && /^[A-Za-z0-9+/]*={0,2}$/.test(v);
 const isKey = (k: unknown): k is KeySpec =>
   isObj(k) && typeof k.name === 'string' && k.name.length > 0 && Buffer.byteLength(k.name) <= NAME_MAX &&
   !/[\0\n:]/.test(k.name) && inRange(k.size, 1, DATA_MAX_ANY);
 
 /**
- * Validates one request line from the client; null when malformed or out of range: pids and
+ * Validates one request frame from the client; null when malformed or out of range: pids and
  * tids within PID_MAX_LIMIT and program ids within u32 (nothing wraps to another id), offsets
- * within the largest data page (the helper checks the map's own), paths without NUL.
+ * within the largest data page (the helper checks the map's own), paths without NUL, a payload
+ * on writes alone.
  */
-export function parseHostRequest(line: string): HostRequest | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (!isObj(v) || !inRange(v.id, 0, Number.MAX_SAFE_INTEGER) || typeof v.method !== 'string') return null;
+export function parseHostRequest(frame: Frame): HostRequest | null {
+  const v = frame.header;
+  if (!v || !inRange(v.id, 0, Number.MAX_SAFE_INTEGER) || typeof v.method !== 'string') return null;
+  if (frame.payload && v.method !== 'write') return null;
   const id = v.id;
   switch (v.method) {
     case 'list':
@@ -199,8 +375,8 @@ export function parseHostRequest(line: string): HostRequest | null {
     case 'traceStart':
       return isPid(v.pid) ? { id, method: v.method, pid: v.pid } : null;
     case 'write':
-      return isPid(v.pid) && (v.tid === 0 || isPid(v.tid)) && inRange(v.offset, 0, DATA_MAX_ANY - 1) && isBase64(v.bytes)
-        ? { id, method: 'write', pid: v.pid, tid: v.tid as number, offset: v.offset, bytes: v.bytes }
+      return isPid(v.pid) && (v.tid === 0 || isPid(v.tid)) && inRange(v.offset, 0, DATA_MAX_ANY - 1) && frame.payload
+        ? { id, method: 'write', pid: v.pid, tid: v.tid as number, offset: v.offset, bytes: frame.payload }
         : null;
     case 'objectCheck':
       return isPath(v.path) ? { id, method: 'objectCheck', path: v.path } : null;
@@ -223,29 +399,32 @@ export function parseHostRequest(line: string): HostRequest | null {
   }
 }
 
-/** The id of a request line that parseHostRequest refused, to answer it with an error; undefined without one. */
-export function requestIdOf(line: string): number | undefined {
-  try {
-    const v: unknown = JSON.parse(line);
-    return isObj(v) && inRange(v.id, 0, Number.MAX_SAFE_INTEGER) ? v.id : undefined;
-  } catch {
-    return undefined;
-  }
+/** The id of a request frame that parseHostRequest refused, to answer it with an error; undefined without one. */
+export function requestIdOf(frame: Frame): number | undefined {
+  const v = frame.header;
+  return v && inRange(v.id, 0, Number.MAX_SAFE_INTEGER) ? v.id : undefined;
 }
 
-/** Validates one reply line from the host; null when malformed. */
-export function parseHostReply(line: string): HostReply | HostHello | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (!isObj(v)) return null;
-  if (v.hello === 'tld-helper-host' && isInt(v.abi)) return v as unknown as HostHello;
-  if (!isInt(v.id) || typeof v.ok !== 'boolean') return null;
-  if (v.ok) return isObj(v.result) ? (v as unknown as HostReply) : null;
-  return isObj(v.error) && typeof v.error.code === 'string' && typeof v.error.message === 'string'
-    ? (v as unknown as HostReply)
-    : null;
+/** A client's hello frame, or undefined when the frame is something else (an older client's request). */
+export function parseClientHello(frame: Frame): ClientHello | undefined {
+  const v = frame.header;
+  return v && v.hello === 'tld-helper-client' && isInt(v.protocol) && !frame.payload ? { hello: 'tld-helper-client', protocol: v.protocol } : undefined;
 }
+
+/** Validates one reply frame from the host (a payload becomes its result's `bytes`); null when malformed. */
+export function parseHostReply(frame: Frame): HostReply | HostHello | null {
+  const v = frame.header;
+  if (!v) return null;
+  if (v.hello === 'tld-helper-host' && isInt(v.abi) && (v.protocol === undefined || isInt(v.protocol))) {
+    const error = v.error === undefined ? undefined : isError(v.error) ? v.error : null;
+    if (error === null) return null;
+    return { hello: 'tld-helper-host', abi: v.abi, ...(v.protocol !== undefined ? { protocol: v.protocol } : {}), ...(error ? { error } : {}) };
+  }
+  if (!isInt(v.id) || typeof v.ok !== 'boolean') return null;
+  if (!v.ok) return isError(v.error) && !frame.payload ? { id: v.id, ok: false, error: v.error } : null;
+  if (!isObj(v.result)) return null;
+  const result = frame.payload ? { ...v.result, bytes: frame.payload } : v.result;
+  return { id: v.id, ok: true, result } as unknown as HostReply;
+}
+
+const isError = (e: unknown): e is { code: string; message: string } => isObj(e) && typeof e.code === 'string' && typeof e.message === 'string';

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 
 import { TldError } from './errors';
 import { printable } from './printable';
-import { Value, ValueType, readerFor } from './values';
+import { Value, ValueReader, ValueType, readerFor } from './values';
 import {
   DATA_START,
   ENTRY_SIZE,
@@ -28,6 +28,7 @@ import {
   REC_META,
   REC_SCHED,
   REC_THREAD,
+  SCHED_FIELDS,
   SCHED_REC,
   SchedRecord,
   THREAD_COMM,
@@ -54,8 +55,11 @@ export interface KeyInfo {
   readonly offset: number;
 }
 
-/** One thread of a snapshot; its values are read from the snapshot's bytes on demand. */
+/** One thread of a snapshot; its values and its sched record are read from the snapshot's bytes on demand. */
 export class ThreadSnapshot {
+  private schedAt = -1;
+  private schedRead: SchedRecord | undefined;
+
   constructor(
     readonly tid: number,
     readonly comm: string,
@@ -65,9 +69,24 @@ export class ThreadSnapshot {
     /** Where this thread's value area (its data page + start) begins in `raw`, or -1. */
     readonly valuesAt: number,
     private readonly keys: readonly KeyInfo[],
-    /** How the scheduler held the thread in the same pass (undefined from an older helper). */
-    public sched?: SchedRecord,
+    /** A view of `raw`, shared by the snapshot's threads. */
+    private readonly view: DataView,
   ) {}
+
+  /**
+   * How the scheduler held the thread in the same pass (undefined from an older helper).
+   * Decoded when first asked for: most refreshes never look, and its 64-bit fields are BigInts.
+   */
+  get sched(): SchedRecord | undefined {
+    if (this.schedRead === undefined && this.schedAt >= 0) this.schedRead = readSched(this.view, this.schedAt);
+    return this.schedRead;
+  }
+
+  /** Where this thread's sched record (SCHED_REC bytes, checked by parseSnapshot) lies in `raw`. */
+  setSchedAt(at: number): void {
+    this.schedAt = at;
+    this.schedRead = undefined;
+  }
 
   /** The raw bytes of @key's value, or undefined when the thread has no page. */
   value(key: KeyInfo): Uint8Array | undefined {
@@ -209,22 +228,21 @@ class CommReader {
   private last = '';
   private lastAt = -1;
 
-  constructor(private readonly raw: Uint8Array) {}
+  constructor(
+    private readonly raw: Uint8Array,
+    private readonly view: DataView,
+  ) {}
 
   read(at: number): string {
-    const raw = this.raw;
-    if (this.lastAt >= 0) {
-      let same = true;
-      for (let i = 0; i < COMM_LEN; i++) {
-        if (raw[at + i] !== raw[this.lastAt + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return this.last;
+    const v = this.view;
+    const b = this.lastAt;
+    // COMM_LEN (16) bytes compared as four u32s.
+    if (b >= 0 && v.getUint32(at, true) === v.getUint32(b, true) && v.getUint32(at + 4, true) === v.getUint32(b + 4, true) &&
+      v.getUint32(at + 8, true) === v.getUint32(b + 8, true) && v.getUint32(at + 12, true) === v.getUint32(b + 12, true)) {
+      return this.last;
     }
     this.lastAt = at;
-    this.last = cString(raw.subarray(at, at + COMM_LEN));
+    this.last = cString(this.raw.subarray(at, at + COMM_LEN));
     return this.last;
   }
 }
@@ -237,7 +255,7 @@ class CommReader {
  */
 export function parseSnapshot(pid: number, raw: Uint8Array): ProcessSnapshot {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const comms = new CommReader(raw);
+  const comms = new CommReader(raw, view);
   const threads: ThreadSnapshot[] = [];
   let keys: KeyInfo[] = [];
   let used = 0;
@@ -272,13 +290,13 @@ export function parseSnapshot(pid: number, raw: Uint8Array): ProcessSnapshot {
         if (start + used > dataLen || start + used > g.pageSize) throw corrupt(pid, `thread ${tid}'s values lie past its page`);
         valuesAt = body + THREAD_REC + start;
       }
-      threads.push(new ThreadSnapshot(tid, name, valuesAt >= 0, raw, valuesAt, keys));
+      threads.push(new ThreadSnapshot(tid, name, valuesAt >= 0, raw, valuesAt, keys, view));
     } else if (type === REC_SCHED) {
       if (size < SCHED_REC) throw malformed('short sched record');
       const last = threads[threads.length - 1];
-      const sched = readSched(view, body);
-      if (!last || last.tid !== sched.tid) throw malformed(`a sched record of thread ${sched.tid} follows no record of it`);
-      last.sched = sched;
+      const tid = view.getUint32(body + SCHED_FIELDS.tid, true);
+      if (!last || last.tid !== tid) throw malformed(`a sched record of thread ${tid} follows no record of it`);
+      last.setSchedAt(body);
     } else {
       throw malformed(`unexpected record type ${type} in a snapshot`);
     }
@@ -286,20 +304,85 @@ export function parseSnapshot(pid: number, raw: Uint8Array): ProcessSnapshot {
   return { pid, comm: comm || readComm(pid), pageSize: g.pageSize, layout, keys, used, capacity: g.dataMax, threads, raw };
 }
 
+/** How decodeRows reads a column: an integer read inline, or through the type's reader. */
+const enum ColumnKind {
+  U8, I8, U16, I16, U32, I32, Int64, Other,
+}
+
+function columnKind(t: ValueType): ColumnKind {
+  if (t.kind !== 'int') return ColumnKind.Other;
+  switch (t.size) {
+    case 1:
+      return t.signed ? ColumnKind.I8 : ColumnKind.U8;
+    case 2:
+      return t.signed ? ColumnKind.I16 : ColumnKind.U16;
+    case 4:
+      return t.signed ? ColumnKind.I32 : ColumnKind.U32;
+    case 8:
+      return ColumnKind.Int64;
+    default: {
+      const never: never = t;
+      throw new TldError('EINVAL', `no integer type ${JSON.stringify(never)}`);
+    }
+  }
+}
+
 /**
  * Every thread's decoded values, one row per thread with a page (in `threads` order)
- * and one column per key, read with one reader per key.
+ * and one column per key. Row by row, through the snapshot's bytes in order: integers are read
+ * inline (one switch on the column's kind, no call), other types through their reader.
  */
 export function decodeRows(snap: ProcessSnapshot, typeOf: (key: KeyInfo) => ValueType): { thread: ThreadSnapshot; values: Value[] }[] {
   const view = new DataView(snap.raw.buffer, snap.raw.byteOffset, snap.raw.byteLength);
-  const withData = snap.threads.filter((t) => t.valuesAt >= 0);
-  const at = Int32Array.from(withData, (t) => t.valuesAt);
-  const rows = withData.map((thread) => ({ thread, values: new Array<Value>(snap.keys.length) }));
-  // Column by column: each inner loop runs one reader, which keeps it monomorphic and fast.
-  snap.keys.forEach((key, k) => {
-    const read = readerFor(typeOf(key));
-    for (let i = 0; i < rows.length; i++) rows[i]!.values[k] = read(view, at[i]! + key.offset);
-  });
+  const keys = snap.keys;
+  const nk = keys.length;
+  const kinds = new Uint8Array(nk);
+  const offsets = new Int32Array(nk);
+  const readers: ValueReader[] = [];
+  for (let k = 0; k < nk; k++) {
+    const t = typeOf(keys[k]!);
+    kinds[k] = columnKind(t);
+    offsets[k] = keys[k]!.offset;
+    readers.push(readerFor(t));
+  }
+  const rows: { thread: ThreadSnapshot; values: Value[] }[] = [];
+  for (const thread of snap.threads) {
+    const base = thread.valuesAt;
+    if (base < 0) continue;
+    const values: Value[] = new Array<Value>(nk);
+    for (let k = 0; k < nk; k++) {
+      const at = base + offsets[k]!;
+      switch (kinds[k]) {
+        case ColumnKind.U8:
+          values[k] = view.getUint8(at);
+          break;
+        case ColumnKind.I8:
+          values[k] = view.getInt8(at);
+          break;
+        case ColumnKind.U16:
+          values[k] = view.getUint16(at, true);
+          break;
+        case ColumnKind.I16:
+          values[k] = view.getInt16(at, true);
+          break;
+        case ColumnKind.U32:
+          values[k] = view.getUint32(at, true);
+          break;
+        case ColumnKind.I32:
+          values[k] = view.getInt32(at, true);
+          break;
+        case ColumnKind.Int64: {
+          const hi = view.getUint32(at + 4, true);
+          // Exact as a number below 2^53; the reader handles the rest (BigInt, sign).
+          values[k] = hi < 0x200000 ? hi * 0x100000000 + view.getUint32(at, true) : readers[k]!(view, at);
+          break;
+        }
+        default:
+          values[k] = readers[k]!(view, at);
+      }
+    }
+    rows.push({ thread, values });
+  }
   return rows;
 }
 

@@ -1,7 +1,9 @@
 // The host's end of a guest's helper host: qemu connects its virtio-serial port to one Unix
 // socket of the relay, and any number of clients (tldctl vm ps, the extension's views)
 // connect to another and speak the helper host's own protocol (client/protocol.ts), each with
-// its own request ids, which the relay renumbers on the way in and back on the way out.
+// its own request ids, which the relay renumbers on the way in and back on the way out. The
+// relay reads and writes frames with the protocol's own codec: it greets the guest's host as
+// a client does, and greets each client as the host does.
 //
 // A running VM is found by its client socket: VM_RUN_DIR/<pid of vm run>.sock, in a folder
 // only its user can enter (the guest is that user's, root inside it included).
@@ -9,11 +11,26 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 
 import { TldError } from '../client/errors';
 import { ABI_VERSION } from '../client/nativeHelper';
-import { HostHello, HostReply, parseHostReply, parseHostRequest, requestIdOf } from '../client/protocol';
+import {
+  CLIENT_HELLO,
+  FrameReader,
+  HostHello,
+  HostReply,
+  PROTOCOL_VERSION,
+  REPLY_LIMITS,
+  REQUEST_LIMITS,
+  encodeFrame,
+  encodeReply,
+  encodeRequest,
+  parseClientHello,
+  parseHostReply,
+  parseHostRequest,
+  protocolMismatch,
+  requestIdOf,
+} from '../client/protocol';
 
 /** The folder of running VMs' sockets: $TLD_VM_RUN_DIR, /run/tld-studio/vm (root), or the user's runtime folder. */
 export function vmRunDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -128,19 +145,33 @@ export class GuestRelay {
     this.guest = s;
     this.hello = undefined;
     s.on('error', () => undefined);
-    readline.createInterface({ input: s }).on('line', (line) => {
-      const msg = parseHostReply(line);
-      if (!msg) return;
-      if ('hello' in msg) {
-        this.hello = msg;
-        onLog(msg.error ? `the guest's helper host could not start: ${msg.error.message}` : `the guest's helper host is up: tldctl vm ps (VM ${process.pid}) lists its processes`);
-        return;
-      }
-      const route = this.routes.get(msg.id);
-      if (!route) return;
-      this.routes.delete(msg.id);
-      send(route.client, { ...msg, id: route.id });
-    });
+    const frames = new FrameReader(
+      REPLY_LIMITS,
+      (frame) => {
+        const msg = parseHostReply(frame);
+        if (!msg) return;
+        if ('hello' in msg) {
+          this.hello =
+            msg.error || msg.protocol === PROTOCOL_VERSION
+              ? msg
+              : { ...msg, error: { code: 'EHELPER', message: protocolMismatch(msg.protocol, PROTOCOL_VERSION, 'restart the VM with this TLD Studio') } };
+          onLog(this.hello.error ? `the guest's helper host could not start: ${this.hello.error.message}` : `the guest's helper host is up: tldctl vm ps (VM ${process.pid}) lists its processes`);
+          // Greeted once it is up: the guest drops what reaches its port before the host opens it.
+          if (!this.hello.error) s.write(encodeFrame(CLIENT_HELLO)[0]!);
+          return;
+        }
+        const route = this.routes.get(msg.id);
+        if (!route) return;
+        this.routes.delete(msg.id);
+        send(route.client, { ...msg, id: route.id });
+      },
+      (e) => {
+        onLog(e.message);
+        s.destroy();
+      },
+      "the guest's helper host",
+    );
+    s.on('data', (chunk: Buffer) => frames.push(chunk));
     s.on('close', () => {
       if (this.guest !== s) return;
       this.guest = undefined;
@@ -152,7 +183,7 @@ export class GuestRelay {
   private clientConnected(c: net.Socket): void {
     c.on('error', () => undefined);
     // A client before the guest's host is up is told so at once, rather than left waiting.
-    send(c, this.hello ?? { hello: 'tld-helper-host', abi: ABI_VERSION, error: { code: 'ESRCH', message: "the guest's helper host is not up yet (the guest is still booting): try again in a few seconds" } });
+    send(c, this.hello ?? { hello: 'tld-helper-host', abi: ABI_VERSION, protocol: PROTOCOL_VERSION, error: { code: 'ESRCH', message: "the guest's helper host is not up yet (the guest is still booting): try again in a few seconds" } });
     if (!this.hello || this.hello.error) {
       c.end();
       return;
@@ -162,22 +193,42 @@ export class GuestRelay {
       this.clients.delete(c);
       for (const [id, r] of this.routes) if (r.client === c) this.routes.delete(id);
     });
-    readline.createInterface({ input: c }).on('line', (line) => {
-      const req = parseHostRequest(line);
-      if (!req) {
-        const id = requestIdOf(line);
-        if (id !== undefined) send(c, { id, ok: false, error: { code: 'EINVAL', message: 'malformed request, or an id, pid or value out of range' } });
-        return;
-      }
-      if (!this.guest) {
-        send(c, { id: req.id, ok: false, error: { code: 'ESRCH', message: 'the guest stopped' } });
-        return;
-      }
-      if (!c.writable) return; // ended by failAll meanwhile
-      const id = this.nextId++;
-      this.routes.set(id, { client: c, id: req.id });
-      this.guest.write(JSON.stringify({ ...req, id }) + '\n');
-    });
+    let greeted = false;
+    const frames = new FrameReader(
+      REQUEST_LIMITS,
+      (frame) => {
+        if (!greeted) {
+          // As the host does: a client of another protocol is told so, and served nothing.
+          const hello = parseClientHello(frame);
+          if (hello?.protocol === PROTOCOL_VERSION) {
+            greeted = true;
+            return;
+          }
+          const id = requestIdOf(frame);
+          const message = protocolMismatch(PROTOCOL_VERSION, hello?.protocol, 'update the one that is older');
+          if (id !== undefined) send(c, { id, ok: false, error: { code: 'EHELPER', message } });
+          c.end();
+          return;
+        }
+        const req = parseHostRequest(frame);
+        if (!req) {
+          const id = requestIdOf(frame);
+          if (id !== undefined) send(c, { id, ok: false, error: { code: 'EINVAL', message: 'malformed request, or an id, pid or value out of range' } });
+          return;
+        }
+        if (!this.guest) {
+          send(c, { id: req.id, ok: false, error: { code: 'ESRCH', message: 'the guest stopped' } });
+          return;
+        }
+        if (!c.writable) return; // ended by failAll meanwhile
+        const id = this.nextId++;
+        this.routes.set(id, { client: c, id: req.id });
+        writeFrame(this.guest, encodeRequest({ ...req, id }));
+      },
+      () => c.destroy(),
+      'a client',
+    );
+    c.on('data', (chunk: Buffer) => frames.push(chunk));
   }
 
   private failAll(message: string): void {
@@ -195,9 +246,16 @@ export class GuestRelay {
   }
 }
 
-/** Writes one line to @s unless it has ended (a client that left, or one the guest's end closed). */
+/** Writes one frame to @s unless it has ended (a client that left, or one the guest's end closed). */
 function send(s: net.Socket, msg: HostReply | HostHello): void {
-  if (s.writable) s.write(JSON.stringify(msg) + '\n');
+  if (s.writable) writeFrame(s, encodeReply(msg));
+}
+
+/** A frame's chunks in one system call (corked: the other end wakes once). */
+function writeFrame(s: net.Socket, chunks: readonly Uint8Array[]): void {
+  s.cork();
+  for (const chunk of chunks) s.write(chunk);
+  s.uncork();
 }
 
 function listen(server: net.Server, socket: string): Promise<void> {
