@@ -1,6 +1,8 @@
 // What every tldctl command is: its help, its options, and how it runs; and what they share.
-import { ClientOptions, TldClient } from '../client/client';
-import { KeyTypes } from '../client/values';
+// Only types come from the client here: tldctl loads a command's modules when it runs that
+// command, so that it starts without the client, koffi or protobufjs it may not need.
+import type { ClientOptions, TldClient } from '../client/client';
+import type { KeyTypes } from '../client/values';
 import { Options, Parsed } from './args';
 
 /** Options every command takes. */
@@ -46,6 +48,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export type ClientOpener = <T>(fn: (c: TldClient) => Promise<T>) => Promise<T>;
 
 export async function withClient<T>(pin: string, fn: (c: TldClient) => Promise<T>, opts: Omit<ClientOptions, 'pinPath'> = {}): Promise<T> {
+  const { TldClient } = await import('../client/client');
   const client = await TldClient.create({ ...opts, pinPath: pin });
   try {
     return await fn(client);

@@ -4,11 +4,10 @@ import * as fs from 'node:fs';
 
 import { TldError } from './errors';
 import { printable } from './printable';
-import { HostHelper, Launcher } from './hostHelper';
-import { NativeHelper } from './nativeHelper';
+import type { Launcher } from './hostHelper';
 import { hasBpfPrivileges } from './privileges';
-import { CompileOptions } from './compiler';
-import { BuildOutcome, compileCheckLoad } from './loader';
+import type { CompileOptions, CompileResult } from './compiler';
+import type { BuildOutcome } from './loader';
 import { defaultPinPath, programPinRoot } from './paths';
 import { HostReport, KeySpec, LoadedProgram, RawHelper } from './protocol';
 import { TraceEvent, decodeRecords, decodeTrace } from './records';
@@ -43,11 +42,13 @@ export class TldClient {
     const pinPath = opts.pinPath ?? defaultPinPath();
     const transport = opts.transport ?? 'auto';
     const inProcess = transport === 'in-process' || (transport === 'auto' && hasBpfPrivileges());
+    // Each transport's module is loaded when it is chosen: the helper host's clients need no
+    // koffi, and a short-lived tldctl starts faster without the modules it does not use.
     const raw = opts.guestSocket !== undefined
-      ? await HostHelper.connect(opts.guestSocket, opts.guestName ?? 'the guest')
+      ? await (await import('./hostHelper')).HostHelper.connect(opts.guestSocket, opts.guestName ?? 'the guest')
       : inProcess
-      ? new NativeHelper(pinPath, opts.libraryPath)
-      : await HostHelper.start(pinPath, opts.launcher, opts.libraryPath);
+      ? new (await import('./nativeHelper')).NativeHelper(pinPath, opts.libraryPath)
+      : await (await import('./hostHelper')).HostHelper.start(pinPath, opts.launcher, opts.libraryPath);
     return new TldClient(raw, pinPath, opts.onWritten);
   }
 
@@ -136,8 +137,15 @@ export class TldClient {
   }
 
   /** Compiles, checks and loads @file; its programs stay loaded (pinned) until unload. */
-  load(file: string, attach: boolean, opts: CompileOptions = {}, pinRoot = programPinRoot()): Promise<BuildOutcome> {
+  async load(file: string, attach: boolean, opts: CompileOptions = {}, pinRoot = programPinRoot()): Promise<BuildOutcome> {
+    const { compileCheckLoad } = await import('./loader');
     return compileCheckLoad(this.raw, file, pinRoot, attach, opts);
+  }
+
+  /** load, for @file already compiled (@compiled: compiler.compile's result). */
+  async loadCompiled(file: string, compiled: CompileResult, attach: boolean, pinRoot = programPinRoot()): Promise<BuildOutcome> {
+    const { loadCompiled } = await import('./loader');
+    return loadCompiled(this.raw, file, compiled, pinRoot, attach);
   }
 
   programs(pinRoot = programPinRoot()): Promise<LoadedProgram[]> {

@@ -82,6 +82,17 @@ export function clangCandidates(preferred?: string): string[] {
   return preferred ? [preferred] : ['clang-19', 'clang'];
 }
 
+/** The first clang of @candidates that runs, with its version ("19.1.7"), or null. */
+export function clangVersion(candidates: readonly string[] = clangCandidates()): { clang: string; version: string } | null {
+  for (const clang of candidates) {
+    const r = spawnSync(clang, ['--version'], { encoding: 'utf8' });
+    if (r.status !== 0) continue;
+    const m = /clang version (\d+\.\d+\.\d+)/.exec(r.stdout);
+    return { clang, version: m ? m[1]! : r.stdout.split('\n')[0]!.trim() };
+  }
+  return null;
+}
+
 function clangMissing(candidates: readonly string[]): TldError {
   return new TldError('ENOENT', `${candidates.join(' or ')} not found: install it with sudo apt-get install clang-19`);
 }

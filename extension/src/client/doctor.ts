@@ -10,7 +10,8 @@ import { LAYOUT_START_IN_PAGE, LayoutRevision } from './layout';
 import { ProcessSnapshot } from './snapshot';
 import { defaultLibraryPath, nativeHostReport } from './nativeHelper';
 import { defaultPinPath, toolchainFiles } from './paths';
-import { BPFTOOL_MIN, LIBBPF_MIN, clangVersion, loadToolchain, versionAtLeast } from './toolchain';
+import { BPFTOOL_MIN, LIBBPF_MIN, loadToolchain, versionAtLeast } from './toolchain';
+import { clangVersion } from './compiler';
 import { CAPABILITY_USE, hasSysAdmin, installCommand, missingCapabilities } from './privileges';
 
 export interface DoctorCheck {

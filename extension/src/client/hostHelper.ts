@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 
 import { TldError, TldErrorCode } from './errors';
-import { ABI_VERSION } from './nativeHelper';
+import { ABI_VERSION } from './protocol';
 import { HOST_COMMAND, HOST_CONFIG_PATH, readHostConfig } from './hostConfig';
 import { PRIVILEGE_HELP } from './privileges';
 import {

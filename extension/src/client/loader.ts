@@ -128,7 +128,11 @@ export function placeVerifierError(sourceFile: string, v: VerifierError, object?
  * a scheduler this kernel cannot run is a note: the object is fine, for a VM.
  */
 export async function compileAndCheck(helper: Checker, file: string, opts: CompileOptions = {}, forLoad = false): Promise<BuildOutcome> {
-  const result = await compile(file, opts);
+  return checkCompiled(helper, file, await compile(file, opts), forLoad);
+}
+
+/** compileAndCheck after the compile: checks the object @result made from @file. */
+export async function checkCompiled(helper: Checker, file: string, result: CompileResult, forLoad = false): Promise<BuildOutcome> {
   if (!result.ok) return { compile: result, findings: [], diagnostics: result.diagnostics };
   const source = fs.readFileSync(file, 'utf8');
   const findings = await helper.objectCheck(result.object);
@@ -156,7 +160,15 @@ export async function compileCheckLoad(
   attach: boolean,
   opts: CompileOptions = {},
 ): Promise<BuildOutcome> {
-  const checked = await compileAndCheck(helper, file, opts, true);
+  return loadCompiled(helper, file, await compile(file, opts), pinRoot, attach);
+}
+
+/**
+ * compileCheckLoad after the compile (@compiled, the result of compiler.compile): a caller that
+ * starts clang first can open the helper while clang runs.
+ */
+export async function loadCompiled(helper: Loader, file: string, compiled: CompileResult, pinRoot: string, attach: boolean): Promise<BuildOutcome> {
+  const checked = await checkCompiled(helper, file, compiled, true);
   if (!checked.compile.ok || checked.findings.some((f) => f.severity === 'error')) return checked;
   const load = await helper.objectLoad(checked.compile.object, pinRoot, attach);
   if (load.ok) return { ...checked, load };

@@ -8,9 +8,9 @@ import koffi from 'koffi';
 import { TldError } from './errors';
 import { helperStructs } from './helperStructs';
 import { helperLibraryPath } from './paths';
-import { Finding, HostReport, KeySpec, LoadResult, LoadedProgram, RawHelper, TraceChunk } from './protocol';
+import { ABI_VERSION, Finding, HostReport, KeySpec, LoadResult, LoadedProgram, RawHelper, TraceChunk } from './protocol';
 
-export const ABI_VERSION = 5;
+export { ABI_VERSION };
 
 /** Where the built library is (paths.ts). */
 export function defaultLibraryPath(): string {

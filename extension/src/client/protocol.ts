@@ -5,6 +5,12 @@
 import { TldError } from './errors';
 import { DATA_MAX_ANY, MAX_KEYS_ANY, NAME_MAX } from './layout';
 
+/**
+ * The helper library's ABI (tldh_abi_version()), which the helper host also announces in its
+ * hello. Here rather than in nativeHelper.ts so that the host's clients need no koffi.
+ */
+export const ABI_VERSION = 5;
+
 /** What the host can do (struct tldh_host). */
 export interface HostReport {
   readonly kernel: string;

@@ -1,6 +1,5 @@
 // The libbpf and bpftool TLD Studio builds with, as scripts/libbpf.sh records them in
-// toolchain.json (this file mirrors the shape that script writes), and clang's version.
-import { spawnSync } from 'node:child_process';
+// toolchain.json (this file mirrors the shape that script writes).
 import * as fs from 'node:fs';
 
 /** Oldest versions today's sched_ext schedulers build with (struct_ops.link, struct_ops.s, skeletons). */
@@ -73,15 +72,4 @@ export function versionAtLeast(a: string, b: string): boolean {
     if (d !== 0) return d > 0;
   }
   return true;
-}
-
-/** The first clang of @candidates that runs, with its version ("19.1.7"), or null. */
-export function clangVersion(candidates: readonly string[] = ['clang-19', 'clang']): { clang: string; version: string } | null {
-  for (const clang of candidates) {
-    const r = spawnSync(clang, ['--version'], { encoding: 'utf8' });
-    if (r.status !== 0) continue;
-    const m = /clang version (\d+\.\d+\.\d+)/.exec(r.stdout);
-    return { clang, version: m ? m[1]! : r.stdout.split('\n')[0]!.trim() };
-  }
-  return null;
 }

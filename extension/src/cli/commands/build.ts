@@ -1,14 +1,13 @@
 // tldctl compile, load, progs and unload: BPF objects built, checked, loaded and listed.
+// The compiler, the loader and koffi are imported when a command runs (command.ts says why).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { BuildOutcome, compileAndCheck, formatDiagnostic } from '../../client/loader';
-import { nativeObjectCheck } from '../../client/nativeHelper';
+import type { BuildOutcome } from '../../client/loader';
 import { cacheDir } from '../../client/paths';
 import { toJson } from '../../client/values';
 import { Options, Parsed, UsageError, positiveInt } from '../args';
 import { BUILD_OPTIONS, Command, out, withClient } from '../command';
-import { programTable } from '../format';
 
 const BUILD_AND_OUT: Options = { ...BUILD_OPTIONS, kernel: { type: 'string' }, out: { type: 'string' } };
 const BUILD_HELP =
@@ -32,7 +31,8 @@ async function buildOptionsOf(p: Parsed, file: string) {
 }
 
 /** Prints a build's diagnostics; saves a verifier log and says where. Exit code: 1 on any error. */
-function report(o: BuildOutcome, json: boolean): number {
+async function report(o: BuildOutcome, json: boolean): Promise<number> {
+  const { formatDiagnostic } = await import('../../client/loader');
   let logFile: string | undefined;
   if (o.load && !o.load.ok && o.load.log) {
     logFile = path.join(cacheDir(), 'logs', `${o.load.object || 'object'}.verifier.log`);
@@ -64,6 +64,7 @@ const compile: Command = {
   async run(p, rest, g) {
     if (!rest[0]) throw new UsageError('compile needs FILE');
     const opts = { ...(await buildOptionsOf(p, rest[0])), output: p.options.get('out') };
+    const [{ compileAndCheck }, { nativeObjectCheck }] = await Promise.all([import('../../client/loader'), import('../../client/nativeHelper')]);
     const o = await compileAndCheck({ objectCheck: async (obj) => nativeObjectCheck(obj) }, rest[0], opts);
     return report(o, g.json);
   },
@@ -79,7 +80,11 @@ const load: Command = {
     const file = rest[0];
     if (!file) throw new UsageError('load needs FILE');
     const opts = { ...(await buildOptionsOf(p, file)), output: p.options.get('out') };
-    return withClient(g.pin, async (c) => report(await c.load(file, p.switches.has('attach'), opts), g.json));
+    // clang starts first: the helper opens (koffi and the library load) while it runs.
+    const { compile: clang } = await import('../../client/compiler');
+    const compiled = clang(file, opts);
+    compiled.catch(() => undefined); // awaited below; a failure to open the helper comes first
+    return withClient(g.pin, async (c) => report(await c.loadCompiled(file, await compiled, p.switches.has('attach')), g.json));
   },
 };
 
@@ -90,6 +95,7 @@ const progs: Command = {
   run: (_p, _rest, g) =>
     withClient(g.pin, async (c) => {
       const list = await c.programs();
+      const { programTable } = await import('../format');
       out(g.json ? toJson(list) : programTable(list));
       return 0;
     }),

@@ -1,6 +1,6 @@
 // tldctl helper install and uninstall: the root-owned helper host an ordinary user starts with sudo or pkexec.
+// The installer is imported when helper runs (command.ts says why).
 import { HOST_COMMAND, HOST_CONFIG_PATH, INSTALL_DIR } from '../../client/hostConfig';
-import { installHelper, uninstallHelper } from '../../client/helperInstall';
 import { UsageError } from '../args';
 import { Command, out } from '../command';
 
@@ -24,6 +24,7 @@ export const helperCommand: Command = {
   options: { user: { type: 'string' }, 'pin-dir': { type: 'string' }, 'program-pin-root': { type: 'string' } },
   async run(p, rest) {
     const [verb, ...extra] = rest;
+    const { installHelper, uninstallHelper } = await import('../../client/helperInstall');
     if (extra.length > 0) throw new UsageError(`helper ${verb ?? ''} takes no argument '${extra[0]}'`);
     switch (verb) {
       case 'install': {

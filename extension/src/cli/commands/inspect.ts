@@ -1,12 +1,13 @@
 // tldctl doctor, ps, snapshot, watch and set: reading and changing live hints.
-import { DoctorCheck, doctor, doctorMark, processCheck } from '../../client/doctor';
+// Doctor's checks (the helper installer, koffi) are imported when doctor runs (command.ts says why).
+import type { DoctorCheck } from '../../client/doctor';
 import { TldError } from '../../client/errors';
 import { printable } from '../../client/printable';
 import { KeyTypes, toJson } from '../../client/values';
 import { UsageError, pidTid, positiveInt } from '../args';
 import { ClientOpener, Command, Globals, out, sleep, withClient } from '../command';
 import { processTable, snapshotJson, snapshotText } from '../format';
-import { ProcessSnapshot } from '../../client/snapshot';
+import type { ProcessSnapshot } from '../../client/snapshot';
 
 const doctorCmd: Command = {
   name: 'doctor',
@@ -17,6 +18,7 @@ const doctorCmd: Command = {
     'data that readers would look for elsewhere.\nExits 1 when a check fails, after saying how to fix it.',
   async run(_p, rest, g) {
     const pid = rest[0] === undefined ? undefined : positiveInt(rest[0], 'PID');
+    const { doctor, doctorMark, processCheck } = await import('../../client/doctor');
     const checks: DoctorCheck[] = doctor(g.pin);
     if (pid !== undefined) checks.push(await withClient(g.pin, (c) => processCheck(pid, (p) => c.snapshot(p))));
     // Pin paths found in bpffs are anyone's names: shown escaped like a target's.

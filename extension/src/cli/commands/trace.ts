@@ -1,8 +1,7 @@
 // tldctl trace: a process's hints beside its scheduling, written as a Perfetto trace.
+// The recorder and the encoder (protobufjs) are imported when trace runs (command.ts says why).
 import * as fs from 'node:fs';
 
-import { encodePerfetto } from '../../client/perfettoTrace';
-import { recordTrace } from '../../client/traceRecorder';
 import { UsageError, positiveInt } from '../args';
 import { Command, out, withClient } from '../command';
 import { typeOf } from '../../client/values';
@@ -28,6 +27,7 @@ const trace: Command = {
     const onInt = () => stop.abort();
     process.once('SIGINT', onInt);
     try {
+      const [{ recordTrace }, { encodePerfetto }] = await Promise.all([import('../../client/traceRecorder'), import('../../client/perfettoTrace')]);
       return await withClient(g.pin, async (c) => {
         const t = await recordTrace(c, pid, { seconds, intervalMs, typeOf: typeOf(g.types), signal: stop.signal });
         const bytes = encodePerfetto(t);

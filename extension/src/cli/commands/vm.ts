@@ -1,8 +1,8 @@
 // tldctl vm kernel and vm run: a sched_ext kernel cached, and schedulers tried in a qemu guest.
+// The VM runner is imported when a vm command runs (command.ts says why).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { formatDiagnostic } from '../../client/loader';
 import { cacheDir, studioRoot } from '../../client/paths';
 import { printable } from '../../client/printable';
 import { toJson } from '../../client/values';
@@ -168,6 +168,7 @@ const vm: Command = {
       say('vm run: stopped before the end of the run');
       return 130;
     }
+    const { formatDiagnostic } = await import('../../client/loader');
     for (const d of r.diagnostics) say(formatDiagnostic(d));
     if (r.boot?.timedOut) say(`the guest did not finish in time; its last lines are above`);
     else if (r.boot?.exitCode === NO_EXIT_LINE) say(`the guest stopped before its /init finished (a kernel panic or crash?); its last lines are above`);
