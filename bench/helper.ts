@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { TldClient } from '../extension/src/client/client';
-import { snapshotText } from '../extension/src/cli/format';
+import { SnapshotTexts } from '../extension/src/cli/format';
 import { decodeRows } from '../extension/src/client/snapshot';
 import { typeOf } from '../extension/src/client/values';
 import { Proc, ProcessSet } from '../test/support/processes';
@@ -93,14 +93,16 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
 
     process.stderr.write('bench: watch at 10 Hz ...\n');
     const seconds = quick ? 2 : 5;
-    // What one refresh of tldctl watch does: a snapshot, then the text it prints.
+    // What one refresh of tldctl watch does: a snapshot, then the text it prints (rates over the
+    // interval from the second refresh on, with the formatter that keeps unchanged rows).
     const watchFor = async (maxThreads: number) => {
+      const texts = new SnapshotTexts(new Map());
       const cpu0 = process.cpuUsage();
       const wall0 = performance.now();
       let n = 0;
       while (performance.now() - wall0 < seconds * 1000) {
         const next = wall0 + (n + 1) * 100;
-        snapshotText(await client!.snapshot(pid), new Map(), maxThreads);
+        texts.next(await client!.snapshot(pid), maxThreads);
         n++;
         await sleep(Math.max(0, next - performance.now()));
       }

@@ -1,8 +1,8 @@
 // What tldctl prints: tables for people (names from targets escaped), and the documented JSON shape of a snapshot.
 import { printable } from '../client/printable';
 import { LoadedProgram } from '../client/protocol';
-import { ProcessSnapshot, ProcessSummary, decodeRows } from '../client/snapshot';
-import { KeyTypes, Value, typeOf } from '../client/values';
+import { KeyInfo, ProcessSnapshot, ProcessSummary, ThreadSnapshot, decodeRows } from '../client/snapshot';
+import { KeyTypes, Value, ValueReader, readerFor, typeOf } from '../client/values';
 import { SchedRecord } from '../client/records';
 import { SchedJson, dsqName, policyLabel, schedJson, schedRates, stateLetter } from '../client/sched';
 
@@ -42,14 +42,7 @@ export function table(rows: readonly (readonly string[])[]): string {
       if (!(len <= (widths[i] as number))) widths[i] = len;
     }
   }
-  const lines = new Array<string>(rows.length);
-  for (let j = 0; j < rows.length; j++) {
-    const r = rows[j] as readonly string[];
-    let line = '';
-    for (let i = 0; i < r.length - 1; i++) line += (r[i] as string).padEnd((widths[i] as number) + 2);
-    lines[j] = line + (r[r.length - 1] ?? '');
-  }
-  return lines.join('\n');
+  return rows.map((r) => padded(r, widths)).join('\n');
 }
 
 export function processTable(list: readonly ProcessSummary[]): string {
@@ -81,21 +74,155 @@ function schedCells(s: SchedRecord | undefined, prev: SchedRecord | undefined, s
  * (the previous snapshot of a watch), the scheduling counters show as rates over the interval.
  */
 export function snapshotText(s: ProcessSnapshot, types: KeyTypes, maxThreads = Infinity, prev?: ProcessSnapshot): string {
-  const all = decodeRows(s, typeOf(types));
-  const rows = all.length > maxThreads ? all.slice(0, Math.max(1, maxThreads)) : all;
-  const head = `process ${s.pid} (${printable(s.comm)}): ${s.keys.length} keys, ${s.used}/${s.capacity} bytes of each page, ${all.length} of ${s.threads.length} threads with hints`;
-  const keys = table([['KEY', 'SIZE', 'OFFSET'], ...s.keys.map((k) => [printable(k.name), String(k.size), String(k.offset)])]);
-  const before = new Map(prev?.threads.map((t) => [t.tid, t.sched]));
-  const scx = s.threads.some((t) => t.sched?.scx);
-  const schedHead = ['CPU', 'ST', 'POLICY', ...(prev ? ['RUN%', 'WAIT ms', 'SW/s'] : ['RUN ms', 'WAIT ms', 'SWITCHES']), ...(scx ? ['DSQ'] : [])];
-  const values = table([
-    ['TID', 'COMM', ...s.keys.map((k) => printable(k.name)), ...schedHead],
-    ...rows.map(({ thread, values: v }) => [
-      String(thread.tid), printable(thread.comm), ...v.map(show), ...schedCells(thread.sched, before.get(thread.tid), scx),
-    ]),
-  ]);
-  const more = all.length > rows.length ? `\n(${all.length - rows.length} more threads: use tldctl snapshot for all)` : '';
-  return `${head}\n\n${keys}\n\n${values}${more}`;
+  return new SnapshotTexts(types, prev).next(s, maxThreads);
+}
+
+/** A thread's row as the last refresh showed it. */
+interface Row {
+  readonly comm: string;
+  /** A copy of its values' bytes. */
+  readonly bytes: Uint8Array;
+  readonly cells: readonly string[];
+  /** Whether its scheduling cells are those of a thread whose record did not change over the interval. */
+  readonly idle: boolean;
+  /** The line, padded to the widths it was made with (the table's last widths). */
+  line: string | undefined;
+  /** The refresh that last showed it, to forget threads that ended. */
+  seen: number;
+}
+
+/**
+ * snapshotText for the successive snapshots of one process (tldctl watch): each refresh is
+ * snapshotText(s, types, maxThreads, the previous one), made for less. A 10 Hz watch of a
+ * thousand threads spent most of its time making text that had not changed: a row whose values'
+ * bytes, comm and scheduling cells are those of the last refresh keeps its cells, and its line
+ * while the columns keep their widths; the key table is made again only when the keys change.
+ */
+export class SnapshotTexts {
+  private rows = new Map<number, Row>();
+  private refresh = 0;
+  private keys: readonly KeyInfo[] = [];
+  private keyText = '';
+  private readers: ValueReader[] = [];
+  /** What every cached row depends on besides its own data: the keys and the scheduling columns. */
+  private shape = '';
+  private widths: number[] = [];
+  /** Rows whose cells the last refresh made (the others it kept). */
+  rowsMade = 0;
+
+  constructor(private readonly types: KeyTypes, private prev?: ProcessSnapshot) {}
+
+  next(s: ProcessSnapshot, maxThreads = Infinity): string {
+    this.refresh++;
+    this.rowsMade = 0;
+    if (!sameKeys(this.keys, s.keys)) {
+      this.keys = s.keys;
+      this.keyText = table([['KEY', 'SIZE', 'OFFSET'], ...s.keys.map((k) => [printable(k.name), String(k.size), String(k.offset)])]);
+      const typeFor = typeOf(this.types);
+      this.readers = s.keys.map((k) => readerFor(typeFor(k)));
+    }
+    const prev = this.prev;
+    this.prev = s;
+    const scx = s.threads.some((t) => t.sched?.scx);
+    const shape = `${this.keyText}\0${prev ? 'rates' : 'totals'}\0${scx}`;
+    if (shape !== this.shape) {
+      this.shape = shape;
+      this.rows.clear();
+    }
+    const all = s.threads.filter((t) => t.valuesAt >= 0);
+    const shown = all.length > maxThreads ? all.slice(0, Math.max(1, maxThreads)) : all;
+    const before = new Map(prev?.threads.map((t) => [t.tid, t.sched]));
+    const view = new DataView(s.raw.buffer, s.raw.byteOffset, s.raw.byteLength);
+    const schedHead = ['CPU', 'ST', 'POLICY', ...(prev ? ['RUN%', 'WAIT ms', 'SW/s'] : ['RUN ms', 'WAIT ms', 'SWITCHES']), ...(scx ? ['DSQ'] : [])];
+    const head = ['TID', 'COMM', ...s.keys.map((k) => printable(k.name)), ...schedHead];
+    const rows = shown.map((t) => this.row(t, s, view, before.get(t.tid), scx));
+    for (const [tid, r] of this.rows) if (r.seen !== this.refresh) this.rows.delete(tid);
+
+    const widths = head.map((h) => h.length);
+    for (const r of rows) {
+      const cells = r.cells;
+      for (let i = 0; i < cells.length; i++) if ((cells[i] as string).length > (widths[i] as number)) widths[i] = (cells[i] as string).length;
+    }
+    const sameWidths = widths.length === this.widths.length && widths.every((w, i) => w === this.widths[i]);
+    this.widths = widths;
+    const lines = new Array<string>(rows.length + 1);
+    lines[0] = padded(head, widths);
+    for (let j = 0; j < rows.length; j++) {
+      const r = rows[j] as Row;
+      if (r.line === undefined || !sameWidths) r.line = padded(r.cells, widths);
+      lines[j + 1] = r.line;
+    }
+    const title = `process ${s.pid} (${printable(s.comm)}): ${s.keys.length} keys, ${s.used}/${s.capacity} bytes of each page, ${all.length} of ${s.threads.length} threads with hints`;
+    const more = all.length > shown.length ? `\n(${all.length - shown.length} more threads: use tldctl snapshot for all)` : '';
+    return `${title}\n\n${this.keyText}\n\n${lines.join('\n')}${more}`;
+  }
+
+  /** @t's row: the last one when nothing it shows changed, else made again. @before: its previous sched record. */
+  private row(t: ThreadSnapshot, s: ProcessSnapshot, view: DataView, before: SchedRecord | undefined, scx: boolean): Row {
+    const bytes = s.raw.subarray(t.valuesAt, t.valuesAt + s.used);
+    const last = this.rows.get(t.tid);
+    const cur = t.sched;
+    // A thread that did nothing over this interval nor the last one (most, in most processes):
+    // the same zero rates as last time, so the same cells, without formatting them to compare.
+    const stillIdle = cur !== undefined && before !== undefined && cur.now > before.now && sameCounters(before, cur);
+    const kept = last !== undefined && last.comm === t.comm && sameBytes(last.bytes, bytes);
+    if (kept && stillIdle && last.idle) {
+      last.seen = this.refresh;
+      return last;
+    }
+    const sched = schedCells(cur, before, scx);
+    if (kept && last.idle === stillIdle && sameTail(last.cells, sched)) {
+      last.seen = this.refresh;
+      return last;
+    }
+    this.rowsMade++;
+    const cells = [String(t.tid), printable(t.comm)];
+    for (let k = 0; k < this.keys.length; k++) cells.push(show((this.readers[k] as ValueReader)(view, t.valuesAt + (this.keys[k] as KeyInfo).offset)));
+    cells.push(...sched);
+    const r: Row = { comm: t.comm, bytes: bytes.slice(), cells, idle: stillIdle, line: undefined, seen: this.refresh };
+    this.rows.set(t.tid, r);
+    return r;
+  }
+}
+
+/** Whether @a and @b, two reads of a thread, say the same but the time they were taken. */
+function sameCounters(a: SchedRecord, b: SchedRecord): boolean {
+  if (a.runtime !== b.runtime || a.nvcsw !== b.nvcsw || a.nivcsw !== b.nivcsw || a.runDelay !== b.runDelay || a.pcount !== b.pcount) return false;
+  if (a.cpu !== b.cpu || a.state !== b.state || a.exitState !== b.exitState || a.policy !== b.policy || a.prio !== b.prio) return false;
+  if (a.onCpu !== b.onCpu || a.onRq !== b.onRq) return false;
+  const x = a.scx;
+  const y = b.scx;
+  if (x === undefined || y === undefined) return x === y;
+  return x.weight === y.weight && x.slice === y.slice && x.dsqVtime === y.dsqVtime && x.flags === y.flags && x.dsqId === y.dsqId;
+}
+
+function sameKeys(a: readonly KeyInfo[], b: readonly KeyInfo[]): boolean {
+  return a.length === b.length && a.every((k, i) => k.name === b[i]!.name && k.size === b[i]!.size && k.offset === b[i]!.offset);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Whether @cells ends with @tail. */
+function sameTail(cells: readonly string[], tail: readonly string[]): boolean {
+  const from = cells.length - tail.length;
+  for (let i = 0; i < tail.length; i++) if (cells[from + i] !== tail[i]) return false;
+  return true;
+}
+
+/**
+ * A table line: every cell but the last padded to its column's width and 2 spaces. Made by
+ * join, which gives one flat string: a line built with += is a tree of pieces that every later
+ * join of the table walks again (most of a watch refresh's time when its lines were kept).
+ */
+function padded(cells: readonly string[], widths: readonly number[]): string {
+  const parts = new Array<string>(cells.length);
+  for (let i = 0; i < cells.length - 1; i++) parts[i] = (cells[i] as string).padEnd((widths[i] as number) + 2);
+  parts[cells.length - 1] = cells[cells.length - 1] ?? '';
+  return parts.join('');
 }
 
 export function programTable(progs: readonly LoadedProgram[]): string {

@@ -6,8 +6,7 @@ import { printable } from '../../client/printable';
 import { KeyTypes, toJson } from '../../client/values';
 import { UsageError, pidTid, positiveInt } from '../args';
 import { ClientOpener, Command, Globals, out, sleep, withClient } from '../command';
-import { processTable, snapshotJson, snapshotText } from '../format';
-import type { ProcessSnapshot } from '../../client/snapshot';
+import { SnapshotTexts, processTable, snapshotJson, snapshotText } from '../format';
 
 const doctorCmd: Command = {
   name: 'doctor',
@@ -73,15 +72,14 @@ export async function watchLoop(open: ClientOpener, pid: number, intervalMs: num
   return open(async (c) => {
     const tty = process.stdout.isTTY;
     let shown = false;
-    let prev: ProcessSnapshot | undefined;
+    const texts = new SnapshotTexts(types);
     for (let i = 0; count === 0 || i < count; i++) {
       let text: string;
       try {
         const snap = await c.snapshot(pid);
         // On a terminal, as many threads as fit below the key table.
         const fit = tty ? Math.max(1, (process.stdout.rows || 40) - snap.keys.length - 8) : Infinity;
-        text = snapshotText(snap, types, fit, prev);
-        prev = snap;
+        text = texts.next(snap, fit);
         shown = true;
       } catch (e) {
         if (e instanceof TldError && e.code === 'ESRCH') {

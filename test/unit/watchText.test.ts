@@ -1,0 +1,81 @@
+// tldctl watch's text: a formatter that keeps the rows that did not change prints, refresh after
+// refresh, exactly what a fresh one prints for the same snapshot and its predecessor.
+import * as assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { SnapshotTexts, snapshotText } from '../../extension/src/cli/format';
+import { SchedRecord } from '../../extension/src/client/records';
+import { KeyInfo, ProcessSnapshot, ThreadSnapshot } from '../../extension/src/client/snapshot';
+import { KeyTypes } from '../../extension/src/client/values';
+
+interface ThreadSpec {
+  tid: number;
+  comm: string;
+  /** One number per key. */
+  values: number[];
+  runtimeMs: number;
+  switches: number;
+}
+
+/** A snapshot of @threads with @keys (each 8 bytes), taken at @nowMs. */
+function snapshot(keys: readonly string[], threads: readonly ThreadSpec[], nowMs: number): ProcessSnapshot {
+  const infos: KeyInfo[] = keys.map((name, i) => ({ name, size: 8, offset: 8 * i }));
+  const used = 8 * keys.length;
+  const raw = new Uint8Array(Math.max(1, used * threads.length));
+  const view = new DataView(raw.buffer);
+  const ts = threads.map((t, j) => {
+    t.values.forEach((v, k) => view.setBigUint64(j * used + 8 * k, BigInt(v), true));
+    const sched: SchedRecord = {
+      tid: t.tid, now: BigInt(nowMs) * 1_000_000n, cpu: t.tid % 2, state: 1, exitState: 0, policy: 0, onCpu: false, onRq: false, prio: 120,
+      runtime: BigInt(t.runtimeMs) * 1_000_000n, nvcsw: BigInt(t.switches), nivcsw: 0n, runDelay: 0n,
+    };
+    return new ThreadSnapshot(t.tid, t.comm, true, raw, j * used, infos, sched);
+  });
+  return { pid: 100, comm: 'app', pageSize: 4096, layout: 1, keys: infos, used, capacity: 4088, threads: ts, raw } as ProcessSnapshot;
+}
+
+test('a watch that keeps unchanged rows prints what a fresh formatter prints, through changes of values, counters, comm, widths, threads and keys', () => {
+  const types: KeyTypes = new Map();
+  let keys = ['a', 'b', 'c'];
+  const threads: ThreadSpec[] = Array.from({ length: 50 }, (_, i) => ({ tid: 1000 + i, comm: 'worker', values: [i, 2 * i, 3], runtimeMs: i, switches: i }));
+  const texts = new SnapshotTexts(types);
+  let prev: ProcessSnapshot | undefined;
+  // A fixed sequence of changes, each refresh a few.
+  const steps: ((n: number) => void)[] = [
+    () => undefined, // nothing changes
+    () => (threads[3]!.values[1] = 77), // one value
+    () => (threads[5]!.runtimeMs += 40), // one thread ran: its rate cells change
+    () => (threads[7]!.values[0] = 123456789012), // a wider value: every line is padded anew
+    () => (threads[7]!.values[0] = 1), // and narrower again
+    () => (threads[9]!.comm = 'renamed'),
+    () => threads.splice(10, 5), // threads end
+    (n) => threads.push({ tid: 5000 + n, comm: 'new', values: [1, 1, 1], runtimeMs: 0, switches: 0 }),
+    () => (keys = [...keys, 'd']), // a key is added: every row has one more cell
+    () => threads.forEach((t) => t.values.push(0)),
+    () => (threads[0]!.switches += 3),
+  ];
+  const made: number[] = [];
+  for (let n = 0; n < steps.length; n++) {
+    steps[n]!(n);
+    const s = snapshot(keys, threads.map((t) => ({ ...t, values: t.values.slice(0, keys.length) })), 100 * (n + 1));
+    assert.equal(texts.next(s), snapshotText(s, types, Infinity, prev), `refresh ${n + 1}`);
+    made.push(texts.rowsMade);
+    prev = s;
+  }
+  // Refreshes where nothing or one thread changed made no more rows than changed.
+  assert.equal(made[0], 50, 'the first refresh makes every row');
+  assert.equal(made[1], 50, 'the second switches from totals to rates: every row again');
+  assert.equal(made[2], 1, 'one thread ran: its row alone is made');
+  assert.equal(made[3], 2, 'one value changed and the thread that ran is back to 0%: two rows');
+});
+
+test('a watch cut to a terminal\'s height prints what a fresh formatter prints at each height', () => {
+  const threads: ThreadSpec[] = Array.from({ length: 30 }, (_, i) => ({ tid: 10 + i, comm: 'w', values: [i], runtimeMs: 0, switches: 0 }));
+  const texts = new SnapshotTexts(new Map());
+  let prev: ProcessSnapshot | undefined;
+  for (const [n, fit] of [40, 10, 10, 25, 1].entries()) {
+    const s = snapshot(['k'], threads, 100 * (n + 1));
+    assert.equal(texts.next(s, fit), snapshotText(s, new Map(), fit, prev), `height ${fit}`);
+    prev = s;
+  }
+});
