@@ -39,9 +39,47 @@ export interface HelperOverlayInputs {
 }
 
 /**
- * The overlay archive (cached under cacheDir/guest-helper, named by what went in): Node with
- * its libraries, helperHost.js, libtldhelper.so with its libraries, and koffi. Built when
- * missing (about 8 s here for gzip -1 of Node), then reused.
+ * An overlay's file name: `overlay-NODE-INPUTS.cpio.gz`, NODE naming the Node binary it carries
+ * (@nodeKey: its real path, hashed) and INPUTS everything that went in (@inputsKey).
+ */
+export function overlayName(nodeKey: string, inputsKey: string): string {
+  return `overlay-${nodeKey}-${inputsKey}.cpio.gz`;
+}
+
+const OVERLAY = /^overlay-(?:([0-9a-f]+)-)?[0-9a-f]+\.cpio\.gz$/;
+
+/**
+ * The overlays among @files (a listing of the cache folder) to delete once @kept is there: those
+ * of the same Node with other inputs (a rebuilt bundle, an upgraded Node: never used again) and
+ * those named before the Node was part of the name. Another Node's stay: the CLI (the system's
+ * Node) and the extension (VS Code's) each keep theirs instead of packing it again (about 30 s)
+ * after the other ran. Files that are not finished overlays (a pack in progress) stay too.
+ */
+export function staleOverlays(files: readonly string[], kept: string): string[] {
+  const node = OVERLAY.exec(kept)?.[1];
+  if (node === undefined) return [];
+  return files.filter((f) => {
+    const m = OVERLAY.exec(f);
+    return m !== null && f !== kept && (m[1] === undefined || m[1] === node);
+  });
+}
+
+/** The part of an overlay's name that stands for @node: its real path (a link such as /usr/bin/node is the same Node), hashed. */
+function nodeKey(node: string): string {
+  let real = node;
+  try {
+    real = fs.realpathSync(node);
+  } catch {
+    // Missing: packing it fails with its own message.
+  }
+  return crypto.createHash('sha256').update(real).digest('hex').slice(0, 12);
+}
+
+/**
+ * The overlay archive (cached under cacheDir/guest-helper, named by the Node it carries and what
+ * went in): Node with its libraries, helperHost.js, libtldhelper.so with its libraries, and
+ * koffi. Built when missing (about 8 s here for gzip -1 of Node), then reused; one is kept per
+ * Node binary (staleOverlays).
  */
 export async function helperOverlay(inputs: HelperOverlayInputs, onStep?: (message: string) => void): Promise<string> {
   const node = inputs.node ?? guestNode();
@@ -64,13 +102,13 @@ export async function helperOverlay(inputs: HelperOverlayInputs, onStep?: (messa
     hash.update(`${f.src}\0${f.dest}\0${st.size}\0${st.mtimeMs}\n`);
   }
   const dir = path.join(inputs.cacheDir, 'guest-helper');
-  const out = path.join(dir, `overlay-${hash.digest('hex').slice(0, 16)}.cpio.gz`);
+  const name = overlayName(nodeKey(node), hash.digest('hex').slice(0, 16));
+  const out = path.join(dir, name);
   if (fs.existsSync(out)) return out;
   fs.mkdirSync(dir, { recursive: true });
-  onStep?.(`packing Node and the helper host for the guest (once; kept in ${dir})`);
+  onStep?.(`packing Node and the helper host for the guest (once for this Node; kept in ${dir})`);
   await buildOverlay({ out, executables, files, level: 1 });
-  // Older overlays are for inputs that are gone.
-  for (const f of fs.readdirSync(dir)) if (f.startsWith('overlay-') && path.join(dir, f) !== out) fs.rmSync(path.join(dir, f), { force: true });
+  for (const f of staleOverlays(fs.readdirSync(dir), name)) fs.rmSync(path.join(dir, f), { force: true });
   return out;
 }
 
