@@ -131,10 +131,18 @@ test("an ordinary user's run copies the folder into the guest (virtiofsd needs r
   }
 });
 
-test("scx_tally, an scx-style skeleton loader of test/vm/schedulers (.struct_ops.link, kernel enums, resized arrays), runs through --share/--cmd and stays enabled", { timeout: VM_TIMEOUT_MS }, () => {
+/**
+ * scx_tally (test/vm/schedulers, built there by its Makefile) run as a developer's own loader:
+ * that folder shared, `./build/scx_tally @flags` the command, for @seconds once enabled.
+ */
+function runScxTally(flags: string, seconds: number): ReturnType<typeof vmRunHere> {
   const dir = path.join(repoRoot, 'test', 'vm', 'schedulers');
   execFileSync('make', ['-C', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const r = vmRunHere(['--share', dir, '--cmd', './build/scx_tally -s 3000', '--seconds', '3', '--json']);
+  return vmRunHere(['--share', dir, '--cmd', `./build/scx_tally ${flags}`, '--seconds', String(seconds), '--json']);
+}
+
+test("scx_tally, an scx-style skeleton loader of test/vm/schedulers (.struct_ops.link, kernel enums, resized arrays), runs through --share/--cmd and stays enabled", { timeout: VM_TIMEOUT_MS }, () => {
+  const r = runScxTally('-s 3000', 3);
   assert.equal(r.status, 0, r.stderr.slice(-3000));
   const o = JSON.parse(r.stdout) as VmJsonOutcome;
   assert.equal(o.enabled, 'tally');
@@ -144,9 +152,7 @@ test("scx_tally, an scx-style skeleton loader of test/vm/schedulers (.struct_ops
 });
 
 test('scx_tally left without nr_cpus (-u) is thrown out by the kernel: exit 2 with its reason, even when it goes within one poll of the judge', { timeout: VM_TIMEOUT_MS }, () => {
-  const dir = path.join(repoRoot, 'test', 'vm', 'schedulers');
-  execFileSync('make', ['-C', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const r = vmRunHere(['--share', dir, '--cmd', './build/scx_tally -u', '--seconds', '10', '--json']);
+  const r = runScxTally('-u', 10);
   assert.equal(r.status, 2, r.stderr.slice(-3000));
   const o = JSON.parse(r.stdout) as VmJsonOutcome;
   assert.equal(o.enabled, 'tally');
