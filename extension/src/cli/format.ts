@@ -113,6 +113,15 @@ export class SnapshotTexts {
   constructor(private readonly types: KeyTypes, private prev?: ProcessSnapshot) {}
 
   next(s: ProcessSnapshot, maxThreads = Infinity): string {
+    return this.nextLines(s, maxThreads).join('\n');
+  }
+
+  /**
+   * next's text as its lines, most of them kept from the last refresh: a watch writes them
+   * without joining them into one string first (a string that large is allocated, and its
+   * pages faulted in, afresh every refresh).
+   */
+  nextLines(s: ProcessSnapshot, maxThreads = Infinity): string[] {
     this.refresh++;
     this.rowsMade = 0;
     if (!sameKeys(this.keys, s.keys)) {
@@ -145,16 +154,14 @@ export class SnapshotTexts {
     }
     const sameWidths = widths.length === this.widths.length && widths.every((w, i) => w === this.widths[i]);
     this.widths = widths;
-    const lines = new Array<string>(rows.length + 1);
-    lines[0] = padded(head, widths);
-    for (let j = 0; j < rows.length; j++) {
-      const r = rows[j] as Row;
-      if (r.line === undefined || !sameWidths) r.line = padded(r.cells, widths);
-      lines[j + 1] = r.line;
-    }
     const title = `process ${s.pid} (${printable(s.comm)}): ${s.keys.length} keys, ${s.used}/${s.capacity} bytes of each page, ${all.length} of ${s.threads.length} threads with hints`;
-    const more = all.length > shown.length ? `\n(${all.length - shown.length} more threads: use tldctl snapshot for all)` : '';
-    return `${title}\n\n${this.keyText}\n\n${lines.join('\n')}${more}`;
+    const lines = [title, '', this.keyText, '', padded(head, widths)];
+    for (const r of rows) {
+      if (r.line === undefined || !sameWidths) r.line = padded(r.cells, widths);
+      lines.push(r.line);
+    }
+    if (all.length > shown.length) lines.push(`(${all.length - shown.length} more threads: use tldctl snapshot for all)`);
+    return lines;
   }
 
   /** @t's row: the last one when nothing it shows changed, else made again. @before: its previous sched record. */

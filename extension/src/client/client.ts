@@ -20,6 +20,12 @@ export interface ClientOptions {
   /** 'auto': in-process with privileges, else the helper host. */
   readonly transport?: 'auto' | 'in-process' | 'host';
   readonly libraryPath?: string;
+  /**
+   * In process, make the helper's calls in this thread, blocking it, rather than on a koffi
+   * worker: for a command-line tool, whose event loop has nothing else to do meanwhile and
+   * would only pay for the hand-off (tldctl watch: every refresh).
+   */
+  readonly inThread?: boolean;
   readonly launcher?: Launcher;
   /**
    * The socket of a running VM's relay (vm/guestRelay.ts): the guest's own helper host, serving
@@ -47,7 +53,7 @@ export class TldClient {
     const raw = opts.guestSocket !== undefined
       ? await (await import('./hostHelper')).HostHelper.connect(opts.guestSocket, opts.guestName ?? 'the guest')
       : inProcess
-      ? new (await import('./nativeHelper')).NativeHelper(pinPath, opts.libraryPath)
+      ? new (await import('./nativeHelper')).NativeHelper(pinPath, opts.libraryPath, opts.inThread)
       : await (await import('./hostHelper')).HostHelper.start(pinPath, opts.launcher, opts.libraryPath);
     return new TldClient(raw, pinPath, opts.onWritten);
   }

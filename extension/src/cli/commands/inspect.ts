@@ -5,7 +5,7 @@ import { TldError } from '../../client/errors';
 import { printable } from '../../client/printable';
 import { KeyTypes, toJson } from '../../client/values';
 import { UsageError, pidTid, positiveInt } from '../args';
-import { ClientOpener, Command, Globals, out, sleep, withClient } from '../command';
+import { ClientOpener, Command, Globals, out, outLines, sleep, withClient } from '../command';
 import { SnapshotTexts, processTable, snapshotJson, snapshotText } from '../format';
 
 const doctorCmd: Command = {
@@ -74,12 +74,12 @@ export async function watchLoop(open: ClientOpener, pid: number, intervalMs: num
     let shown = false;
     const texts = new SnapshotTexts(types);
     for (let i = 0; count === 0 || i < count; i++) {
-      let text: string;
+      let text: string[];
       try {
         const snap = await c.snapshot(pid);
         // On a terminal, as many threads as fit below the key table.
         const fit = tty ? Math.max(1, (process.stdout.rows || 40) - snap.keys.length - 8) : Infinity;
-        text = texts.next(snap, fit);
+        text = texts.nextLines(snap, fit);
         shown = true;
       } catch (e) {
         if (e instanceof TldError && e.code === 'ESRCH') {
@@ -88,9 +88,9 @@ export async function watchLoop(open: ClientOpener, pid: number, intervalMs: num
         }
         // Once it had hints, a moment without any (its threads with hints all ended) is not the end.
         if (!(shown && e instanceof TldError && e.code === 'ENOENT')) throw e;
-        text = `${e.message} at the moment`;
+        text = [`${e.message} at the moment`];
       }
-      out((tty ? '\x1b[2J\x1b[H' : i ? '\n' : '') + `${new Date().toISOString()}\n${text}`);
+      outLines([(tty ? '\x1b[2J\x1b[H' : i ? '\n' : '') + new Date().toISOString(), ...text]);
       await sleep(intervalMs);
     }
     return 0;
