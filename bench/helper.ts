@@ -2,8 +2,9 @@
 // process and through the helper host (frames over a pipe, the path of ordinary users), against the
 // same read in C pulling every value out; a 10 Hz watch's CPU cost; attach against the bare
 // per-thread pin.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -12,7 +13,7 @@ import { SnapshotTexts } from '../extension/src/cli/format';
 import { decodeRows } from '../extension/src/client/snapshot';
 import { typeOf } from '../extension/src/client/values';
 import { Proc, ProcessSet } from '../test/support/processes';
-import { nativeBuild } from '../test/support/repo';
+import { nativeBuild, repoRoot } from '../test/support/repo';
 import { Figure, boundFigure, ratioFigure } from './figure';
 import { median } from './stats';
 
@@ -22,7 +23,10 @@ export interface HelperFigures {
    * C does), in process and through the helper host. rounds per side, in interleaved blocks.
    */
   snapshot: { threads: number; keys: number; rounds: number; node_ns: number; node_decode_all_ns: number; host_decode_all_ns: number; c_ns: number; bytes: number };
-  /** tldctl watch at 10 Hz: on a 50-line terminal (what fits is drawn), and piped (every thread). */
+  /**
+   * tldctl watch at 10 Hz: on a 50-line terminal (what fits is drawn; its refreshes in this
+   * process), and piped (every thread; the tldctl process itself, writing to a file).
+   */
   watch: { seconds: number; refreshes: number; cpu_percent_of_one_core: number; piped_cpu_percent_of_one_core: number };
   attach: { threads: number; rounds: number; floor_ns: number; attach_ns: number };
 }
@@ -37,6 +41,41 @@ function runC(args: string[], env: NodeJS.ProcessEnv): Record<string, number> {
 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A process's CPU time so far (user + system), in ms, from /proc. */
+function cpuMs(pid: number): number {
+  // The fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/**
+ * What users run: `tldctl watch PID --interval 100` (the bundle) with its output to a file, its
+ * own CPU time over @seconds once its first refreshes are done (start-up is not per refresh).
+ */
+async function watchPiped(pid: number, seconds: number, env: NodeJS.ProcessEnv): Promise<{ n: number; percent: number }> {
+  const tldctl = path.join(repoRoot, 'dist', 'tldctl.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-bench-watch-'));
+  const file = path.join(dir, 'watch.txt');
+  const fd = fs.openSync(file, 'w');
+  const child = spawn(process.execPath, [tldctl, 'watch', String(pid), '--interval', '100'], { env, stdio: ['ignore', fd, 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    await sleep(2000);
+    const refreshes = () => (fs.readFileSync(file, 'latin1').match(/^process \d+ /gm) ?? []).length;
+    const [cpu0, n0, wall0] = [cpuMs(child.pid!), refreshes(), performance.now()];
+    await sleep(seconds * 1000);
+    const [cpu1, n1, wall1] = [cpuMs(child.pid!), refreshes(), performance.now()];
+    if (n1 <= n0) throw new Error(`tldctl watch printed nothing: ${stderr}`);
+    return { n: n1 - n0, percent: Number(((100 * (cpu1 - cpu0)) / (wall1 - wall0)).toFixed(2)) };
+  } finally {
+    child.kill('SIGINT');
+    fs.closeSync(fd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
   const pinDir = `/sys/fs/bpf/tld-bench-helper-${process.pid}`;
@@ -110,7 +149,7 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
       return { n, percent: Number(((100 * (cpu.user + cpu.system)) / 1000 / (performance.now() - wall0)).toFixed(2)) };
     };
     const terminal = await watchFor(50 - keys - 8);
-    const piped = await watchFor(Infinity);
+    const piped = await watchPiped(pid, seconds, env);
     client.dispose();
     client = undefined;
     target.endInput();
