@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { SnapshotTexts, snapshotText } from '../../extension/src/cli/format';
-import { SchedRecord } from '../../extension/src/client/records';
+import { SCHED_FIELDS, SCHED_HAS_INFO, SCHED_REC } from '../../extension/src/client/records';
 import { KeyInfo, ProcessSnapshot, ThreadSnapshot } from '../../extension/src/client/snapshot';
 import { KeyTypes } from '../../extension/src/client/values';
 
@@ -17,19 +17,29 @@ interface ThreadSpec {
   switches: number;
 }
 
-/** A snapshot of @threads with @keys (each 8 bytes), taken at @nowMs. */
+/** A snapshot of @threads with @keys (each 8 bytes), taken at @nowMs: each thread's values, then its sched record. */
 function snapshot(keys: readonly string[], threads: readonly ThreadSpec[], nowMs: number): ProcessSnapshot {
   const infos: KeyInfo[] = keys.map((name, i) => ({ name, size: 8, offset: 8 * i }));
   const used = 8 * keys.length;
-  const raw = new Uint8Array(Math.max(1, used * threads.length));
+  const each = used + SCHED_REC;
+  const raw = new Uint8Array(Math.max(1, each * threads.length));
   const view = new DataView(raw.buffer);
   const ts = threads.map((t, j) => {
-    t.values.forEach((v, k) => view.setBigUint64(j * used + 8 * k, BigInt(v), true));
-    const sched: SchedRecord = {
-      tid: t.tid, now: BigInt(nowMs) * 1_000_000n, cpu: t.tid % 2, state: 1, exitState: 0, policy: 0, onCpu: false, onRq: false, prio: 120,
-      runtime: BigInt(t.runtimeMs) * 1_000_000n, nvcsw: BigInt(t.switches), nivcsw: 0n, runDelay: 0n,
-    };
-    return new ThreadSnapshot(t.tid, t.comm, true, raw, j * used, infos, sched);
+    t.values.forEach((v, k) => view.setBigUint64(j * each + 8 * k, BigInt(v), true));
+    const at = j * each + used;
+    const u32 = (f: keyof typeof SCHED_FIELDS, v: number) => view.setUint32(at + SCHED_FIELDS[f], v, true);
+    const u64 = (f: keyof typeof SCHED_FIELDS, v: bigint) => view.setBigUint64(at + SCHED_FIELDS[f], v, true);
+    u32('tid', t.tid);
+    u32('has', SCHED_HAS_INFO);
+    u64('now', BigInt(nowMs) * 1_000_000n);
+    u32('cpu', t.tid % 2);
+    u32('state', 1);
+    u32('prio', 120);
+    u64('runtime', BigInt(t.runtimeMs) * 1_000_000n);
+    u64('nvcsw', BigInt(t.switches));
+    const thread = new ThreadSnapshot(t.tid, t.comm, true, raw, j * each, infos, view);
+    thread.setSchedAt(at);
+    return thread;
   });
   return { pid: 100, comm: 'app', pageSize: 4096, layout: 1, keys: infos, used, capacity: 4088, threads: ts, raw } as ProcessSnapshot;
 }
