@@ -6,8 +6,7 @@ import * as path from 'node:path';
 import { cacheDir, studioRoot } from '../../client/paths';
 import { printable } from '../../client/printable';
 import { toJson } from '../../client/values';
-import { Progress, describeKernel } from '../../vm/kernelInfo';
-import { formatBytes } from '../../vm/files';
+import type { Progress } from '../../vm/kernelInfo';
 import { UsageError, positiveInt } from '../args';
 import { BUILD_OPTIONS, ClientOpener, Command, out, withClient } from '../command';
 import { psWith, setWith, snapshotWith, watchLoop } from './inspect';
@@ -78,6 +77,7 @@ const vm: Command = {
       }
     }
     if (rest[0] !== 'kernel' && rest[0] !== 'run') throw new UsageError(`tldctl vm takes: kernel, run, ${GUEST_VERBS.join(', ')}`);
+    const [{ describeKernel }, { formatBytes }] = await Promise.all([import('../../vm/kernelInfo'), import('../../vm/files')]);
     const onProgress = (pr: Progress): void => {
       const { done, total } = pr as { done?: number; total?: number };
       const amount = done !== undefined && total ? ` ${Math.min(100, Math.round((100 * done) / total))}%` : '';
