@@ -8,6 +8,7 @@ import { cacheDir } from '../../client/paths';
 import { toJson } from '../../client/values';
 import { Options, Parsed, UsageError, positiveInt } from '../args';
 import { BUILD_OPTIONS, Command, out, withClient } from '../command';
+import { programTable } from '../format';
 
 const BUILD_AND_OUT: Options = { ...BUILD_OPTIONS, kernel: { type: 'string' }, out: { type: 'string' } };
 const BUILD_HELP =
@@ -95,7 +96,6 @@ const progs: Command = {
   run: (_p, _rest, g) =>
     withClient(g.pin, async (c) => {
       const list = await c.programs();
-      const { programTable } = await import('../format');
       out(g.json ? toJson(list) : programTable(list));
       return 0;
     }),
