@@ -420,27 +420,6 @@ int32_t tldh_snapshot(int32_t pid, uint8_t *buf, size_t cap, size_t *len, struct
 	return rc;
 }
 
-TLDH_HIDDEN int tldh_has_entries(int pid, struct tldh_error *err)
-{
-	size_t off = 0, len;
-	int rc;
-
-	skel->bss->dump_meta_done = 0;
-	skel->bss->dump_used = 0;
-	rc = run_iter(skel->progs.dump_process, pid, NULL, 0, &len, err);
-	if (rc)
-		return rc;
-	while (off + sizeof(struct tldh_rec) <= out_len) {
-		struct tldh_rec *h = (struct tldh_rec *)(out_buf + off);
-
-		if (h->type == TLDH_REC_THREAD &&
-		    ((struct tldh_thread_rec *)(h + 1))->flags & TLDH_THREAD_HAS_ENTRY)
-			return 1;
-		off += sizeof(*h) + h->size;
-	}
-	return 0;
-}
-
 int32_t tldh_write(int32_t pid, int32_t tid, uint32_t offset, const uint8_t *bytes, uint32_t n,
 		   uint8_t *buf, size_t cap, size_t *len, struct tldh_error *err)
 {

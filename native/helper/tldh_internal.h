@@ -35,8 +35,6 @@ TLDH_HIDDEN int tldh_map_fd(void);
 struct tld_map_shape;
 /* The open map's layout revision and page size. */
 TLDH_HIDDEN struct tld_map_shape tldh_map_shape(void);
-/* Whether any thread of @pid has an entry in the map: 1, 0, or negative errno. */
-TLDH_HIDDEN int tldh_has_entries(int pid, struct tldh_error *err);
 
 /* Whether the running kernel has sched_ext (tldh_host.c). */
 TLDH_HIDDEN bool tldh_kernel_has_sched_ext(void);

@@ -95,7 +95,7 @@ static void tld_fork_child(void)
 	tls_self->tid = gettid();
 	map_fd = tld_map_fd_peek();
 	err = map_fd < 0 ? map_fd : tld_pin_thread(map_fd, tld_map_shape().rev, tls_self->tid, tls_self->page,
-						   tld_meta_get());
+						   tld_meta_get(), BPF_ANY);
 	if (err)
 		tld_pr("cannot pin the forked child's page: %s", strerror(-err));
 }
@@ -135,7 +135,7 @@ static void *tld_thread_init(void)
 	page->start = TLD_DATA_START;
 	t->page = page;
 	t->tid = gettid();
-	err = tld_pin_thread(map_fd, tld_map_shape().rev, t->tid, page, meta);
+	err = tld_pin_thread(map_fd, tld_map_shape().rev, t->tid, page, meta, BPF_ANY);
 	if (err)
 		goto fail;
 
