@@ -151,7 +151,7 @@ static void unpin_all(int map_fd, const std::vector<int> &tids)
 static void bench_attach(int pid, int rounds, const char *pin)
 {
 	std::vector<int> tids = thread_ids(pid);
-	std::vector<double> floor_ns, attach_ns;
+	std::vector<double> floor_ns, attach_ns, ratio;
 	std::vector<void *> pages;
 	struct tldh_error err;
 	int map_fd = map_fd_of(pin);
@@ -174,8 +174,12 @@ static void bench_attach(int pid, int rounds, const char *pin)
 		if (tldh_detach(pid, &err))
 			die("detach", &err);
 	}
-	printf("{\"threads\":%zu,\"rounds\":%d,\"floor_ns\":%.0f,\"attach_ns\":%.0f}\n", tids.size(), rounds,
-	       median(floor_ns), median(attach_ns));
+	for (size_t i = 0; i < floor_ns.size(); i++)
+		ratio.push_back(attach_ns[i] / floor_ns[i]);
+	printf("{\"threads\":%zu,\"rounds\":%d,\"floor_ns\":%.0f,\"attach_ns\":%.0f,"
+	       "\"ratio\":{\"p10\":%.3f,\"p50\":%.3f,\"p90\":%.3f}}\n",
+	       tids.size(), rounds, median(floor_ns), median(attach_ns), percentile(ratio, 10), percentile(ratio, 50),
+	       percentile(ratio, 90));
 }
 
 int main(int argc, char **argv)

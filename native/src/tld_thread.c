@@ -210,30 +210,37 @@ static void *tld_thread_init(void)
 	map_fd = tld_map_fd();
 	if (map_fd < 0)
 		return NULL;
-	/* A whole system page: the data area starts at the page's TLD_DATA_START under both revisions. */
+	t->tid = gettid();
+	/*
+	 * One critical section takes the page and registers the thread before the
+	 * pin: fork() and tld_free() then find it whether the pin is done or not,
+	 * and unpinning a thread not pinned yet is harmless.
+	 */
 	pthread_mutex_lock(&tld_reg_lock);
 	page = tld_slot_get();
+	if (page) {
+		t->page = page;
+		t->next = &tld_reg;
+		t->prev = tld_reg.prev;
+		tld_reg.prev->next = t;
+		tld_reg.prev = t;
+	}
 	pthread_mutex_unlock(&tld_reg_lock);
 	if (!page) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* A whole system page: the data area starts at the page's TLD_DATA_START under both revisions. */
 	page->start = TLD_DATA_START;
-	t->page = page;
-	t->tid = gettid();
 	err = tld_pin_thread(map_fd, tld_map_shape().rev, t->tid, page, meta, BPF_ANY);
-	pthread_mutex_lock(&tld_reg_lock);
 	if (err) {
+		pthread_mutex_lock(&tld_reg_lock);
+		tld_reg_unlink(t);
 		tld_slot_put(page);
 		pthread_mutex_unlock(&tld_reg_lock);
 		errno = -err;
 		return NULL;
 	}
-	t->next = &tld_reg;
-	t->prev = tld_reg.prev;
-	tld_reg.prev->next = t;
-	tld_reg.prev = t;
-	pthread_mutex_unlock(&tld_reg_lock);
 	pthread_setspecific(tld_exit_key, t);
 
 	tls_self = t;
