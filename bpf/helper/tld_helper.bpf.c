@@ -2,7 +2,8 @@
 /*
  * The helper's kernel side: iterators over the task local data map that list
  * the processes using it, dump one process's metadata and data pages in one
- * pass, and write values into its threads' pages. Records are defined in
+ * pass, and write values into its threads' pages, and one that lists a
+ * process's threads for attach. Records are defined in
  * tldh_records.h; the helper (native/helper/) serialises runs, so the globals
  * below are its per-run arguments.
  *
@@ -139,6 +140,23 @@ int list_tasks(struct bpf_iter__task *ctx)
 	}
 	bpf_seq_write(ctx->meta->seq, &hdr, sizeof(hdr));
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}
+
+/*
+ * The thread ids of one process (the link's pid filter), as __u32s: the
+ * threads attach pins pages for, listed far faster than /proc/PID/task.
+ */
+SEC("iter/task")
+int list_threads(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	__u32 tid;
+
+	if (!task || !same_process(task))
+		return 0;
+	tid = task->pid;
+	bpf_seq_write(ctx->meta->seq, &tid, sizeof(tid));
 	return 0;
 }
 

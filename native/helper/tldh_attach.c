@@ -7,7 +7,6 @@
  * process started at attach deletes them when this process dies without
  * detaching (kill -9), so no attach outlives its holder.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -179,50 +178,37 @@ static int add_thread(struct attached *a, int tid)
  * Pins pages for threads of @a not seen before and frees those of threads
  * gone (the kernel dropped their entries with them); a->own counts the
  * threads left alone because they have entries of their own. Returns the
- * number of threads alive, or -ESRCH when the process is gone.
+ * number of threads alive, or negative errno (-ESRCH: the process is gone).
  */
-static int scan_threads(struct attached *a)
+static int scan_threads(struct attached *a, struct tldh_error *err)
 {
-	char path[64];
-	struct dirent *de;
-	DIR *dir;
-	size_t i, known = a->n, kept = 0, nnew = 0, cap = 0;
-	int *fresh = NULL;
+	size_t i, n, known = a->n, kept = 0, nnew = 0;
+	uint32_t *tids;
+	int rc;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", a->pid);
-	dir = opendir(path);
-	if (!dir)
-		return -ESRCH;
+	rc = tldh_thread_ids(a->pid, &tids, &n, err);
+	if (rc)
+		return rc;
 	for (i = 0; i < a->n; i++)
 		a->threads[i].seen = false;
-	while ((de = readdir(dir))) {
-		int tid = atoi(de->d_name);
+	for (i = 0; i < n; i++) {
 		struct attached_thread *t;
 
-		if (tid <= 0)
-			continue;
-		t = bsearch(&(struct attached_thread){ .tid = tid }, a->threads, known, sizeof(*t), by_tid);
+		t = bsearch(&(struct attached_thread){ .tid = (int)tids[i] }, a->threads, known, sizeof(*t),
+			    by_tid);
 		if (t) {
 			t->seen = true;
-			continue;
+			tids[i] = 0; /* known: not pinned again below */
+		} else {
+			nnew++;
 		}
-		if (nnew == cap) {
-			int *f = realloc(fresh, (cap = cap ? cap * 2 : 256) * sizeof(*f));
-
-			if (!f)
-				break; /* the next scan adds the rest */
-			fresh = f;
-		}
-		fresh[nnew++] = tid;
 	}
-	closedir(dir);
 	/* Listed first and pinned after: every page faulted in at once, and the pins back to back. */
 	page_reserve(nnew);
 	a->own = 0;
-	for (i = 0; i < nnew; i++)
-		if (add_thread(a, fresh[i]) == -EEXIST) /* a thread that exits meanwhile is simply not added */
+	for (i = 0; i < n; i++)
+		if (tids[i] && add_thread(a, (int)tids[i]) == -EEXIST) /* one that exits meanwhile is not added */
 			a->own++;
-	free(fresh);
 	for (i = 0; i < a->n; i++) {
 		if (a->threads[i].seen)
 			a->threads[kept++] = a->threads[i];
@@ -518,7 +504,7 @@ static void *follow(void *arg)
 		}
 		for (struct attached *a = attached, *next; a; a = next) {
 			next = a->next;
-			if (scan_threads(a) == -ESRCH) {
+			if (scan_threads(a, NULL) == -ESRCH) {
 				unlink_attached(a);
 				release(a, false);
 			}
@@ -606,8 +592,13 @@ int32_t tldh_attach(int32_t pid, const char *keys, struct tldh_error *err)
 			tldh_fail(err, rc, "cannot start the process that removes the hints of %d "
 				  "if this one dies: %s", pid, strerror(-rc));
 	}
-	if (!rc && scan_threads(a) == -ESRCH)
-		rc = tldh_fail(err, -ESRCH, "process %d does not exist", pid);
+	if (!rc) {
+		rc = scan_threads(a, err);
+		if (rc == -ESRCH)
+			tldh_fail(err, rc, "process %d does not exist", pid);
+		else if (rc > 0)
+			rc = 0; /* otherwise err says why the iterator failed */
+	}
 	/* The pins never replace an entry: a thread that has one is the process's own data. */
 	if (!rc && a->own)
 		rc = tldh_fail(err, -EEXIST, "process %d already has task local data of its own; "

@@ -420,6 +420,18 @@ int32_t tldh_snapshot(int32_t pid, uint8_t *buf, size_t cap, size_t *len, struct
 	return rc;
 }
 
+TLDH_HIDDEN int tldh_thread_ids(int pid, uint32_t **tids, size_t *n, struct tldh_error *err)
+{
+	size_t len;
+	int rc = run_iter(skel->progs.list_threads, pid, NULL, 0, &len, err);
+
+	if (rc)
+		return rc;
+	*tids = (uint32_t *)out_buf;
+	*n = out_len / sizeof(**tids);
+	return 0;
+}
+
 int32_t tldh_write(int32_t pid, int32_t tid, uint32_t offset, const uint8_t *bytes, uint32_t n,
 		   uint8_t *buf, size_t cap, size_t *len, struct tldh_error *err)
 {
