@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <linux/types.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,19 +266,6 @@ static void bench_bpf_read(unsigned iters, int rounds)
 	print_ratios("tld_ratio", tld_ns, floor_ns);
 	printf("}");
 	tld_bench_bpf__destroy(skel);
-}
-
-/* Keeps the whole run on the CPU it started on: no migration between the kinds compared. */
-static void pin_to_this_cpu(void)
-{
-	cpu_set_t set;
-	int cpu = sched_getcpu();
-
-	CPU_ZERO(&set);
-	if (cpu >= 0) {
-		CPU_SET(cpu, &set);
-		sched_setaffinity(0, sizeof(set), &set);
-	}
 }
 
 int main(int argc, char **argv)

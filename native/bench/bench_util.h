@@ -3,6 +3,7 @@
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
 
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -27,6 +28,19 @@ static inline double percentile(std::vector<double> v, double p)
 {
 	std::sort(v.begin(), v.end());
 	return v[(size_t)(p / 100 * (double)(v.size() - 1) + 0.5)];
+}
+
+/* Keeps the run (and the threads it starts) on the CPU it started on: no migration between the kinds compared. */
+static inline void pin_to_this_cpu()
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	CPU_ZERO(&set);
+	if (cpu >= 0) {
+		CPU_SET(cpu, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
 }
 
 #endif

@@ -245,37 +245,50 @@ static void raw_close(int fd)
 	syscall(SYS_close, fd);
 }
 
-/* "/proc/<pid><tail>" into @buf (large enough), without snprintf. */
-static void proc_path(char *buf, int pid, const char *tail)
+/* Appends @pid's digits at @buf; returns the end. */
+static char *put_pid(char *buf, int pid)
 {
-	static const char head[] = "/proc/";
 	char digits[12];
 	int n = 0;
 
 	do
 		digits[n++] = '0' + pid % 10;
 	while ((pid /= 10));
-	memcpy(buf, head, sizeof(head) - 1);
-	buf += sizeof(head) - 1;
 	while (n)
 		*buf++ = digits[--n];
-	while ((*buf++ = *tail++))
-		;
+	return buf;
+}
+
+/* Copies @s with its NUL to @buf; returns the position of the NUL. */
+static char *put_str(char *buf, const char *s)
+{
+	while ((*buf = *s++))
+		buf++;
+	return buf;
+}
+
+/* "/proc/<pid><tail>" into @buf (large enough), without snprintf. */
+static void proc_path(char *buf, int pid, const char *tail)
+{
+	put_str(put_pid(put_str(buf, "/proc/"), pid), tail);
 }
 
 /*
- * When @pid started (field 22 of /proc/<pid>/stat, clock ticks after boot), or
- * 0 when there is no such process. A zombie keeps its pid and start time until
- * it is reaped, and its task storage with them.
+ * When @pid started (field 22 of its main thread's stat, clock ticks after
+ * boot), or 0 when there is no such process. A zombie keeps its pid and start
+ * time until it is reaped, and its task storage with them. The thread's file
+ * (/proc/<pid>/task/<pid>/stat) carries the same start time as the process's
+ * and costs the same for any process, where /proc/<pid>/stat adds up every
+ * thread's figures first (O(threads): 80 us instead of 19 at 1,000 threads).
  */
 static unsigned long long start_time(int pid)
 {
-	char path[40], buf[1024], *p = NULL;
+	char path[48], buf[1024], *p = NULL;
 	unsigned long long v = 0;
 	int fd, field = 2;
 	ssize_t n;
 
-	proc_path(path, pid, "/stat");
+	put_str(put_pid(put_str(put_pid(put_str(path, "/proc/"), pid), "/task/"), pid), "/stat");
 	fd = raw_open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
