@@ -40,7 +40,8 @@
 /*
  * Pages come from chunks mapped zeroed by the kernel and faulted in by one
  * madvise for as many pages as a scan needs, so a thousand threads cost one
- * mmap, no page faults and no memset; a freed page is zeroed when reused.
+ * mmap, no page faults and no memset; a page is zeroed when freed (detach, or
+ * its thread's exit), off the path of the next attach.
  */
 #define CHUNK_PAGES 64
 
@@ -55,7 +56,7 @@ static struct tld_data_page *page_alloc(void)
 	if (p) {
 		free_pages = *(void **)p;
 		free_count--;
-		memset(p, 0, tld_system_page());
+		*(void **)p = NULL;
 		return p;
 	}
 	if (chunk_next == chunk_end) {
@@ -99,9 +100,10 @@ static void page_reserve(size_t n)
 	madvise(p, n * page, MADV_POPULATE_WRITE);
 }
 
-/* Only for pages no longer pinned: the kernel holds no reference to them. */
+/* Only for pages no longer pinned: the kernel holds no reference to them. Zeroes @page. */
 static void page_free(struct tld_data_page *page)
 {
+	memset(page, 0, tld_system_page());
 	*(void **)page = free_pages;
 	free_pages = page;
 	free_count++;
