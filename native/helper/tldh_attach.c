@@ -40,26 +40,44 @@
 /*
  * Pages come from chunks mapped zeroed by the kernel and faulted in by one
  * madvise for as many pages as a scan needs, so a thousand threads cost one
- * mmap, no page faults and no memset; a page is zeroed when freed (detach, or
- * its thread's exit), off the path of the next attach.
+ * mmap and no page faults. A free page is ready to pin: zeroed, its `start`
+ * set, when it is freed (detach, or its thread's exit) or made, and kept on a
+ * stack outside the pages, so that taking one touches no page: the pins then
+ * run back to back as the bare pins do.
  */
 #define CHUNK_PAGES 64
 
-static void *free_pages; /* a list threaded through the first word of each free page */
-static size_t free_count;
+static void **free_pages; /* a stack of ready pages, room for every page made */
+static size_t free_count, pages_made;
 static char *chunk_next, *chunk_end;
+
+/* Zeroes @page and sets its start: what every page handed out looks like. */
+static void page_ready(void *page)
+{
+	memset(page, 0, tld_system_page());
+	((struct tld_data_page *)page)->start = TLD_DATA_START;
+}
+
+/* Room on the free stack for @more pages to be made; 0 or -ENOMEM. */
+static int pages_room(size_t more)
+{
+	void **s = realloc(free_pages, (pages_made + more) * sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	free_pages = s;
+	return 0;
+}
 
 static struct tld_data_page *page_alloc(void)
 {
-	void *p = free_pages;
+	char *p;
 
-	if (p) {
-		free_pages = *(void **)p;
-		free_count--;
-		*(void **)p = NULL;
-		return p;
-	}
+	if (free_count)
+		return free_pages[--free_count];
 	if (chunk_next == chunk_end) {
+		if (pages_room(CHUNK_PAGES))
+			return NULL;
 		p = mmap(NULL, CHUNK_PAGES * tld_system_page(), PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
@@ -69,14 +87,15 @@ static struct tld_data_page *page_alloc(void)
 	}
 	p = chunk_next;
 	chunk_next += tld_system_page();
-	return p;
+	pages_made++;
+	((struct tld_data_page *)p)->start = TLD_DATA_START;
+	return (struct tld_data_page *)p;
 }
 
 /*
- * Makes the next @n page_alloc() calls take pages already in memory: a chunk
- * of at least @n pages (the rest of the current one joins the free list),
- * whose first pages one madvise faults in. Best effort: page_alloc() works
- * without it.
+ * Makes the next @n page_alloc() calls take ready pages: a chunk of at least
+ * @n pages (the rest of the current one joins the free stack), whose first @n
+ * one madvise faults in. Best effort: page_alloc() works without it.
  */
 static void page_reserve(size_t n)
 {
@@ -87,26 +106,32 @@ static void page_reserve(size_t n)
 		return;
 	n -= free_count;
 	pages = n > CHUNK_PAGES ? n : CHUNK_PAGES;
+	/* Room for every page of both chunks, the one left and the new one. */
+	if (pages_room(left + pages))
+		return;
 	p = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return;
 	for (; chunk_next != chunk_end; chunk_next += page) {
-		*(void **)chunk_next = free_pages;
-		free_pages = chunk_next;
-		free_count++;
+		((struct tld_data_page *)chunk_next)->start = TLD_DATA_START;
+		free_pages[free_count++] = chunk_next;
+		pages_made++;
 	}
-	chunk_next = p;
-	chunk_end = p + pages * page;
 	madvise(p, n * page, MADV_POPULATE_WRITE);
+	for (size_t i = n; i-- > 0;) { /* the lowest address on top */
+		((struct tld_data_page *)(p + i * page))->start = TLD_DATA_START;
+		free_pages[free_count++] = p + i * page;
+		pages_made++;
+	}
+	chunk_next = p + n * page;
+	chunk_end = p + pages * page;
 }
 
-/* Only for pages no longer pinned: the kernel holds no reference to them. Zeroes @page. */
+/* Only for pages no longer pinned: the kernel holds no reference to them. */
 static void page_free(struct tld_data_page *page)
 {
-	memset(page, 0, tld_system_page());
-	*(void **)page = free_pages;
-	free_pages = page;
-	free_count++;
+	page_ready(page);
+	free_pages[free_count++] = page;
 }
 
 struct attached_thread {
@@ -166,7 +191,6 @@ static int add_thread(struct attached *a, int tid)
 	page = page_alloc();
 	if (!page)
 		return -ENOMEM;
-	page->start = TLD_DATA_START;
 	rc = tld_pin_thread(tldh_map_fd(), tldh_map_shape().rev, tid, page, a->meta, BPF_NOEXIST);
 	if (rc) {
 		page_free(page);
