@@ -422,13 +422,23 @@ int32_t tldh_snapshot(int32_t pid, uint8_t *buf, size_t cap, size_t *len, struct
 
 TLDH_HIDDEN int tldh_thread_ids(int pid, uint32_t **tids, size_t *n, struct tldh_error *err)
 {
-	size_t len;
-	int rc = run_iter(skel->progs.list_threads, pid, NULL, 0, &len, err);
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	uint32_t cnt;
 
-	if (rc)
-		return rc;
-	*tids = (uint32_t *)out_buf;
-	*n = out_len / sizeof(**tids);
+	skel->bss->list_pid = (uint32_t)pid;
+	/* Threads of a process that took the pid since the helper checked it are not listed. */
+	skel->bss->expect_start = pid > 0 && pid == bound_pid ? bound_start + 1 : 0;
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.list_threads), &opts))
+		return tldh_fail(err, -errno, "cannot list the threads of process %d: %s", pid, strerror(errno));
+	if (opts.retval)
+		return tldh_fail(err, -ESRCH, "process %d does not exist", pid);
+	cnt = skel->bss->list_cnt;
+	if (cnt > TLDH_MAX_LISTED)
+		return tldh_fail(err, -E2BIG, "process %d has %u threads, more than the %d attach can follow", pid,
+				 cnt, TLDH_MAX_LISTED);
+	*tids = skel->bss->list_tids;
+	*n = cnt;
+	tldh_ok(err);
 	return 0;
 }
 

@@ -38,9 +38,10 @@ struct tld_map_shape;
 TLDH_HIDDEN struct tld_map_shape tldh_map_shape(void);
 
 /*
- * The ids of @pid's threads, listed by a task iterator, into the helper's own
- * buffer: valid, and the caller's to modify, until the next iterator run. Call
- * with tldh_lock held. Returns 0, or negative errno (-ESRCH: no such process).
+ * The ids of @pid's threads, listed in the kernel into the helper's own
+ * memory: valid, and the caller's to modify, until the next call. Call with
+ * tldh_lock held. Returns 0, or negative errno (-ESRCH: no such process;
+ * -E2BIG: more than TLDH_MAX_LISTED threads).
  */
 TLDH_HIDDEN int tldh_thread_ids(int pid, uint32_t **tids, size_t *n, struct tldh_error *err);
 
