@@ -17,6 +17,18 @@ export interface Figure {
 
 const ratioOf = (value: number, floor: number) => Number((value / floor).toFixed(3));
 
+/** Percentiles of value / floor over rounds each measuring both, as the C benchmarks print them. */
+export interface RatioSpread {
+  readonly p10: number;
+  readonly p50: number;
+  readonly p90: number;
+}
+
+/** A figure's note on how its per-round ratios spread, and how they were measured. */
+export function spreadNote(r: RatioSpread, how: string): string {
+  return `per-round ratio p10 ${r.p10}, p50 ${r.p50}, p90 ${r.p90} (${how})`;
+}
+
 /** @value against @floor measured in the same run; the goal bounds the ratio. */
 export function ratioFigure(
   name: string,

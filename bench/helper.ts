@@ -14,7 +14,7 @@ import { decodeRows } from '../extension/src/client/snapshot';
 import { typeOf } from '../extension/src/client/values';
 import { Proc, ProcessSet } from '../test/support/processes';
 import { nativeBuild, repoRoot } from '../test/support/repo';
-import { Figure, boundFigure, ratioFigure } from './figure';
+import { Figure, RatioSpread, boundFigure, ratioFigure, spreadNote } from './figure';
 import { median } from './stats';
 
 export interface HelperFigures {
@@ -28,16 +28,19 @@ export interface HelperFigures {
    * process), and piped (every thread; the tldctl process itself, writing to a file).
    */
   watch: { seconds: number; refreshes: number; cpu_percent_of_one_core: number; piped_cpu_percent_of_one_core: number };
-  attach: { threads: number; rounds: number; floor_ns: number; attach_ns: number };
+  attach: { threads: number; rounds: number; floor_ns: number; attach_ns: number; ratio: RatioSpread };
 }
 
 const benchHelper = path.join(nativeBuild, 'bench', 'bench_helper');
 
-function runC(args: string[], env: NodeJS.ProcessEnv): Record<string, number> {
+function runC(args: string[], env: NodeJS.ProcessEnv): Record<string, number | RatioSpread> {
   const r = spawnSync(benchHelper, args, { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`bench_helper ${args.join(' ')} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Record<string, number>;
+  return JSON.parse(r.stdout) as Record<string, number | RatioSpread>;
 }
+
+const num = (v: number | RatioSpread | undefined): number => (typeof v === 'number' ? v : 0);
+const spread = (v: number | RatioSpread | undefined): RatioSpread => (typeof v === 'object' ? v : { p10: 0, p50: 0, p90: 0 });
 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -115,14 +118,14 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
     const inProcess = { snapNs: [] as number[], allNs: [] as number[] };
     const viaHost = { snapNs: [] as number[], allNs: [] as number[] };
     const cNs: number[] = [];
-    let c: Record<string, number> = {};
+    let c: Record<string, number | RatioSpread> = {};
     try {
       // The first rounds warm the JIT (and grow the buffers) on both paths.
       await timed(client, 20, { snapNs: [], allNs: [] });
       await timed(host, 20, { snapNs: [], allNs: [] });
       for (let b = 0; b < blocks; b++) {
         c = runC(['snapshot', String(pid), String(perBlock)], env);
-        cNs.push(c.c_ns ?? 0);
+        cNs.push(num(c.c_ns));
         await timed(client, perBlock, inProcess);
         await timed(host, perBlock, viaHost);
       }
@@ -157,7 +160,7 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
 
     process.stderr.write(`bench: attach to ${threads} threads ...\n`);
     target = (await procs.fixture(['--mode', 'plain', '--threads', String(threads), '--keys', '1'], 30_000)).proc;
-    const a = runC(['attach', String(target.pid), String(quick ? 3 : 7)], env);
+    const a = runC(['attach', String(target.pid), String(quick ? 5 : 31)], env);
 
     return {
       snapshot: {
@@ -167,10 +170,10 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
         host_decode_all_ns: Math.round(median(viaHost.allNs)),
         // The median of the blocks' medians (bench_helper gives one per run).
         c_ns: Math.round(median(cNs)),
-        bytes: c.bytes ?? 0,
+        bytes: num(c.bytes),
       },
       watch: { seconds, refreshes: terminal.n, cpu_percent_of_one_core: terminal.percent, piped_cpu_percent_of_one_core: piped.percent },
-      attach: { threads: a.threads ?? 0, rounds: a.rounds ?? 0, floor_ns: a.floor_ns ?? 0, attach_ns: a.attach_ns ?? 0 },
+      attach: { threads: num(a.threads), rounds: num(a.rounds), floor_ns: num(a.floor_ns), attach_ns: num(a.attach_ns), ratio: spread(a.ratio) },
     };
   } finally {
     client?.dispose();
@@ -187,7 +190,7 @@ export function helperFigures(h: HelperFigures): Figure[] {
     ratioFigure(`${what}, in Node in process (koffi)`, s.node_decode_all_ns, 'ns', c, s.c_ns, 1.5),
     ratioFigure(`${what}, in Node through the helper host (JSON header + raw bytes over a pipe, as for an ordinary user)`, s.host_decode_all_ns, 'ns', c, s.c_ns, 3),
     boundFigure(`${what}, in Node in process`, s.node_decode_all_ns / 1e6, 'ms', 'under 2 ms', s.node_decode_all_ns < 2e6),
-    ratioFigure(`attach to a ${h.attach.threads}-thread process (tldh_attach)`, h.attach.attach_ns, 'ns', 'bare pidfd_open + map update + close per thread', h.attach.floor_ns, 1.5),
+    ratioFigure(`attach to a ${h.attach.threads}-thread process (tldh_attach)`, h.attach.attach_ns, 'ns', 'bare pidfd_open + map update + close per thread', h.attach.floor_ns, 1.2, spreadNote(h.attach.ratio, `${h.attach.rounds} rounds, each first in turn, on one CPU`)),
     boundFigure(`tldctl watch at 10 Hz on that process, on a 50-line terminal`, h.watch.cpu_percent_of_one_core, '% of one core', 'under 5%', h.watch.cpu_percent_of_one_core < 5),
     boundFigure(`tldctl watch at 10 Hz on that process, piped (all ${s.threads.toLocaleString('en-US')} threads printed each time)`, h.watch.piped_cpu_percent_of_one_core, '% of one core', 'under 5%', h.watch.piped_cpu_percent_of_one_core < 5),
   ];

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { toolchainFiles } from '../extension/src/client/paths';
 import { loadToolchain } from '../extension/src/client/toolchain';
 import { nativeBuild } from '../test/support/repo';
-import { Figure, ratioFigure } from './figure';
+import { Figure, RatioSpread, ratioFigure, spreadNote } from './figure';
 import { helperFigures, runHelperBench } from './helper';
 import { inspectCommandFigures, runInspectCommandBench } from './inspectCommand';
 import { inspectorFigures, runInspectorBench } from './inspector';
@@ -22,10 +22,18 @@ import { BenchResults, DEFAULT_RESULTS, Section, runSections, save } from './res
 import { runOwnLoaderBench } from './vm';
 import { runVmStartBench, vmStartFigures } from './vmStart';
 
-/** What native/bench/bench_libtld.cpp prints. */
+/** What native/bench/bench_libtld.cpp prints: medians, and percentiles of the per-round ratios. */
 interface LibtldFigures {
-  store: { iterations: number; rounds: number; tls_ns: number; pointer_ns: number; variable_ns: number };
-  first_resolve: { threads: number; floor_ns: number; tld_ns: number };
+  store: {
+    iterations: number;
+    rounds: number;
+    tls_ns: number;
+    pointer_ns: number;
+    variable_ns: number;
+    variable_ratio: RatioSpread;
+    pointer_ratio: RatioSpread;
+  };
+  first_resolve: { threads: number; floor_ns: number; tld_ns: number; ratio: RatioSpread };
   bpf_read: {
     iterations: number;
     rounds: number;
@@ -33,6 +41,7 @@ interface LibtldFigures {
     tld_ns: number;
     cached_map_ns: number;
     upstream_ns: number;
+    tld_ratio: RatioSpread;
   };
 }
 
@@ -53,11 +62,12 @@ function runLibtld(scale: number): LibtldFigures {
 function libtldFigures(f: LibtldFigures): Figure[] {
   const tls = 'store to a plain __thread variable';
   const upstream = "upstream header's per-event pattern (object init + cached get)";
+  const stores = `${f.store.rounds} rounds of ${f.store.iterations.toLocaleString('en-US')} stores, interleaved on one CPU`;
   return [
-    ratioFigure('store through a cached tld_resolve_key() pointer', f.store.pointer_ns, 'ns', tls, f.store.tls_ns, 1.2),
-    ratioFigure('store through tld::variable<T>::operator=', f.store.variable_ns, 'ns', tls, f.store.tls_ns, 1.5),
-    ratioFigure("a thread's first tld_resolve_key() (allocate + pin)", f.first_resolve.tld_ns, 'ns', 'bare pidfd_open + map update + close', f.first_resolve.floor_ns, 1.3),
-    ratioFigure('BPF hint read per event, tld_lookup() with the key cached in a per-task context', f.bpf_read.tld_ns, 'ns', 'bpf_task_storage_get + one uptr load (bpf_loop)', f.bpf_read.floor_ns, 1.25),
+    ratioFigure('store through a cached tld_resolve_key() pointer', f.store.pointer_ns, 'ns', tls, f.store.tls_ns, 1.2, spreadNote(f.store.pointer_ratio, stores)),
+    ratioFigure('store through tld::variable<T>::operator=', f.store.variable_ns, 'ns', tls, f.store.tls_ns, 1.2, spreadNote(f.store.variable_ratio, stores)),
+    ratioFigure("a thread's first tld_resolve_key() (allocate + pin)", f.first_resolve.tld_ns, 'ns', 'bare pidfd_open + map update + close', f.first_resolve.floor_ns, 1.15, spreadNote(f.first_resolve.ratio, `${f.first_resolve.threads} threads each, alternating`)),
+    ratioFigure('BPF hint read per event, tld_lookup() with the key cached in a per-task context', f.bpf_read.tld_ns, 'ns', 'bpf_task_storage_get + one uptr load of the same value (bpf_loop)', f.bpf_read.floor_ns, 1.05, spreadNote(f.bpf_read.tld_ratio, `${f.bpf_read.rounds} rounds of ${f.bpf_read.iterations.toLocaleString('en-US')} events, interleaved`)),
     ratioFigure('BPF hint read per event, tld_lookup() with the key cached in a per-task context', f.bpf_read.tld_ns, 'ns', upstream, f.bpf_read.upstream_ns, 1.0),
     ratioFigure('BPF hint read per event, tld_lookup_cached() (ready-made cache map)', f.bpf_read.cached_map_ns, 'ns', upstream, f.bpf_read.upstream_ns, 1.1),
   ];

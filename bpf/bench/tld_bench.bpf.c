@@ -2,7 +2,8 @@
 /*
  * Per-event cost of reading a hint, each variant in a bpf_loop run through
  * BPF_PROG_TEST_RUN and timed inside the program:
- *   floor:    bpf_task_storage_get + the uptr load, the value at a known offset;
+ *   floor:    bpf_task_storage_get + the uptr load, the value at its offset
+ *             known at compile time (BENCH_HINT_OFF);
  *   tld:      tld_lookup() with the key cached in a context already at hand
  *             (as a scheduler's per-task context), init amortised;
  *   cached:   tld_lookup_cached(), the ready-made cache map (a second lookup);
@@ -47,7 +48,7 @@ static int floor_cb(__u32 i, struct loop_ctx *c)
 	struct tld_data_page *d = v ? v->data : NULL;
 
 	if (d)
-		c->sum += *(__u64 *)&d->data[0];
+		c->sum += *(__u64 *)((void *)d + BENCH_HINT_OFF);
 	return 0;
 }
 

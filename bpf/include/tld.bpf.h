@@ -193,28 +193,31 @@ static __always_inline int tld_key_init(struct task_struct *task, struct tld_key
 		struct tld_data_page *__d;                                                  \
 		struct tld_meta_page *__m;                                                  \
 		void *__p = NULL;                                                           \
-		long __off;                                                                 \
+		__u64 __off;                                                                \
                                                                                             \
 		__v = bpf_task_storage_get(&tld_data_map, (task), 0, 0);                    \
 		__d = __v ? __v->data : NULL;                                               \
 		if (__d) {                                                                  \
-			__off = (key)->off;                                                 \
-			if (__off <= 0) {                                                   \
+			/* Zero-extended: a cached key costs one 32-bit test and one      \
+			 * bound below, no sign extension. */                              \
+			__off = (__u32)(key)->off;                                          \
+			if ((__s32)__off <= 0) {                                            \
 				__m = __v->meta;                                            \
-				if (__m && -__off < __m->cnt) {                             \
-					__off = __tld_search(__m, __tld_start(__v, __d), (name), -__off, \
-							     (size));                       \
+				if (__m && -(__s32)__off < __m->cnt) {                      \
+					__off = (__u32)__tld_search(__m, __tld_start(__v, __d), \
+								    (name), -(__s32)__off, (size)); \
 					(key)->off = __off;                                 \
 				}                                                           \
+				/* Not found: an offset the bound below refuses. */         \
+				if ((__s32)__off <= 0)                                      \
+					__off = TLD_KEY_INVALID;                            \
 			}                                                                   \
-			/* Two checks with a barrier between: clang must not fold them    \
-			 * into one range check on a copy, which the verifier cannot use. */\
+			/* From here on one bound: clang must not merge it with the test  \
+			 * above into a range check on a copy, which the verifier cannot  \
+			 * use. */                                                          \
 			barrier_var(__off);                                                 \
-			if (__off > 0) {                                                    \
-				barrier_var(__off);                                         \
-				if (__off <= TLD_PAGE_SIZE - (long)(size))                  \
-					__p = (void *)__d + __off;                          \
-			}                                                                   \
+			if (__off <= TLD_PAGE_SIZE - (size))                                \
+				__p = (void *)__d + __off;                                  \
 		}                                                                           \
 		__p;                                                                        \
 	})

@@ -151,7 +151,7 @@ static void unpin_all(int map_fd, const std::vector<int> &tids)
 static void bench_attach(int pid, int rounds, const char *pin)
 {
 	std::vector<int> tids = thread_ids(pid);
-	std::vector<double> floor_ns, attach_ns;
+	std::vector<double> floor_ns, attach_ns, ratio;
 	std::vector<void *> pages;
 	struct tldh_error err;
 	int map_fd = map_fd_of(pin);
@@ -162,20 +162,34 @@ static void bench_attach(int pid, int rounds, const char *pin)
 		pages.push_back(aligned_alloc((size_t)getpagesize(), (size_t)getpagesize()));
 		memset(pages.back(), 0, (size_t)getpagesize());
 	}
-	for (int r = 0; r < rounds; r++) {
-		double t0;
+	/* A warm-up round, then the two in turn, each first in every other round. */
+	for (int r = -1; r < rounds; r++) {
+		double floor = 0, attach = 0, t0;
 
-		floor_ns.push_back(pin_floor(map_fd, tids, meta, pages));
-		unpin_all(map_fd, tids);
-		t0 = now_ns();
-		if (tldh_attach(pid, "bench.prio:4\nbench.flag:1", &err))
-			die("attach", &err);
-		attach_ns.push_back(now_ns() - t0);
-		if (tldh_detach(pid, &err))
-			die("detach", &err);
+		for (int k = 0; k < 2; k++) {
+			if ((r + k) % 2 == 0) {
+				floor = pin_floor(map_fd, tids, meta, pages);
+				unpin_all(map_fd, tids);
+				continue;
+			}
+			t0 = now_ns();
+			if (tldh_attach(pid, "bench.prio:4\nbench.flag:1", &err))
+				die("attach", &err);
+			attach = now_ns() - t0;
+			if (tldh_detach(pid, &err))
+				die("detach", &err);
+		}
+		if (r < 0)
+			continue;
+		floor_ns.push_back(floor);
+		attach_ns.push_back(attach);
 	}
-	printf("{\"threads\":%zu,\"rounds\":%d,\"floor_ns\":%.0f,\"attach_ns\":%.0f}\n", tids.size(), rounds,
-	       median(floor_ns), median(attach_ns));
+	for (size_t i = 0; i < floor_ns.size(); i++)
+		ratio.push_back(attach_ns[i] / floor_ns[i]);
+	printf("{\"threads\":%zu,\"rounds\":%d,\"floor_ns\":%.0f,\"attach_ns\":%.0f,"
+	       "\"ratio\":{\"p10\":%.3f,\"p50\":%.3f,\"p90\":%.3f}}\n",
+	       tids.size(), rounds, median(floor_ns), median(attach_ns), percentile(ratio, 10), percentile(ratio, 50),
+	       percentile(ratio, 90));
 }
 
 int main(int argc, char **argv)

@@ -420,24 +420,25 @@ int32_t tldh_snapshot(int32_t pid, uint8_t *buf, size_t cap, size_t *len, struct
 	return rc;
 }
 
-TLDH_HIDDEN int tldh_has_entries(int pid, struct tldh_error *err)
+TLDH_HIDDEN int tldh_thread_ids(int pid, uint32_t **tids, size_t *n, struct tldh_error *err)
 {
-	size_t off = 0, len;
-	int rc;
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	uint32_t cnt;
 
-	skel->bss->dump_meta_done = 0;
-	skel->bss->dump_used = 0;
-	rc = run_iter(skel->progs.dump_process, pid, NULL, 0, &len, err);
-	if (rc)
-		return rc;
-	while (off + sizeof(struct tldh_rec) <= out_len) {
-		struct tldh_rec *h = (struct tldh_rec *)(out_buf + off);
-
-		if (h->type == TLDH_REC_THREAD &&
-		    ((struct tldh_thread_rec *)(h + 1))->flags & TLDH_THREAD_HAS_ENTRY)
-			return 1;
-		off += sizeof(*h) + h->size;
-	}
+	skel->bss->list_pid = (uint32_t)pid;
+	/* Threads of a process that took the pid since the helper checked it are not listed. */
+	skel->bss->expect_start = pid > 0 && pid == bound_pid ? bound_start + 1 : 0;
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.list_threads), &opts))
+		return tldh_fail(err, -errno, "cannot list the threads of process %d: %s", pid, strerror(errno));
+	if (opts.retval)
+		return tldh_fail(err, -ESRCH, "process %d does not exist", pid);
+	cnt = skel->bss->list_cnt;
+	if (cnt > TLDH_MAX_LISTED)
+		return tldh_fail(err, -E2BIG, "process %d has %u threads, more than the %d attach can follow", pid,
+				 cnt, TLDH_MAX_LISTED);
+	*tids = skel->bss->list_tids;
+	*n = cnt;
+	tldh_ok(err);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tldhelper.h"
 #include "tld_layout.h"
@@ -35,8 +36,14 @@ TLDH_HIDDEN int tldh_map_fd(void);
 struct tld_map_shape;
 /* The open map's layout revision and page size. */
 TLDH_HIDDEN struct tld_map_shape tldh_map_shape(void);
-/* Whether any thread of @pid has an entry in the map: 1, 0, or negative errno. */
-TLDH_HIDDEN int tldh_has_entries(int pid, struct tldh_error *err);
+
+/*
+ * The ids of @pid's threads, listed in the kernel into the helper's own
+ * memory: valid, and the caller's to modify, until the next call. Call with
+ * tldh_lock held. Returns 0, or negative errno (-ESRCH: no such process;
+ * -E2BIG: more than TLDH_MAX_LISTED threads).
+ */
+TLDH_HIDDEN int tldh_thread_ids(int pid, uint32_t **tids, size_t *n, struct tldh_error *err);
 
 /* Whether the running kernel has sched_ext (tldh_host.c). */
 TLDH_HIDDEN bool tldh_kernel_has_sched_ext(void);

@@ -74,6 +74,14 @@ void *tld_resolve_key(tld_off_t off);
 void *tld_thread_data(void);
 
 /*
+ * Returns the offset from the data area (tld_thread_data()) of a scratch area
+ * of at least TLD_PAGE_SIZE_MIN bytes that every thread with a page has and
+ * nothing reads: tld::variable stores the values of a key that failed there,
+ * so that its stores need no check. It costs no memory until written.
+ */
+size_t tld_scratch_offset(void);
+
+/*
  * Returns the fd of the task storage map, opening the pin
  * $TLD_PIN_DIR/tld_data_map (default /sys/fs/bpf/tld/tld_data_map) once per
  * process, or creating and pinning it when absent. Negative errno on failure:

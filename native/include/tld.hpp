@@ -39,7 +39,11 @@ template <typename T> class variable {
 	static_assert(sizeof(T) <= TLD_DATA_MAX_FOR(TLD_PAGE_SIZE_MAX), "tld::variable<T> must fit a page");
 
 public:
-	explicit variable(const char *name) : key_(tld_add_key_def(name, sizeof(T))) {}
+	explicit variable(const char *name)
+		: key_(tld_add_key_def(name, sizeof(T))),
+		  slot_(key_.off >= 0 ? key_.off : static_cast<long>(tld_scratch_offset()))
+	{
+	}
 	variable(const variable &) = delete;
 	variable &operator=(const variable &) = delete;
 
@@ -52,15 +56,19 @@ public:
 		return base ? reinterpret_cast<T *>(base + key_.off) : nullptr;
 	}
 
+	// Stores @v in this thread's value. A key that failed stores into the
+	// thread's scratch area (tld_scratch_offset()) instead, so the store checks
+	// only that the thread has its page: as cheap as a store to a __thread.
 	variable &operator=(const T &v)
 	{
-		if (T *p = get())
+		if (T *p = slot())
 			*p = v;
 		return *this;
 	}
 
-	T &operator*() const { return *get(); }
-	T *operator->() const { return get(); }
+	// This thread's value; for a key that failed, a scratch value nothing reads.
+	T &operator*() const { return *slot(); }
+	T *operator->() const { return slot(); }
 
 	bool ok() const { return key_.off >= 0; }
 	// The negative errno of the key, or 0.
@@ -68,7 +76,18 @@ public:
 	tld_off_t key() const { return key_; }
 
 private:
+	// Where stores go: the key's offset, or the scratch area for a failed key
+	// when T fits it (one page of the smallest size); larger types check.
+	T *slot() const
+	{
+		if (sizeof(T) > TLD_PAGE_SIZE_MIN && __builtin_expect(key_.off < 0, 0))
+			return nullptr;
+		char *base = detail::data();
+		return base ? reinterpret_cast<T *>(base + slot_) : nullptr;
+	}
+
 	tld_off_t key_;
+	long slot_;
 };
 
 } // namespace tld

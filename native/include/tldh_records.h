@@ -15,6 +15,8 @@
 #endif
 
 #define TLDH_COMM_LEN 16
+/* The most thread ids tld_helper.bpf.c's list_threads returns (it counts them all). */
+#define TLDH_MAX_LISTED 65536
 
 enum tldh_rec_type {
 	/* A process's metadata page: struct tldh_meta_rec, then `len` bytes of the page. */

@@ -54,11 +54,12 @@ TLD_HIDDEN int tld_map_check(int fd, struct tld_map_shape *shape);
 
 /*
  * Pins @page and @meta for thread @tid through a thread pidfd, as a map of
- * revision @rev holds them (tld_pin.c). Returns 0 or negative errno (-ESRCH:
- * the thread is gone).
+ * revision @rev holds them (tld_pin.c). @flags: BPF_ANY replaces an entry the
+ * thread has, BPF_NOEXIST leaves it. Returns 0 or negative errno (-ESRCH: the
+ * thread is gone; -EEXIST: it has an entry and @flags is BPF_NOEXIST).
  */
 TLD_HIDDEN int tld_pin_thread(int map_fd, enum tld_layout_rev rev, pid_t tid, struct tld_data_page *page,
-			      struct tld_meta_page *meta);
+			      struct tld_meta_page *meta, __u64 flags);
 /* Deletes thread @tid's entry, which unpins its pages. */
 TLD_HIDDEN void tld_unpin_thread(int map_fd, pid_t tid);
 

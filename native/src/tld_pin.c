@@ -14,7 +14,7 @@
 #endif
 
 TLD_HIDDEN int tld_pin_thread(int map_fd, enum tld_layout_rev rev, pid_t tid, struct tld_data_page *page,
-			      struct tld_meta_page *meta)
+			      struct tld_meta_page *meta, __u64 flags)
 {
 	/* libtld's pages are whole pages: the data area starts TLD_DATA_START bytes in, under both revisions. */
 	struct tld_map_value v1 = { .data = page, .meta = meta };
@@ -26,7 +26,7 @@ TLD_HIDDEN int tld_pin_thread(int map_fd, enum tld_layout_rev rev, pid_t tid, st
 	if (pidfd < 0)
 		return -errno;
 	/* The kernel pins the pages of the caller's address space, whichever thread the entry is for. */
-	if (bpf_map_update_elem(map_fd, &pidfd, v, BPF_ANY))
+	if (bpf_map_update_elem(map_fd, &pidfd, v, flags))
 		err = -errno;
 	close(pidfd);
 	return err;

@@ -16,7 +16,11 @@
 
 #define likely(x) __builtin_expect(!!(x), 1)
 
-/* Every thread that has a page, so that fork() and tld_free() can find them. */
+/*
+ * Every thread that has a page, so that fork() and tld_free() can find them.
+ * A thread's record lives in its own TLS (tls_rec): it is unlinked before the
+ * thread's TLS goes, at its exit.
+ */
 struct tld_thread {
 	struct tld_thread *next, *prev;
 	struct tld_data_page *page;
@@ -33,6 +37,87 @@ static pthread_once_t tld_once = PTHREAD_ONCE_INIT;
 static __thread char *tls_data;
 static __thread unsigned long tls_gen;
 static __thread struct tld_thread *tls_self;
+static __thread struct tld_thread tls_rec;
+
+/*
+ * Pages come from slots of chunks mapped zeroed, under tld_reg_lock, which a
+ * thread's first use takes anyway: no malloc and no memset on that path. A
+ * slot is a data page and, after it, a scratch page nothing reads
+ * (tld_scratch_offset()), never touched unless a failed tld::variable is
+ * written, so it costs no memory. Free slots are linked through the first
+ * word of their data page, zeroed when freed (on a thread's exit).
+ */
+#define SLOTS_PER_CHUNK 16
+
+struct tld_chunk {
+	struct tld_chunk *next;
+	void *base;
+};
+
+static struct tld_chunk *tld_chunks;
+static void *tld_free_slots;
+
+static size_t tld_slot_size(void)
+{
+	return 2 * tld_system_page();
+}
+
+/* A zeroed data page (its scratch page after it), or NULL; with tld_reg_lock held. */
+static struct tld_data_page *tld_slot_get(void)
+{
+	struct tld_chunk *c;
+	void *p = tld_free_slots;
+	char *base;
+
+	if (!p) {
+		c = malloc(sizeof(*c));
+		base = mmap(NULL, SLOTS_PER_CHUNK * tld_slot_size(), PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (!c || base == MAP_FAILED) {
+			free(c);
+			if (base != MAP_FAILED)
+				munmap(base, SLOTS_PER_CHUNK * tld_slot_size());
+			return NULL;
+		}
+		c->base = base;
+		c->next = tld_chunks;
+		tld_chunks = c;
+		for (int i = SLOTS_PER_CHUNK - 1; i >= 0; i--) {
+			p = base + i * tld_slot_size();
+			*(void **)p = tld_free_slots;
+			tld_free_slots = p;
+		}
+	}
+	tld_free_slots = *(void **)p;
+	*(void **)p = NULL;
+	return p;
+}
+
+/* With tld_reg_lock held; @page is no longer pinned. */
+static void tld_slot_put(struct tld_data_page *page)
+{
+	memset(page, 0, tld_system_page());
+	*(void **)page = tld_free_slots;
+	tld_free_slots = page;
+}
+
+/* Unmaps every chunk (tld_free()); with tld_reg_lock held. */
+static void tld_slots_release(void)
+{
+	while (tld_chunks) {
+		struct tld_chunk *c = tld_chunks;
+
+		tld_chunks = c->next;
+		munmap(c->base, SLOTS_PER_CHUNK * tld_slot_size());
+		free(c);
+	}
+	tld_free_slots = NULL;
+}
+
+size_t tld_scratch_offset(void)
+{
+	return tld_system_page() - TLD_DATA_START;
+}
 
 static void tld_reg_unlink(struct tld_thread *t)
 {
@@ -54,9 +139,8 @@ static void tld_thread_exit(void *arg)
 		tld_unpin_thread(map_fd, t->tid);
 	pthread_mutex_lock(&tld_reg_lock);
 	tld_reg_unlink(t);
+	tld_slot_put(t->page);
 	pthread_mutex_unlock(&tld_reg_lock);
-	free(t->page);
-	free(t);
 	tls_data = NULL;
 	tls_self = NULL;
 }
@@ -86,8 +170,7 @@ static void tld_fork_child(void)
 		if (t == tls_self)
 			continue;
 		tld_reg_unlink(t);
-		free(t->page);
-		free(t);
+		tld_slot_put(t->page);
 	}
 	pthread_mutex_unlock(&tld_reg_lock);
 	if (!tls_self || tls_gen != tld_gen)
@@ -95,7 +178,7 @@ static void tld_fork_child(void)
 	tls_self->tid = gettid();
 	map_fd = tld_map_fd_peek();
 	err = map_fd < 0 ? map_fd : tld_pin_thread(map_fd, tld_map_shape().rev, tls_self->tid, tls_self->page,
-						   tld_meta_get());
+						   tld_meta_get(), BPF_ANY);
 	if (err)
 		tld_pr("cannot pin the forked child's page: %s", strerror(-err));
 }
@@ -109,13 +192,16 @@ static void tld_init_once(void)
 /* Slow path of tld_thread_data(): allocate, pin and register this thread's page. */
 static void *tld_thread_init(void)
 {
-	struct tld_data_page *page = NULL;
+	struct tld_thread *t = &tls_rec;
+	struct tld_data_page *page;
 	struct tld_meta_page *meta;
-	struct tld_thread *t = NULL;
-	size_t sys = tld_system_page();
 	unsigned long gen;
 	int map_fd, err;
 
+	if (!tld_system_page()) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
 	pthread_once(&tld_once, tld_init_once);
 	gen = __atomic_load_n(&tld_gen, __ATOMIC_ACQUIRE);
 	meta = tld_meta_get();
@@ -124,38 +210,43 @@ static void *tld_thread_init(void)
 	map_fd = tld_map_fd();
 	if (map_fd < 0)
 		return NULL;
-	/* A whole system page: the data area starts at the page's TLD_DATA_START under both revisions. */
-	page = aligned_alloc(sys, sys);
-	t = malloc(sizeof(*t));
-	if (!page || !t) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	memset(page, 0, sys);
-	page->start = TLD_DATA_START;
-	t->page = page;
 	t->tid = gettid();
-	err = tld_pin_thread(map_fd, tld_map_shape().rev, t->tid, page, meta);
-	if (err)
-		goto fail;
-
+	/*
+	 * One critical section takes the page and registers the thread before the
+	 * pin: fork() and tld_free() then find it whether the pin is done or not,
+	 * and unpinning a thread not pinned yet is harmless.
+	 */
 	pthread_mutex_lock(&tld_reg_lock);
-	t->next = &tld_reg;
-	t->prev = tld_reg.prev;
-	tld_reg.prev->next = t;
-	tld_reg.prev = t;
+	page = tld_slot_get();
+	if (page) {
+		t->page = page;
+		t->next = &tld_reg;
+		t->prev = tld_reg.prev;
+		tld_reg.prev->next = t;
+		tld_reg.prev = t;
+	}
 	pthread_mutex_unlock(&tld_reg_lock);
+	if (!page) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* A whole system page: the data area starts at the page's TLD_DATA_START under both revisions. */
+	page->start = TLD_DATA_START;
+	err = tld_pin_thread(map_fd, tld_map_shape().rev, t->tid, page, meta, BPF_ANY);
+	if (err) {
+		pthread_mutex_lock(&tld_reg_lock);
+		tld_reg_unlink(t);
+		tld_slot_put(page);
+		pthread_mutex_unlock(&tld_reg_lock);
+		errno = -err;
+		return NULL;
+	}
 	pthread_setspecific(tld_exit_key, t);
 
 	tls_self = t;
 	tls_gen = gen;
 	tls_data = (char *)page + TLD_DATA_START;
 	return tls_data;
-fail:
-	free(page);
-	free(t);
-	errno = -err;
-	return NULL;
 }
 
 void *tld_thread_data(void)
@@ -199,10 +290,9 @@ void tld_free(void)
 		next = t->next;
 		if (map_fd >= 0)
 			tld_unpin_thread(map_fd, t->tid);
-		free(t->page);
-		free(t);
 	}
 	tld_reg.next = tld_reg.prev = &tld_reg;
+	tld_slots_release();
 	__atomic_add_fetch(&tld_gen, 1, __ATOMIC_ACQ_REL);
 	pthread_mutex_unlock(&tld_reg_lock);
 	tls_data = NULL;

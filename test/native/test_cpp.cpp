@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 // tld::variable<T> with an int and with a struct, read back by a BPF program.
 #include <pthread.h>
+#include <string.h>
+
+#include <vector>
 
 #include "tld.hpp"
 #include "tld_reader.h"
@@ -59,16 +62,26 @@ static void variables_of_int_and_struct_reach_bpf()
 	tld_test_bpf__destroy(skel);
 }
 
-static void variable_of_a_failed_key_stores_nothing()
+static void variable_of_a_failed_key_leaves_the_page_alone()
 {
 	static tld::variable<long> bad("");
+	std::vector<char> before(TLD_DATA_MAX);
+	char *data;
 
 	CHECK(!bad.ok(), "an empty name made a key");
 	CHECK_EQ(bad.error(), -EINVAL);
 	CHECK(bad.get() == nullptr, "a failed key has an address");
-	bad = 5; // must not write anywhere
 	CHECK_EQ(*v_int.get() = 9, 9);
+	data = static_cast<char *>(tld_thread_data());
+	CHECK(data != nullptr, "no data page");
+	memcpy(before.data(), data, before.size());
+	// Its stores go to the thread's scratch area, past the page: no value changes.
+	bad = 5;
+	bad = -1;
+	*bad += 2;
+	CHECK(memcmp(before.data(), data, before.size()) == 0, "a failed key's store changed the data page");
+	CHECK_EQ(*v_int, 9);
 }
 
 CTEST_MAIN(CTEST(variables_of_int_and_struct_reach_bpf),
-	   CTEST(variable_of_a_failed_key_stores_nothing))
+	   CTEST(variable_of_a_failed_key_leaves_the_page_alone))
