@@ -10,7 +10,7 @@ import { compileCommandsFlags } from '../client/compileCommands';
 import { CompileOptions, Diagnostic, vmlinuxDir } from '../client/compiler';
 import { TldError } from '../client/errors';
 import { cacheDir as defaultCacheDir } from '../client/paths';
-import { KernelInfo, ensureKernel, listCachedKernels } from './kernel';
+import type { KernelInfo } from './kernel';
 
 export interface BuildRequest {
   /** -I DIR, in order. */
@@ -96,10 +96,12 @@ async function givenKernel(kernel: string, cache: string): Promise<{ dir: string
     }
     if (/\.h$/.test(abs)) return { dir: folderOf(abs, cache), what: abs };
     // A bzImage or an ELF vmlinux: cached (and its vmlinux.h made) as tldctl vm kernel --kernel does.
+    const { ensureKernel } = await import('./kernel');
     const k = await ensureKernel({ cacheDir: cache, kernelPath: abs, onProgress: () => undefined });
     return { dir: path.dirname(k.vmlinuxH), what: `kernel ${k.version} (${abs})` };
   }
   if (kernel === os.release()) return { dir: vmlinuxDir(), what: `the running kernel ${kernel}` };
+  const { listCachedKernels } = await import('./kernel');
   const cached = listCachedKernels(cache);
   const k = cached.find((c) => c.version === kernel) ?? cached.find((c) => c.version.startsWith(kernel));
   if (!k) {
@@ -110,7 +112,8 @@ async function givenKernel(kernel: string, cache: string): Promise<{ dir: string
 }
 
 /** The newest cached sched_ext kernel, if any. */
-function cachedSchedExt(cache: string): KernelInfo | undefined {
+async function cachedSchedExt(cache: string): Promise<KernelInfo | undefined> {
+  const { listCachedKernels } = await import('./kernel');
   return listCachedKernels(cache).find((k) => k.hasSchedExt);
 }
 
@@ -146,7 +149,7 @@ export async function buildOptions(source: string, req: BuildRequest = {}): Prom
   } else if (fs.existsSync(abs)) {
     const line = schedExtUse(fs.readFileSync(abs, 'utf8'));
     if (line !== undefined && !hostHasSchedExt(req.hostBtf)) {
-      const k = cachedSchedExt(cache);
+      const k = await cachedSchedExt(cache);
       if (k) {
         dir = path.dirname(k.vmlinuxH);
         preflight.push(note(abs, line, `this file uses sched_ext and the running kernel (${os.release()}) has none: built against the vmlinux.h of the cached sched_ext kernel ${k.version} (--kernel picks another)`));

@@ -13,14 +13,18 @@
 // same kernel (no initramfs, so it panics at once and exits) succeeds; else TCG (`-accel tcg
 // -cpu max`). On some hosts KVM fails ("KVM internal error", or an MSR assertion): the probe
 // catches it, and a KVM boot that still fails that way is rerun under TCG. The result says
-// which was used and why. TLD_VM_ACCEL=kvm|tcg (or opts.accel) skips the choice.
+// which was used and why. The probe's verdict is kept for the host's boot (accelCache.ts,
+// <cacheDir>/vm-accel.json). TLD_VM_ACCEL=kvm|tcg (or opts.accel) skips the choice.
 //
 // On timeout qemu gets SIGTERM, then SIGKILL; bootGuest returns only after it has exited.
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { TldError } from '../client/errors';
+import { cacheDir } from '../client/paths';
+import { accelKey, readVerdict, writeVerdict } from './accelCache';
 import { findTool } from './exec';
 import { EXIT_MARK, INIT_STARTED } from './initramfs';
 
@@ -168,17 +172,28 @@ async function chooseAccel(qemu: string, bzImage: string, wanted: Accel | 'auto'
   }
   let p = probes.get(key);
   if (!p) {
-    p = probeKvm(qemu, bzImage, probeTimeoutMs);
+    p = keptOrProbed(qemu, bzImage, probeTimeoutMs);
     probes.set(key, p);
   }
   return p;
+}
+
+/** The verdict kept for this host boot and qemu (accelCache.ts), else a probe's, kept when decisive. */
+async function keptOrProbed(qemu: string, bzImage: string, probeTimeoutMs: number): Promise<AccelChoice> {
+  const file = path.join(cacheDir(), 'vm-accel.json');
+  const key = accelKey(qemu);
+  const kept = key ? readVerdict(file, key) : null;
+  if (kept) return { accel: kept.accel, reason: `${kept.reason}; probed at ${kept.at}, kept for this boot of the host` };
+  const probed = await probeKvm(qemu, bzImage, probeTimeoutMs);
+  if (key && probed.decisive) writeVerdict(file, key, probed);
+  return { accel: probed.accel, reason: probed.reason };
 }
 
 /**
  * Boots the kernel under KVM without an initramfs: it cannot mount a root, panics, and with
  * panic=-1 and -no-reboot qemu exits 0. Any KVM error, or no exit in time, means TCG.
  */
-async function probeKvm(qemu: string, bzImage: string, timeoutMs: number): Promise<AccelChoice> {
+async function probeKvm(qemu: string, bzImage: string, timeoutMs: number): Promise<AccelChoice & { decisive: boolean }> {
   const args = [
     ...commonArgs(256, 1),
     ...accelArgs('kvm'),
@@ -200,15 +215,15 @@ async function probeKvm(qemu: string, bzImage: string, timeoutMs: number): Promi
     (l, fromQemu) => fromQemu && KVM_FAILURE.test(l),
   );
   const kvmError = errors.find((l) => KVM_FAILURE.test(l));
-  if (kvmError) return { accel: 'tcg', reason: `KVM probe failed: ${kvmError.trim().slice(0, 160)}` };
-  if (r.timedOut) return { accel: 'tcg', reason: `KVM probe boot did not finish in ${timeoutMs} ms` };
+  if (kvmError) return { accel: 'tcg', reason: `KVM probe failed: ${kvmError.trim().slice(0, 160)}`, decisive: true };
+  if (r.timedOut) return { accel: 'tcg', reason: `KVM probe boot did not finish in ${timeoutMs} ms`, decisive: false };
   if (r.status !== 0) {
-    return { accel: 'tcg', reason: `KVM probe boot: qemu exited with ${r.status}${lines.length ? `: ${lines[lines.length - 1]!.slice(0, 160)}` : ''}` };
+    return { accel: 'tcg', reason: `KVM probe boot: qemu exited with ${r.status}${lines.length ? `: ${lines[lines.length - 1]!.slice(0, 160)}` : ''}`, decisive: false };
   }
   if (!lines.some((l) => /Kernel panic|VFS:|Linux version/.test(l))) {
-    return { accel: 'tcg', reason: 'KVM probe boot printed nothing from the kernel' };
+    return { accel: 'tcg', reason: 'KVM probe boot printed nothing from the kernel', decisive: false };
   }
-  return { accel: 'kvm', reason: `/dev/kvm works (probe boot in ${r.durationMs} ms)` };
+  return { accel: 'kvm', reason: `/dev/kvm works (probe boot in ${r.durationMs} ms)`, decisive: true };
 }
 
 // ---------------------------------------------------------------------------------------
