@@ -66,28 +66,58 @@ test('vm run --trace writes a Perfetto trace on the minimal kernel (tp_btf sched
   }
 });
 
-test("the guest inspector's Node starts on the minimal kernel: vm ps lists the guest's tld-demo", { skip, timeout: 400_000 }, async () => {
+interface Listed {
+  readonly pid: number;
+  readonly comm: string;
+  readonly threads: number;
+}
+
+/** Runs a guest with the inspector on the minimal kernel; @check gets tld-demo's pid and vm ps's rows. */
+async function withInspectedDemo(check: (demoPid: number, rows: Listed[]) => void): Promise<void> {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-minimal-inspect-'));
   const env = { ...vmEnv('minimal'), TLD_VM_RUN_DIR: runDir };
-  const run: ChildProcess = spawn(process.execPath, [tldctl, 'vm', 'run', '--inspect', '--scheduler', scxHints, '--seconds', '60', '--workload', 'tld-demo --threads 2 --seconds 300'], { env });
+  const run: ChildProcess = spawn(process.execPath, [tldctl, 'vm', 'run', '--inspect', '--scheduler', scxHints, '--seconds', '90', '--workload', 'tld-demo --threads 2 --seconds 300'], { env });
   let log = '';
   run.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   run.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   try {
     const deadline = Date.now() + 300_000;
-    let listed = '';
+    let rows: Listed[] | undefined;
+    let demoPid: number | undefined;
     while (Date.now() < deadline && run.exitCode === null) {
-      const r = spawnSync(process.execPath, [tldctl, 'vm', 'ps', '--json'], { encoding: 'utf8', env, timeout: 60_000 });
-      if (r.status === 0 && /tld-demo/.test(r.stdout)) {
-        listed = r.stdout;
-        break;
+      demoPid ??= Number(/\| tld-demo: pid (\d+),/.exec(log)?.[1]) || undefined;
+      if (demoPid !== undefined && /the guest's helper host is up/.test(log)) {
+        const r = spawnSync(process.execPath, [tldctl, 'vm', 'ps', '--json'], { encoding: 'utf8', env, timeout: 60_000 });
+        if (r.status === 0) {
+          const listed = JSON.parse(r.stdout) as Listed[];
+          if (listed.some((p) => p.pid === demoPid)) {
+            rows = listed;
+            break;
+          }
+        }
       }
       await new Promise((res) => setTimeout(res, 2000));
     }
-    assert.match(listed, /tld-demo/, `the guest's tld-demo was never listed:\n${log.slice(-3000)}`);
+    assert.ok(rows && demoPid !== undefined, `the guest's tld-demo was never listed:\n${log.split('\n').filter((l) => !/tld-scx-run: \d+ s:/.test(l)).slice(-30).join('\n')}`);
+    check(demoPid, rows);
   } finally {
     run.kill('SIGINT');
     await new Promise((res) => (run.exitCode !== null ? res(undefined) : run.once('close', res)));
     fs.rmSync(runDir, { recursive: true, force: true });
   }
+}
+
+test("the guest inspector's Node starts on the minimal kernel: vm ps lists the guest's tld-demo with its threads", { skip, timeout: 400_000 }, async () => {
+  await withInspectedDemo((pid, rows) => {
+    const demo = rows.find((p) => p.pid === pid)!;
+    assert.equal(demo.threads, 2, JSON.stringify(demo));
+  });
+});
+
+test("vm ps names the guest's tld-demo by its command on the minimal kernel", {
+  skip,
+  todo: "on the minimal kernel the helper's iterator reads tld-demo's command as \"stop-step\" (the guest's /proc says tld-demo; Debian's kernel is right): not found yet",
+  timeout: 400_000,
+}, async () => {
+  await withInspectedDemo((pid, rows) => assert.equal(rows.find((p) => p.pid === pid)!.comm, 'tld-demo'));
 });
