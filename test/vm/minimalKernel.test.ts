@@ -12,8 +12,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 
+import { TldError } from '../../extension/src/client/errors';
 import { GUEST_KERNEL_OPTIONS, describeMissing, missingOptions, parseKernelConfig } from '../../extension/src/vm/guestKernelConfig';
+import { configureKernel } from '../../extension/src/vm/kernelBuild';
 import { newestBuiltEntry } from '../../extension/src/vm/kernelCache';
+import { unpackedSource, upstreamRelease } from '../../extension/src/vm/kernelSource';
 import { repoRoot } from '../support/repo';
 import { VmJsonOutcome, guestConsole, tldctl, vmEnv, vmRun } from '../support/vm';
 
@@ -21,6 +24,24 @@ const CACHE = process.env.TLD_VM_CACHE || path.join(os.homedir(), '.cache', 'tld
 const built = newestBuiltEntry(path.join(CACHE, 'kernel'), '6.18');
 const skip = built ? false : `no minimal kernel is built in ${CACHE}/kernel: run \`node dist/tldctl.js vm kernel --build\` (tens of minutes, once) to run these tests`;
 const scxHints = path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c');
+const source = built?.record.source.kind === 'built' ? unpackedSource(path.join(CACHE, 'kernel-build'), upstreamRelease(built.record.source.debVersion)) : null;
+
+test("the configuration check names an option Kconfig dropped, and what needs it, on Debian's source", { skip: source ? false : skip || 'the kernel source of the minimal build is not in the cache', timeout: 300_000 }, async () => {
+  const obj = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-kconfig-'));
+  try {
+    // Without BTF in the fragment, Kconfig drops sched_ext, which depends on it.
+    const noBtf = GUEST_KERNEL_OPTIONS.filter((o) => o.name !== 'DEBUG_INFO_BTF');
+    await assert.rejects(configureKernel(source!.dir, obj, noBtf, () => undefined), (e: unknown) => {
+      assert.ok(e instanceof TldError);
+      assert.match(e.message, /^CONFIG_SCHED_CLASS_EXT=y \(not set\): sched_ext/m);
+      assert.match(e.message, /pahole/);
+      return true;
+    });
+    await configureKernel(source!.dir, obj, GUEST_KERNEL_OPTIONS, () => undefined);
+  } finally {
+    fs.rmSync(obj, { recursive: true, force: true });
+  }
+});
 
 test('the built kernel has every option of the minimal configuration, and tldctl vm kernel names it', { skip }, () => {
   const config = fs.readFileSync(path.join(built!.dir, 'config'), 'utf8');

@@ -17,8 +17,8 @@ import { SETUP_HINT, failure, findTool, lookupTool, run, tail } from './exec';
 import { mkdirp, rmrf, sha256, sha256File } from './files';
 import { inspectKernelImage } from './elf';
 import { acquireFolderLock } from './folderLock';
-import { GUEST_KERNEL_OPTIONS, configFragment, describeMissing, missingOptions, parseKernelConfig } from './guestKernelConfig';
-import { CacheRecord, commit, newestDebianEntry, safeName, toInfo } from './kernelCache';
+import { GUEST_KERNEL_OPTIONS, KernelOption, configFragment, describeMissing, missingOptions, parseKernelConfig } from './guestKernelConfig';
+import { CacheRecord, commit, newestBuiltEntry, newestDebianEntry, safeName, toInfo } from './kernelCache';
 import { KernelInfo, Progress } from './kernelInfo';
 import { fetchSource, parseSourceStanzas, pickSource, unpackedSource, upstreamRelease } from './kernelSource';
 import { checkVmlinux } from './vmlinux';
@@ -110,7 +110,7 @@ export async function buildMinimalKernel(opts: BuildKernelOptions): Promise<Buil
 
     const obj = path.join(buildRoot, 'obj', `linux-${source.release}`);
     mkdirp(obj);
-    await configure(source.dir, obj, onProgress);
+    await configureKernel(source.dir, obj, GUEST_KERNEL_OPTIONS, onProgress);
     const jobs = opts.jobs ?? Math.max(1, os.cpus().length);
     if (opts.signal?.aborted) throw cancelled(obj);
     const upToDate = await compile(source.dir, obj, jobs, onProgress, opts.signal);
@@ -119,6 +119,19 @@ export async function buildMinimalKernel(opts: BuildKernelOptions): Promise<Buil
     const version = rel.stdout.trim().split('\n').pop() ?? '';
     if (rel.code !== 0 || version === '') throw failure('make kernelrelease', rel);
 
+    // Nothing compiled and this very image is cached: done, without stripping and dumping again.
+    const imageSha256 = await sha256File(path.join(obj, 'arch', 'x86', 'boot', 'bzImage'));
+    const cached = newestBuiltEntry(kernelRoot, series);
+    if (upToDate && cached && cached.record.version === version && cached.record.imageSha256 === imageSha256) {
+      onProgress({ step: 'cache-hit', message: `kernel ${version} is up to date and cached in ${cached.dir}` });
+      return {
+        ...toInfo(cached.dir, cached.record, true),
+        buildSeconds: (Date.now() - started) / 1000,
+        upToDate,
+        bzImageBytes: fs.statSync(path.join(cached.dir, 'bzImage')).size,
+        vmlinuxBytes: fs.statSync(path.join(cached.dir, 'vmlinux')).size,
+      };
+    }
     const work = path.join(buildRoot, `.partial-${process.pid}`);
     rmrf(work);
     mkdirp(work);
@@ -138,7 +151,7 @@ export async function buildMinimalKernel(opts: BuildKernelOptions): Promise<Buil
         format: 1,
         version,
         source: { kind: 'built', package: 'linux', debVersion: source.debVersion, configSha256: sha256(Buffer.from(configFragment())) },
-        imageSha256: await sha256File(path.join(work, 'bzImage')),
+        imageSha256,
         bzImage: boots,
         ...checks,
         modules: false,
@@ -165,12 +178,15 @@ export async function buildMinimalKernel(opts: BuildKernelOptions): Promise<Buil
   }
 }
 
-/** allnoconfig, then the fragment, then olddefconfig; throws naming what did not stick. */
-async function configure(src: string, obj: string, onProgress: (p: Progress) => void): Promise<void> {
+/**
+ * allnoconfig, then the fragment of @options, then olddefconfig, in the build folder @obj;
+ * throws naming each option Kconfig did not keep (an unmet dependency), with what needs it.
+ */
+export async function configureKernel(src: string, obj: string, options: readonly KernelOption[], onProgress: (p: Progress) => void): Promise<void> {
   const make = findTool('make', 'build the kernel');
   const fragment = path.join(obj, 'tld-guest.config');
-  fs.writeFileSync(fragment, configFragment());
-  onProgress({ step: 'configure', message: `make allnoconfig + ${GUEST_KERNEL_OPTIONS.length} options (guestKernelConfig.ts)` });
+  fs.writeFileSync(fragment, configFragment(options));
+  onProgress({ step: 'configure', message: `make allnoconfig + ${options.length} options (guestKernelConfig.ts)` });
   const steps: [string, string[]][] = [
     [make, ['-s', '-C', src, `O=${obj}`, 'allnoconfig']],
     [path.join(src, 'scripts', 'kconfig', 'merge_config.sh'), ['-m', '-O', obj, path.join(obj, '.config'), fragment]],
@@ -180,7 +196,7 @@ async function configure(src: string, obj: string, onProgress: (p: Progress) => 
     const r = await run(file, args, { cwd: src, timeoutMs: 5 * 60_000, env: { ...process.env, LC_ALL: 'C' } });
     if (r.code !== 0) throw failure(`configuring the kernel (${path.basename(file)} ${args[args.length - 1]})`, r);
   }
-  const missing = missingOptions(parseKernelConfig(fs.readFileSync(path.join(obj, '.config'), 'utf8')), GUEST_KERNEL_OPTIONS);
+  const missing = missingOptions(parseKernelConfig(fs.readFileSync(path.join(obj, '.config'), 'utf8')), options);
   if (missing.length) {
     const btf = missing.some((m) => m.option.name === 'DEBUG_INFO_BTF' || m.option.name === 'SCHED_CLASS_EXT');
     throw new TldError(
