@@ -178,7 +178,9 @@ test('the VM view shows the cached kernel (or how to get one) and an idle guest'
     for (const k of kernels) {
       const row = rows.filter({ hasText: `Kernel ${k.version}` });
       await row.first().waitFor({ timeout: 30_000 });
-      assert.match(await row.first().innerText(), /sched_ext · BTF · cached/);
+      // Where it came from, then what it has: Debian's, the minimal build, or the user's file.
+      const origin = k.source.startsWith('built:') ? 'minimal build' : k.source.startsWith('debian:') ? 'Debian' : 'your file';
+      assert.match(await row.first().innerText(), new RegExp(`${origin} · sched_ext · BTF`));
     }
     assert.equal(await rows.filter({ hasText: 'No sched_ext kernel cached' }).count(), 0);
   } else {
