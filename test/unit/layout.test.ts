@@ -229,3 +229,15 @@ test('decodeRows gives every value decodeValue gives, for each integer size sign
     }
   }
 });
+
+test("a guest's process list and snapshot take names from its records, never from this machine's /proc for the same pid", () => {
+  const meta = metaPage(4096, [['a', 8]]);
+  // pid 1 is init on this machine: a guest's pid 1 is another process.
+  const stream = snapshotStream(1, 4096, LAYOUT_START_IN_PAGE, meta, [{ ...thread(1, 8, 8, [[0, 1n]]), comm: 'tld-demo' }, { ...thread(2, 8, 8, [[0, 2n]]), comm: 'worker' }]);
+  const here = (pid: number) => (pid === 1 ? 'init-here' : '');
+  assert.deepEqual(toProcessList(decodeRecords(stream), null).map((p) => [p.pid, p.comm]), [[1, 'tld-demo']]);
+  assert.deepEqual(toProcessList(decodeRecords(stream), here).map((p) => [p.pid, p.comm]), [[1, 'init-here']]);
+  const noLeader = snapshotStream(1, 4096, LAYOUT_START_IN_PAGE, meta, [{ ...thread(2, 8, 8, [[0, 2n]]), comm: 'worker' }]);
+  assert.equal(parseSnapshot(1, noLeader, null).comm, '');
+  assert.equal(parseSnapshot(1, noLeader, here).comm, 'init-here');
+});

@@ -11,7 +11,7 @@ import type { BuildOutcome } from './loader';
 import { defaultPinPath, programPinRoot } from './paths';
 import { HostReport, KeySpec, LoadedProgram, RawHelper } from './protocol';
 import { TraceEvent, decodeRecords, decodeTrace } from './records';
-import { KeyInfo, ProcessSnapshot, ProcessSummary, parseSnapshot, toProcessList } from './snapshot';
+import { KeyInfo, ProcComm, ProcessSnapshot, ProcessSummary, localComm, parseSnapshot, toProcessList } from './snapshot';
 import { ValueType, defaultType, encodeValue } from './values';
 import { procStatFields } from './procStat';
 
@@ -58,6 +58,11 @@ export class TldClient {
     return new TldClient(raw, pinPath, opts.onWritten);
   }
 
+  /** Names from this machine's /proc, except for a guest's processes (its pids name others here). */
+  private get procComm(): ProcComm {
+    return this.raw.transport === 'guest' ? null : localComm;
+  }
+
   get transport(): RawHelper['transport'] {
     return this.raw.transport;
   }
@@ -68,12 +73,12 @@ export class TldClient {
   }
 
   async processes(): Promise<ProcessSummary[]> {
-    return toProcessList(decodeRecords(await this.raw.list()));
+    return toProcessList(decodeRecords(await this.raw.list()), this.procComm);
   }
 
   async snapshot(pid: number): Promise<ProcessSnapshot> {
     checkId(pid, 'process');
-    const snap = parseSnapshot(pid, await this.raw.snapshot(pid));
+    const snap = parseSnapshot(pid, await this.raw.snapshot(pid), this.procComm);
     if (!snap.threads.some((t) => t.hasData) && snap.keys.length === 0) {
       // An exited process that is not reaped yet (a zombie) still lists its task, without data.
       // A guest's processes are not in this machine's /proc: its snapshot lists no task when gone.

@@ -209,7 +209,13 @@ export function parseMetadata(pid: number, page: Uint8Array, g: Geometry = GEOME
   return keys;
 }
 
-function readComm(pid: number): string {
+/**
+ * A process's command name from this machine's /proc, or ''. Only for processes of this
+ * machine: a guest's pids name other processes here (null where the records came from a guest).
+ */
+export type ProcComm = ((pid: number) => string) | null;
+
+export function localComm(pid: number): string {
   try {
     return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   } catch {
@@ -253,7 +259,7 @@ class CommReader {
  * every thread's values are checked to lie within its page, and a thread whose
  * `start` is wrong for the revision is refused (checkStart).
  */
-export function parseSnapshot(pid: number, raw: Uint8Array): ProcessSnapshot {
+export function parseSnapshot(pid: number, raw: Uint8Array, procComm: ProcComm = localComm): ProcessSnapshot {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const comms = new CommReader(raw, view);
   const threads: ThreadSnapshot[] = [];
@@ -301,7 +307,7 @@ export function parseSnapshot(pid: number, raw: Uint8Array): ProcessSnapshot {
       throw malformed(`unexpected record type ${type} in a snapshot`);
     }
   });
-  return { pid, comm: comm || readComm(pid), pageSize: g.pageSize, layout, keys, used, capacity: g.dataMax, threads, raw };
+  return { pid, comm: comm || (procComm?.(pid) ?? ''), pageSize: g.pageSize, layout, keys, used, capacity: g.dataMax, threads, raw };
 }
 
 /** How decodeRows reads a column: an integer read inline, or through the type's reader. */
@@ -386,8 +392,11 @@ export function decodeRows(snap: ProcessSnapshot, typeOf: (key: KeyInfo) => Valu
   return rows;
 }
 
-/** Processes from a list_tasks stream, by pid. */
-export function toProcessList(records: readonly HelperRecord[]): ProcessSummary[] {
+/**
+ * Processes from a list_tasks stream, by pid. The name is the process's (@procComm) where this
+ * machine can read it, else its leader's record, else one of its threads'.
+ */
+export function toProcessList(records: readonly HelperRecord[], procComm: ProcComm = localComm): ProcessSummary[] {
   const byPid = new Map<number, { comm: string; threads: number; keys: number; used: number; capacity: number }>();
   for (const r of records) {
     if (r.kind !== 'thread' || !(r.flags & THREAD_HAS_ENTRY)) continue;
@@ -401,5 +410,5 @@ export function toProcessList(records: readonly HelperRecord[]): ProcessSummary[
   }
   return [...byPid.entries()]
     .sort(([a], [b]) => a - b)
-    .map(([pid, p]) => ({ pid, comm: readComm(pid) || p.comm, threads: p.threads, keys: p.keys, used: p.used, capacity: p.capacity }));
+    .map(([pid, p]) => ({ pid, comm: procComm?.(pid) || p.comm, threads: p.threads, keys: p.keys, used: p.used, capacity: p.capacity }));
 }
