@@ -278,7 +278,7 @@ export const getKernel = (ctx: Ctx): Cmd => async () => {
 export const buildKernel = (ctx: Ctx): Cmd => async () => {
   if (ctx.kernelFetch !== undefined) throw new Error('a sched_ext kernel is being fetched or built already');
   const { buildMinimalKernel } = await import('./vm/kernelBuild');
-  ctx.setKernelFetch('starting the build');
+  ctx.setKernelFetch('starting', 'build');
   try {
     const built = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Building the minimal sched_ext kernel', cancellable: true },
@@ -296,7 +296,7 @@ export const buildKernel = (ctx: Ctx): Cmd => async () => {
             // withProgress adds increments: report the growth since the last report.
             progress.report({ message: p.message, ...(pct !== undefined && pct > lastPct ? { increment: pct - lastPct } : {}) });
             if (pct !== undefined && pct > lastPct) lastPct = pct;
-            ctx.setKernelFetch(p.message);
+            ctx.setKernelFetch(p.message, 'build');
           },
         });
       },

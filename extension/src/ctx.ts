@@ -222,6 +222,7 @@ export class Ctx implements vscode.Disposable {
   private running: GuestRun | undefined;
   private outcome: GuestOutcome | undefined;
   private fetching: string | undefined;
+  private work: 'download' | 'build' = 'download';
 
   /** The Run Scheduler in VM under way, if any. */
   get guest(): GuestRun | undefined {
@@ -238,8 +239,14 @@ export class Ctx implements vscode.Disposable {
     return this.fetching;
   }
 
-  setKernelFetch(message: string | undefined): void {
+  /** Whether the kernel work under way is a build (Build Minimal sched_ext Kernel) or a download. */
+  get kernelWork(): 'download' | 'build' {
+    return this.work;
+  }
+
+  setKernelFetch(message: string | undefined, work: 'download' | 'build' = 'download'): void {
     this.fetching = message;
+    this.work = work;
     this.vmChanged.fire();
   }
 

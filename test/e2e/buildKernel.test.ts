@@ -44,6 +44,8 @@ test('the VM view marks the minimal kernel, and Build Minimal sched_ext Kernel b
   const toasts = v.page.locator('.notifications-toasts');
   // Its progress names the steps (configure, make) while it runs...
   await toasts.filter({ hasText: /make allnoconfig|make -j\d+ bzImage|kernel .* up to date/ }).first().waitFor({ timeout: 300_000 });
+  // ...and the VM view says a build, not a download, is under way.
+  await rows.filter({ hasText: 'Building the minimal kernel' }).first().waitFor({ timeout: 60_000 });
   await v.shot('build-kernel-progress');
   // ...and it ends saying which kernel Run Scheduler in VM boots now.
   await toasts.filter({ hasText: `Minimal kernel ${built!.record.version} is ready` }).first().waitFor({ timeout: 540_000 });

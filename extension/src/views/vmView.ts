@@ -91,7 +91,7 @@ export class VmView implements vscode.TreeDataProvider<VmNode>, vscode.Disposabl
         return item;
       }
       case 'fetching': {
-        const item = new vscode.TreeItem('Getting a sched_ext kernel');
+        const item = new vscode.TreeItem(this.ctx.kernelWork === 'build' ? 'Building the minimal kernel' : 'Getting a sched_ext kernel');
         item.description = node.message;
         item.iconPath = new vscode.ThemeIcon('loading~spin');
         return item;
