@@ -440,6 +440,6 @@ export function inspectorFigures(hi: InspectorFigures): Figure[] {
     ratioFigure(`Hint Inspector bytes host to webview per refresh (median; ${hi.bytes.changed_cells_median} of ${hi.threads * hi.keys} cells changed: only what changed, so at most twice their share)`, hi.bytes.per_refresh_median, 'bytes',
       'the whole table as one snapshot message', hi.bytes.full_snapshot, Number(((2 * hi.bytes.changed_cells_median) / (hi.threads * hi.keys)).toFixed(4))),
     loop(hi.event_loop.in_process, 'in process (koffi on a worker thread)'),
-    loop(hi.event_loop.host, 'through the helper host (JSON lines, as for an ordinary user)'),
+    loop(hi.event_loop.host, 'through the helper host (framed JSON headers and raw bytes, as for an ordinary user)'),
   ];
 }
