@@ -7,7 +7,7 @@ import * as path from 'node:path';
 
 import { TldError } from '../client/errors';
 import { failure, findTool, run, tail } from './exec';
-import { formatBytes, mkdirp, safeReaddir, sha256File } from './files';
+import { folderBytes, formatBytes, mkdirp, safeReaddir, sha256File } from './files';
 import { Progress } from './kernelInfo';
 
 export const DEFAULT_SERIES = '6.18';
@@ -150,14 +150,7 @@ export async function download(apt: Apt, pkg: string, meta: PackageMeta, dir: st
   const total = meta.size;
   let lastDone = -1;
   const report = (): void => {
-    let done = 0;
-    for (const name of safeReaddir(dir)) {
-      try {
-        done += fs.statSync(path.join(dir, name)).size;
-      } catch {
-        // renamed under us
-      }
-    }
+    const done = folderBytes(dir);
     if (done !== lastDone) {
       lastDone = done;
       onProgress({ step: 'download', message: `${pkg}: ${formatBytes(done)} of ${formatBytes(total)}`, done, total });
@@ -263,14 +256,23 @@ export function compareReleases(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Debian control stanzas (apt-cache show): field maps; continuation lines are dropped. */
+/**
+ * Debian control stanzas (apt-cache show, showsrc): field maps. A continuation line (one that
+ * starts with a space) adds a line to its field, trimmed: "Checksums-Sha256" is then "\nSUM SIZE NAME...".
+ */
 export function parseControl(text: string): Record<string, string>[] {
   const out: Record<string, string>[] = [];
   for (const stanza of text.split(/\n\s*\n/)) {
     const rec: Record<string, string> = {};
+    let field: string | null = null;
     for (const line of stanza.split('\n')) {
       const m = /^([A-Za-z0-9-]+):\s?(.*)$/.exec(line);
-      if (m) rec[m[1]!] = m[2]!.trim();
+      if (m) {
+        field = m[1]!;
+        rec[field] = m[2]!.trim();
+      } else if (field !== null && /^\s/.test(line)) {
+        rec[field] += `\n${line.trim()}`;
+      }
     }
     if (Object.keys(rec).length) out.push(rec);
   }

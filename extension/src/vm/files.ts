@@ -1,6 +1,7 @@
 // Small file helpers of the VM runner's caches: folders, hashes, sizes for messages.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { TldError } from '../client/errors';
 
@@ -42,4 +43,17 @@ export function formatBytes(n: number): string {
   if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
   if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(0)} KiB`;
   return `${n} B`;
+}
+
+/** The bytes of the files in @d (not recursive), for a download's progress; files renamed meanwhile count 0. */
+export function folderBytes(d: string): number {
+  let done = 0;
+  for (const name of safeReaddir(d)) {
+    try {
+      done += fs.statSync(path.join(d, name)).size;
+    } catch {
+      // renamed under us
+    }
+  }
+  return done;
 }

@@ -132,19 +132,21 @@ function sourceName(s: Source): string {
   }
 }
 
-/** The newest kernel of `series` built by kernelBuild.ts, if any. */
-export function newestBuiltEntry(kernelRoot: string, series: string): CacheEntry | null {
+/** The newest kernel of `series` that came from @kind (Debian's package, or kernelBuild.ts), if any. */
+function newestEntry(kernelRoot: string, series: string, kind: 'debian' | 'built'): CacheEntry | null {
   const entries = cachedEntries(kernelRoot)
-    .filter((e) => e.record.source.kind === 'built' && e.record.version.startsWith(`${series}.`))
+    .filter((e) => e.record.source.kind === kind && e.record.version.startsWith(`${series}.`))
     .sort((a, b) => compareReleases(b.record.version, a.record.version));
   return entries[0] ?? null;
 }
 
+/** The newest kernel of `series` built by kernelBuild.ts, if any. */
+export function newestBuiltEntry(kernelRoot: string, series: string): CacheEntry | null {
+  return newestEntry(kernelRoot, series, 'built');
+}
+
 export function newestDebianEntry(kernelRoot: string, series: string): CacheEntry | null {
-  const entries = cachedEntries(kernelRoot)
-    .filter((e) => e.record.source.kind === 'debian' && e.record.version.startsWith(`${series}.`))
-    .sort((a, b) => compareReleases(b.record.version, a.record.version));
-  return entries[0] ?? null;
+  return newestEntry(kernelRoot, series, 'debian');
 }
 
 /** Writes the record and renames the finished folder into place; returns its path. */

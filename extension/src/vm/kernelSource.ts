@@ -6,9 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { TldError } from '../client/errors';
-import { Apt, SUITE, compareReleases } from './debianApt';
+import { Apt, SUITE, compareReleases, parseControl } from './debianApt';
 import { failure, findTool, run } from './exec';
-import { formatBytes, mkdirp, rmrf, safeReaddir } from './files';
+import { folderBytes, formatBytes, mkdirp, rmrf, safeReaddir } from './files';
 import { Progress } from './kernelInfo';
 
 /** One stanza of `apt-cache showsrc`: the fields a download needs. */
@@ -19,26 +19,13 @@ export interface SourceStanza {
   readonly files: readonly { readonly sha256: string; readonly size: number; readonly name: string }[];
 }
 
-/** `apt-cache showsrc` stanzas, with their multi-line Checksums-Sha256 field. */
+/** `apt-cache showsrc` stanzas, with the files of their multi-line Checksums-Sha256 field. */
 export function parseSourceStanzas(text: string): SourceStanza[] {
   const out: SourceStanza[] = [];
-  for (const block of text.split(/\n\s*\n/)) {
-    const fields = new Map<string, string>();
-    let current: string | null = null;
-    for (const line of block.split('\n')) {
-      const m = /^([A-Za-z0-9-]+):\s?(.*)$/.exec(line);
-      if (m) {
-        current = m[1]!;
-        fields.set(current, m[2]!.trim());
-      } else if (current !== null && /^\s/.test(line)) {
-        fields.set(current, `${fields.get(current) ?? ''}\n${line.trim()}`);
-      }
-    }
-    const pkg = fields.get('Package');
-    const version = fields.get('Version');
-    const directory = fields.get('Directory');
+  for (const fields of parseControl(text)) {
+    const { Package: pkg, Version: version, Directory: directory } = fields;
     if (!pkg || !version || !directory) continue;
-    const files = (fields.get('Checksums-Sha256') ?? '')
+    const files = (fields['Checksums-Sha256'] ?? '')
       .split('\n')
       .map((l) => /^([0-9a-f]{64})\s+(\d+)\s+(\S+)$/.exec(l.trim()))
       .filter((m): m is RegExpExecArray => m !== null)
@@ -99,14 +86,7 @@ export async function fetchSource(apt: Apt, buildRoot: string, stanza: SourceSta
   for (const f of safeReaddir(download)) if (f !== orig.name) rmrf(path.join(download, f));
   const target = path.join(download, orig.name);
   const timer = setInterval(() => {
-    let done = 0;
-    for (const f of safeReaddir(download)) {
-      try {
-        done += fs.statSync(path.join(download, f)).size;
-      } catch {
-        // renamed under us
-      }
-    }
+    const done = folderBytes(download);
     onProgress({ step: 'download', message: `${orig.name}: ${formatBytes(Math.min(done, orig.size))} of ${formatBytes(orig.size)}`, done: Math.min(done, orig.size), total: orig.size });
   }, 500);
   let r: Awaited<ReturnType<typeof run>>;
