@@ -95,3 +95,25 @@ test('a helper host without capabilities refuses to start with EPERM naming CAP_
   });
   assert.ok(await until(() => helperHosts(world.pinPath).length === 0, 5000), 'no helper host is left');
 });
+
+test('a helper host that stops reading its requests fails the next call with its exit, not an unhandled EPIPE', async () => {
+  // Stands in for a host that closed its end (sudo refusing after the hello, a host on its way
+  // out): it says hello in the real protocol, closes stdin, and exits a moment later.
+  const protocolJs = require.resolve('../../extension/src/client/protocol');
+  const script = `
+    const fs = require('node:fs');
+    const p = require(${JSON.stringify(protocolJs)});
+    for (const c of p.encodeReply({ hello: 'tld-helper-host', abi: p.ABI_VERSION, protocol: p.PROTOCOL_VERSION })) fs.writeSync(1, c);
+    fs.closeSync(0);
+    setTimeout(() => { process.stderr.write('gone on purpose'); process.exit(3); }, 1500);`;
+  const host = await TldClient.create({ pinPath: world.pinPath, transport: 'host', launcher: [process.execPath, '-e', script] });
+  try {
+    await assert.rejects(host.processes(), (e: unknown) => {
+      assert.ok(e instanceof TldError, String(e));
+      assert.match(e.message, /the helper host exited \(3\): gone on purpose/);
+      return true;
+    });
+  } finally {
+    host.dispose();
+  }
+});

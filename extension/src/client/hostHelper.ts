@@ -150,6 +150,10 @@ export class HostHelper implements RawHelper {
     const host = new HostHelper({ input: child.stdout!, output: child.stdin!, end: () => child.stdin?.end() }, 'host', upgrade);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    // A host that has stopped reading (sudo that refused, a host that exited) fails the next
+    // write with EPIPE; its exit follows and says why, with its stderr, so the write's error
+    // only must not go unhandled.
+    child.stdin?.on('error', () => undefined);
     await host.handshake((finish) => {
       child.on('error', (e: NodeJS.ErrnoException) =>
         finish(new TldError('EPERM', e.code === 'ENOENT' ? `${launcherUsed[0]} is not installed; ${PRIVILEGE_HELP}` : `${PRIVILEGE_HELP} (${e.message})`)),
