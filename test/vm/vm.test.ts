@@ -263,6 +263,8 @@ test('the sched_ext kernel boots in qemu; the guest reports its kernel, sched_ex
       'mount -t sysfs sysfs /sys',
       'echo "guest-kernel: $(uname -r)"',
       'if [ -d /sys/kernel/sched_ext ]; then echo "sched_ext: yes ($(cat /sys/kernel/sched_ext/state))"; else echo "sched_ext: no"; fi',
+      // No background kernel work the runner did not ask for (Debian's kernel starts DAMON's sampler).
+      'for p in /proc/[0-9]*; do case "$(cat $p/comm)" in kdamond*) echo "running: $(cat $p/comm)";; esac; done',
       'echo "TLD-VM-EXIT 0"',
       'poweroff -f',
       '',
@@ -278,6 +280,7 @@ test('the sched_ext kernel boots in qemu; the guest reports its kernel, sched_ex
   assert.ok(r.accelReason.length > 0);
   assert.ok(lines.includes(`guest-kernel: ${k.version}`), lines.join('\n'));
   assert.ok(lines.some((l) => l.startsWith('sched_ext: yes')), lines.join('\n'));
+  assert.deepEqual(lines.filter((l) => l.startsWith('running: ')), [], 'no kdamond in the guest');
   assert.ok(r.lastLines.includes('TLD-VM-EXIT 0'));
   assert.deepEqual(qemuProcessesWith(initramfs), []);
 });

@@ -5,7 +5,7 @@
 //   // r.exitCode: the N of the guest's last "TLD-VM-EXIT N" line (255 when it printed none)
 //
 // qemu runs as `qemu-system-x86_64 -nographic -nodefaults -serial stdio -no-reboot -kernel …
-// -initrd … -append "console=ttyS0 panic=-1 quiet"`; the guest's /init prints
+// -initrd … -append "console=ttyS0 panic=-1 quiet …"`; the guest's /init prints
 // `TLD-VM-EXIT <code>` and ends with `poweroff -f` (initramfs.ts's guestInit writes such an
 // /init). A kernel panic reboots, which -no-reboot turns into qemu's exit.
 //
@@ -41,7 +41,7 @@ export interface BootOptions {
   readonly timeoutMs: number;
   /** Each console line (serial output and qemu's own messages), without escape codes. */
   readonly onConsole: (line: string) => void;
-  /** More kernel command line, after "console=ttyS0 panic=-1 quiet". */
+  /** More kernel command line, after BASE_APPEND. */
   readonly append?: string;
   /** Force an accelerator; default: TLD_VM_ACCEL, else auto. */
   readonly accel?: Accel | 'auto';
@@ -93,7 +93,10 @@ export interface BootResult {
 export const LAST_LINES = 40;
 /** The exit code of a guest that printed no `TLD-VM-EXIT` line (it died before /init ended). */
 export const NO_EXIT_LINE = 255;
-const BASE_APPEND = 'console=ttyS0 panic=-1 quiet';
+// damon_stat: Debian's kernel starts DAMON's memory sampler (kdamond) at boot; a guest that
+// lives seconds has no use for it, and under TCG it costs CPU time the scheduler is judged on
+// (and was on the stack of a guest's panic). A kernel without DAMON ignores the dotted name.
+const BASE_APPEND = 'console=ttyS0 panic=-1 quiet damon_stat.enabled=N';
 const PROBE_TIMEOUT_MS = 20_000;
 const KVM_FAILURE = /KVM internal error|kvm_buf_set_msrs|failed to (initialize|set MSR)|kvm: .*(fail|error)|Could not access KVM/i;
 
