@@ -15,10 +15,16 @@ const extension = {
   name: 'extension',
   target: 'node',
   // The helper host is its own script: the extension starts it with sudo or pkexec. tldctl is
-  // one file too: Node then starts it without resolving and reading a hundred modules.
-  entry: { extension: './extension/src/extension.ts', helperHost: './extension/src/client/helperHost.ts', tldctl: './extension/src/cli/tldctl.ts' },
+  // one file too: Node then starts it without resolving and reading a hundred modules. The
+  // Hint Inspector's worker thread runs its own script.
+  entry: {
+    extension: './extension/src/extension.ts',
+    helperHost: './extension/src/client/helperHost.ts',
+    tldctl: './extension/src/cli/tldctl.ts',
+    feedWorker: './extension/src/inspector/feedWorker.ts',
+  },
   output: { path: path.resolve(__dirname, 'dist'), filename: '[name].js', libraryTarget: 'commonjs2' },
-  // __dirname is the bundle's folder, where helperHost.js lies beside extension.js.
+  // __dirname is the bundle's folder, where helperHost.js and feedWorker.js lie beside extension.js.
   node: { __dirname: false, __filename: false },
   // vscode is given by the host; koffi loads its own native binary at run time.
   externals: { vscode: 'commonjs vscode', koffi: 'commonjs koffi' },

@@ -1,6 +1,7 @@
 // Benchmark: the Hint Inspector's webview on 10,000 threads x 16 keys refreshed at 10 Hz.
 // A real libtld process (the test fixture, two values of every thread changing each second),
-// the host's real refresh in Node (TldClient.snapshot, then InspectorFeed as the panel uses it)
+// the host's real refresh in Node (the helper's records, then the panel's FeedThread: decoded and
+// diffed on its worker thread, as the panel does it)
 // and the real bundle dist/webview.js in the panel's page in Chromium, its messages delivered
 // by window.postMessage as VS Code delivers them. Frame times come from requestAnimationFrame
 // in the page: while messages stream, beside the same page idle in the same run, with the
@@ -18,7 +19,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Browser, Page } from '../test/e2e/node_modules/playwright-core';
 
 import { TldClient } from '../extension/src/client/client';
-import { InspectorFeed } from '../extension/src/inspector/feed';
+import { FeedThread } from '../extension/src/inspector/feedThread';
 import { inspectorHtml } from '../extension/src/inspector/page';
 import { HostToWebview, parseWebviewMessage } from '../webview/src/messages';
 import { VIEWPORT, launchChromium } from '../test/support/chromium';
@@ -234,15 +235,15 @@ async function servePage(pid: number): Promise<{ server: http.Server; url: strin
 }
 
 /**
- * The panel's refresh (snapshot, the feed's diff, each message serialised as postMessage does)
+ * The panel's refresh (the helper's records, the diff on the feed's worker, each message
+ * serialised as postMessage does)
  * at @intervalMs for @seconds, alone in this process: how late its event loop ran meanwhile.
  */
 async function eventLoopDelay(client: TldClient, pid: number, intervalMs: number, seconds: number): Promise<EventLoopFigures> {
-  const feed = new InspectorFeed();
-  const types = new Map();
+  const feed = new FeedThread(async () => new Map());
   const status = { paused: false, intervalMs };
   const refresh = async () => {
-    for (const m of feed.next(await client.snapshot(pid), types, status)) JSON.stringify(m);
+    for (const m of (await feed.next(pid, await client.snapshotRecords(pid), false, status)).messages) JSON.stringify(m);
   };
   // The first refresh sends every value: a panel's opening, not its steady state.
   await refresh();
@@ -258,6 +259,7 @@ async function eventLoopDelay(client: TldClient, pid: number, intervalMs: number
     await sleep(Math.max(0, start + n * intervalMs - performance.now()));
   }
   h.disable();
+  feed.dispose();
   const ms = (ns: number) => round(ns / 1e6, 2);
   return { refreshes: times.length, delay_ms_p50: ms(h.percentile(50)), delay_ms_p99: ms(h.percentile(99)), delay_ms_max: ms(h.max), refresh_ms: round(median(times), 2) };
 }
@@ -268,6 +270,7 @@ export async function runInspectorBench(quick: boolean): Promise<InspectorFigure
   let browser: Browser | undefined;
   let server: http.Server | undefined;
   let streaming = false;
+  const feeds: FeedThread[] = [];
   let stop = false;
   try {
     process.stderr.write(`bench: Hint Inspector webview on ${THREADS} threads x ${KEYS} keys at ${1000 / INTERVAL_MS} Hz ...\n`);
@@ -285,8 +288,8 @@ export async function runInspectorBench(quick: boolean): Promise<InspectorFigure
       host.dispose();
     }
 
-    const feed = new InspectorFeed();
-    const types = new Map();
+    const feed = new FeedThread(async () => new Map());
+    feeds.push(feed);
     const status = { paused: false, intervalMs: INTERVAL_MS };
 
     const served = await servePage(pid);
@@ -308,8 +311,7 @@ export async function runInspectorBench(quick: boolean): Promise<InspectorFigure
     };
     const refresh = async (): Promise<void> => {
       const t0 = performance.now();
-      const snap = await client.snapshot(pid);
-      const messages = feed.next(snap, types, status);
+      const { messages } = await feed.next(pid, await client.snapshotRecords(pid), false, status);
       hostMs.push(performance.now() - t0);
       let bytes = 0;
       let cells = 0;
@@ -406,6 +408,7 @@ export async function runInspectorBench(quick: boolean): Promise<InspectorFigure
     };
   } finally {
     stop = true;
+    for (const f of feeds) f.dispose();
     await browser?.close();
     server?.close();
     await world.dispose();
@@ -439,7 +442,7 @@ export function inspectorFigures(hi: InspectorFigures): Figure[] {
     }),
     ratioFigure(`Hint Inspector bytes host to webview per refresh (median; ${hi.bytes.changed_cells_median} of ${hi.threads * hi.keys} cells changed: only what changed, so at most twice their share)`, hi.bytes.per_refresh_median, 'bytes',
       'the whole table as one snapshot message', hi.bytes.full_snapshot, Number(((2 * hi.bytes.changed_cells_median) / (hi.threads * hi.keys)).toFixed(4))),
-    loop(hi.event_loop.in_process, 'in process (koffi on a worker thread)'),
-    loop(hi.event_loop.host, 'through the helper host (framed JSON headers and raw bytes, as for an ordinary user)'),
+    loop(hi.event_loop.in_process, "in process (the helper's call on koffi's worker, decoding and diffing on the panel's worker thread)"),
+    loop(hi.event_loop.host, "through the helper host (framed JSON headers and raw bytes, as for an ordinary user; decoding and diffing on the panel's worker thread)"),
   ];
 }

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { TldClient } from './client/client';
 import { TldError } from './client/errors';
 import { defaultPinPath } from './client/paths';
-import { ProcessSnapshot } from './client/snapshot';
+import { KeyInfo } from './client/snapshot';
 import { ValueType, parseTypes } from './client/values';
 import { binaryKeyTypes, processBinaries } from './analysis/debugTypes';
 import { GuestLoader, GuestOutcome, GuestRun } from './guest';
@@ -133,7 +133,7 @@ export class Ctx implements vscode.Disposable {
    * The types of @snap's keys: found without configuration in the debug information of the
    * process and of the workspace's BPF objects that read them, under tldStudio.keyTypes (which wins).
    */
-  async keyTypes(snap: ProcessSnapshot, vm?: number): Promise<Map<string, ValueType>> {
+  async keyTypes(snap: { readonly pid: number; readonly keys: readonly KeyInfo[] }, vm?: number): Promise<Map<string, ValueType>> {
     const keys = JSON.stringify(snap.keys.map((k) => [k.name, k.size]));
     // A guest's pid names another process here: its binary is not read, only the workspace's objects.
     const slot = vm === undefined ? snap.pid : `vm${vm}:${snap.pid}`;

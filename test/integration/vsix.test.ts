@@ -21,7 +21,7 @@ const unpacked = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-vsix-'));
 after(() => fs.rmSync(unpacked, { recursive: true, force: true }));
 
 test('the package lists its bundles and koffi\'s linux-x64 binary, and no source map, C++ source, doc or musl binary', () => {
-  for (const f of ['dist/extension.js', 'dist/helperHost.js', 'dist/webview.js', 'native/build/libtldhelper.so', 'node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node']) {
+  for (const f of ['dist/extension.js', 'dist/helperHost.js', 'dist/feedWorker.js', 'dist/webview.js', 'native/build/libtldhelper.so', 'node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node']) {
     assert.ok(files.includes(f), `${f} is missing from the package`);
   }
   const unwanted = files.filter((f) => /\.map$|\.(cc|hh|h|inc|S|asm)$|\/doc\/|\/vendor\/|musl|CMakeLists|CHANGELOG/.test(f) && f.startsWith('node_modules/'));

@@ -1,7 +1,5 @@
 // The typed client every TLD Studio view and tldctl use: picks the transport, decodes
 // records into snapshots, and turns user input into checked helper calls.
-import * as fs from 'node:fs';
-
 import { TldError } from './errors';
 import { printable } from './printable';
 import type { Launcher } from './hostHelper';
@@ -11,9 +9,8 @@ import type { BuildOutcome } from './loader';
 import { defaultPinPath, programPinRoot } from './paths';
 import { HostReport, KeySpec, LoadedProgram, RawHelper } from './protocol';
 import { TraceEvent, decodeRecords, decodeTrace } from './records';
-import { KeyInfo, ProcComm, ProcessSnapshot, ProcessSummary, localComm, parseSnapshot, toProcessList } from './snapshot';
+import { KeyInfo, ProcComm, ProcessSnapshot, ProcessSummary, checkedSnapshot, localComm, toProcessList } from './snapshot';
 import { ValueType, defaultType, encodeValue } from './values';
-import { procStatFields } from './procStat';
 
 export interface ClientOptions {
   readonly pinPath?: string;
@@ -77,15 +74,16 @@ export class TldClient {
   }
 
   async snapshot(pid: number): Promise<ProcessSnapshot> {
+    return checkedSnapshot(pid, await this.snapshotRecords(pid), this.raw.transport === 'guest');
+  }
+
+  /**
+   * The helper's records of @pid's snapshot, undecoded: for a reader that decodes them
+   * elsewhere (the Hint Inspector, on its worker) with checkedSnapshot().
+   */
+  async snapshotRecords(pid: number): Promise<Uint8Array> {
     checkId(pid, 'process');
-    const snap = parseSnapshot(pid, await this.raw.snapshot(pid), this.procComm);
-    if (!snap.threads.some((t) => t.hasData) && snap.keys.length === 0) {
-      // An exited process that is not reaped yet (a zombie) still lists its task, without data.
-      // A guest's processes are not in this machine's /proc: its snapshot lists no task when gone.
-      if (this.raw.transport === 'guest' ? snap.threads.length === 0 : !hasLiveThread(pid)) throw new TldError('ESRCH', `process ${pid} exited`);
-      throw new TldError('ENOENT', `process ${pid} (${printable(snap.comm) || '?'}) has no task local data`);
-    }
-    return snap;
+    return this.raw.snapshot(pid);
   }
 
   /** The key named @name in @snap; ENOENT listing the keys there are. */
@@ -185,20 +183,3 @@ function checkId(id: number, what: 'process' | 'thread'): void {
   if (id > PID_MAX_LIMIT) throw new TldError('ESRCH', `${what} ${id} does not exist`);
 }
 
-/** Whether a thread of @pid has not exited: false for a zombie and for a process that is gone. */
-function hasLiveThread(pid: number): boolean {
-  let tids: string[];
-  try {
-    tids = fs.readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return false;
-  }
-  return tids.some((tid) => {
-    try {
-      const state = procStatFields(pid, Number(tid))[0];
-      return state !== 'Z' && state !== 'X';
-    } catch {
-      return false; // exited meanwhile
-    }
-  });
-}

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 
 import { TldError } from './errors';
 import { printable } from './printable';
+import { procStatFields } from './procStat';
 import { Value, ValueReader, ValueType, readerFor } from './values';
 import {
   DATA_START,
@@ -221,6 +222,40 @@ export function localComm(pid: number): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * @raw's snapshot of @pid, as TldClient.snapshot() gives it: a process with neither keys nor
+ * data is refused, ESRCH when it exited and ENOENT when it never used task local data.
+ * @guest: the records came from a VM's guest, whose pids name other processes here.
+ */
+export function checkedSnapshot(pid: number, raw: Uint8Array, guest: boolean): ProcessSnapshot {
+  const snap = parseSnapshot(pid, raw, guest ? null : localComm);
+  if (!snap.threads.some((t) => t.hasData) && snap.keys.length === 0) {
+    // An exited process that is not reaped yet (a zombie) still lists its task, without data.
+    // A guest's processes are not in this machine's /proc: its snapshot lists no task when gone.
+    if (guest ? snap.threads.length === 0 : !hasLiveThread(pid)) throw new TldError('ESRCH', `process ${pid} exited`);
+    throw new TldError('ENOENT', `process ${pid} (${printable(snap.comm) || '?'}) has no task local data`);
+  }
+  return snap;
+}
+
+/** Whether a thread of @pid has not exited: false for a zombie and for a process that is gone. */
+function hasLiveThread(pid: number): boolean {
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return false;
+  }
+  return tids.some((tid) => {
+    try {
+      const state = procStatFields(pid, Number(tid))[0];
+      return state !== 'Z' && state !== 'X';
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
 }
 
 /** The used length of a key table: where the last value ends. */

@@ -10,7 +10,7 @@ import { parseTypes, toJson } from '../client/values';
 import { Ctx } from '../ctx';
 import { exportFileName, toCsv } from '../../../webview/src/tableModel';
 import { HostToWebview, RowView, parseWebviewMessage } from '../../../webview/src/messages';
-import { InspectorFeed } from './feed';
+import { FeedThread } from './feedThread';
 import { exportTrace } from './traceExport';
 import { inspectorHtml } from './page';
 
@@ -22,7 +22,9 @@ export class HintInspector {
   private readonly disposables: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
   private paused = false;
-  private readonly feed = new InspectorFeed();
+  private readonly feed: FeedThread;
+  /** The webview has a table: a refresh while paused leaves it as the user froze it. */
+  private shown = false;
   private busy = false;
   /** The process ended: nothing polls, pauses or writes any more. */
   private exited = false;
@@ -54,6 +56,7 @@ export class HintInspector {
     private readonly key: string,
     private readonly vm: number | undefined,
   ) {
+    this.feed = new FeedThread((target) => ctx.keyTypes(target, vm));
     panel.webview.html = this.html();
     panel.onDidDispose(() => this.dispose(), null, this.disposables);
     panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw), null, this.disposables);
@@ -74,9 +77,10 @@ export class HintInspector {
       case 'ready':
         // A webview that starts again after the exit shows the last values, and says so.
         if (this.exited) {
-          this.resendExited();
+          void this.resendExited();
           break;
         }
+        this.shown = false;
         this.feed.restart();
         this.schedule(0);
         break;
@@ -122,12 +126,15 @@ export class HintInspector {
     this.busy = true;
     try {
       const client = await this.client();
-      const snap = await client.snapshot(this.pid);
-      this.comm = snap.comm;
-      // Paused while this refresh was under way: the table stays as the user froze it.
-      if (this.paused && !force && this.feed.view) return;
+      const records = await client.snapshotRecords(this.pid);
+      // Paused while this refresh was under way: the table stays as the user froze it (and the
+      // feed is not told, so its next diff is against what the webview shows).
+      if (this.paused && !force && this.shown) return;
       const status = { paused: this.paused, intervalMs: this.ctx.settings.refreshMs };
-      for (const m of this.feed.next(snap, await this.ctx.keyTypes(snap, this.vm), status)) this.post(m);
+      const { comm, messages } = await this.feed.next(this.pid, records, client.transport === 'guest', status);
+      this.comm = comm;
+      for (const m of messages) this.post(m);
+      this.shown = true;
       if (!this.paused) this.schedule(this.ctx.settings.refreshMs);
     } catch (e) {
       if (e instanceof TldError && e.code === 'ESRCH') {
@@ -159,7 +166,7 @@ export class HintInspector {
   }
 
   private async export(format: 'json' | 'csv'): Promise<void> {
-    const last = this.feed.view;
+    const last = await this.feed.view();
     if (!last) return;
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(os.homedir());
     const defaultUri = vscode.Uri.joinPath(folder, exportFileName(this.comm, this.pid, format, new Date()));
@@ -186,8 +193,8 @@ export class HintInspector {
   }
 
   /** The last table again, then the exit: for a webview that reloaded after the process ended. */
-  private resendExited(): void {
-    const view = this.feed.view;
+  private async resendExited(): Promise<void> {
+    const view = await this.feed.view().catch(() => undefined);
     if (view) {
       this.post({ type: 'snapshot', pid: this.pid, comm: this.comm, keys: view.keys, columns: view.columns, layout: view.layout, rows: view.rows, threads: view.rows.length });
     }
@@ -210,6 +217,7 @@ export class HintInspector {
     HintInspector.panels.delete(this.key);
     if (this.timer) clearTimeout(this.timer);
     this.ctx.setInspected(undefined);
+    this.feed.dispose();
     this.panel.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
