@@ -126,6 +126,22 @@ test('tldctl vm run takes one way to run: a scheduler, the default one or a comm
   assert.match(r.stderr, /vm run takes one of --scheduler, --default-scheduler and --cmd/);
 });
 
+test("a scheduler that does not compile fails the run with clang's error at its line: the guest that booted meanwhile is stopped unseen, and no qemu is left", { timeout: 300_000 }, () => {
+  const dir = fs.mkdtempSync('/tmp/tld-vm-nocompile-');
+  try {
+    const source = path.join(dir, 'broken.bpf.c');
+    fs.writeFileSync(source, '#include "vmlinux.h"\n\nint broken = ;\n');
+    const r = vmRun(['--scheduler', source, '--seconds', '2']);
+    const out = r.stdout + r.stderr;
+    assert.equal(r.status, 1, out.slice(-3000));
+    assert.match(out, /broken\.bpf\.c:3:\d+: error: expected expression/);
+    assert.doesNotMatch(out, /^\| |booting /m, 'nothing of the guest is shown');
+    assert.equal(spawnSync('pgrep', ['-f', 'qemu-system-x86_64.*tld-vm-run']).status, 1, 'a qemu of this run is still running');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a guest that panics ends the run with a clear message, and no qemu is left', { timeout: 300_000 }, () => {
   const r = vmRun(['--default-scheduler', '--seconds', '2', '--workload', 'echo c > /proc/sysrq-trigger']);
   assert.equal(r.status, 1, r.stdout.slice(-3000));

@@ -258,7 +258,8 @@ function writeFrame(s: net.Socket, chunks: readonly Uint8Array[]): void {
   s.uncork();
 }
 
-function listen(server: net.Server, socket: string): Promise<void> {
+/** Listens on the Unix socket @socket; EIO naming it when it cannot. */
+export function listen(server: net.Server, socket: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (e) => reject(new TldError('EIO', `cannot listen on ${socket}: ${e.message}`)));
     server.listen(socket, () => resolve());

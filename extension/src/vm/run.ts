@@ -15,12 +15,13 @@ import { buildInitramfs, guestInit } from './initramfs';
 import { COMMAND_SCRIPT, JUDGE_SCRIPT, judgeCommand, judgeScript, parseJudge } from './judge';
 import { KernelInfo } from './kernel';
 import { describeKernel } from './kernelInfo';
-import { BootResult, NO_EXIT_LINE, StartedShares, bootGuest } from './qemu';
+import { BootResult, NO_EXIT_LINE, SerialPort, StartedShares, bootGuest } from './qemu';
 import { SchedulerBuildOptions, buildScheduler } from './scheduler';
 import { SchedulerOutcome, schedulerOutcome } from './schedulerStats';
 import { Virtiofsd, startVirtiofsd } from './virtiofs';
 import { GUEST_HELPER_PORT, guestHelperCommand, helperOverlay } from './guestHelper';
 import { GuestRelay } from './guestRelay';
+import { ObjectPort, receiveObjectCommand } from './objectPort';
 
 export { NO_EXIT_LINE };
 
@@ -129,14 +130,57 @@ export async function runScheduler(opts: RunOptions): Promise<RunResult> {
   if (!fs.existsSync(loader)) throw new TldError('ENOENT', `${loader} is missing: build it with \`make -C native\` (or npm run build)`);
   return inWorkDir(async (work) => {
     opts.onStep?.(`building ${path.basename(bpf)} for ${opts.kernel.version}`);
-    const build = await buildScheduler(bpf, path.dirname(opts.kernel.vmlinuxH), work, opts.build);
-    if (!build.ok) return { diagnostics: build.diagnostics, exitCode: 1, outcome: {} };
-    const guestObject = `/etc/${path.basename(build.object)}`;
-    const run = await boot(opts, work, [loader, ...opts.binaries], [{ src: build.object, dest: guestObject }],
-      `${LOADER} --seconds ${opts.seconds}${loaderSets(opts.sets ?? [])} ${guestObject} -- sh ${WORKLOAD_SCRIPT}`);
-    const diagnostics = run.boot.exitCode === 1 ? guestVerifierDiagnostics(run.lines, bpf, build.object) : [];
-    return { diagnostics: [...build.diagnostics, ...diagnostics], boot: run.boot, exitCode: run.exitCode, outcome: schedulerOutcome(run.lines) };
+    // The guest boots while clang compiles, and gets the object over a port when it is built.
+    // What the boot says waits for the build: a compile error ends the boot unseen.
+    const guestObject = `/etc/${path.basename(bpf).replace(/\.bpf\.c$/, '.bpf.o')}`;
+    const port = await ObjectPort.listen(work);
+    const stop = new AbortController();
+    const held = new HeldOutput(opts);
+    try {
+      const booting = boot({ ...opts, ...held.opts, signal: opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal }, work, [loader, ...opts.binaries], [], [
+        receiveObjectCommand(guestObject),
+        `${LOADER} --seconds ${opts.seconds}${loaderSets(opts.sets ?? [])} ${guestObject} -- sh ${WORKLOAD_SCRIPT}`,
+      ], undefined, [], [port.port]);
+      booting.catch(() => undefined); // awaited once the build is done
+      const build = await buildScheduler(bpf, path.dirname(opts.kernel.vmlinuxH), work, opts.build).catch((e: unknown) => {
+        stop.abort();
+        throw e;
+      });
+      if (!build.ok) {
+        stop.abort();
+        await booting.catch(() => undefined);
+        return { diagnostics: build.diagnostics, exitCode: 1, outcome: {} };
+      }
+      port.send(fs.readFileSync(build.object));
+      held.release();
+      const run = await booting;
+      const diagnostics = run.boot.exitCode === 1 ? guestVerifierDiagnostics(run.lines, bpf, build.object) : [];
+      return { diagnostics: [...build.diagnostics, ...diagnostics], boot: run.boot, exitCode: run.exitCode, outcome: schedulerOutcome(run.lines) };
+    } finally {
+      stop.abort();
+      port.close();
+    }
   });
+}
+
+/** A run's steps and console, held back until release() (and dropped when never released). */
+class HeldOutput {
+  private held: (() => void)[] | undefined = [];
+  readonly opts: Pick<WorkloadOptions, 'onConsole' | 'onStep'>;
+
+  constructor(to: Pick<WorkloadOptions, 'onConsole' | 'onStep'>) {
+    const hold = (f: () => void) => (this.held ? this.held.push(f) : f());
+    this.opts = {
+      onConsole: (line) => hold(() => to.onConsole(line)),
+      ...(to.onStep ? { onStep: (m: string) => hold(() => to.onStep!(m)) } : {}),
+    };
+  }
+
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const f of held) f();
+  }
 }
 
 /** A setting for tld-scx-run's --set: NAME=VALUE, a C identifier and a value without spaces or quotes. */
@@ -354,7 +398,7 @@ async function inWorkDir<T>(f: (work: string) => Promise<T>): Promise<T> {
 }
 
 async function boot(opts: WorkloadOptions, work: string, binaries: readonly string[], files: readonly { src: string; dest: string }[], command: string | readonly string[],
-  startShares?: () => Promise<StartedShares>, librariesOf: readonly string[] = []): Promise<{ boot: BootResult; lines: string[]; exitCode: number }> {
+  startShares?: () => Promise<StartedShares>, librariesOf: readonly string[] = [], ports: readonly SerialPort[] = []): Promise<{ boot: BootResult; lines: string[]; exitCode: number }> {
   const script = path.join(work, 'workload.sh');
   fs.writeFileSync(script, `${opts.workload}\n`);
   const initrd = path.join(work, 'initrd.cpio');
@@ -373,17 +417,17 @@ async function boot(opts: WorkloadOptions, work: string, binaries: readonly stri
   const lines: string[] = [];
   const relay = overlay ? await GuestRelay.start(work, (l) => opts.onConsole(`[tld-vm] ${l}`)) : undefined;
   try {
-    return await bootWith(opts, initrd, lines, startShares, relay);
+    return await bootWith(opts, initrd, lines, startShares, [...(relay ? [{ name: GUEST_HELPER_PORT, socket: relay.qemuSocket }] : []), ...ports]);
   } finally {
     relay?.close();
   }
 }
 
 async function bootWith(opts: WorkloadOptions, initrd: string, lines: string[], startShares: (() => Promise<StartedShares>) | undefined,
-  relay: GuestRelay | undefined): Promise<{ boot: BootResult; lines: string[]; exitCode: number }> {
+  serialPorts: readonly SerialPort[]): Promise<{ boot: BootResult; lines: string[]; exitCode: number }> {
   opts.onStep?.(`booting ${describeKernel(opts.kernel)} (the console follows)`);
   const b = await bootGuest({
-    ...(relay ? { serialPorts: [{ name: GUEST_HELPER_PORT, socket: relay.qemuSocket }] } : {}),
+    ...(serialPorts.length ? { serialPorts } : {}),
     bzImage: opts.kernel.bzImage,
     initramfs: initrd,
     timeoutMs: opts.timeoutMs,
