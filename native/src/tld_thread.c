@@ -44,8 +44,10 @@ static __thread struct tld_thread tls_rec;
  * thread's first use takes anyway: no malloc and no memset on that path. A
  * slot is a data page and, after it, a scratch page nothing reads
  * (tld_scratch_offset()), never touched unless a failed tld::variable is
- * written, so it costs no memory. Free slots are linked through the first
- * word of their data page, zeroed when freed (on a thread's exit).
+ * written, so it costs no memory. Free slots are kept on a stack beside the
+ * pages, never in them: a reader that took a page from the map just before
+ * its thread exited may still copy it, and must find it a page, start and
+ * all, whose values are the thread's or zero.
  */
 #define SLOTS_PER_CHUNK 16
 
@@ -55,50 +57,47 @@ struct tld_chunk {
 };
 
 static struct tld_chunk *tld_chunks;
-static void *tld_free_slots;
-
-static size_t tld_slot_size(void)
-{
-	return 2 * tld_system_page();
-}
+static struct tld_data_page **tld_free_slots;
+/* Free slots, and room for every slot there is (SLOTS_PER_CHUNK per chunk). */
+static size_t tld_free_count, tld_free_room;
 
 /* A zeroed data page (its scratch page after it), or NULL; with tld_reg_lock held. */
 static struct tld_data_page *tld_slot_get(void)
 {
-	struct tld_chunk *c;
-	void *p = tld_free_slots;
-	char *base;
+	if (!tld_free_count) {
+		struct tld_data_page **room;
+		struct tld_chunk *c;
+		char *base;
 
-	if (!p) {
+		room = realloc(tld_free_slots, (tld_free_room + SLOTS_PER_CHUNK) * sizeof(*room));
+		if (!room)
+			return NULL;
+		tld_free_slots = room;
 		c = malloc(sizeof(*c));
-		base = mmap(NULL, SLOTS_PER_CHUNK * tld_slot_size(), PROT_READ | PROT_WRITE,
+		base = mmap(NULL, SLOTS_PER_CHUNK * 2 * tld_system_page(), PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (!c || base == MAP_FAILED) {
 			free(c);
 			if (base != MAP_FAILED)
-				munmap(base, SLOTS_PER_CHUNK * tld_slot_size());
+				munmap(base, SLOTS_PER_CHUNK * 2 * tld_system_page());
 			return NULL;
 		}
 		c->base = base;
 		c->next = tld_chunks;
 		tld_chunks = c;
-		for (int i = SLOTS_PER_CHUNK - 1; i >= 0; i--) {
-			p = base + i * tld_slot_size();
-			*(void **)p = tld_free_slots;
-			tld_free_slots = p;
-		}
+		tld_free_room += SLOTS_PER_CHUNK;
+		/* Taken in address order. */
+		for (int i = SLOTS_PER_CHUNK - 1; i >= 0; i--)
+			tld_free_slots[tld_free_count++] = (struct tld_data_page *)(base + i * 2 * tld_system_page());
 	}
-	tld_free_slots = *(void **)p;
-	*(void **)p = NULL;
-	return p;
+	return tld_free_slots[--tld_free_count];
 }
 
-/* With tld_reg_lock held; @page is no longer pinned. */
+/* With tld_reg_lock held; @page is no longer pinned. Its start stays: see above. */
 static void tld_slot_put(struct tld_data_page *page)
 {
-	memset(page, 0, tld_system_page());
-	*(void **)page = tld_free_slots;
-	tld_free_slots = page;
+	memset((char *)page + TLD_DATA_START, 0, tld_system_page() - TLD_DATA_START);
+	tld_free_slots[tld_free_count++] = page;
 }
 
 /* Unmaps every chunk (tld_free()); with tld_reg_lock held. */
@@ -108,10 +107,12 @@ static void tld_slots_release(void)
 		struct tld_chunk *c = tld_chunks;
 
 		tld_chunks = c->next;
-		munmap(c->base, SLOTS_PER_CHUNK * tld_slot_size());
+		munmap(c->base, SLOTS_PER_CHUNK * 2 * tld_system_page());
 		free(c);
 	}
+	free(tld_free_slots);
 	tld_free_slots = NULL;
+	tld_free_count = tld_free_room = 0;
 }
 
 size_t tld_scratch_offset(void)

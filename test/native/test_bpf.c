@@ -590,9 +590,43 @@ static void bpf_reads_hints_in_struct_ops(void)
 	tld_struct_ops_bpf__destroy(skel);
 }
 
+static void *write_and_exit(void *arg)
+{
+	__u64 *a = tld_resolve_key(k_a);
+
+	if (a)
+		*a = 0x1234567890abcdefULL;
+	*(__u64 **)arg = a;
+	return NULL;
+}
+
+/*
+ * A reader may copy a thread's page just as the thread exits (it found the map
+ * entry a moment before): the page it copies must still be a page, start and
+ * all, with the thread's values or zeros, never the pool's own bookkeeping.
+ */
+static void exited_threads_page_reads_as_an_empty_page(void)
+{
+	struct tld_data_page *page;
+	__u64 *a = NULL;
+	pthread_t t;
+
+	ctest_uses("task storage entries of threads that exit");
+	/* Three in a row: the pool then holds more than one free page. */
+	for (int i = 0; i < 3; i++) {
+		CHECK(!pthread_create(&t, NULL, write_and_exit, &a), "cannot start a thread");
+		pthread_join(t, NULL);
+		CHECK(a, "the thread cannot resolve: %s", strerror(errno));
+		page = (struct tld_data_page *)((char *)a - k_a.off - TLD_DATA_START);
+		CHECK_EQ(page->start, TLD_DATA_START);
+		CHECK_EQ(*a, 0);
+	}
+}
+
 CTEST_MAIN(CTEST(kernel_has_what_libtld_needs),
 	   CTEST(bpf_reads_what_threads_wrote),
 	   CTEST(thread_exit_removes_its_map_entry),
+	   CTEST(exited_threads_page_reads_as_an_empty_page),
 	   CTEST(forked_child_pins_its_own_pages),
 	   CTEST(pinned_map_of_another_shape_is_refused),
 	   CTEST(tld_free_releases_every_entry),
