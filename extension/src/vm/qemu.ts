@@ -114,17 +114,20 @@ export async function bootGuest(opts: BootOptions): Promise<BootResult> {
   if (choice.accel === 'kvm' && first.kvmFailed && !first.timedOut && first.exitCode === NO_EXIT_LINE) {
     const reason = `KVM failed during the boot (${first.kvmFailed}); rebooted under TCG`;
     opts.onConsole(`[tld-vm] ${reason}`);
-    const second = await runQemu(qemu, opts, 'tcg', left());
-    return result(second, 'tcg', reason);
+    return result(await onceMoreAfterEarlyPanic(await runQemu(qemu, opts, 'tcg', left()), () => runQemu(qemu, opts, 'tcg', left()), opts), 'tcg', reason);
   }
-  // Under TCG on a loaded host the guest kernel has been seen to die in its own start-up
-  // (a fault in a timer interrupt) before /init ran: boot once more, and say so.
-  if (!first.timedOut && first.exitCode === NO_EXIT_LINE && first.lastLines.some((l) => /Kernel panic - not syncing/.test(l)) &&
-      !first.lastLines.some((l) => l.includes(INIT_STARTED))) {
-    opts.onConsole('[tld-vm] the guest kernel panicked before /init ran; booting it once more');
-    return result(await runQemu(qemu, opts, choice.accel, left()), choice.accel, choice.reason);
-  }
-  return result(first, choice.accel, choice.reason);
+  return result(await onceMoreAfterEarlyPanic(first, () => runQemu(qemu, opts, choice.accel, left()), opts), choice.accel, choice.reason);
+}
+
+/**
+ * Under TCG on a loaded host the guest kernel has been seen to die in its own start-up (a
+ * fault in a timer interrupt) before /init ran: @run once more, and say so.
+ */
+async function onceMoreAfterEarlyPanic(r: QemuRun, again: () => Promise<QemuRun>, opts: BootOptions): Promise<QemuRun> {
+  if (r.stopped || r.timedOut || r.exitCode !== NO_EXIT_LINE) return r;
+  if (!r.lastLines.some((l) => /Kernel panic - not syncing/.test(l)) || r.lastLines.some((l) => l.includes(INIT_STARTED))) return r;
+  opts.onConsole('[tld-vm] the guest kernel panicked before /init ran; booting it once more');
+  return again();
 }
 
 function result(r: QemuRun, accel: Accel, accelReason: string): BootResult {
@@ -145,7 +148,10 @@ function envAccel(): Accel | 'auto' {
 }
 
 function accelArgs(accel: Accel): string[] {
-  return accel === 'kvm' ? ['-enable-kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max'];
+  // la57=off: with TCG's max CPU the guest kernel runs 5-level paging, and guests died now and
+  // then in timers and interrupts with it (qemu 7.2); 4-level paging is all a guest of a few
+  // GiB needs.
+  return accel === 'kvm' ? ['-enable-kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max,la57=off'];
 }
 
 // ---------------------------------------------------------------------------------------
