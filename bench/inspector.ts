@@ -220,7 +220,7 @@ async function servePage(pid: number): Promise<{ server: http.Server; url: strin
       res.end(THEME_CSS);
     } else if (req.url === '/') {
       res.writeHead(200, { 'content-type': 'text/html' });
-      res.end(inspectorHtml({ cspSource: origin, nonce, scriptUri: `${origin}/webview.js`, styleUri: `${origin}/inspector.css`, pid }));
+      res.end(inspectorHtml({ cspSource: origin, nonce, code: { scriptUri: `${origin}/webview.js`, styleUri: `${origin}/inspector.css` }, pid }));
     } else if (file) {
       res.writeHead(200, { 'content-type': file[1] });
       res.end(fs.readFileSync(file[0]));

@@ -65,6 +65,16 @@ test('the worker sends what the feed sends in this thread, with the types the pa
   assert.ok(table?.type === 'snapshot', JSON.stringify(retyped.messages).slice(0, 200));
   assert.equal(table.keys[1]?.type, 'u16', 'fx.k01 as its size says, without the setting');
 
+  // The page a panel opens with: two reads, the whole table, rates already filled in.
+  const earlier = await client.snapshotRecords(still.pid);
+  await new Promise((r) => setTimeout(r, 50));
+  const opened = await thread.next(still.pid, await client.snapshotRecords(still.pid), false, status, earlier);
+  const page = opened.messages[0];
+  assert.ok(page?.type === 'snapshot', JSON.stringify(opened.messages).slice(0, 200));
+  const runPct = page.keys.length + page.columns.indexOf('run %');
+  assert.ok(page.columns.includes('run %'), page.columns.join());
+  for (const row of page.rows) assert.match(row.cells[runPct] ?? '', /^\d+\.\d$/, `thread ${row.tid} has its run % from the first table on`);
+
   thread.restart();
   const restarted = await thread.next(still.pid, await client.snapshotRecords(still.pid), false, status);
   assert.deepEqual(restarted.messages.map((m) => m.type), ['snapshot', 'status']);

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { layoutOf } from '../../webview/src/layoutModel';
-import { parseHostMessage, parseWebviewMessage } from '../../webview/src/messages';
+import { HostToWebview, parseHostMessage, parseWebviewMessage } from '../../webview/src/messages';
 import { diffRows, isEmptyPatch, toCsv } from '../../webview/src/tableModel';
+import { inspectorHtml } from '../../extension/src/inspector/page';
 import { formatValue, typeLabel } from '../../extension/src/inspector/views';
 
 test('the host accepts only well-formed webview messages', () => {
@@ -85,4 +86,18 @@ test('values and types are labelled as the inspector shows them', () => {
   assert.equal(typeLabel({ kind: 'hex', size: 12 }), 'hex');
   assert.equal(typeLabel({ kind: 'struct', name: 'req', size: 8, fields: [] }), 'struct req');
   assert.equal(formatValue({ prio: 3, id: 7n }), '{prio: 3, id: 7}');
+});
+
+test('the page carries the table it opens with as JSON no text of the process can end early, and the webview reads it back', () => {
+  const hostile = '</script><script>alert(1)</script><!--';
+  const initial: HostToWebview[] = [
+    { type: 'snapshot', pid: 7, comm: hostile, keys: [{ name: 'k', size: 1, offset: 0, type: 'u8' }], columns: [], layout: layoutOf([{ name: 'k', size: 1, offset: 0 }]), rows: [{ tid: 7, comm: hostile, cells: ['1'] }], threads: 1 },
+    { type: 'status', paused: false, intervalMs: 500 },
+  ];
+  const html = inspectorHtml({ cspSource: 'vscode-webview:', nonce: 'n0nce', code: { scriptUri: 'webview.js', styleUri: 'inspector.css' }, pid: 7, initial });
+  const json = /<script type="application\/json" id="tld-initial">([^<]*)<\/script>/.exec(html)?.[1];
+  assert.ok(json, 'the table is in the page, in one script element');
+  assert.equal(html.match(/<script/g)?.length, 2, 'and the page has no other script than its bundle');
+  assert.deepEqual((JSON.parse(json) as unknown[]).map(parseHostMessage), initial);
+  assert.doesNotMatch(inspectorHtml({ cspSource: 'c', nonce: 'n', code: { scriptUri: 's', styleUri: 't' }, pid: 7 }), /tld-initial/, 'no table: no element');
 });

@@ -568,4 +568,12 @@ $('set-all').addEventListener('click', () => {
   const value = $<HTMLInputElement>('set-value').value;
   if (key && !exited) post({ type: 'setValue', tid: 0, key, value });
 });
+// The table the panel opened with, in the page itself: shown before any message comes.
+const initial = document.getElementById('tld-initial')?.textContent;
+if (initial) {
+  for (const raw of JSON.parse(initial) as unknown[]) {
+    const m = parseHostMessage(raw);
+    if (m) apply(m);
+  }
+}
 post({ type: 'ready' });

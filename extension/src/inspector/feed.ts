@@ -21,13 +21,18 @@ export class InspectorFeed {
     this.last = undefined;
   }
 
-  /** The messages for @snap: a snapshot and the status, a patch, or none when nothing changed. */
-  next(snap: ProcessSnapshot, types: ReadonlyMap<string, ValueType>, status: { paused: boolean; intervalMs: number }): HostToWebview[] {
+  /**
+   * The messages for @snap: a snapshot and the status, a patch, or none when nothing changed.
+   * @ratesFrom: an earlier read of the process: the whole table, its rates against that read
+   * (the page a panel opens with).
+   */
+  next(snap: ProcessSnapshot, types: ReadonlyMap<string, ValueType>, status: { paused: boolean; intervalMs: number }, ratesFrom?: ProcessSnapshot): HostToWebview[] {
     // Rows of threads whose bytes and scheduling cells did not change are the previous
     // refresh's: only the others are formatted and compared (the keys' names, sizes and types
     // must be the same; scheduling rates come from the previous snapshot's records).
-    const since = this.last && JSON.stringify(keyViews(snap, types)) === this.lastKeys ? this.last : undefined;
-    const view = since ? toViewSince(snap, types, since) : toView(snap, types, this.last && new Map(this.last.snap.threads.map((t) => [t.tid, t.sched])));
+    const since = !ratesFrom && this.last && JSON.stringify(keyViews(snap, types)) === this.lastKeys ? this.last : undefined;
+    const before = ratesFrom ?? this.last?.snap;
+    const view = since ? toViewSince(snap, types, since) : toView(snap, types, before && new Map(before.threads.map((t) => [t.tid, t.sched])));
     const keys = JSON.stringify(view.keys);
     const out: HostToWebview[] = [];
     if (!since || JSON.stringify(view.columns) !== JSON.stringify(since.view.columns)) {

@@ -23,6 +23,8 @@ export type FeedRequest =
       readonly status: { readonly paused: boolean; readonly intervalMs: number };
       /** The types the panel knows, for the keys it last saw; none before the first refresh. */
       readonly types?: TypesFor;
+      /** An earlier read of @pid: the whole table, its rates against that read (the page the panel opens with). */
+      readonly ratesFrom?: Uint8Array;
     }
   /** The answer to needTypes: the refresh @id goes on with these. */
   | { readonly kind: 'types'; readonly id: number; readonly types: TypesFor }

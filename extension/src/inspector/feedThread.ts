@@ -40,14 +40,19 @@ export class FeedThread {
   /**
    * The webview's messages for @records, @pid's snapshot from its helper (@guest: a VM's
    * guest's), and the process's name. Rejects with the TldError the records call for (ESRCH
-   * when the process exited).
+   * when the process exited). @ratesFrom: an earlier read of @pid: the whole table, its rates
+   * against that read.
    */
-  async next(pid: number, records: Uint8Array, guest: boolean, status: FeedStatus): Promise<{ comm: string; messages: readonly HostToWebview[] }> {
+  async next(pid: number, records: Uint8Array, guest: boolean, status: FeedStatus, ratesFrom?: Uint8Array): Promise<{ comm: string; messages: readonly HostToWebview[] }> {
     const types = this.seen && (await this.typesFor(this.seen));
     // The worker gets bytes of its own: the helper's may share a buffer with what it reads next.
     const own = records.slice();
+    const before = ratesFrom?.slice();
     const id = this.nextId++;
-    let r = await this.ask({ kind: 'refresh', id, pid, records: own, guest, status, ...(types ? { types } : {}) }, [own.buffer as ArrayBuffer]);
+    let r = await this.ask(
+      { kind: 'refresh', id, pid, records: own, guest, status, ...(before ? { ratesFrom: before } : {}), ...(types ? { types } : {}) },
+      [own.buffer as ArrayBuffer, ...(before ? [before.buffer as ArrayBuffer] : [])],
+    );
     if (r.kind === 'needTypes') {
       this.seen = { pid: r.pid, keys: r.keys };
       r = await this.ask({ kind: 'types', id, types: await this.typesFor(this.seen) });
@@ -55,6 +60,11 @@ export class FeedThread {
     if (r.kind === 'messages') return { comm: r.comm, messages: r.messages };
     if (r.kind === 'failed') throw new TldError(r.code as TldErrorCode, r.message);
     throw new TldError('EHELPER', `the Hint Inspector's worker answered ${r.kind} to a refresh`);
+  }
+
+  /** Starts the worker now, so that the first refresh does not wait for it. */
+  warm(): void {
+    if (!this.worker && !this.disposed) this.start();
   }
 
   /** The webview starts again: the next refresh sends everything. */

@@ -14,14 +14,14 @@ if (!port) throw new Error('feedWorker.js runs as a worker thread');
 
 const feed = new InspectorFeed();
 /** A refresh waiting for its keys' types. */
-let waiting: { readonly id: number; readonly snap: ProcessSnapshot; readonly status: { paused: boolean; intervalMs: number } } | undefined;
+let waiting: { readonly id: number; readonly snap: ProcessSnapshot; readonly status: { paused: boolean; intervalMs: number }; readonly ratesFrom: ProcessSnapshot | undefined } | undefined;
 
 function reply(r: FeedReply): void {
   port!.postMessage(r);
 }
 
-function finish(id: number, snap: ProcessSnapshot, status: { paused: boolean; intervalMs: number }, types: TypesFor): void {
-  const messages = feed.next(snap, new Map<string, ValueType>(types.types), status);
+function finish(id: number, snap: ProcessSnapshot, status: { paused: boolean; intervalMs: number }, types: TypesFor, ratesFrom: ProcessSnapshot | undefined): void {
+  const messages = feed.next(snap, new Map<string, ValueType>(types.types), status, ratesFrom);
   reply({ kind: 'messages', id, comm: snap.comm, messages });
 }
 
@@ -40,9 +40,10 @@ port.on('message', (req: FeedRequest) => {
       try {
         const snap = checkedSnapshot(req.pid, req.records, req.guest);
         const signature = keysSignature(snap.keys);
-        if (req.types?.signature === signature) finish(req.id, snap, req.status, req.types);
+        const ratesFrom = req.ratesFrom && checkedSnapshot(req.pid, req.ratesFrom, req.guest);
+        if (req.types?.signature === signature) finish(req.id, snap, req.status, req.types, ratesFrom);
         else {
-          waiting = { id: req.id, snap, status: req.status };
+          waiting = { id: req.id, snap, status: req.status, ratesFrom };
           reply({ kind: 'needTypes', id: req.id, pid: snap.pid, keys: snap.keys, signature });
         }
       } catch (e) {
@@ -58,7 +59,7 @@ port.on('message', (req: FeedRequest) => {
         break;
       }
       try {
-        finish(w.id, w.snap, w.status, req.types);
+        finish(w.id, w.snap, w.status, req.types, w.ratesFrom);
       } catch (e) {
         failed(w.id, e);
       }

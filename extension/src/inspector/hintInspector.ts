@@ -1,7 +1,9 @@
 // The Hint Inspector panel: one per process, polling snapshots and sending the webview only
 // what changed. Messages are typed (webview/src/messages.ts) and validated on arrival.
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 
 import { TldClient } from '../client/client';
@@ -14,6 +16,21 @@ import { FeedThread } from './feedThread';
 import { exportTrace } from './traceExport';
 import { inspectorHtml } from './page';
 
+/** The webview's bundle and stylesheet, read once: every page carries them inline. */
+let code: { readonly script: string; readonly style: string } | undefined;
+function pageCode(extensionRoot: string): { readonly script: string; readonly style: string } {
+  code ??= {
+    script: fs.readFileSync(path.join(extensionRoot, 'dist', 'webview.js'), 'utf8'),
+    style: fs.readFileSync(path.join(extensionRoot, 'media', 'inspector.css'), 'utf8'),
+  };
+  return code;
+}
+
+/** The first table's two reads are this far apart: its rates are over this interval. */
+const FIRST_RATES_MS = 50;
+/** How long the page waits for its first table before it opens without one. */
+const OPEN_WAIT_MS = 400;
+
 export class HintInspector {
   /** Open panels by target: "PID" on this machine, "vmVM:PID" in a running VM's guest. */
   private static readonly panels = new Map<string, HintInspector>();
@@ -25,6 +42,8 @@ export class HintInspector {
   private readonly feed: FeedThread;
   /** The webview has a table: a refresh while paused leaves it as the user froze it. */
   private shown = false;
+  /** The page was made with the first table in it: its first 'ready' needs no snapshot sent. */
+  private openedWithTable = false;
   private busy = false;
   /** The process ended: nothing polls, pauses or writes any more. */
   private exited = false;
@@ -57,10 +76,45 @@ export class HintInspector {
     private readonly vm: number | undefined,
   ) {
     this.feed = new FeedThread((target) => ctx.keyTypes(target, vm));
-    panel.webview.html = this.html();
+    this.feed.warm();
     panel.onDidDispose(() => this.dispose(), null, this.disposables);
     panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw), null, this.disposables);
     ctx.setInspected(pid);
+    void this.open();
+  }
+
+  /**
+   * Gives the webview its page, with the first table in it when that is ready while VS Code
+   * still makes the webview's frames (a process of this machine): the table then shows as the
+   * page loads, rates and all, without a round trip for it.
+   */
+  private async open(): Promise<void> {
+    const initial = this.vm === undefined ? await this.firstTable().catch(() => undefined) : undefined;
+    if (this.disposed) return;
+    this.openedWithTable = initial !== undefined;
+    this.shown = this.openedWithTable;
+    this.panel.webview.html = this.html(initial);
+  }
+
+  /**
+   * Two reads FIRST_RATES_MS apart (rates need two), made into the whole table; undefined when
+   * they take longer than OPEN_WAIT_MS (a helper that starts, a prompt for a password): the
+   * page then opens empty and asks for its table, as it does when it reloads.
+   */
+  private async firstTable(): Promise<readonly HostToWebview[] | undefined> {
+    const reads = (async () => {
+      const client = await this.client();
+      const first = await client.snapshotRecords(this.pid);
+      await new Promise((r) => setTimeout(r, FIRST_RATES_MS));
+      return { first, second: await client.snapshotRecords(this.pid), guest: client.transport === 'guest' };
+    })();
+    reads.catch(() => undefined);
+    const got = await Promise.race([reads, new Promise<undefined>((r) => setTimeout(() => r(undefined), OPEN_WAIT_MS))]);
+    if (!got) return undefined;
+    const status = { paused: this.paused, intervalMs: this.ctx.settings.refreshMs };
+    const { comm, messages } = await this.feed.next(this.pid, got.second, got.guest, status, got.first);
+    this.comm = comm;
+    return messages;
   }
 
   private post(m: HostToWebview): void {
@@ -78,6 +132,12 @@ export class HintInspector {
         // A webview that starts again after the exit shows the last values, and says so.
         if (this.exited) {
           void this.resendExited();
+          break;
+        }
+        if (this.openedWithTable) {
+          // The page came with its table: the feed's next diff is against it.
+          this.openedWithTable = false;
+          this.schedule(this.ctx.settings.refreshMs);
           break;
         }
         this.shown = false;
@@ -201,12 +261,10 @@ export class HintInspector {
     this.post({ type: 'exited', pid: this.pid });
   }
 
-  private html(): string {
+  private html(initial?: readonly HostToWebview[]): string {
     const webview = this.panel.webview;
     const nonce = crypto.randomBytes(16).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'dist', 'webview.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'media', 'inspector.css'));
-    return inspectorHtml({ cspSource: webview.cspSource, nonce, scriptUri: script.toString(), styleUri: style.toString(), pid: this.pid });
+    return inspectorHtml({ cspSource: webview.cspSource, nonce, code: pageCode(this.ctx.extension.extensionUri.fsPath), pid: this.pid, ...(initial ? { initial } : {}) });
   }
 
   private disposed = false;
