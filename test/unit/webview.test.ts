@@ -75,6 +75,12 @@ test('a refresh patches only the cells that changed, and the threads that came a
   const small = diffRows(many, changed);
   assert.deepEqual(small.cells, [[5000, 3, 'x']]);
   assert.ok(JSON.stringify(small).length < 100);
+  // The same threads in another order, one of them changed: no thread came or went.
+  const moved = diffRows(before, [{ tid: 2, comm: 'a', cells: ['3', '7'] }, before[0]!]);
+  assert.deepEqual(moved, { type: 'patch', cells: [[2, 1, '7']], added: [], removed: [] });
+  // One thread went and another came at its index: both are told.
+  const swapped = diffRows(before, [before[0]!, { tid: 4, comm: 'b', cells: ['0', '0'] }]);
+  assert.deepEqual([swapped.added.map((r) => r.tid), swapped.removed], [[4], [2]]);
 });
 
 test('CSV export quotes what needs quoting', () => {

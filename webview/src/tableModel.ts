@@ -5,13 +5,20 @@ export type Patch = Extract<HostToWebview, { type: 'patch' }>;
 
 /** The changes from @before to @after; rows are matched by tid. */
 export function diffRows(before: readonly RowView[], after: readonly RowView[]): Patch {
-  const old = new Map(before.map((r) => [r.tid, r]));
+  // Threads mostly stay where they were: a row is looked for at its own index first, and the
+  // tids are mapped only once one is not there.
+  let old: Map<number, RowView> | undefined;
+  let aligned = before.length === after.length;
   const cells: [number, number, string][] = [];
   const added: RowView[] = [];
-  const seen = new Set<number>();
-  for (const r of after) {
-    seen.add(r.tid);
-    const o = old.get(r.tid);
+  for (let i = 0; i < after.length; i++) {
+    const r = after[i]!;
+    let o: RowView | undefined = before[i];
+    if (o?.tid !== r.tid) {
+      aligned = false;
+      old ??= new Map(before.map((b) => [b.tid, b]));
+      o = old.get(r.tid);
+    }
     if (!o) {
       added.push(r);
       continue;
@@ -21,7 +28,8 @@ export function diffRows(before: readonly RowView[], after: readonly RowView[]):
       if (r.cells[k] !== o.cells[k]) cells.push([r.tid, k, r.cells[k] as string]);
     }
   }
-  const removed = before.filter((r) => !seen.has(r.tid)).map((r) => r.tid);
+  const kept = aligned ? undefined : new Set(after.map((r) => r.tid));
+  const removed = kept ? before.filter((r) => !kept.has(r.tid)).map((r) => r.tid) : [];
   return { type: 'patch', cells, added, removed };
 }
 

@@ -83,6 +83,26 @@ export class ThreadSnapshot {
     return this.schedRead;
   }
 
+  /** Whether the thread has a sched record (without decoding it). */
+  get hasSched(): boolean {
+    return this.schedAt >= 0;
+  }
+
+  /**
+   * Whether @other (the same thread in another read) has the same sched record but for the
+   * time it was read: the thread has not run, switched or waited since. False without records.
+   */
+  sameSched(other: ThreadSnapshot): boolean {
+    const a = this.schedAt;
+    const b = other.schedAt;
+    if (a < 0 || b < 0) return false;
+    for (let o = 0; o < SCHED_REC; o += 4) {
+      if (o === SCHED_FIELDS.now || o === SCHED_FIELDS.now + 4) continue;
+      if (this.view.getUint32(a + o, true) !== other.view.getUint32(b + o, true)) return false;
+    }
+    return true;
+  }
+
   /** Where this thread's sched record (SCHED_REC bytes, checked by parseSnapshot) lies in `raw`. */
   setSchedAt(at: number): void {
     this.schedAt = at;

@@ -32,7 +32,8 @@ export class InspectorFeed {
     // must be the same; scheduling rates come from the previous snapshot's records).
     const since = !ratesFrom && this.last && JSON.stringify(keyViews(snap, types)) === this.lastKeys ? this.last : undefined;
     const before = ratesFrom ?? this.last?.snap;
-    const view = since ? toViewSince(snap, types, since) : toView(snap, types, before && new Map(before.threads.map((t) => [t.tid, t.sched])));
+    const made = since ? toViewSince(snap, types, since) : { view: toView(snap, types, before), steady: undefined };
+    const view = made.view;
     const keys = JSON.stringify(view.keys);
     const out: HostToWebview[] = [];
     if (!since || JSON.stringify(view.columns) !== JSON.stringify(since.view.columns)) {
@@ -42,7 +43,7 @@ export class InspectorFeed {
       const patch = diffRows(since.view.rows, view.rows);
       if (!isEmptyPatch(patch)) out.push(patch);
     }
-    this.last = { view, snap };
+    this.last = { view, snap, ...(made.steady ? { steady: made.steady } : {}) };
     this.lastKeys = keys;
     return out;
   }

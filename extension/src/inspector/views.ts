@@ -1,5 +1,4 @@
 // A snapshot as the inspector shows it: keys with their types, formatted rows, the layout.
-import { SchedRecord } from '../client/records';
 import { schedColumns, schedTexts } from '../client/sched';
 import { KeyInfo, ProcessSnapshot, ThreadSnapshot, decodeRows } from '../client/snapshot';
 import { Value, ValueType, readerFor, typeOf } from '../client/values';
@@ -30,10 +29,10 @@ export interface InspectorView {
   readonly layout: LayoutView;
 }
 
-/** @prev: each thread's scheduling at the previous refresh, for the rates. */
-export function toView(snap: ProcessSnapshot, types: ReadonlyMap<string, ValueType>, prev?: ReadonlyMap<number, SchedRecord | undefined>): InspectorView {
+/** @prev: the previous refresh's snapshot, for the rates. */
+export function toView(snap: ProcessSnapshot, types: ReadonlyMap<string, ValueType>, prev?: ProcessSnapshot): InspectorView {
   const t = typeOf(types);
-  const sched = schedOf(snap, prev);
+  const sched = schedOf(snap, prev && byTid(prev));
   return {
     keys: keysOf(snap, t),
     columns: sched.columns,
@@ -46,12 +45,22 @@ export function toView(snap: ProcessSnapshot, types: ReadonlyMap<string, ValueTy
   };
 }
 
-/** The scheduling columns of @snap and each thread's cells in them (rates against @prev). */
-function schedOf(snap: ProcessSnapshot, prev?: ReadonlyMap<number, SchedRecord | undefined>): { columns: string[]; cells: (th: ThreadSnapshot) => string[] } {
-  const scx = snap.threads.some((th) => th.sched?.scx);
+function byTid(snap: ProcessSnapshot): Map<number, ThreadSnapshot> {
+  return new Map(snap.threads.map((th) => [th.tid, th]));
+}
+
+/**
+ * The scheduling columns of @snap and each thread's cells in them (rates against @prev's
+ * threads, whose records are decoded only for the threads formatted).
+ */
+function schedOf(snap: ProcessSnapshot, prev?: ReadonlyMap<number, ThreadSnapshot>): { columns: string[]; cells: (th: ThreadSnapshot) => string[] } {
+  // Every record of a snapshot comes from one kernel: the first says whether it has sched_ext
+  // (deciding from all of them would decode every record, most of which no cell needs).
+  const first = snap.threads.find((th) => th.hasSched);
+  const scx = first?.sched?.scx !== undefined;
   return {
-    columns: snap.threads.some((th) => th.sched) ? schedColumns(scx) : [],
-    cells: (th) => (th.sched ? schedTexts(th.sched, prev?.get(th.tid), scx) : []),
+    columns: first ? schedColumns(scx) : [],
+    cells: (th) => (th.sched ? schedTexts(th.sched, prev?.get(th.tid)?.sched, scx) : []),
   };
 }
 
@@ -68,21 +77,28 @@ function keysOf(snap: Pick<ProcessSnapshot, 'keys'>, t: (k: KeyInfo) => ValueTyp
 export interface ViewSource {
   readonly view: InspectorView;
   readonly snap: ProcessSnapshot;
+  /**
+   * Threads whose scheduling record was the same as at the read before (but for its time):
+   * their rates are zeros, and stay the same zeros while the record stays the same.
+   */
+  readonly steady?: ReadonlySet<number>;
 }
 
 /**
  * The view of @snap, given @prev made with the same keys and types: a thread whose value bytes,
  * comm and scheduling cells are as in @prev keeps its row (the same object, so a diff skips it),
  * and only the rows of threads that changed are decoded and formatted. A refresh of 10,000
- * threads where a few change then costs a compare of their bytes and a few scheduling cells
- * each, not 160,000 formatted values. (An idle thread's rates are the same zeros every time.)
+ * threads where a few change then costs a compare of their bytes each, not 160,000 formatted
+ * values: a thread whose scheduling record is the same as at the last two reads (an idle
+ * thread, whose rates are the same zeros every time) is not even decoded.
  */
-export function toViewSince(snap: ProcessSnapshot, types: ReadonlyMap<string, ValueType>, prev: ViewSource): InspectorView {
+export function toViewSince(snap: ProcessSnapshot, types: ReadonlyMap<string, ValueType>, prev: ViewSource): { view: InspectorView; steady: Set<number> } {
   const t = typeOf(types);
-  const sched = schedOf(snap, new Map(prev.snap.threads.map((th) => [th.tid, th.sched])));
+  const before = byTid(prev.snap);
+  const sched = schedOf(snap, before);
   const readers = snap.keys.map((k) => readerFor(t(k)));
   const view = new DataView(snap.raw.buffer, snap.raw.byteOffset, snap.raw.byteLength);
-  const before = new DataView(prev.snap.raw.buffer, prev.snap.raw.byteOffset, prev.snap.raw.byteLength);
+  const then = new DataView(prev.snap.raw.buffer, prev.snap.raw.byteOffset, prev.snap.raw.byteLength);
   const old = new Map<number, { at: number; row: RowView }>();
   let i = 0;
   for (const th of prev.snap.threads) {
@@ -93,18 +109,29 @@ export function toViewSince(snap: ProcessSnapshot, types: ReadonlyMap<string, Va
   // used is a multiple of 8 (values are rounded up to 8 bytes): compare in 32-bit words.
   const words = snap.used >> 2;
   const rows: RowView[] = [];
+  const steady = new Set<number>();
   for (const th of snap.threads) {
     const at = th.valuesAt;
     if (at < 0) continue;
     const o = old.get(th.tid);
+    const p = before.get(th.tid);
+    const still = p !== undefined && th.sameSched(p);
+    if (still) steady.add(th.tid);
+    const same = (cells?: readonly string[]) =>
+      o !== undefined && o.row.comm === th.comm && (cells === undefined || sameTail(o.row.cells, cells, snap.keys.length)) && sameWords(view, at, then, o.at, words);
+    // Steady now and at the last refresh: the old row's scheduling cells are these.
+    if (still && prev.steady?.has(th.tid) && same()) {
+      rows.push(o!.row);
+      continue;
+    }
     const cells = sched.cells(th);
-    if (o && o.row.comm === th.comm && sameTail(o.row.cells, cells, snap.keys.length) && sameWords(view, at, before, o.at, words)) {
-      rows.push(o.row);
+    if (same(cells)) {
+      rows.push(o!.row);
       continue;
     }
     rows.push({ tid: th.tid, comm: th.comm, cells: [...snap.keys.map((k, c) => formatValue(readers[c]!(view, at + k.offset))), ...cells] });
   }
-  return { keys: keysOf(snap, t), columns: sched.columns, rows, layout: layoutOf(snap.keys, snap.pageSize) };
+  return { view: { keys: keysOf(snap, t), columns: sched.columns, rows, layout: layoutOf(snap.keys, snap.pageSize) }, steady };
 }
 
 /** Whether @row's cells after the first @from are exactly @tail. */
