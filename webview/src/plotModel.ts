@@ -139,6 +139,8 @@ export class PlotModel {
   private chosen = -1;
   private ring: Float64Array[] = []; // per sample: the chosen key's value by slot
   private chosenSince = 0; // the first sample that holds the chosen key
+  /** Columns whose values changed since the last sample: the others keep their summary. */
+  private changed: boolean[] = [];
 
   constructor(readonly capacity = PLOT_SAMPLES) {}
 
@@ -178,6 +180,7 @@ export class PlotModel {
     this.taken = 0;
     this.ring = [];
     this.chosenSince = 0;
+    this.changed = keys.map(() => true);
     for (const r of rows) this.setRow(r);
     const again = previous === undefined ? -1 : keys.findIndex((k) => k.name === previous);
     this.chosen = again >= 0 ? again : this.numeric.indexOf(true);
@@ -191,6 +194,7 @@ export class PlotModel {
   }
 
   applyPatch(p: Patch): void {
+    if (p.removed.length || p.added.length) this.changed.fill(true);
     for (const tid of p.removed) {
       const s = this.slotOf.get(tid);
       if (s === undefined) continue;
@@ -202,7 +206,10 @@ export class PlotModel {
     for (const [tid, k, text] of p.cells) {
       const s = this.slotOf.get(tid);
       const column = this.columns[k];
-      if (s !== undefined && column && this.numeric[k]) column[s] = parseNumeric(text);
+      if (s !== undefined && column && this.numeric[k]) {
+        column[s] = parseNumeric(text);
+        this.changed[k] = true;
+      }
     }
   }
 
@@ -240,10 +247,17 @@ export class PlotModel {
   /** Records the current values as the newest refresh (the oldest falls out past the capacity). */
   sample(): void {
     const at = this.taken % this.capacity;
+    const last = this.taken > 0 ? (this.taken - 1) % this.capacity : -1;
     for (let k = 0; k < this.columns.length; k++) {
       if (!this.numeric[k]) continue;
-      const s = summarize(this.columns[k] as Float64Array, this.slots);
       const out = this.summaries[k] as Float64Array;
+      // A column no patch touched has the summary it had (10,000 values and a median each).
+      if (!this.changed[k] && last >= 0) {
+        out.copyWithin(at * 3, last * 3, last * 3 + 3);
+        continue;
+      }
+      this.changed[k] = false;
+      const s = summarize(this.columns[k] as Float64Array, this.slots);
       out[at * 3] = s ? s.min : NaN;
       out[at * 3 + 1] = s ? s.median : NaN;
       out[at * 3 + 2] = s ? s.max : NaN;
