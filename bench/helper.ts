@@ -136,7 +136,9 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
     process.stderr.write('bench: watch at 10 Hz ...\n');
     const seconds = quick ? 2 : 5;
     // What one refresh of tldctl watch does: a snapshot, then the text it prints (rates over the
-    // interval from the second refresh on, with the formatter that keeps unchanged rows).
+    // interval from the second refresh on, with the formatter that keeps unchanged rows), through
+    // a client that calls in its own thread, as tldctl's does.
+    const own = await TldClient.create({ pinPath, transport: 'in-process', inThread: true });
     const watchFor = async (maxThreads: number) => {
       const texts = new SnapshotTexts(new Map());
       const cpu0 = process.cpuUsage();
@@ -144,14 +146,14 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
       let n = 0;
       while (performance.now() - wall0 < seconds * 1000) {
         const next = wall0 + (n + 1) * 100;
-        texts.next(await client!.snapshot(pid), maxThreads);
+        texts.next(await own.snapshot(pid), maxThreads);
         n++;
         await sleep(Math.max(0, next - performance.now()));
       }
       const cpu = process.cpuUsage(cpu0);
       return { n, percent: Number(((100 * (cpu.user + cpu.system)) / 1000 / (performance.now() - wall0)).toFixed(2)) };
     };
-    const terminal = await watchFor(50 - keys - 8);
+    const terminal = await watchFor(50 - keys - 8).finally(() => own.dispose());
     const piped = await watchPiped(pid, seconds, env);
     client.dispose();
     client = undefined;
