@@ -143,8 +143,12 @@ test("a scheduler that does not compile fails the run with clang's error at its 
 });
 
 test('a guest that panics ends the run with a clear message, and no qemu is left', { timeout: 300_000 }, () => {
-  const r = vmRun(['--default-scheduler', '--seconds', '2', '--workload', 'echo c > /proc/sysrq-trigger']);
+  // More lines than the run keeps as the guest's last: the panic still comes after /init, so
+  // the guest is not booted again (its workload would run twice).
+  const r = vmRun(['--default-scheduler', '--seconds', '2', '--workload', 'for i in $(seq 60); do echo workload-line-$i; done; echo c > /proc/sysrq-trigger']);
   assert.equal(r.status, 1, r.stdout.slice(-3000));
+  assert.equal(r.stdout.match(/workload-line-60$/gm)?.length, 1, 'the workload ran once');
+  assert.doesNotMatch(r.stdout, /booting it once more/);
   assert.match(r.stdout, /the guest stopped before its \/init finished \(a kernel panic or crash\?\); its last lines are above/);
   assert.match(r.stdout, /\| .*(sysrq|Kernel panic)/i);
   assert.equal(spawnSync('pgrep', ['-f', 'qemu-system-x86_64.*tld-vm-run']).status, 1, 'a qemu of this run is still running');

@@ -125,7 +125,9 @@ export async function bootGuest(opts: BootOptions): Promise<BootResult> {
  */
 async function onceMoreAfterEarlyPanic(r: QemuRun, again: () => Promise<QemuRun>, opts: BootOptions): Promise<QemuRun> {
   if (r.stopped || r.timedOut || r.exitCode !== NO_EXIT_LINE) return r;
-  if (!r.lastLines.some((l) => /Kernel panic - not syncing/.test(l)) || r.lastLines.some((l) => l.includes(INIT_STARTED))) return r;
+  // Only before /init: a workload that ran is not run again (its output would be twice in the
+  // run's console, a trace's threads twice in its file).
+  if (!r.lastLines.some((l) => /Kernel panic - not syncing/.test(l)) || r.reachedInit) return r;
   opts.onConsole('[tld-vm] the guest kernel panicked before /init ran; booting it once more');
   return again();
 }
@@ -246,6 +248,8 @@ interface QemuRun {
   readonly durationMs: number;
   /** The line that shows KVM failed, or null. */
   readonly kvmFailed: string | null;
+  /** The guest's /init started (it said so on any line, not only on the last ones). */
+  readonly reachedInit: boolean;
 }
 
 function commonArgs(memoryMb: number, cpus: number): string[] {
@@ -346,9 +350,11 @@ async function runQemuWith(qemu: string, opts: BootOptions, accel: Accel, timeou
   const last: string[] = [];
   let exitCode = NO_EXIT_LINE;
   let kvmFailed: string | null = null;
+  let reachedInit = false;
   const exitRe = new RegExp(`${EXIT_MARK} (\\d+)`);
   const onLine = (line: string, fromQemu: boolean): void => {
     last.push(line);
+    if (!reachedInit && line.includes(INIT_STARTED)) reachedInit = true;
     if (last.length > LAST_LINES) last.shift();
     const m = exitRe.exec(line);
     if (m) exitCode = Math.min(255, Number(m[1]));
@@ -357,7 +363,7 @@ async function runQemuWith(qemu: string, opts: BootOptions, accel: Accel, timeou
   };
   // A KVM failure leaves qemu paused forever: stop it at once (when the guest has not finished).
   const r = await runProcess(qemu, args, timeoutMs, onLine, (l, fromQemu) => accel === 'kvm' && fromQemu && exitCode === NO_EXIT_LINE && KVM_FAILURE.test(l), opts.signal);
-  return { exitCode, lastLines: last, timedOut: r.timedOut, stopped: r.stopped, durationMs: r.durationMs, kvmFailed: r.stoppedEarly || r.status !== 0 ? kvmFailed : null };
+  return { exitCode, lastLines: last, timedOut: r.timedOut, stopped: r.stopped, durationMs: r.durationMs, kvmFailed: r.stoppedEarly || r.status !== 0 ? kvmFailed : null, reachedInit };
 }
 
 interface ProcessRun {
