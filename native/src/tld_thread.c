@@ -61,6 +61,11 @@ static struct tld_data_page **tld_free_slots;
 /* Free slots, and room for every slot there is (SLOTS_PER_CHUNK per chunk). */
 static size_t tld_free_count, tld_free_room;
 
+static size_t tld_slot_size(void)
+{
+	return 2 * tld_system_page();
+}
+
 /* A zeroed data page (its scratch page after it), or NULL; with tld_reg_lock held. */
 static struct tld_data_page *tld_slot_get(void)
 {
@@ -74,12 +79,12 @@ static struct tld_data_page *tld_slot_get(void)
 			return NULL;
 		tld_free_slots = room;
 		c = malloc(sizeof(*c));
-		base = mmap(NULL, SLOTS_PER_CHUNK * 2 * tld_system_page(), PROT_READ | PROT_WRITE,
+		base = mmap(NULL, SLOTS_PER_CHUNK * tld_slot_size(), PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (!c || base == MAP_FAILED) {
 			free(c);
 			if (base != MAP_FAILED)
-				munmap(base, SLOTS_PER_CHUNK * 2 * tld_system_page());
+				munmap(base, SLOTS_PER_CHUNK * tld_slot_size());
 			return NULL;
 		}
 		c->base = base;
@@ -88,7 +93,7 @@ static struct tld_data_page *tld_slot_get(void)
 		tld_free_room += SLOTS_PER_CHUNK;
 		/* Taken in address order. */
 		for (int i = SLOTS_PER_CHUNK - 1; i >= 0; i--)
-			tld_free_slots[tld_free_count++] = (struct tld_data_page *)(base + i * 2 * tld_system_page());
+			tld_free_slots[tld_free_count++] = (struct tld_data_page *)(base + i * tld_slot_size());
 	}
 	return tld_free_slots[--tld_free_count];
 }
@@ -107,7 +112,7 @@ static void tld_slots_release(void)
 		struct tld_chunk *c = tld_chunks;
 
 		tld_chunks = c->next;
-		munmap(c->base, SLOTS_PER_CHUNK * 2 * tld_system_page());
+		munmap(c->base, SLOTS_PER_CHUNK * tld_slot_size());
 		free(c);
 	}
 	free(tld_free_slots);
