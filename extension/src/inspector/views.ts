@@ -117,16 +117,16 @@ export function toViewSince(snap: ProcessSnapshot, types: ReadonlyMap<string, Va
     const p = before.get(th.tid);
     const still = p !== undefined && th.sameSched(p);
     if (still) steady.add(th.tid);
-    const same = (cells?: readonly string[]) =>
-      o !== undefined && o.row.comm === th.comm && (cells === undefined || sameTail(o.row.cells, cells, snap.keys.length)) && sameWords(view, at, then, o.at, words);
+    // The old row, when the thread's name and value bytes are as they were.
+    const kept = o !== undefined && o.row.comm === th.comm && sameWords(view, at, then, o.at, words) ? o.row : undefined;
     // Steady now and at the last refresh: the old row's scheduling cells are these.
-    if (still && prev.steady?.has(th.tid) && same()) {
-      rows.push(o!.row);
+    if (kept && still && prev.steady?.has(th.tid)) {
+      rows.push(kept);
       continue;
     }
     const cells = sched.cells(th);
-    if (same(cells)) {
-      rows.push(o!.row);
+    if (kept && sameTail(kept.cells, cells, snap.keys.length)) {
+      rows.push(kept);
       continue;
     }
     rows.push({ tid: th.tid, comm: th.comm, cells: [...snap.keys.map((k, c) => formatValue(readers[c]!(view, at + k.offset))), ...cells] });
