@@ -114,14 +114,15 @@ export async function bootGuest(opts: BootOptions): Promise<BootResult> {
   if (choice.accel === 'kvm' && first.kvmFailed && !first.timedOut && first.exitCode === NO_EXIT_LINE) {
     const reason = `KVM failed during the boot (${first.kvmFailed}); rebooted under TCG`;
     opts.onConsole(`[tld-vm] ${reason}`);
-    return result(await onceMoreAfterEarlyPanic(await runQemu(qemu, opts, 'tcg', left()), () => runQemu(qemu, opts, 'tcg', left()), opts), 'tcg', reason);
+    const underTcg = () => runQemu(qemu, opts, 'tcg', left());
+    return result(await onceMoreAfterEarlyPanic(await underTcg(), underTcg, opts), 'tcg', reason);
   }
   return result(await onceMoreAfterEarlyPanic(first, () => runQemu(qemu, opts, choice.accel, left()), opts), choice.accel, choice.reason);
 }
 
 /**
  * Under TCG on a loaded host the guest kernel has been seen to die in its own start-up (a
- * fault in a timer interrupt) before /init ran: @run once more, and say so.
+ * fault in a timer interrupt) before /init ran: boot once more (@again), and say so.
  */
 async function onceMoreAfterEarlyPanic(r: QemuRun, again: () => Promise<QemuRun>, opts: BootOptions): Promise<QemuRun> {
   if (r.stopped || r.timedOut || r.exitCode !== NO_EXIT_LINE) return r;
