@@ -20,7 +20,8 @@ import { startVirtiofsd } from '../extension/src/vm/virtiofs';
 import { SchedulerOutcome } from '../extension/src/vm/schedulerStats';
 import { median } from './stats';
 
-const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
+/** What users run (package.json's bin): the one-file bundle. */
+const tldctl = path.join(repoRoot, 'dist', 'tldctl.js');
 
 export interface Run {
   readonly code: number;

@@ -274,6 +274,41 @@ test('buildInitramfs packs busybox with its applets, binaries with their librari
   );
 });
 
+test('a kept base archive is reused while its inputs stay the same, and the run part appended to it boots', { timeout: 5 * 60_000 }, async () => {
+  const k = await kernel();
+  const baseCache = path.join(scratch, 'bases');
+  const tool = path.join(scratch, 'tool');
+  fs.copyFileSync('/usr/sbin/bpftool', tool);
+  fs.chmodSync(tool, 0o755);
+  const note = path.join(scratch, 'note.txt');
+  const build = async (out: string, text: string): Promise<void> => {
+    fs.writeFileSync(note, `${text}\n`);
+    await buildInitramfs({ out, binaries: [tool], runFiles: [{ src: note, dest: '/etc/note.txt' }], init: guestInit(['cat /etc/note.txt', 'tool version | head -1']), baseCache });
+  };
+  const bases = () => fs.readdirSync(baseCache).filter((f) => f.endsWith('.cpio'));
+  await build(path.join(scratch, 'first.cpio'), 'first run');
+  assert.equal(bases().length, 1);
+  const base = path.join(baseCache, bases()[0]!);
+  const ino = fs.statSync(base).ino;
+  const second = path.join(scratch, 'second.cpio');
+  await build(second, 'second run');
+  assert.deepEqual(bases(), [path.basename(base)], 'the same inputs reuse the base');
+  assert.equal(fs.statSync(base).ino, ino, 'the base is not packed again');
+  assert.ok(fs.statSync(second).size > fs.statSync(base).size, 'the run part follows the base');
+  const lines: string[] = [];
+  const r = await bootGuest({ bzImage: k.bzImage, initramfs: second, timeoutMs: 180_000, onConsole: (l) => lines.push(l) });
+  assert.equal(r.exitCode, 0, r.lastLines.join('\n'));
+  assert.ok(lines.includes('second run'), `the run part's file: ${lines.join('\n')}`);
+  assert.ok(lines.some((l) => /^tool v\d/.test(l)), `the base's binary and its libraries: ${lines.join('\n')}`);
+  // A rebuilt binary is a new base; the most recently used four are kept.
+  for (let i = 0; i < 5; i++) {
+    fs.utimesSync(tool, new Date(), new Date(Date.now() + (i + 1) * 1000));
+    await build(path.join(scratch, 'again.cpio'), `run ${i}`);
+  }
+  assert.equal(bases().length, 4, bases().join(' '));
+  assert.ok(!bases().includes(path.basename(base)), 'the oldest base is gone');
+});
+
 // ---------------------------------------------------------------------------------------
 // (c), (d) Booting
 

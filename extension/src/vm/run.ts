@@ -7,6 +7,7 @@ import * as path from 'node:path';
 
 import { Diagnostic } from '../client/compiler';
 import { TldError } from '../client/errors';
+import { cacheDir } from '../client/paths';
 import { shellQuote } from './exec';
 import { verifierDiagnostic } from '../client/loader';
 import { parseVerifierLog } from '../client/verifierLog';
@@ -408,9 +409,11 @@ async function boot(opts: WorkloadOptions, work: string, binaries: readonly stri
   await buildInitramfs({
     out: initrd,
     binaries,
-    files: [...opts.files, ...files, { src: script, dest: WORKLOAD_SCRIPT }],
+    files: opts.files,
+    runFiles: [...files, { src: script, dest: WORKLOAD_SCRIPT }],
     init: guestInit(overlay ? [guestHelperCommand(), ...commands] : commands),
     librariesOf,
+    baseCache: path.join(cacheDir(), 'initramfs'),
   });
   // The kernel unpacks concatenated archives in order: the run's, then the helper's.
   if (overlay) fs.appendFileSync(initrd, fs.readFileSync(overlay));
