@@ -33,6 +33,7 @@
  * kernel disabled it (the reason is printed).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,44 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The running kernel's BTF, parsed on a thread of its own while libbpf opens the
+ * object: each takes tens of milliseconds in a TCG guest, where this loader
+ * runs before every scheduler's start.
+ */
+struct kbtf_load {
+	pthread_t thread;
+	bool started;
+	struct btf *btf;
+	int err;
+};
+
+static void *kbtf_parse(void *arg)
+{
+	struct kbtf_load *k = arg;
+
+	k->btf = btf__load_vmlinux_btf();
+	k->err = k->btf ? 0 : errno;
+	return NULL;
+}
+
+static void kbtf_start(struct kbtf_load *k)
+{
+	k->started = pthread_create(&k->thread, NULL, kbtf_parse, k) == 0;
+}
+
+/* The kernel's BTF, or NULL with errno set. */
+static struct btf *kbtf_wait(struct kbtf_load *k)
+{
+	if (k->started)
+		pthread_join(k->thread, NULL);
+	else
+		kbtf_parse(k);
+	k->started = false;
+	errno = k->err;
+	return k->btf;
 }
 
 /* "enabled", "disabled"... from /sys/kernel/sched_ext/state. */
@@ -346,6 +385,7 @@ int main(int argc, char **argv)
 	struct bpf_link *link = NULL;
 	struct scx_globals g = { 0 };
 	struct btf *kbtf = NULL;
+	struct kbtf_load kload = { 0 };
 	char **command = NULL, pin[256], state[64], err_msg[1024];
 	struct stats st = { 0 };
 	double seconds = 0, start, last_print;
@@ -387,11 +427,13 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
+	kbtf_start(&kload);
 	obj = bpf_object__open_file(path, NULL);
 	err = libbpf_get_error(obj);
 	if (err) {
+		obj = NULL;
 		fprintf(stderr, "tld-scx-run: cannot open %s: %s\n", path, strerror(-err));
-		return 1;
+		goto out;
 	}
 	bpf_object__for_each_map(map, obj) {
 		if (!strcmp(bpf_map__name(map), TLD_MAP_NAME))
@@ -425,7 +467,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	tell_dump_len(&g, dump_len);
-	kbtf = btf__load_vmlinux_btf();
+	kbtf = kbtf_wait(&kload);
 	if (!kbtf)
 		fprintf(stderr, "tld-scx-run: warning: cannot read the running kernel's BTF (%s): kernel constants stay 0\n",
 			strerror(errno));
@@ -502,6 +544,8 @@ int main(int argc, char **argv)
 		stop_command(child);
 	print_final(&st, now_s() - start);
 out:
+	if (kload.started)
+		btf__free(kbtf_wait(&kload));
 	if (kmsg >= 0)
 		close(kmsg);
 	bpf_link__destroy(link);
