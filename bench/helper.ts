@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 
 import { TldClient } from '../extension/src/client/client';
 import { SnapshotTexts } from '../extension/src/cli/format';
-import { decodeRows } from '../extension/src/client/snapshot';
+import { ProcessSnapshot, decodeRows } from '../extension/src/client/snapshot';
 import { typeOf } from '../extension/src/client/values';
 import { Proc, ProcessSet } from '../test/support/processes';
 import { nativeBuild, repoRoot } from '../test/support/repo';
@@ -20,9 +20,13 @@ import { median } from './stats';
 export interface HelperFigures {
   /**
    * Medians: node_ns is the typed snapshot alone; *_decode_all_ns add every value decoded (as
-   * C does), in process and through the helper host. rounds per side, in interleaved blocks.
+   * C does): in process calling in this thread (tldctl's client, like C's call), in process
+   * through koffi's worker (the extension host's, which must not block), and through the helper
+   * host. rounds per side, in interleaved blocks.
    */
-  snapshot: { threads: number; keys: number; rounds: number; node_ns: number; node_decode_all_ns: number; host_decode_all_ns: number; c_ns: number; bytes: number };
+  snapshot: {
+    threads: number; keys: number; rounds: number; node_ns: number; node_decode_all_ns: number; worker_decode_all_ns?: number; host_decode_all_ns: number; c_ns: number; bytes: number;
+  };
   /**
    * tldctl watch at 10 Hz: on a 50-line terminal (what fits is drawn; its refreshes in this
    * process), and piped (every thread; the tldctl process itself, writing to a file).
@@ -98,9 +102,13 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
     process.stderr.write(`bench: snapshot of ${threads} threads x ${keys} keys ...\n`);
     target = (await procs.fixture(['--mode', 'hints', '--threads', String(threads), '--keys', String(keys)], 30_000)).proc;
     const pid = target.pid;
-    client = await TldClient.create({ pinPath, transport: 'in-process' });
+    // tldctl's client calls the helper in its own thread, as C does; the extension host's goes
+    // through koffi's worker, so that a snapshot never blocks its event loop.
+    client = await TldClient.create({ pinPath, transport: 'in-process', inThread: true });
+    const worker = await TldClient.create({ pinPath, transport: 'in-process' });
     // The typed snapshot every view reads (metadata and every thread's bounds checked), then
-    // every value decoded, against C reading the same stream and pulling every value out.
+    // every value decoded, against C reading the same stream and pulling every value out. The
+    // bytes are then given back, as tldctl watch and the Hint Inspector give theirs.
     const timed = async (c: TldClient, n: number, into: { snapNs: number[]; allNs: number[] }) => {
       for (let i = 0; i < n; i++) {
         const t0 = performance.now();
@@ -109,6 +117,7 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
         const rows = decodeRows(snap, typeOf(new Map()));
         const t2 = performance.now();
         if (rows.length !== threads) throw new Error(`snapshot saw ${rows.length} threads`);
+        c.recycle(snap.raw);
         into.snapNs.push((t1 - t0) * 1e6);
         into.allNs.push((t2 - t0) * 1e6);
       }
@@ -116,21 +125,23 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
     // The helper host as this root process starts it (no privilege boundary to cross).
     const host = await TldClient.create({ pinPath, transport: 'host', launcher: [] });
     const inProcess = { snapNs: [] as number[], allNs: [] as number[] };
+    const viaWorker = { snapNs: [] as number[], allNs: [] as number[] };
     const viaHost = { snapNs: [] as number[], allNs: [] as number[] };
     const cNs: number[] = [];
     let c: Record<string, number | RatioSpread> = {};
     try {
-      // The first rounds warm the JIT (and grow the buffers) on both paths.
-      await timed(client, 20, { snapNs: [], allNs: [] });
-      await timed(host, 20, { snapNs: [], allNs: [] });
+      // The first rounds warm the JIT (and grow the buffers) on every path.
+      for (const each of [client, worker, host]) await timed(each, 20, { snapNs: [], allNs: [] });
       for (let b = 0; b < blocks; b++) {
         c = runC(['snapshot', String(pid), String(perBlock)], env);
         cNs.push(num(c.c_ns));
         await timed(client, perBlock, inProcess);
+        await timed(worker, perBlock, viaWorker);
         await timed(host, perBlock, viaHost);
       }
     } finally {
       host.dispose();
+      worker.dispose();
     }
 
     process.stderr.write('bench: watch at 10 Hz ...\n');
@@ -144,9 +155,14 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
       const cpu0 = process.cpuUsage();
       const wall0 = performance.now();
       let n = 0;
+      let held: ProcessSnapshot | undefined;
       while (performance.now() - wall0 < seconds * 1000) {
         const next = wall0 + (n + 1) * 100;
-        texts.next(await own.snapshot(pid), maxThreads);
+        const snap = await own.snapshot(pid);
+        texts.next(snap, maxThreads);
+        // As tldctl watch: the snapshot before is read no more once this one is shown.
+        if (held) own.recycle(held.raw);
+        held = snap;
         n++;
         await sleep(Math.max(0, next - performance.now()));
       }
@@ -169,6 +185,7 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
         threads, keys, rounds,
         node_ns: Math.round(median(inProcess.snapNs)),
         node_decode_all_ns: Math.round(median(inProcess.allNs)),
+        worker_decode_all_ns: Math.round(median(viaWorker.allNs)),
         host_decode_all_ns: Math.round(median(viaHost.allNs)),
         // The median of the blocks' medians (bench_helper gives one per run).
         c_ns: Math.round(median(cNs)),
@@ -189,7 +206,10 @@ export function helperFigures(h: HelperFigures): Figure[] {
   const what = `snapshot of ${s.threads.toLocaleString('en-US')} threads x ${s.keys} keys, every value decoded`;
   const c = 'the same read in C (tldh_snapshot, record walk, every value pulled out)';
   return [
-    ratioFigure(`${what}, in Node in process (koffi)`, s.node_decode_all_ns, 'ns', c, s.c_ns, 1.5),
+    ratioFigure(`${what}, in Node in process, the helper called in this thread as C calls it (tldctl's client)`, s.node_decode_all_ns, 'ns', c, s.c_ns, 1.5),
+    ...(s.worker_decode_all_ns === undefined
+      ? []
+      : [ratioFigure(`${what}, in Node in process through koffi's worker thread (the extension host's client, which must not block)`, s.worker_decode_all_ns, 'ns', c, s.c_ns, 1.5)]),
     ratioFigure(`${what}, in Node through the helper host (JSON header + raw bytes over a pipe, as for an ordinary user)`, s.host_decode_all_ns, 'ns', c, s.c_ns, 3),
     boundFigure(`${what}, in Node in process`, s.node_decode_all_ns / 1e6, 'ms', 'under 2 ms', s.node_decode_all_ns < 2e6),
     ratioFigure(`attach to a ${h.attach.threads}-thread process (tldh_attach)`, h.attach.attach_ns, 'ns', 'bare pidfd_open + map update + close per thread', h.attach.floor_ns, 1.2, spreadNote(h.attach.ratio, `${h.attach.rounds} rounds, each first in turn, on one CPU`)),

@@ -7,6 +7,7 @@ import { after, test } from 'node:test';
 
 import { snapshotJson } from '../../extension/src/cli/format';
 import { TldClient } from '../../extension/src/client/client';
+import { checkedSnapshot } from '../../extension/src/client/snapshot';
 import { Value, parseTypes } from '../../extension/src/client/values';
 import { Proc, demoBinary, runTldctl, taskIds, until } from '../support/processes';
 import { World, fixtureKeyName, fixtureKeySize, fixtureValue, valuesByTid } from '../support/world';
@@ -205,6 +206,31 @@ test('a snapshot larger than the first buffer (2,000 threads, 63 keys, over 1 Mi
     }
   } finally {
     host.dispose();
+    await proc.kill();
+  }
+});
+
+test('a snapshot given back is written over by a later one, and only then; one not given back, or given back twice, is never', async () => {
+  const { proc } = await world.procs.fixture(['--mode', 'hints', '--threads', '50', '--keys', '4'], 30_000);
+  const client = await world.client();
+  try {
+    const pid = proc.pid;
+    const a = await client.snapshot(pid);
+    const b = await client.snapshot(pid);
+    assert.notEqual(a.raw.buffer, b.raw.buffer, 'a result that was not given back is not reused');
+    const aBytes = a.raw.slice();
+    client.recycle(a.raw);
+    client.recycle(a.raw); // a second time counts once
+    const c = await client.snapshot(pid);
+    assert.equal(c.raw.buffer, a.raw.buffer, 'the buffer given back takes the next snapshot');
+    const d = await client.snapshot(pid);
+    assert.ok(d.raw.buffer !== a.raw.buffer && d.raw.buffer !== b.raw.buffer, 'given back once, used once; b was never given back');
+    assert.deepEqual(valuesByTid(c), valuesByTid(checkedSnapshot(pid, aBytes, false)), 'the reused buffer holds the new snapshot whole');
+    // Bytes that are not a result of this helper are ignored.
+    client.recycle(new Uint8Array(1 << 20));
+    const e = await client.snapshot(pid);
+    assert.ok(![a, b, d].some((s) => s.raw.buffer === e.raw.buffer), 'a foreign buffer is not taken');
+  } finally {
     await proc.kill();
   }
 });

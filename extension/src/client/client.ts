@@ -86,6 +86,14 @@ export class TldClient {
     return this.raw.snapshot(pid);
   }
 
+  /**
+   * Gives back @records (snapshotRecords' result, or a snapshot's raw) once nothing reads them
+   * any more, nor the snapshot made of them: the next snapshot may be written into them.
+   */
+  recycle(records: Uint8Array): void {
+    this.raw.recycle?.(records);
+  }
+
   /** The key named @name in @snap; ENOENT listing the keys there are. */
   static findKey(snap: ProcessSnapshot, name: string): KeyInfo {
     const key = snap.keys.find((k) => k.name === name);

@@ -243,15 +243,18 @@ function onWorker(fn: Fn, ...args: unknown[]): Promise<number> {
  */
 let openPin: string | undefined;
 let openCount = 0;
+/** Buffers a helper keeps for its next results: a watch holds two results at a time. */
+const MAX_SPARES = 2;
 
 export class NativeHelper implements RawHelper {
   readonly transport = 'in-process' as const;
   readonly closed = false;
   /** Output buffer size for the next call, from the last result. */
   private capacity = 1 << 20;
-  /** The buffer of the last result, and one given back by recycle() for the next call. */
-  private lent: Buffer | undefined;
-  private spare: Buffer | undefined;
+  /** The buffers of results not given back yet (weakly: a result nobody recycles is collected). */
+  private readonly lent = new WeakMap<ArrayBufferLike, Buffer>();
+  /** Buffers given back by recycle(), for the next calls. */
+  private spares: Buffer[] = [];
   private readonly abi: Abi;
   private disposed = false;
   /** Whether this helper started the library's trace, which dispose() then stops. */
@@ -319,17 +322,16 @@ export class NativeHelper implements RawHelper {
   }
 
   /**
-   * Calls @fn (on a worker) with a fresh output buffer sized from the last result, growing
-   * it when the helper asks for more. The result is a view of that buffer, not a copy.
+   * Calls @fn (on a worker) with an output buffer sized from the last result (a recycled one,
+   * else a fresh one), growing it when the helper asks for more. The result is a view of that
+   * buffer, not a copy.
    */
   private stream(fn: Fn, args: (buf: Buffer, len: number[], err: ErrorOut) => unknown[]): Promise<Uint8Array> {
     return serial(async () => {
       await this.ensureOpen();
       for (let attempt = 0; attempt < 3; attempt++) {
-        const spare = this.spare;
-        this.spare = undefined;
-        const buf = spare && spare.length >= this.capacity ? spare : Buffer.allocUnsafe(this.capacity);
-        this.lent = buf;
+        const i = this.spares.findIndex((b) => b.length >= this.capacity);
+        const buf = i >= 0 ? this.spares.splice(i, 1)[0]! : Buffer.allocUnsafe(this.capacity);
         const len = [0];
         const err = {} as ErrorOut;
         const rc = await this.invoke(fn, ...args(buf, len, err));
@@ -340,6 +342,7 @@ export class NativeHelper implements RawHelper {
         }
         this.check(rc, err);
         this.capacity = Math.max(64 * 1024, needed + (needed >> 2));
+        this.lent.set(buf.buffer, buf);
         return new Uint8Array(buf.buffer, buf.byteOffset, needed);
       }
       throw new TldError('EHELPER', 'the helper result kept growing');
@@ -347,13 +350,18 @@ export class NativeHelper implements RawHelper {
   }
 
   /**
-   * Gives back the bytes of this helper's last result once its caller is done with them (the
-   * helper host, once they are written): the next call writes into the same buffer instead of
-   * a fresh one, whose pages the kernel would fault in again (100 µs of a 700 µs snapshot of
-   * 1,000 threads here). Bytes of any other buffer are ignored.
+   * Gives back the bytes of a result of this helper once its caller is done with them (the
+   * helper host once they are written, a watch once the next refresh no longer needs them):
+   * a later call writes into the same buffer instead of a fresh one, whose pages the kernel
+   * would fault in again (50-100 µs of a 700 µs snapshot of 1,000 threads here). Bytes of any
+   * other buffer, or given back twice, are ignored; nothing read from them may be used after.
    */
   recycle(bytes: Uint8Array): void {
-    if (this.lent && bytes.buffer === this.lent.buffer) this.spare = this.lent;
+    const buf = this.lent.get(bytes.buffer);
+    if (!buf) return;
+    this.lent.delete(bytes.buffer);
+    this.spares.push(buf);
+    if (this.spares.length > MAX_SPARES) this.spares.shift();
   }
 
   /** @fn with @args on a worker after the calls before it; its errno result thrown. */

@@ -110,6 +110,8 @@ export interface RawHelper {
   /** The TRACE records gathered since the last read, and how many events were lost so far. */
   traceRead(): Promise<TraceChunk>;
   traceStop(): Promise<void>;
+  /** Gives back the bytes of a result its caller is done with, for the next result to reuse (in process only). */
+  recycle?(bytes: Uint8Array): void;
   dispose(): void;
 }
 

@@ -44,10 +44,11 @@ export class FeedThread {
    * against that read.
    */
   async next(pid: number, records: Uint8Array, guest: boolean, status: FeedStatus, ratesFrom?: Uint8Array): Promise<{ comm: string; messages: readonly HostToWebview[] }> {
-    const types = this.seen && (await this.typesFor(this.seen));
-    // The worker gets bytes of its own: the helper's may share a buffer with what it reads next.
+    // The worker gets bytes of its own, copied before the first await: the caller may then give
+    // the helper's buffer back for its next read.
     const own = records.slice();
     const before = ratesFrom?.slice();
+    const types = this.seen && (await this.typesFor(this.seen));
     const id = this.nextId++;
     let r = await this.ask(
       { kind: 'refresh', id, pid, records: own, guest, status, ...(before ? { ratesFrom: before } : {}), ...(types ? { types } : {}) },

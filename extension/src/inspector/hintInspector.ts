@@ -189,9 +189,15 @@ export class HintInspector {
       const records = await client.snapshotRecords(this.pid);
       // Paused while this refresh was under way: the table stays as the user froze it (and the
       // feed is not told, so its next diff is against what the webview shows).
-      if (this.paused && !force && this.shown) return;
+      if (this.paused && !force && this.shown) {
+        client.recycle(records);
+        return;
+      }
       const status = { paused: this.paused, intervalMs: this.ctx.settings.refreshMs };
-      const { comm, messages } = await this.feed.next(this.pid, records, client.transport === 'guest', status);
+      // The feed copies the records to its worker before it yields: the next read may take their buffer.
+      const next = this.feed.next(this.pid, records, client.transport === 'guest', status);
+      client.recycle(records);
+      const { comm, messages } = await next;
       this.comm = comm;
       for (const m of messages) this.post(m);
       this.shown = true;

@@ -3,6 +3,7 @@
 import type { DoctorCheck } from '../../client/doctor';
 import { TldError } from '../../client/errors';
 import { printable } from '../../client/printable';
+import type { ProcessSnapshot } from '../../client/snapshot';
 import { KeyTypes, toJson } from '../../client/values';
 import { UsageError, pidTid, positiveInt } from '../args';
 import { ClientOpener, Command, Globals, out, outLines, sleep, withClient } from '../command';
@@ -73,6 +74,8 @@ export async function watchLoop(open: ClientOpener, pid: number, intervalMs: num
     const tty = process.stdout.isTTY;
     let shown = false;
     const texts = new SnapshotTexts(types);
+    // The last refresh's snapshot: the next one's rates read it (texts keeps it until then).
+    let held: ProcessSnapshot | undefined;
     for (let i = 0; count === 0 || i < count; i++) {
       let text: string[];
       try {
@@ -80,6 +83,9 @@ export async function watchLoop(open: ClientOpener, pid: number, intervalMs: num
         // On a terminal, as many threads as fit below the key table.
         const fit = tty ? Math.max(1, (process.stdout.rows || 40) - snap.keys.length - 8) : Infinity;
         text = texts.nextLines(snap, fit);
+        // The one before is read no more: its buffer takes the next snapshot.
+        if (held) c.recycle(held.raw);
+        held = snap;
         shown = true;
       } catch (e) {
         if (e instanceof TldError && e.code === 'ESRCH') {
