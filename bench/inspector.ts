@@ -363,6 +363,16 @@ export async function runInspectorBench(quick: boolean): Promise<InspectorFigure
       }
     })();
     await sleep(1000);
+    // TLD_BENCH_PROFILE=FILE: the page's CPU profile while streaming (.cpuprofile, for Chromium's
+    // DevTools; build with webpack --mode development for names).
+    const profiler = process.env.TLD_BENCH_PROFILE ? await page.context().newCDPSession(page) : undefined;
+    if (profiler) {
+      await profiler.send('Profiler.enable');
+      await profiler.send('Profiler.start');
+    }
+    // TLD_BENCH_TRACE=FILE: Chromium's timeline of the page while streaming (frames, tasks, GC;
+    // open it in DevTools' Performance panel). Tracing slows the page: its frame times are not the figure's.
+    if (process.env.TLD_BENCH_TRACE) await browser.startTracing(page, { path: process.env.TLD_BENCH_TRACE, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline.frame', 'blink.user_timing'] });
     streaming = true;
     const pageT0 = await page.evaluate(pageNow);
     const timePlot = frameFigures(await page.evaluate(frameTimes, seconds * 1000));
@@ -372,6 +382,8 @@ export async function runInspectorBench(quick: boolean): Promise<InspectorFigure
     const counted = ends.length;
     const span = (ends[ends.length - 1] ?? 0) - (ends[0] ?? 0);
     const longTasks = await page.evaluate(longTasksSince, pageT0);
+    if (process.env.TLD_BENCH_TRACE) await browser.stopTracing();
+    if (profiler) fs.writeFileSync(process.env.TLD_BENCH_PROFILE!, JSON.stringify((await profiler.send('Profiler.stop')).profile));
     // TLD_BENCH_SHOTS=DIR: pictures of the page as measured, for a person to look at.
     if (process.env.TLD_BENCH_SHOTS) {
       await page.screenshot({ path: path.join(process.env.TLD_BENCH_SHOTS, 'inspector-histogram.png') });

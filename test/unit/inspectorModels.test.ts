@@ -1,8 +1,9 @@
 // The Hint Inspector's models: the layout zoomed to the used bytes, the filter, the Set form's
-// first key and the export's proposed name.
+// first key, the export's proposed name and the cells that flash after a change.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { Flashes } from '../../webview/src/flashModel';
 import { layoutOf, zoomLayout } from '../../webview/src/layoutModel';
 import { RowView } from '../../webview/src/messages';
 import { defaultSetKey, exportFileName, matchesFilter } from '../../webview/src/tableModel';
@@ -92,4 +93,23 @@ test('an export proposes tld-COMM-PID-DATE-TIME with the comm made safe for a fi
   assert.equal(exportFileName('tld-demo', 42, 'json', at), 'tld-tld-demo-42-20261129-090507.json');
   assert.equal(exportFileName('a/b c', 7, 'csv', at), 'tld-a_b_c-7-20261129-090507.csv');
   assert.equal(exportFileName('..', 7, 'csv', at), 'tld-process-7-20261129-090507.csv');
+});
+
+test('a changed cell flashes until its refresh expires; marked again by a later refresh, it flashes until that one does', () => {
+  const f = new Flashes();
+  f.begin(1000);
+  f.mark(4242, 3);
+  f.mark(4242, 17);
+  f.mark(4243, 3);
+  f.begin(1500);
+  f.mark(4243, 3);
+  assert.ok(f.isOn(4242, 3, 999) && f.isOn(4242, 17, 999) && f.isOn(4243, 3, 999));
+  assert.ok(!f.isOn(4242, 4, 999) && !f.isOn(4241, 3, 999), 'cells that were not marked do not flash');
+  assert.ok(!f.isOn(4242, 3, 1000), 'the time is up at its end');
+  assert.equal(f.expire(1000), true, 'a cell still flashes');
+  assert.equal(f.size, 1);
+  assert.ok(f.isOn(4243, 3, 1200), 'the later refresh keeps its cell');
+  assert.equal(f.expire(1500), false);
+  assert.equal(f.size, 0);
+  assert.throws(() => new Flashes().mark(1, 1), /before begin/);
 });

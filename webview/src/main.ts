@@ -4,6 +4,7 @@
 // only the cells that changed.
 import { ZoomPart, zoomLayout } from './layoutModel';
 import { HostToWebview, KeyView, LayoutView, RowView, WebviewToHost, parseHostMessage } from './messages';
+import { Flashes } from './flashModel';
 import { groupBy } from './groupModel';
 import { PLOT_LINES, PlotModel, SCHED_TEXT_TYPE, SCHED_TYPE, formatNumber } from './plotModel';
 import { PlotMode, PlotView, isPlotMode } from './plotView';
@@ -47,9 +48,11 @@ const ROW_HEIGHT = 22;
 
 let keys: readonly KeyView[] = [];
 let columns: readonly string[] = [];
-let rows = new Map<number, RowView>();
+/** The table's rows: the parsed messages' own objects, whose cells a patch writes in place. */
+type Row = RowView & { readonly cells: string[] };
+let rows = new Map<number, Row>();
 let order: number[] = [];
-const flashing = new Map<string, number>(); // "tid:key" -> until (ms)
+const flashing = new Flashes();
 const shown = new Map<number, HTMLTableRowElement>(); // the rows drawn: tid -> row
 let unflashTimer = 0;
 let editing: Editing | undefined;
@@ -255,7 +258,7 @@ function drawGroups(): void {
   $('group-note').textContent =
     key < 0 ? '' : wait < 0 ? 'this kernel gives no wait time' : 'wait ms: time runnable but not running during the last refresh, per thread';
   if (key < 0) return;
-  const shownRows = order.map((tid) => rows.get(tid)).filter((r): r is RowView => r !== undefined);
+  const shownRows = order.map((tid) => rows.get(tid)).filter((r): r is Row => r !== undefined);
   const body = $('groups-body');
   body.textContent = '';
   for (const g of groupBy(shownRows, key, wait < 0 ? -1 : keys.length + wait)) {
@@ -307,7 +310,7 @@ function drawRows(): void {
         td.textContent = text;
         if (k >= keys.length) td.title = columns[k - keys.length] ?? '';
         else if (!exited) td.title = 'double-click or Enter to set this thread\'s value';
-        if ((flashing.get(`${tid}:${k}`) ?? 0) > now) td.className = 'changed';
+        if (flashing.isOn(tid, k, now)) td.className = 'changed';
       }
       tr.appendChild(td);
     });
@@ -344,13 +347,13 @@ function patchShown(cells: readonly (readonly [number, number, string])[]): void
 function unflash(): void {
   unflashTimer = 0;
   const now = Date.now();
-  for (const [id, until] of flashing) if (until <= now) flashing.delete(id);
+  const more = flashing.expire(now);
   for (const [tid, tr] of shown) {
     tr.querySelectorAll<HTMLElement>('td.changed').forEach((td) => {
-      if ((flashing.get(`${tid}:${td.dataset.key}`) ?? 0) <= now) td.className = '';
+      if (!flashing.isOn(tid, Number(td.dataset.key), now)) td.className = '';
     });
   }
-  if (flashing.size) unflashTimer = window.setTimeout(unflash, 300);
+  if (more) unflashTimer = window.setTimeout(unflash, 300);
 }
 
 /** The input of the cell editor @e inside @td, wired to keep @e current. */
@@ -409,7 +412,7 @@ function apply(m: HostToWebview): void {
       keys = m.keys;
       if (editing && (!m.rows.some((r) => r.tid === editing?.tid) || editing.key >= m.keys.length)) editing = undefined;
       columns = m.columns;
-      rows = new Map(m.rows.map((r) => [r.tid, r]));
+      rows = new Map(m.rows.map((r) => [r.tid, r as Row]));
       $('title').textContent = `Process ${m.pid} (${m.comm}): ${m.keys.length} keys, ${m.rows.length} of ${m.threads} threads with hints`;
       drawLayout(m.layout);
       order = visibleOrder();
@@ -428,19 +431,17 @@ function apply(m: HostToWebview): void {
       drawGroups();
       break;
     case 'patch': {
-      const until = Date.now() + 1200;
+      flashing.begin(Date.now() + 1200);
       for (const [tid, k, text] of m.cells) {
         const r = rows.get(tid);
         if (!r) continue;
-        const cells = [...r.cells];
-        cells[k] = text;
-        rows.set(tid, { ...r, cells });
-        flashing.set(`${tid}:${k}`, until);
+        r.cells[k] = text;
+        flashing.mark(tid, k);
         changingKeys.add(k);
       }
       pickSetKey();
       if (editing && m.removed.includes(editing.tid)) editing = undefined;
-      for (const r of m.added) rows.set(r.tid, r);
+      for (const r of m.added) rows.set(r.tid, r as Row);
       for (const tid of m.removed) rows.delete(tid);
       // The order changes only with threads that came or went, the filter, or the sorted column.
       if (m.added.length || m.removed.length || ui.filter || (ui.sortKey >= 0 && m.cells.some((c) => c[1] === ui.sortKey))) {
