@@ -318,7 +318,7 @@ export async function runInspectorBench(quick: boolean): Promise<InspectorFigure
       for (const m of messages) {
         const n = await post(m);
         if (m.type === 'snapshot') fullSnapshot = n;
-        if (m.type === 'patch') cells += m.cells.length;
+        if (m.type === 'patch') cells += m.cells.tids.length;
         bytes += n;
       }
       if (streaming) {

@@ -38,12 +38,12 @@ test('after the first snapshot a refresh sends only the cells the threads change
   assert.ok(patch?.type === 'patch');
   assert.deepEqual(patch.added, []);
   assert.deepEqual(patch.removed, []);
-  assert.ok(patch.cells.length > 0, 'the counters moved');
+  assert.ok(patch.cells.tids.length > 0, 'the counters moved');
   // Of the keys' cells; the scheduling columns after them are live (the threads ran meanwhile).
-  const keyCells = patch.cells.filter((c) => c[1] < snap.keys.length);
-  assert.deepEqual([...new Set(keyCells.map((c) => c[1]))].filter((k) => k !== 0 && k !== 2), [], 'only fx.k00 and fx.k02 change');
+  const keyCols = patch.cells.cols.filter((k) => k < snap.keys.length);
+  assert.deepEqual([...new Set(keyCols)].filter((k) => k !== 0 && k !== 2), [], 'only fx.k00 and fx.k02 change');
   assert.deepEqual(snap.columns, ['cpu', 'state', 'policy', 'run %', 'wait ms', 'switches/s', ...(fs.existsSync('/sys/kernel/sched_ext') ? ['dsq'] : [])]);
-  assert.ok(patch.cells.some((c) => c[1] === snap.keys.length + 3 && Number(c[2]) >= 0), 'run % appears from the second refresh on');
+  assert.ok(patch.cells.cols.some((k, i) => k === snap.keys.length + 3 && Number(patch.cells.texts[i]) >= 0), 'run % appears from the second refresh on');
   // Applied to the first table, the patch gives the process's values as the feed last read them.
   plot.applyPatch(patch);
   plot.select(0);
@@ -118,5 +118,5 @@ test('the rows of threads whose values did not change are the same objects as be
   const rows = feed.view?.rows ?? [];
   assert.equal(rows.length, first.length);
   for (const r of rows) assert.equal(r === first.find((f) => f.tid === r.tid), r.tid !== tid, `thread ${r.tid}`);
-  assert.deepEqual(out, [{ type: 'patch', cells: [[tid, 1, '7']], added: [], removed: [] }]);
+  assert.deepEqual(out, [{ type: 'patch', cells: { tids: [tid], cols: [1], texts: ['7'] }, added: [], removed: [] }]);
 });

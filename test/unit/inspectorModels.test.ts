@@ -103,6 +103,8 @@ test('a changed cell flashes until its refresh expires; marked again by a later 
   f.mark(4243, 3);
   f.begin(1500);
   f.mark(4243, 3);
+  f.mark(4243, 3);
+  assert.equal(f.size, 3, 'a cell counts once, however often it is marked');
   assert.ok(f.isOn(4242, 3, 999) && f.isOn(4242, 17, 999) && f.isOn(4243, 3, 999));
   assert.ok(!f.isOn(4242, 4, 999) && !f.isOn(4241, 3, 999), 'cells that were not marked do not flash');
   assert.ok(!f.isOn(4242, 3, 1000), 'the time is up at its end');

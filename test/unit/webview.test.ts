@@ -30,8 +30,11 @@ test('the webview accepts only well-formed host messages', () => {
   assert.equal(parseHostMessage({ ...snap, columns: [3] }), undefined);
   assert.equal(parseHostMessage({ ...snap, rows: [{ tid: 2, comm: 'x', cells: [1] }] }), undefined);
   assert.equal(parseHostMessage({ ...snap, layout: { ...layout, segments: [{ name: 'a' }] } }), undefined);
-  assert.deepEqual(parseHostMessage({ type: 'patch', cells: [[2, 0, '5']], added: [], removed: [3] }), { type: 'patch', cells: [[2, 0, '5']], added: [], removed: [3] });
-  assert.equal(parseHostMessage({ type: 'patch', cells: [[2, 0]], added: [], removed: [] }), undefined);
+  const cells = { tids: [2], cols: [0], texts: ['5'] };
+  assert.deepEqual(parseHostMessage({ type: 'patch', cells, added: [], removed: [3] }), { type: 'patch', cells, added: [], removed: [3] });
+  for (const bad of [[[2, 0, '5']], { tids: [2], cols: [0] }, { tids: [2], cols: [0, 1], texts: ['5'] }, { tids: [2.5], cols: [0], texts: ['5'] }, { tids: [2], cols: [0], texts: [5] }]) {
+    assert.equal(parseHostMessage({ type: 'patch', cells: bad, added: [], removed: [] }), undefined, JSON.stringify(bad));
+  }
   assert.equal(parseHostMessage({ type: 'exited' }), undefined);
   assert.equal(parseHostMessage('<script>'), undefined);
 });
@@ -65,7 +68,7 @@ test('a refresh patches only the cells that changed, and the threads that came a
     { tid: 3, comm: 'a', cells: ['5', '6'] },
   ];
   const p = diffRows(before, after);
-  assert.deepEqual(p.cells, [[1, 1, '9']]);
+  assert.deepEqual(p.cells, { tids: [1], cols: [1], texts: ['9'] });
   assert.deepEqual(p.added, [{ tid: 3, comm: 'a', cells: ['5', '6'] }]);
   assert.deepEqual(p.removed, [2]);
   assert.ok(isEmptyPatch(diffRows(after, after)));
@@ -73,11 +76,11 @@ test('a refresh patches only the cells that changed, and the threads that came a
   const many = Array.from({ length: 10000 }, (_, i) => ({ tid: i + 1, comm: 'w', cells: Array.from({ length: 16 }, (__, k) => String(i * k)) }));
   const changed = many.map((r) => (r.tid === 5000 ? { ...r, cells: r.cells.map((c, k) => (k === 3 ? 'x' : c)) } : r));
   const small = diffRows(many, changed);
-  assert.deepEqual(small.cells, [[5000, 3, 'x']]);
+  assert.deepEqual(small.cells, { tids: [5000], cols: [3], texts: ['x'] });
   assert.ok(JSON.stringify(small).length < 100);
   // The same threads in another order, one of them changed: no thread came or went.
   const moved = diffRows(before, [{ tid: 2, comm: 'a', cells: ['3', '7'] }, before[0]!]);
-  assert.deepEqual(moved, { type: 'patch', cells: [[2, 1, '7']], added: [], removed: [] });
+  assert.deepEqual(moved, { type: 'patch', cells: { tids: [2], cols: [1], texts: ['7'] }, added: [], removed: [] });
   // One thread went and another came at its index: both are told.
   const swapped = diffRows(before, [before[0]!, { tid: 4, comm: 'b', cells: ['0', '0'] }]);
   assert.deepEqual([swapped.added.map((r) => r.tid), swapped.removed], [[4], [2]]);

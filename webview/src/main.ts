@@ -3,7 +3,7 @@
 // over threads, which fold. Renders from state (an open cell editor included); patches touch
 // only the cells that changed.
 import { ZoomPart, zoomLayout } from './layoutModel';
-import { HostToWebview, KeyView, LayoutView, RowView, WebviewToHost, parseHostMessage } from './messages';
+import { HostToWebview, KeyView, LayoutView, PatchCells, RowView, WebviewToHost, parseHostMessage } from './messages';
 import { Flashes } from './flashModel';
 import { groupBy } from './groupModel';
 import { PLOT_LINES, PlotModel, SCHED_TEXT_TYPE, SCHED_TYPE, formatNumber } from './plotModel';
@@ -334,11 +334,12 @@ function drawRows(): void {
 }
 
 /** Writes the changed cells of the rows drawn in place: a refresh costs what changed in view. */
-function patchShown(cells: readonly (readonly [number, number, string])[]): void {
-  for (const [tid, k, text] of cells) {
-    const td = shown.get(tid)?.children[k + 2];
+function patchShown(cells: PatchCells): void {
+  const { tids, cols, texts } = cells;
+  for (let i = 0; i < tids.length; i++) {
+    const td = shown.get(tids[i] as number)?.children[(cols[i] as number) + 2];
     if (!td || td.querySelector('input')) continue; // not drawn, or being edited
-    td.textContent = text;
+    td.textContent = texts[i] as string;
     td.className = 'changed';
   }
 }
@@ -432,10 +433,13 @@ function apply(m: HostToWebview): void {
       break;
     case 'patch': {
       flashing.begin(Date.now() + 1200);
-      for (const [tid, k, text] of m.cells) {
+      const { tids, cols, texts } = m.cells;
+      for (let i = 0; i < tids.length; i++) {
+        const tid = tids[i] as number;
+        const k = cols[i] as number;
         const r = rows.get(tid);
         if (!r) continue;
-        r.cells[k] = text;
+        r.cells[k] = texts[i] as string;
         flashing.mark(tid, k);
         changingKeys.add(k);
       }
@@ -444,7 +448,7 @@ function apply(m: HostToWebview): void {
       for (const r of m.added) rows.set(r.tid, r as Row);
       for (const tid of m.removed) rows.delete(tid);
       // The order changes only with threads that came or went, the filter, or the sorted column.
-      if (m.added.length || m.removed.length || ui.filter || (ui.sortKey >= 0 && m.cells.some((c) => c[1] === ui.sortKey))) {
+      if (m.added.length || m.removed.length || ui.filter || (ui.sortKey >= 0 && cols.includes(ui.sortKey))) {
         order = visibleOrder();
         drawRows();
       } else {

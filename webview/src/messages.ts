@@ -47,10 +47,22 @@ export type HostToWebview =
       readonly rows: readonly RowView[];
       readonly threads: number;
     }
-  | { readonly type: 'patch'; readonly cells: readonly (readonly [tid: number, key: number, text: string])[]; readonly added: readonly RowView[]; readonly removed: readonly number[] }
+  | { readonly type: 'patch'; readonly cells: PatchCells; readonly added: readonly RowView[]; readonly removed: readonly number[] }
   | { readonly type: 'status'; readonly paused: boolean; readonly intervalMs: number }
   | { readonly type: 'error'; readonly message: string }
   | { readonly type: 'exited'; readonly pid: number };
+
+/**
+ * A refresh's changed cells, by column: cell i is column cols[i] (a key's index, then the
+ * scheduling columns) of thread tids[i], which now shows texts[i]. Three arrays rather than an
+ * array per cell: a 10,000-thread refresh changes thousands of cells, and the webview parses
+ * and checks each message on the thread that draws its frames.
+ */
+export interface PatchCells {
+  readonly tids: readonly number[];
+  readonly cols: readonly number[];
+  readonly texts: readonly string[];
+}
 
 export type WebviewToHost =
   | { readonly type: 'ready' }
@@ -85,6 +97,14 @@ function isRow(v: unknown): v is RowView {
   return isObj(v) && isInt(v.tid) && isStr(v.comm) && Array.isArray(v.cells) && v.cells.every(isStr);
 }
 
+function isPatchCells(v: unknown): v is PatchCells {
+  if (!isObj(v) || !Array.isArray(v.tids) || !Array.isArray(v.cols) || !Array.isArray(v.texts)) return false;
+  const n = v.tids.length;
+  if (v.cols.length !== n || v.texts.length !== n) return false;
+  for (let i = 0; i < n; i++) if (!isInt(v.tids[i]) || !isInt(v.cols[i]) || !isStr(v.texts[i])) return false;
+  return true;
+}
+
 function isKey(v: unknown): v is KeyView {
   return isObj(v) && isStr(v.name) && isInt(v.size) && isInt(v.offset) && isStr(v.type);
 }
@@ -107,9 +127,7 @@ export function parseHostMessage(v: unknown): HostToWebview | undefined {
         ? (v as unknown as HostToWebview)
         : undefined;
     case 'patch':
-      return Array.isArray(v.cells) &&
-        v.cells.every((c: unknown) => Array.isArray(c) && c.length === 3 && isInt(c[0]) && isInt(c[1]) && isStr(c[2])) &&
-        Array.isArray(v.added) && v.added.every(isRow) && Array.isArray(v.removed) && v.removed.every(isInt)
+      return isPatchCells(v.cells) && Array.isArray(v.added) && v.added.every(isRow) && Array.isArray(v.removed) && v.removed.every(isInt)
         ? (v as unknown as HostToWebview)
         : undefined;
     case 'status':

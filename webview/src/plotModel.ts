@@ -203,11 +203,13 @@ export class PlotModel {
       this.freeSlots.push(s);
     }
     for (const r of p.added) this.setRow(r);
-    for (const [tid, k, text] of p.cells) {
-      const s = this.slotOf.get(tid);
+    const { tids, cols, texts } = p.cells;
+    for (let i = 0; i < tids.length; i++) {
+      const k = cols[i] as number;
+      const s = this.slotOf.get(tids[i] as number);
       const column = this.columns[k];
       if (s !== undefined && column && this.numeric[k]) {
-        column[s] = parseNumeric(text);
+        column[s] = parseNumeric(texts[i] as string);
         this.changed[k] = true;
       }
     }

@@ -9,7 +9,9 @@ export function diffRows(before: readonly RowView[], after: readonly RowView[]):
   // tids are mapped only once one is not there.
   let old: Map<number, RowView> | undefined;
   let aligned = before.length === after.length;
-  const cells: [number, number, string][] = [];
+  const tids: number[] = [];
+  const cols: number[] = [];
+  const texts: string[] = [];
   const added: RowView[] = [];
   for (let i = 0; i < after.length; i++) {
     const r = after[i]!;
@@ -25,16 +27,20 @@ export function diffRows(before: readonly RowView[], after: readonly RowView[]):
     }
     if (o === r) continue; // a row the host reused: nothing in it changed
     for (let k = 0; k < r.cells.length; k++) {
-      if (r.cells[k] !== o.cells[k]) cells.push([r.tid, k, r.cells[k] as string]);
+      if (r.cells[k] !== o.cells[k]) {
+        tids.push(r.tid);
+        cols.push(k);
+        texts.push(r.cells[k] as string);
+      }
     }
   }
   const kept = aligned ? undefined : new Set(after.map((r) => r.tid));
   const removed = kept ? before.filter((r) => !kept.has(r.tid)).map((r) => r.tid) : [];
-  return { type: 'patch', cells, added, removed };
+  return { type: 'patch', cells: { tids, cols, texts }, added, removed };
 }
 
 export function isEmptyPatch(p: Patch): boolean {
-  return p.cells.length === 0 && p.added.length === 0 && p.removed.length === 0;
+  return p.cells.tids.length === 0 && p.added.length === 0 && p.removed.length === 0;
 }
 
 /** CSV of the rows: tid, comm, then one column per key; fields quoted when needed. */
