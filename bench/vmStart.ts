@@ -17,7 +17,7 @@ import { ensureKernel } from '../extension/src/vm/kernel';
 import { newestBuiltEntry } from '../extension/src/vm/kernelCache';
 import { Accel, qemuArgs } from '../extension/src/vm/qemu';
 import { guestWorkload } from '../extension/src/vm/run';
-import { buildScheduler } from '../extension/src/vm/scheduler';
+import { buildScheduler, guestObjectBytes } from '../extension/src/vm/scheduler';
 import { nativeBuild, repoRoot } from '../test/support/repo';
 import { Figure, boundFigure, ratioFigure } from './figure';
 import { median } from './stats';
@@ -83,11 +83,14 @@ async function measureKernel(kernel: KernelStart['kernel'], runs: number, work: 
   const built = await buildScheduler(scxHints, path.dirname(k.vmlinuxH), dir);
   if (!built.ok) throw new Error(`scx_hints did not build for ${k.version}: ${built.diagnostics.map((d) => d.message).join('; ')}`);
   const base = guestWorkload(nativeBuild, 1);
+  // The object as the runner sends it to its guest.
+  const guestObject = path.join(dir, 'guest.bpf.o');
+  fs.writeFileSync(guestObject, await guestObjectBytes(built.object));
   const initrd = path.join(dir, 'initrd.cpio');
   await buildInitramfs({
     out: initrd,
     binaries: [path.join(nativeBuild, 'tld-scx-run'), ...base.binaries],
-    files: [...base.files, { src: built.object, dest: `/etc/${path.basename(built.object)}` }],
+    files: [...base.files, { src: guestObject, dest: `/etc/${path.basename(built.object)}` }],
     init: guestInit(['true']),
   });
   const enabled: number[] = [];

@@ -3,7 +3,10 @@
  * tld-scx-run: loads any sched_ext scheduler object, enables it, optionally
  * runs a command under it, prints its statistics, and says how it ended.
  *
- *   tld-scx-run [--seconds N] [--set NAME=VALUE]... SCHEDULER.bpf.o [-- COMMAND [ARG...]]
+ *   tld-scx-run [--seconds N] [--set NAME=VALUE]... [--from-port NAME] SCHEDULER.bpf.o [-- COMMAND [ARG...]]
+ *
+ * --from-port NAME first receives the object into SCHEDULER.bpf.o from the
+ * virtio-serial port NAME (scx_port.h), while the kernel's BTF is parsed.
  *
  * It loads the object as scx's own loaders load theirs (scx_globals.c): the ops
  * in ".struct_ops" or ".struct_ops.link", sleepable programs in "struct_ops.s/"
@@ -50,6 +53,7 @@
 #include "scx_exit.h"
 #include "scx_globals.h"
 #include "scx_ops.h"
+#include "scx_port.h"
 #include "scx_run.h"
 #include "tld_layout.h"
 
@@ -338,7 +342,7 @@ static void stop_command(pid_t pid)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: tld-scx-run [--seconds N] [--set NAME=VALUE]... SCHEDULER.bpf.o [-- COMMAND [ARG...]]\n");
+	fprintf(stderr, "usage: tld-scx-run [--seconds N] [--set NAME=VALUE]... [--from-port NAME] SCHEDULER.bpf.o [-- COMMAND [ARG...]]\n");
 }
 
 /* Sets NAME_len of every exit dump buffer NAME that scx_resize_arrays() sized. */
@@ -379,7 +383,7 @@ static void print_constants(const struct scx_globals *g, int n)
 
 int main(int argc, char **argv)
 {
-	const char *dir = getenv("TLD_PIN_DIR"), *path = NULL, *sets[MAX_SETS];
+	const char *dir = getenv("TLD_PIN_DIR"), *path = NULL, *port = NULL, *sets[MAX_SETS];
 	struct bpf_map *map, *ops = NULL;
 	struct bpf_object *obj = NULL;
 	struct bpf_link *link = NULL;
@@ -407,6 +411,8 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			sets[n_sets++] = argv[++i];
+		} else if (!strcmp(argv[i], "--from-port") && i + 1 < argc) {
+			port = argv[++i];
 		} else if (!strcmp(argv[i], "--")) {
 			command = argv + i + 1;
 			break;
@@ -428,6 +434,10 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 
 	kbtf_start(&kload);
+	if (port && scx_receive_object(port, path, err_msg, sizeof(err_msg))) {
+		fprintf(stderr, "tld-scx-run: %s\n", err_msg);
+		goto out;
+	}
 	obj = bpf_object__open_file(path, NULL);
 	err = libbpf_get_error(obj);
 	if (err) {

@@ -9,6 +9,8 @@
 // a clear message, in the guest and (every kind) by tld-scx-run on the host before loading.
 import assert from 'node:assert/strict';
 import { SpawnSyncReturns, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
 
@@ -100,6 +102,19 @@ before(() => {
 function scxRun(...sets: string[]): SpawnSyncReturns<string> {
   return spawnSync(path.join(nativeBuild, 'tld-scx-run'), [...sets.flatMap((s) => ['--set', s]), tallyObject], { encoding: 'utf8', timeout: 60_000 });
 }
+
+test('tld-scx-run --from-port without such a port says so, and loads nothing', () => {
+  const dest = path.join(os.tmpdir(), `tld-from-port-${process.pid}.bpf.o`);
+  try {
+    const r = spawnSync(path.join(nativeBuild, 'tld-scx-run'), ['--from-port', 'tld-object', dest], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /^tld-scx-run: no virtio-serial port tld-object for the scheduler's object$/m);
+    assert.doesNotMatch(r.stdout, /enabled/);
+    assert.ok(!fs.existsSync(dest), 'no object was written');
+  } finally {
+    fs.rmSync(dest, { force: true });
+  }
+});
 
 test('tld-scx-run --set refuses a type it cannot set, a value that does not fit and a value that is not a number', () => {
   const cases: ReadonlyArray<[string, RegExp]> = [

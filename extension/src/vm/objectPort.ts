@@ -1,6 +1,7 @@
 // The scheduler's object reaches the guest over a virtio-serial port once clang is done, so the
 // guest boots while the host compiles instead of after (the compile is a fifth of a boot of
-// the minimal kernel under TCG). The guest's /init reads a length line, then that many bytes.
+// the minimal kernel under TCG): a length line, then that many bytes, which the guest's loader
+// reads itself (tld-scx-run --from-port, native/scx/scx_port.c) while it parses the kernel's BTF.
 import * as net from 'node:net';
 import * as path from 'node:path';
 
@@ -52,19 +53,4 @@ export class ObjectPort {
     s.write(`${bytes.length}\n`);
     s.write(bytes);
   }
-}
-
-/** The guest's side: the object into @dest, or exit 1 saying what went wrong. */
-export function receiveObjectCommand(dest: string): string {
-  return [
-    'dev=',
-    `for p in /sys/class/virtio-ports/*; do [ "$(cat $p/name 2>/dev/null)" = ${OBJECT_PORT} ] && dev=/dev/\${p##*/}; done`,
-    `if [ -z "$dev" ]; then echo "tld-vm: no virtio-serial port ${OBJECT_PORT} for the scheduler's object"; exit 1; fi`,
-    // busybox's read takes one byte at a time, so head gets every byte after the line.
-    `exec 3<"$dev"`,
-    'read -r n <&3',
-    `case "$n" in ''|*[!0-9]*) echo "tld-vm: the scheduler's object did not arrive (got '$n')"; exit 1;; esac`,
-    `head -c "$n" <&3 > ${dest}`,
-    `[ "$(wc -c < ${dest})" = "$n" ] || { echo "tld-vm: the scheduler's object came short"; exit 1; }`,
-  ].join('\n');
 }

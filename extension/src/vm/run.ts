@@ -17,12 +17,12 @@ import { COMMAND_SCRIPT, JUDGE_SCRIPT, judgeCommand, judgeScript, parseJudge } f
 import { KernelInfo } from './kernel';
 import { describeKernel } from './kernelInfo';
 import { BootResult, NO_EXIT_LINE, SerialPort, StartedShares, bootGuest } from './qemu';
-import { SchedulerBuildOptions, buildScheduler } from './scheduler';
+import { SchedulerBuildOptions, buildScheduler, guestObjectBytes } from './scheduler';
 import { SchedulerOutcome, schedulerOutcome } from './schedulerStats';
 import { Virtiofsd, startVirtiofsd } from './virtiofs';
 import { GUEST_HELPER_PORT, guestHelperCommand, helperOverlay } from './guestHelper';
 import { GuestRelay } from './guestRelay';
-import { ObjectPort, receiveObjectCommand } from './objectPort';
+import { OBJECT_PORT, ObjectPort } from './objectPort';
 
 export { NO_EXIT_LINE };
 
@@ -139,8 +139,7 @@ export async function runScheduler(opts: RunOptions): Promise<RunResult> {
     const held = new HeldOutput(opts);
     try {
       const booting = boot({ ...opts, ...held.opts, signal: opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal }, work, [loader, ...opts.binaries], [], [
-        receiveObjectCommand(guestObject),
-        `${LOADER} --seconds ${opts.seconds}${loaderSets(opts.sets ?? [])} ${guestObject} -- sh ${WORKLOAD_SCRIPT}`,
+        `${LOADER} --seconds ${opts.seconds}${loaderSets(opts.sets ?? [])} --from-port ${OBJECT_PORT} ${guestObject} -- sh ${WORKLOAD_SCRIPT}`,
       ], undefined, [], [port.port]);
       booting.catch(() => undefined); // awaited once the build is done
       const build = await buildScheduler(bpf, path.dirname(opts.kernel.vmlinuxH), work, opts.build).catch((e: unknown) => {
@@ -152,7 +151,7 @@ export async function runScheduler(opts: RunOptions): Promise<RunResult> {
         await booting.catch(() => undefined);
         return { diagnostics: build.diagnostics, exitCode: 1, outcome: {} };
       }
-      port.send(fs.readFileSync(build.object));
+      port.send(await guestObjectBytes(build.object));
       held.release();
       const run = await booting;
       const diagnostics = run.boot.exitCode === 1 ? guestVerifierDiagnostics(run.lines, bpf, build.object) : [];

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 
 import { Diagnostic, compile } from '../client/compiler';
 import { buildOptions } from './buildOptions';
+import { lookupTool, run } from './exec';
 
 export interface SchedulerBuild {
   readonly ok: boolean;
@@ -27,6 +28,26 @@ export interface SchedulerBuildOptions {
  * guest's vmlinux.h (always the guest kernel's: --kernel of vm run names the guest), with the
  * include folders and flags of @opts and of compile_commands.json.
  */
+/**
+ * The bytes of @object the guest loads: without its DWARF (llvm-objcopy --strip-debug), which
+ * libbpf does not read, while .BTF and .BTF.ext (types, and the line info of verifier messages)
+ * stay. scx_hints is 575 KB with DWARF and 60 KB without, and the guest took ~100 ms to read the
+ * whole object from its port. The object itself stays whole, for the host's diagnostics. Without
+ * llvm-objcopy (Debian's llvm-19), the whole object.
+ */
+export async function guestObjectBytes(object: string): Promise<Buffer> {
+  const objcopy = lookupTool('llvm-objcopy-19') ?? lookupTool('llvm-objcopy');
+  if (objcopy) {
+    const stripped = `${object}.guest`;
+    try {
+      if ((await run(objcopy, ['--strip-debug', object, stripped])).code === 0) return fs.readFileSync(stripped);
+    } finally {
+      fs.rmSync(stripped, { force: true });
+    }
+  }
+  return fs.readFileSync(object);
+}
+
 export async function buildScheduler(bpfSource: string, vmlinuxDir: string, outDir: string, opts: SchedulerBuildOptions = {}): Promise<SchedulerBuild> {
   fs.mkdirSync(outDir, { recursive: true });
   const object = path.join(outDir, path.basename(bpfSource).replace(/\.bpf\.c$/, '.bpf.o'));
