@@ -1,7 +1,7 @@
 // What tldctl prints: tables for people (names from targets escaped), and the documented JSON shape of a snapshot.
 import { printable } from '../client/printable';
 import { LoadedProgram } from '../client/protocol';
-import { KeyInfo, ProcessSnapshot, ProcessSummary, ThreadSnapshot, decodeRows } from '../client/snapshot';
+import { KeyInfo, ProcessSnapshot, ProcessSummary, ThreadSnapshot, decodeRows, snapshotHasScx } from '../client/snapshot';
 import { KeyTypes, Value, ValueReader, readerFor, typeOf } from '../client/values';
 import { SchedRecord } from '../client/records';
 import { SchedJson, dsqName, policyLabel, schedJson, schedRates, stateLetter } from '../client/sched';
@@ -132,7 +132,7 @@ export class SnapshotTexts {
     }
     const prev = this.prev;
     this.prev = s;
-    const scx = s.threads.some((t) => t.sched?.scx);
+    const scx = snapshotHasScx(s);
     const shape = `${this.keyText}\0${prev ? 'rates' : 'totals'}\0${scx}`;
     if (shape !== this.shape) {
       this.shape = shape;
@@ -140,11 +140,12 @@ export class SnapshotTexts {
     }
     const all = s.threads.filter((t) => t.valuesAt >= 0);
     const shown = all.length > maxThreads ? all.slice(0, Math.max(1, maxThreads)) : all;
-    const before = new Map(prev?.threads.map((t) => [t.tid, t.sched]));
+    // The last refresh's threads: their records are decoded only for the rows made.
+    const before = new Map(prev?.threads.map((t) => [t.tid, t]));
     const view = new DataView(s.raw.buffer, s.raw.byteOffset, s.raw.byteLength);
     const schedHead = ['CPU', 'ST', 'POLICY', ...(prev ? ['RUN%', 'WAIT ms', 'SW/s'] : ['RUN ms', 'WAIT ms', 'SWITCHES']), ...(scx ? ['DSQ'] : [])];
     const head = ['TID', 'COMM', ...s.keys.map((k) => printable(k.name)), ...schedHead];
-    const rows = shown.map((t) => this.row(t, s, view, before.get(t.tid), scx));
+    const rows = shown.map((t) => this.row(t, s, view, before.get(t.tid)?.sched, scx));
     for (const [tid, r] of this.rows) if (r.seen !== this.refresh) this.rows.delete(tid);
 
     const widths = head.map((h) => h.length);

@@ -1,6 +1,6 @@
 // A snapshot as the inspector shows it: keys with their types, formatted rows, the layout.
 import { schedColumns, schedTexts } from '../client/sched';
-import { KeyInfo, ProcessSnapshot, ThreadSnapshot, decodeRows } from '../client/snapshot';
+import { KeyInfo, ProcessSnapshot, ThreadSnapshot, decodeRows, snapshotHasScx } from '../client/snapshot';
 import { Value, ValueType, readerFor, typeOf } from '../client/values';
 import { layoutOf } from '../../../webview/src/layoutModel';
 import { KeyView, LayoutView, RowView } from '../../../webview/src/messages';
@@ -54,12 +54,9 @@ function byTid(snap: ProcessSnapshot): Map<number, ThreadSnapshot> {
  * threads, whose records are decoded only for the threads formatted).
  */
 function schedOf(snap: ProcessSnapshot, prev?: ReadonlyMap<number, ThreadSnapshot>): { columns: string[]; cells: (th: ThreadSnapshot) => string[] } {
-  // Every record of a snapshot comes from one kernel: the first says whether it has sched_ext
-  // (deciding from all of them would decode every record, most of which no cell needs).
-  const first = snap.threads.find((th) => th.hasSched);
-  const scx = first?.sched?.scx !== undefined;
+  const scx = snapshotHasScx(snap);
   return {
-    columns: first ? schedColumns(scx) : [],
+    columns: snap.threads.some((th) => th.hasSched) ? schedColumns(scx) : [],
     cells: (th) => (th.sched ? schedTexts(th.sched, prev?.get(th.tid)?.sched, scx) : []),
   };
 }
