@@ -54,6 +54,11 @@ export interface BootOptions {
   readonly startShares?: () => Promise<StartedShares>;
   /** virtio-serial ports: qemu connects each to a Unix socket someone already listens on. */
   readonly serialPorts?: readonly SerialPort[];
+  /**
+   * Where the guest's run begins for real (default: /init's first line): a guest kernel that
+   * panics before a console line matches @mark is booted once more (see onceMoreAfterEarlyPanic).
+   */
+  readonly startedAt?: { readonly mark: RegExp; readonly what: string };
 }
 
 export interface SerialPort {
@@ -122,15 +127,17 @@ export async function bootGuest(opts: BootOptions): Promise<BootResult> {
 }
 
 /**
- * Under TCG on a loaded host the guest kernel has been seen to die in its own start-up (a
- * fault in a timer interrupt) before /init ran: boot once more (@again), and say so.
+ * Under TCG (qemu 7.2) the guest kernel has been seen to die in its own start-up (a fault in a
+ * timer interrupt), and at a sched_ext scheduler's enable, in __schedule at a static key just
+ * patched (a stale translation of the patched instruction on the other vCPU): when that happens
+ * before the run began (opts.startedAt), boot once more (@again), and say so.
  */
 async function onceMoreAfterEarlyPanic(r: QemuRun, again: () => Promise<QemuRun>, opts: BootOptions): Promise<QemuRun> {
   if (r.stopped || r.timedOut || r.exitCode !== NO_EXIT_LINE) return r;
-  // Only before /init: a workload that ran is not run again (its output would be twice in the
-  // run's console, a trace's threads twice in its file).
-  if (!r.lastLines.some((l) => /Kernel panic - not syncing/.test(l)) || r.reachedInit) return r;
-  opts.onConsole('[tld-vm] the guest kernel panicked before /init ran; booting it once more');
+  // Only before the run began: a workload that ran is not run again (its output would be twice
+  // in the run's console, a trace's threads twice in its file).
+  if (!r.lastLines.some((l) => /Kernel panic - not syncing/.test(l)) || r.started) return r;
+  opts.onConsole(`[tld-vm] the guest kernel panicked before ${opts.startedAt?.what ?? '/init ran'}; booting it once more`);
   return again();
 }
 
@@ -250,8 +257,8 @@ interface QemuRun {
   readonly durationMs: number;
   /** The line that shows KVM failed, or null. */
   readonly kvmFailed: string | null;
-  /** The guest's /init started (it said so on any line, not only on the last ones). */
-  readonly reachedInit: boolean;
+  /** The guest's run began (BootOptions.startedAt's line, on any line, not only on the last ones). */
+  readonly started: boolean;
 }
 
 function commonArgs(memoryMb: number, cpus: number): string[] {
@@ -358,11 +365,12 @@ async function runQemuWith(qemu: string, opts: BootOptions, accel: Accel, timeou
   const last: string[] = [];
   let exitCode = NO_EXIT_LINE;
   let kvmFailed: string | null = null;
-  let reachedInit = false;
+  let started = false;
+  const startMark = opts.startedAt?.mark ?? new RegExp(INIT_STARTED);
   const exitRe = new RegExp(`${EXIT_MARK} (\\d+)`);
   const onLine = (line: string, fromQemu: boolean): void => {
     last.push(line);
-    if (!reachedInit && line.includes(INIT_STARTED)) reachedInit = true;
+    if (!started && startMark.test(line)) started = true;
     if (last.length > LAST_LINES) last.shift();
     const m = exitRe.exec(line);
     if (m) exitCode = Math.min(255, Number(m[1]));
@@ -371,7 +379,7 @@ async function runQemuWith(qemu: string, opts: BootOptions, accel: Accel, timeou
   };
   // A KVM failure leaves qemu paused forever: stop it at once (when the guest has not finished).
   const r = await runProcess(qemu, args, timeoutMs, onLine, (l, fromQemu) => accel === 'kvm' && fromQemu && exitCode === NO_EXIT_LINE && KVM_FAILURE.test(l), opts.signal);
-  return { exitCode, lastLines: last, timedOut: r.timedOut, stopped: r.stopped, durationMs: r.durationMs, kvmFailed: r.stoppedEarly || r.status !== 0 ? kvmFailed : null, reachedInit };
+  return { exitCode, lastLines: last, timedOut: r.timedOut, stopped: r.stopped, durationMs: r.durationMs, kvmFailed: r.stoppedEarly || r.status !== 0 ? kvmFailed : null, started };
 }
 
 interface ProcessRun {

@@ -16,7 +16,7 @@ import { buildInitramfs, guestInit } from './initramfs';
 import { COMMAND_SCRIPT, JUDGE_SCRIPT, judgeCommand, judgeScript, parseJudge } from './judge';
 import { KernelInfo } from './kernel';
 import { describeKernel } from './kernelInfo';
-import { BootResult, NO_EXIT_LINE, SerialPort, StartedShares, bootGuest } from './qemu';
+import { BootOptions, BootResult, NO_EXIT_LINE, SerialPort, StartedShares, bootGuest } from './qemu';
 import { SchedulerBuildOptions, buildScheduler, guestObjectBytes } from './scheduler';
 import { SchedulerOutcome, schedulerOutcome } from './schedulerStats';
 import { Virtiofsd, startVirtiofsd } from './virtiofs';
@@ -138,7 +138,10 @@ export async function runScheduler(opts: RunOptions): Promise<RunResult> {
     const stop = new AbortController();
     const held = new HeldOutput(opts);
     try {
-      const booting = boot({ ...opts, ...held.opts, signal: opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal }, work, [loader, ...opts.binaries], [], [
+      // Until the loader says the scheduler is enabled nothing of the workload ran: a guest kernel
+      // that panics before (qemu.ts says when under TCG) is booted once more.
+      const startedAt = { mark: /^tld-scx-run: \S+ enabled \(/, what: 'the scheduler was enabled' };
+      const booting = boot({ ...opts, ...held.opts, startedAt, signal: opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal }, work, [loader, ...opts.binaries], [], [
         `${LOADER} --seconds ${opts.seconds}${loaderSets(opts.sets ?? [])} --from-port ${OBJECT_PORT} ${guestObject} -- sh ${WORKLOAD_SCRIPT}`,
       ], undefined, [], [port.port]);
       booting.catch(() => undefined); // awaited once the build is done
@@ -397,7 +400,7 @@ async function inWorkDir<T>(f: (work: string) => Promise<T>): Promise<T> {
   }
 }
 
-async function boot(opts: WorkloadOptions, work: string, binaries: readonly string[], files: readonly { src: string; dest: string }[], command: string | readonly string[],
+async function boot(opts: WorkloadOptions & Pick<BootOptions, 'startedAt'>, work: string, binaries: readonly string[], files: readonly { src: string; dest: string }[], command: string | readonly string[],
   startShares?: () => Promise<StartedShares>, librariesOf: readonly string[] = [], ports: readonly SerialPort[] = []): Promise<{ boot: BootResult; lines: string[]; exitCode: number }> {
   const script = path.join(work, 'workload.sh');
   fs.writeFileSync(script, `${opts.workload}\n`);
@@ -425,7 +428,7 @@ async function boot(opts: WorkloadOptions, work: string, binaries: readonly stri
   }
 }
 
-async function bootWith(opts: WorkloadOptions, initrd: string, lines: string[], startShares: (() => Promise<StartedShares>) | undefined,
+async function bootWith(opts: WorkloadOptions & Pick<BootOptions, 'startedAt'>, initrd: string, lines: string[], startShares: (() => Promise<StartedShares>) | undefined,
   serialPorts: readonly SerialPort[]): Promise<{ boot: BootResult; lines: string[]; exitCode: number }> {
   opts.onStep?.(`booting ${describeKernel(opts.kernel)} (the console follows)`);
   const b = await bootGuest({
@@ -437,6 +440,7 @@ async function bootWith(opts: WorkloadOptions, initrd: string, lines: string[], 
     ...(opts.cpus !== undefined ? { cpus: opts.cpus } : {}),
     ...(opts.memoryMb !== undefined ? { memoryMb: opts.memoryMb } : {}),
     ...(startShares ? { startShares } : {}),
+    ...(opts.startedAt ? { startedAt: opts.startedAt } : {}),
     onConsole: (line) => {
       lines.push(line);
       opts.onConsole(line);
