@@ -15,7 +15,8 @@ import { INIT_STARTED, buildInitramfs, guestInit } from '../extension/src/vm/ini
 import { DEFAULT_SERIES } from '../extension/src/vm/debianApt';
 import { ensureKernel } from '../extension/src/vm/kernel';
 import { newestBuiltEntry } from '../extension/src/vm/kernelCache';
-import { Accel, qemuArgs } from '../extension/src/vm/qemu';
+import { Accel, kernelAppend, qemuArgs } from '../extension/src/vm/qemu';
+import { KernelInfo } from '../extension/src/vm/kernelInfo';
 import { guestWorkload } from '../extension/src/vm/run';
 import { buildScheduler, guestObjectBytes } from '../extension/src/vm/scheduler';
 import { nativeBuild, repoRoot } from '../test/support/repo';
@@ -52,8 +53,9 @@ const scxHints = path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c');
 const TIMEOUT_MS = 300_000;
 
 /** Boots @bzImage on @initrd with the runner's qemu command line; ms from the spawn to the /init line. */
-function bareBoot(bzImage: string, initrd: string, accel: Accel): Promise<number> {
-  const args = qemuArgs({ bzImage, initramfs: initrd, accel, cpus: Math.min(2, os.cpus().length), memoryMb: 1024 });
+function bareBoot(k: KernelInfo, initrd: string, accel: Accel): Promise<number> {
+  const append = kernelAppend(k);
+  const args = qemuArgs({ bzImage: k.bzImage, initramfs: initrd, accel, cpus: Math.min(2, os.cpus().length), memoryMb: 1024, ...(append ? { append } : {}) });
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -111,7 +113,7 @@ async function measureKernel(kernel: KernelStart['kernel'], runs: number, work: 
     accelSeen.value ??= ((JSON.parse(r.stdout) as { accel?: string }).accel === 'kvm' ? 'kvm' : 'tcg');
     enabled.push(Math.round(at));
     inits.push(Math.round(init));
-    bare.push(await bareBoot(k.bzImage, initrd, accelSeen.value));
+    bare.push(await bareBoot(k, initrd, accelSeen.value));
   }
   return {
     kernel,

@@ -69,10 +69,11 @@ test('scx_hints stays enabled on the minimal kernel with hints read, and vm run 
   assert.ok((o.stats.counters.nr_queued ?? 0) > 0, 'nothing went through the vtime queue');
 });
 
-test("the minimal guest runs a workload under the kernel's own scheduler, and its release is the built one", { skip, timeout: 300_000 }, () => {
-  const r = vmRun(['--default-scheduler', '--seconds', '2', '--workload', 'echo "release=$(uname -r)"', '--json'], { kernel: 'minimal' });
+test("the minimal guest runs a workload under the kernel's own scheduler, its release is the built one, and it has the CPUs asked for", { skip, timeout: 300_000 }, () => {
+  // Its command line has acpi=noirq (qemu.ts's kernelAppend): the CPUs still come up.
+  const r = vmRun(['--default-scheduler', '--seconds', '2', '--cpus', '3', '--workload', 'echo "release=$(uname -r) cpus=$(nproc)"', '--json'], { kernel: 'minimal' });
   assert.equal(r.status, 0, r.stderr.slice(-3000));
-  assert.ok(guestConsole(r).includes(`release=${built!.record.version}`), guestConsole(r).slice(-20).join('\n'));
+  assert.ok(guestConsole(r).includes(`release=${built!.record.version} cpus=3`), guestConsole(r).slice(-20).join('\n'));
 });
 
 test('vm run --trace writes a Perfetto trace on the minimal kernel (tp_btf sched_switch and sched_wakeup)', { skip, timeout: 300_000 }, () => {

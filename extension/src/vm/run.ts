@@ -16,7 +16,7 @@ import { buildInitramfs, guestInit } from './initramfs';
 import { COMMAND_SCRIPT, JUDGE_SCRIPT, judgeCommand, judgeScript, parseJudge } from './judge';
 import { KernelInfo } from './kernel';
 import { describeKernel } from './kernelInfo';
-import { BootOptions, BootResult, NO_EXIT_LINE, SerialPort, StartedShares, bootGuest } from './qemu';
+import { BootOptions, BootResult, NO_EXIT_LINE, SerialPort, StartedShares, bootGuest, kernelAppend } from './qemu';
 import { SchedulerBuildOptions, buildScheduler, guestObjectBytes } from './scheduler';
 import { SchedulerOutcome, schedulerOutcome } from './schedulerStats';
 import { Virtiofsd, startVirtiofsd } from './virtiofs';
@@ -435,6 +435,7 @@ async function bootWith(opts: WorkloadOptions & Pick<BootOptions, 'startedAt'>, 
     ...(serialPorts.length ? { serialPorts } : {}),
     bzImage: opts.kernel.bzImage,
     initramfs: initrd,
+    ...(kernelAppend(opts.kernel) ? { append: kernelAppend(opts.kernel)! } : {}),
     timeoutMs: opts.timeoutMs,
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.cpus !== undefined ? { cpus: opts.cpus } : {}),
