@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { buildOwnFifo } from '../test/vm/ownLoader';
+import { guestKernelCrashed } from '../test/support/vm';
 import { repoRoot } from '../test/support/repo';
 import { cacheDir } from '../extension/src/client/paths';
 import { buildInitramfs, guestInit } from '../extension/src/vm/initramfs';
@@ -31,8 +32,18 @@ export interface Run {
   readonly marks: Map<string, number>;
 }
 
-/** Runs tldctl vm run with @args and --json; the console arrives on stderr as "| line". */
-export function vmRun(args: readonly string[], marks: readonly [string, RegExp][], cwd?: string, env?: NodeJS.ProcessEnv): Promise<Run> {
+/**
+ * Runs tldctl vm run with @args and --json; the console arrives on stderr as "| line". A run
+ * whose guest kernel crashed (guestKernelCrashed: an emulator fault) is run once more.
+ */
+export async function vmRun(args: readonly string[], marks: readonly [string, RegExp][], cwd?: string, env?: NodeJS.ProcessEnv): Promise<Run> {
+  const r = await vmRunOnce(args, marks, cwd, env);
+  if (!guestKernelCrashed(r.console.join('\n'))) return r;
+  process.stderr.write('bench: the guest kernel crashed (an emulator fault, see guestKernelCrashed); running it once more\n');
+  return vmRunOnce(args, marks, cwd, env);
+}
+
+function vmRunOnce(args: readonly string[], marks: readonly [string, RegExp][], cwd?: string, env?: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, [tldctl, 'vm', 'run', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}), ...(env ? { env } : {}) });
