@@ -1,8 +1,7 @@
 // Getting a sched_ext kernel for the VM runner (`tldctl vm kernel`, `tldctl vm run`).
 //
 //   const k = await ensureKernel({ cacheDir, onProgress: (p) => console.log(p.step, p.message) });
-//   // k.bzImage boots with qemu (see qemu.ts): the ELF vmlinux through its PVH entry when it has
-//   // one, else the bzImage; k.vmlinuxH is the guest's vmlinux.h for BPF code.
+//   // k.bzImage boots with qemu (see qemu.ts); k.vmlinuxH is the guest's vmlinux.h for BPF code.
 //
 // Without kernelPath it takes Debian's newest linux-image-6.18.*-cloud-amd64 from the suite
 // trixie-backports (main), through apt with a configuration of its own under <cacheDir>/apt/
@@ -33,7 +32,7 @@ import { inspectKernelImage } from './elf';
 import { failure, findTool, run } from './exec';
 import { formatBytes, mkdirp, rmrf, sha256 } from './files';
 import { acquireFolderLock } from './folderLock';
-import { CacheRecord, bootImageName, cachedEntries, commit, newestBuiltEntry, newestDebianEntry, partialDir, removeLeftovers, safeName, toInfo, upgradeBootImage } from './kernelCache';
+import { CacheRecord, cachedEntries, commit, newestBuiltEntry, newestDebianEntry, partialDir, removeLeftovers, safeName, toInfo } from './kernelCache';
 import { KernelInfo, Progress } from './kernelInfo';
 import { checkVmlinux, decompressPayload } from './vmlinux';
 
@@ -148,8 +147,8 @@ async function fromFile(kernelRoot: string, kernelPath: string, onProgress: (p: 
       bzImage = 'vmlinux';
     } else {
       fs.copyFileSync(abs, path.join(work, 'bzImage'));
+      bzImage = 'bzImage';
       await decompressPayload(image, path.join(work, 'vmlinux'), abs, onProgress);
-      bzImage = bootImageName(work);
     }
     const checks = await checkVmlinux(work, abs, version, onProgress);
     const record: CacheRecord = {
@@ -178,8 +177,7 @@ async function fromFile(kernelRoot: string, kernelPath: string, onProgress: (p: 
 async function fromDebian(opts: EnsureKernelOptions, kernelRoot: string): Promise<KernelInfo> {
   const series = opts.series ?? DEFAULT_SERIES;
   const onProgress = opts.onProgress;
-  const newest = newestDebianEntry(kernelRoot, series);
-  const cached = newest && upgradeBootImage(newest);
+  const cached = newestDebianEntry(kernelRoot, series);
   if (cached && !opts.refresh) {
     onProgress({ step: 'cache-hit', message: `kernel ${cached.record.version} is cached in ${cached.dir}` });
     return toInfo(cached.dir, cached.record, true);
@@ -256,13 +254,12 @@ async function fromDebian(opts: EnsureKernelOptions, kernelRoot: string): Promis
     const version = image.version ?? release;
     await decompressPayload(image, path.join(work, 'vmlinux'), `${pkg}'s vmlinuz`, onProgress);
     const checks = await checkVmlinux(work, pkg, version, onProgress);
-    const boots = bootImageName(work);
     const record: CacheRecord = {
       format: 1,
       version,
       source: { kind: 'debian', package: pkg, debVersion: meta.version, mirror: apt.mirror },
       imageSha256: sha256(bzBuf),
-      bzImage: boots,
+      bzImage: 'bzImage',
       ...checks,
       modules: hasModules,
       config: hasConfig,

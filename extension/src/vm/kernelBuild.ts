@@ -15,9 +15,10 @@ import { TldError } from '../client/errors';
 import { DEFAULT_SERIES, SUITE, debianMirror, prepareApt } from './debianApt';
 import { SETUP_HINT, failure, findTool, lookupTool, run, tail } from './exec';
 import { mkdirp, rmrf, sha256, sha256File } from './files';
+import { inspectKernelImage } from './elf';
 import { acquireFolderLock } from './folderLock';
 import { GUEST_KERNEL_OPTIONS, KernelOption, configFragment, describeMissing, missingOptions, parseKernelConfig } from './guestKernelConfig';
-import { CacheRecord, bootImageName, commit, newestBuiltEntry, newestDebianEntry, safeName, toInfo } from './kernelCache';
+import { CacheRecord, commit, newestBuiltEntry, newestDebianEntry, safeName, toInfo } from './kernelCache';
 import { KernelInfo, Progress } from './kernelInfo';
 import { fetchSource, parseSourceStanzas, pickSource, unpackedSource, upstreamRelease } from './kernelSource';
 import { checkVmlinux } from './vmlinux';
@@ -143,7 +144,9 @@ export async function buildMinimalKernel(opts: BuildKernelOptions): Promise<Buil
       const strip = await run(findTool('objcopy', 'strip the kernel'), ['--strip-debug', path.join(obj, 'vmlinux'), path.join(work, 'vmlinux')]);
       if (strip.code !== 0) throw failure('objcopy --strip-debug vmlinux', strip);
       const checks = await checkVmlinux(work, `the kernel built in ${obj}`, version, onProgress);
-      const boots = bootImageName(work);
+      // qemu boots the ELF through its PVH entry: no decompression of a bzImage under TCG.
+      const elf = inspectKernelImage(fs.readFileSync(path.join(work, 'vmlinux')));
+      const boots = elf.kind === 'elf' && elf.pvh ? 'vmlinux' : 'bzImage';
       const record: CacheRecord = {
         format: 1,
         version,

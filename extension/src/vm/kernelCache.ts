@@ -6,7 +6,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { compareReleases } from './debianApt';
-import { inspectKernelImage } from './elf';
 import { mkdirp, rmrf, safeReaddir } from './files';
 import { KernelInfo } from './kernelInfo';
 
@@ -162,32 +161,6 @@ export function commit(work: string, kernelRoot: string, name: string, record: C
   }
   fs.renameSync(work, dir);
   return dir;
-}
-
-/**
- * The file of kernel folder @dir that qemu's -kernel boots: the ELF vmlinux when it has a PVH
- * entry note, else the bzImage. Through PVH the guest skips the bzImage's decompressor, which
- * under TCG costs Debian's cloud kernel about 0.9 s of every boot (its payload is 60 MB).
- */
-export function bootImageName(dir: string): 'vmlinux' | 'bzImage' {
-  const elf = inspectKernelImage(fs.readFileSync(path.join(dir, 'vmlinux')));
-  return elf.kind === 'elf' && elf.pvh ? 'vmlinux' : 'bzImage';
-}
-
-/**
- * A cached kernel recorded before bootImageName chose the boot file, made to boot its ELF
- * through PVH when it can: its record is rewritten (whole, by rename) and the entry returned
- * anew. The caller holds the cache's lock.
- */
-export function upgradeBootImage(entry: CacheEntry): CacheEntry {
-  if (entry.record.bzImage !== 'bzImage') return entry;
-  const boots = bootImageName(entry.dir);
-  if (boots === 'bzImage') return entry;
-  const record: CacheRecord = { ...entry.record, bzImage: boots };
-  const tmp = path.join(entry.dir, `.${RECORD}.${process.pid}`);
-  fs.writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
-  fs.renameSync(tmp, path.join(entry.dir, RECORD));
-  return { dir: entry.dir, record };
 }
 
 export function safeName(version: string): string {

@@ -4,7 +4,7 @@
 export interface KernelInfo {
   /** The kernel release, as `uname -r` prints it in the guest ("6.18.15+deb13-cloud-amd64"). */
   readonly version: string;
-  /** What qemu's -kernel boots: the ELF vmlinux when it has a PVH entry (kernelCache.ts's bootImageName), else the bzImage. */
+  /** What qemu's -kernel boots: a bzImage, or for an ELF given by the user, that ELF (PVH). */
   readonly bzImage: string;
   /** The decompressed ELF vmlinux (with .BTF). */
   readonly vmlinuxElf: string;
