@@ -67,10 +67,4 @@ export class Flashes {
     }
     return this.cells > 0;
   }
-
-  clear(): void {
-    this.rows.clear();
-    this.batches.length = 0;
-    this.cells = 0;
-  }
 }

@@ -245,11 +245,6 @@ export function localComm(pid: number): string {
 }
 
 /**
- * @raw's snapshot of @pid, as TldClient.snapshot() gives it: a process with neither keys nor
- * data is refused, ESRCH when it exited and ENOENT when it never used task local data.
- * @guest: the records came from a VM's guest, whose pids name other processes here.
- */
-/**
  * Whether the kernel that took @snap has sched_ext, from its first scheduling record: every
  * record of a snapshot comes from one kernel, and deciding from all of them would decode each.
  */
@@ -257,6 +252,11 @@ export function snapshotHasScx(snap: ProcessSnapshot): boolean {
   return snap.threads.find((th) => th.hasSched)?.sched?.scx !== undefined;
 }
 
+/**
+ * @raw's snapshot of @pid, as TldClient.snapshot() gives it: a process with neither keys nor
+ * data is refused, ESRCH when it exited and ENOENT when it never used task local data.
+ * @guest: the records came from a VM's guest, whose pids name other processes here.
+ */
 export function checkedSnapshot(pid: number, raw: Uint8Array, guest: boolean): ProcessSnapshot {
   const snap = parseSnapshot(pid, raw, guest ? null : localComm);
   if (!snap.threads.some((t) => t.hasData) && snap.keys.length === 0) {

@@ -431,11 +431,12 @@ async function boot(opts: WorkloadOptions & Pick<BootOptions, 'startedAt'>, work
 async function bootWith(opts: WorkloadOptions & Pick<BootOptions, 'startedAt'>, initrd: string, lines: string[], startShares: (() => Promise<StartedShares>) | undefined,
   serialPorts: readonly SerialPort[]): Promise<{ boot: BootResult; lines: string[]; exitCode: number }> {
   opts.onStep?.(`booting ${describeKernel(opts.kernel)} (the console follows)`);
+  const append = kernelAppend(opts.kernel);
   const b = await bootGuest({
     ...(serialPorts.length ? { serialPorts } : {}),
     bzImage: opts.kernel.bzImage,
     initramfs: initrd,
-    ...(kernelAppend(opts.kernel) ? { append: kernelAppend(opts.kernel)! } : {}),
+    ...(append ? { append } : {}),
     timeoutMs: opts.timeoutMs,
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.cpus !== undefined ? { cpus: opts.cpus } : {}),

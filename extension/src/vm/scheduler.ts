@@ -24,11 +24,6 @@ export interface SchedulerBuildOptions {
 }
 
 /**
- * Compiles @bpfSource (NAME.bpf.c) into @outDir against the folder @vmlinuxDir holding the
- * guest's vmlinux.h (always the guest kernel's: --kernel of vm run names the guest), with the
- * include folders and flags of @opts and of compile_commands.json.
- */
-/**
  * The bytes of @object the guest loads: without its DWARF (llvm-objcopy --strip-debug), which
  * libbpf does not read, while .BTF and .BTF.ext (types, and the line info of verifier messages)
  * stay. scx_hints is 575 KB with DWARF and 60 KB without, and the guest took ~100 ms to read the
@@ -48,6 +43,11 @@ export async function guestObjectBytes(object: string): Promise<Buffer> {
   return fs.readFileSync(object);
 }
 
+/**
+ * Compiles @bpfSource (NAME.bpf.c) into @outDir against the folder @vmlinuxDir holding the
+ * guest's vmlinux.h (always the guest kernel's: --kernel of vm run names the guest), with the
+ * include folders and flags of @opts and of compile_commands.json.
+ */
 export async function buildScheduler(bpfSource: string, vmlinuxDir: string, outDir: string, opts: SchedulerBuildOptions = {}): Promise<SchedulerBuild> {
   fs.mkdirSync(outDir, { recursive: true });
   const object = path.join(outDir, path.basename(bpfSource).replace(/\.bpf\.c$/, '.bpf.o'));
