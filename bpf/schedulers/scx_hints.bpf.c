@@ -43,6 +43,10 @@
  *    left the hinted threads' p99 lateness at 4.2 ms against the default
  *    scheduler's 6.2 ms, and with the hogs kept off one vCPU it was 2.9 ms. A
  *    one-CPU machine has nothing to reserve, and rule 3 does the work there.
+ *    Tasks that may run on the last CPU only (per-CPU kernel threads such as
+ *    ksoftirqd, or anything pinned there) wait in a queue of their own, which
+ *    that CPU always serves: keeping it must never starve them, or the kernel
+ *    disables the scheduler for a runnable task stall.
  *
  * Keys are resolved once per task in init_task and cached in the task's
  * context, so reading a hint costs one task storage lookup (tld.bpf.h).
@@ -60,6 +64,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define SHARED_DSQ 0
+#define LAST_CPU_DSQ 1            /* tasks that may run on the last CPU only (rule 4) */
 #define SLICE_NS 3000000ULL       /* the slice of a task that runs alone */
 #define MIN_SLICE_NS 500000ULL    /* the floor when many wait: at the next tick */
 #define CRITICAL_SLICE_NS 500000ULL /* latency-critical threads run in short bursts */
@@ -223,6 +228,14 @@ static s32 reserved_cpu(void)
 	return n - 1;
 }
 
+/* Whether @p may run on no CPU but the last, the one rule 4 keeps. */
+static bool pinned_to_last_cpu(struct task_struct *p)
+{
+	u32 n = scx_bpf_nr_cpu_ids();
+
+	return n >= 2 && p->nr_cpus_allowed == 1 && bpf_cpumask_test_cpu(n - 1, p->cpus_ptr);
+}
+
 struct idle_ctx {
 	struct task_struct *p;
 	s32 skip;   /* the reserved CPU */
@@ -328,7 +341,7 @@ void BPF_PROG(hints_enqueue, struct task_struct *p, u64 enq_flags)
 	if (slice < MIN_SLICE_NS)
 		slice = MIN_SLICE_NS;
 	__sync_fetch_and_add(&nr_queued, 1);
-	scx_bpf_dsq_insert_vtime(p, SHARED_DSQ, slice, vtime, enq_flags);
+	scx_bpf_dsq_insert_vtime(p, pinned_to_last_cpu(p) ? LAST_CPU_DSQ : SHARED_DSQ, slice, vtime, enq_flags);
 	/*
 	 * Rule 1 again: a CPU may have gone idle since select_cpu looked (or the
 	 * task was not woken, but preempted or new). Wake it to take the queue
@@ -342,7 +355,13 @@ void BPF_PROG(hints_enqueue, struct task_struct *p, u64 enq_flags)
 SEC("struct_ops/hints_dispatch")
 void BPF_PROG(hints_dispatch, s32 cpu, struct task_struct *prev)
 {
-	/* Rule 4: the kept CPU takes nothing from the shared queue. */
+	/*
+	 * The last CPU first serves the tasks that can run nowhere else (they are
+	 * few and short: per-CPU kernel threads). Rule 4: kept, it takes nothing
+	 * from the shared queue.
+	 */
+	if (cpu == scx_bpf_nr_cpu_ids() - 1 && scx_bpf_dsq_move_to_local(LAST_CPU_DSQ))
+		return;
 	if (cpu == reserved_cpu())
 		return;
 	scx_bpf_dsq_move_to_local(SHARED_DSQ);
@@ -410,7 +429,9 @@ void BPF_PROG(hints_stopping, struct task_struct *p, bool runnable)
 SCX_SLEEPABLE
 s32 BPF_PROG(hints_init)
 {
-	return scx_bpf_create_dsq(SHARED_DSQ, -1);
+	s32 err = scx_bpf_create_dsq(SHARED_DSQ, -1);
+
+	return err ? err : scx_bpf_create_dsq(LAST_CPU_DSQ, -1);
 }
 
 SEC("struct_ops/hints_exit")

@@ -70,6 +70,22 @@ test("scx_hints stays enabled under tld-latency's CPU hogs: its hinted threads w
   }
 });
 
+test('a task that may run on the kept CPU only is not starved while scx_hints keeps that CPU for hinted threads', { timeout: 400_000 }, () => {
+  // The same starvation threw scx_hints out once (ksoftirqd/1, a per-CPU kernel thread, waited 30 s):
+  // here a user task pinned to CPU 1 must finish while tld-latency's hinted threads keep CPU 1 reserved.
+  const pinned = "taskset 2 sh -c 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done'; echo 'pinned: finished'";
+  const r = vmRun(['--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'), '--cpus', '2', '--seconds', '200',
+    '--workload', `${latencyCommand(8)} & sleep 2; ${pinned}; wait`, '--json'], { timeoutMs: 380_000 });
+  assert.equal(r.status, 0, r.stderr.slice(-3000));
+  const o = JSON.parse(r.stdout) as VmJsonOutcome;
+  assert.ok(o.stats && (o.stats.counters.nr_reserved_direct ?? 0) > 0, `CPU 1 was never kept:\n${r.stderr.slice(-3000)}`);
+  const lines = guestConsole(r);
+  const finished = lines.findIndex((l) => l.includes('pinned: finished'));
+  const report = lines.findIndex((l) => l.startsWith('tld-latency: {'));
+  assert.ok(finished >= 0 && report >= 0, r.stderr.slice(-3000));
+  assert.ok(finished < report, `the pinned task finished only after tld-latency (its hinted threads) had stopped:\n${lines.slice(-40).join('\n')}`);
+});
+
 test('a scheduler the guest verifier rejects is reported at its source line, and the run fails', { timeout: 300_000 }, () => {
   const source = path.join(schedulers, 'scx_null_deref.bpf.c');
   const r = vmRun(['--scheduler', source, '--seconds', '2']);
