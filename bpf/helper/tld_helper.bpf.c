@@ -101,8 +101,13 @@ static __always_inline void meta_usage(struct tld_meta_page *meta, __u32 *cnt, _
 	*used = c.used;
 }
 
+/* include/linux/sched/signal.h: signal_struct.flags while the thread group exits */
+#define SIGNAL_GROUP_EXIT 0x00000004
+
 static __always_inline void fill_thread(struct tldh_thread_rec *r, struct task_struct *task)
 {
+	if (task->signal->flags & SIGNAL_GROUP_EXIT)
+		r->flags |= TLDH_THREAD_EXITING;
 	r->page_size = page_size;
 	r->layout = layout;
 	r->tid = task->pid;
@@ -127,7 +132,7 @@ int list_tasks(struct bpf_iter__task *ctx)
 	if (!v)
 		return 0;
 	fill_thread(&r, task);
-	r.flags = TLDH_THREAD_HAS_ENTRY;
+	r.flags |= TLDH_THREAD_HAS_ENTRY;
 	d = v->data;
 	m = v->meta;
 	if (d) {
@@ -213,7 +218,7 @@ int dump_process(struct bpf_iter__task *ctx)
 	fill_thread(&r, task);
 	v = bpf_task_storage_get(&tld_data_map, task, 0, 0);
 	if (v) {
-		r.flags = TLDH_THREAD_HAS_ENTRY;
+		r.flags |= TLDH_THREAD_HAS_ENTRY;
 		m = v->meta;
 		if (m) {
 			r.flags |= TLDH_THREAD_HAS_META;
@@ -303,7 +308,7 @@ int write_values(struct bpf_iter__task *ctx)
 		return 0;
 	bpf_loop(write_len, write_byte, &c, 0);
 	fill_thread(&r, task);
-	r.flags = TLDH_THREAD_HAS_ENTRY | TLDH_THREAD_HAS_DATA;
+	r.flags |= TLDH_THREAD_HAS_ENTRY | TLDH_THREAD_HAS_DATA;
 	bpf_seq_write(ctx->meta->seq, &hdr, sizeof(hdr));
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;

@@ -47,6 +47,11 @@ struct tldh_meta_rec {
 #define TLDH_THREAD_HAS_ENTRY 1u /* the thread has a map entry */
 #define TLDH_THREAD_HAS_DATA 2u  /* ... whose data page is pinned */
 #define TLDH_THREAD_HAS_META 4u  /* ... and whose metadata page is pinned */
+/*
+ * Its process is exiting (exit_group or a fatal signal): its threads leave one by
+ * one, so a snapshot now may lack some, and is not the process as it was.
+ */
+#define TLDH_THREAD_EXITING 8u
 
 struct tldh_thread_rec {
 	__u32 tid;

@@ -115,8 +115,8 @@ test('records.ts decodes the record structs of tldh_records.h at their C offsets
   for (const [name, ts] of Object.entries(recordStructs)) assert.deepEqual(probe.structs[name], ts, name);
   const c = probe.constants;
   assert.deepEqual(
-    [R.COMM_LEN, R.REC_META, R.REC_THREAD, R.REC_WRITTEN, R.THREAD_HAS_ENTRY, R.THREAD_HAS_DATA, R.THREAD_HAS_META],
-    [c.TLDH_COMM_LEN, c.TLDH_REC_META, c.TLDH_REC_THREAD, c.TLDH_REC_WRITTEN, c.TLDH_THREAD_HAS_ENTRY, c.TLDH_THREAD_HAS_DATA, c.TLDH_THREAD_HAS_META],
+    [R.COMM_LEN, R.REC_META, R.REC_THREAD, R.REC_WRITTEN, R.THREAD_HAS_ENTRY, R.THREAD_HAS_DATA, R.THREAD_HAS_META, R.THREAD_EXITING],
+    [c.TLDH_COMM_LEN, c.TLDH_REC_META, c.TLDH_REC_THREAD, c.TLDH_REC_WRITTEN, c.TLDH_THREAD_HAS_ENTRY, c.TLDH_THREAD_HAS_DATA, c.TLDH_THREAD_HAS_META, c.TLDH_THREAD_EXITING],
   );
   assert.deepEqual(
     [R.REC_SCHED, R.REC_TRACE, R.SCHED_HAS_INFO, R.SCHED_HAS_SCX, R.SCHED_HAS_DSQ, R.TRACE_OFF_CPU, R.TRACE_ON_CPU, R.TRACE_WAKEUP, R.TRACE_HAS_DSQ],

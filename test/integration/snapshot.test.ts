@@ -7,6 +7,8 @@ import { after, test } from 'node:test';
 
 import { snapshotJson } from '../../extension/src/cli/format';
 import { TldClient } from '../../extension/src/client/client';
+import { TldError } from '../../extension/src/client/errors';
+import { THREAD_EXITING, decodeRecords } from '../../extension/src/client/records';
 import { checkedSnapshot } from '../../extension/src/client/snapshot';
 import { Value, parseTypes } from '../../extension/src/client/values';
 import { Proc, demoBinary, runTldctl, taskIds, until } from '../support/processes';
@@ -263,5 +265,30 @@ test("hints set in tld-demo stay while its counters move on: the demo writes its
   } finally {
     world.release(client);
     await demo.kill();
+  }
+});
+
+test('a process caught exiting, its threads leaving one by one, is reported exited, never snapshotted in part', async () => {
+  // One thread calls exit_group and stops in its exit under a tracer: the other threads are gone,
+  // the leader is a zombie, and the stopped thread still has its hints. Such a half was once
+  // taken for the process's last values.
+  const live = await world.procs.fixture(['--mode', 'hints', '--threads', '3', '--keys', '2'], 30_000);
+  const { proc, ready } = await world.procs.fixture(['--mode', 'exiting', '--threads', '4', '--keys', '2'], 30_000);
+  const client = await world.client();
+  try {
+    const pid = proc.pid;
+    const stopped = Number(ready[2]);
+    assert.ok(await until(() => taskIds(pid).length === 2, 10_000), `the other threads did not leave: ${taskIds(pid).join(' ')}`);
+    assert.deepEqual(taskIds(pid).sort((a, b) => a - b), [pid, stopped].sort((a, b) => a - b));
+    const threadFlags = async (p: number) => decodeRecords(await client.snapshotRecords(p)).flatMap((r) => (r.kind === 'thread' ? [r.flags] : []));
+    assert.ok((await threadFlags(pid)).some((f) => f & THREAD_EXITING), 'the helper did not flag the exiting process');
+    assert.ok((await threadFlags(live.proc.pid)).every((f) => !(f & THREAD_EXITING)), 'a live process was flagged as exiting');
+    await assert.rejects(client.snapshot(pid), (e: unknown) => e instanceof TldError && e.code === 'ESRCH' && /exited/.test(e.message));
+    const cli = await runTldctl(world.procs, ['snapshot', String(pid)], { env: world.env });
+    assert.notEqual(cli.code, 0);
+    assert.match(cli.stderr, new RegExp(`process ${pid} exited`));
+  } finally {
+    await proc.kill();
+    await live.proc.kill();
   }
 });

@@ -11,6 +11,10 @@
  *   busy     two threads with hints: one runs on a CPU, counting fx.k00 up every
  *            50 ms of running and sleeping 2 ms then (wake-ups, switches); the
  *            other blocks until the end and never runs. Prints "ready PID BUSY IDLE"
+ *   exiting  N threads with hints; then one of them calls exit_group while a child
+ *            process traces it with PTRACE_O_TRACEEXIT, so it stops in its exit and
+ *            the process stays half gone (the others left, the group exiting) until
+ *            stdin closes. The tracer prints "ready PID TID" (TID: the stopped thread)
  *   corrupt-count | corrupt-name | corrupt-size
  *            the main thread pins a hand-made hostile metadata page
  * Prints "ready PID" (and more words per mode) once set up, then runs until
@@ -23,6 +27,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -263,6 +270,68 @@ static void run_busy(void)
 	pthread_join(idle, NULL);
 }
 
+static volatile pid_t exit_tid;
+static int go_pipe[2];
+
+static void *exiting_thread(void *arg)
+{
+	char c;
+
+	(void)arg;
+	write_hints();
+	exit_tid = gettid();
+	pthread_barrier_wait(&ready);
+	while (read(go_pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
+	syscall(SYS_exit_group, 0);
+	return NULL;
+}
+
+/* Blocks until one byte arrives on @fd. */
+static void await_byte(int fd)
+{
+	char c;
+
+	while (read(fd, &c, 1) < 0 && errno == EINTR)
+		;
+}
+
+static void run_exiting(void)
+{
+	pthread_t t;
+	int allowed[2], seized[2], st;
+	pid_t pid = getpid(), tracer;
+
+	CHECK(opt.threads >= 1, "--threads must be at least 1");
+	CHECK(!pipe(go_pipe) && !pipe(allowed) && !pipe(seized), "pipe: %s", strerror(errno));
+	pthread_barrier_init(&ready, NULL, opt.threads + 1);
+	for (int i = 1; i < opt.threads; i++)
+		CHECK(!pthread_create(&t, NULL, hint_thread, NULL), "cannot start thread %d", i);
+	CHECK(!pthread_create(&t, NULL, exiting_thread, NULL), "cannot start the exiting thread");
+	pthread_barrier_wait(&ready);
+	tracer = fork();
+	CHECK(tracer >= 0, "fork: %s", strerror(errno));
+	if (tracer == 0) {
+		await_byte(allowed[0]);
+		CHECK(!ptrace(PTRACE_SEIZE, exit_tid, NULL, (void *)PTRACE_O_TRACEEXIT), "PTRACE_SEIZE: %s", strerror(errno));
+		CHECK(write(seized[1], "s", 1) == 1, "write: %s", strerror(errno));
+		CHECK(waitpid(exit_tid, &st, __WALL) == exit_tid, "waitpid: %s", strerror(errno));
+		CHECK(WIFSTOPPED(st) && st >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8)), "the thread did not stop at its exit (status %#x)", st);
+		printf("ready %d %d\n", pid, exit_tid);
+		fflush(stdout);
+		hold();
+		ptrace(PTRACE_DETACH, exit_tid, NULL, NULL);
+		_exit(0);
+	}
+	/* Yama's ptrace_scope 1 lets a process trace only its descendants, unless they allow it. */
+	prctl(PR_SET_PTRACER, tracer, 0, 0, 0);
+	CHECK(write(allowed[1], "a", 1) == 1, "write: %s", strerror(errno));
+	await_byte(seized[0]);
+	CHECK(write(go_pipe[1], "g", 1) == 1, "write: %s", strerror(errno));
+	for (;;)
+		pause(); /* until exit_group ends this thread */
+}
+
 static void run_corrupt(void)
 {
 	struct tld_meta_page *meta = mmap(NULL, (size_t)getpagesize(), PROT_READ | PROT_WRITE,
@@ -341,6 +410,8 @@ int main(int argc, char **argv)
 		run_wait();
 	else if (!strcmp(opt.mode, "busy"))
 		run_busy();
+	else if (!strcmp(opt.mode, "exiting"))
+		run_exiting();
 	else if (!strncmp(opt.mode, "corrupt-", 8))
 		run_corrupt();
 	else

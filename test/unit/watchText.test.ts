@@ -41,7 +41,7 @@ function snapshot(keys: readonly string[], threads: readonly ThreadSpec[], nowMs
     thread.setSchedAt(at);
     return thread;
   });
-  return { pid: 100, comm: 'app', pageSize: 4096, layout: 1, keys: infos, used, capacity: 4088, threads: ts, raw } as ProcessSnapshot;
+  return { pid: 100, comm: 'app', pageSize: 4096, layout: 1, keys: infos, used, capacity: 4088, threads: ts, exiting: false, raw } as ProcessSnapshot;
 }
 
 test('a watch that keeps unchanged rows prints what a fresh formatter prints, through changes of values, counters, comm, widths, threads and keys', () => {

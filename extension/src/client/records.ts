@@ -33,6 +33,8 @@ export const COMM_LEN = 16;
 export const THREAD_HAS_ENTRY = 1;
 export const THREAD_HAS_DATA = 2;
 export const THREAD_HAS_META = 4;
+/** The thread's process is exiting: its threads leave one by one (tldh_records.h). */
+export const THREAD_EXITING = 8;
 
 export interface MetaRecord {
   readonly kind: 'meta';

@@ -33,6 +33,7 @@ import {
   SCHED_REC,
   SchedRecord,
   THREAD_COMM,
+  THREAD_EXITING,
   THREAD_FLAGS,
   THREAD_HAS_DATA,
   THREAD_HAS_ENTRY,
@@ -137,6 +138,11 @@ export interface ProcessSnapshot {
   readonly used: number;
   readonly capacity: number;
   readonly threads: readonly ThreadSnapshot[];
+  /**
+   * The process was exiting (exit_group or a fatal signal) while it was read: its threads
+   * leave one by one, so some may be missing.
+   */
+  readonly exiting: boolean;
   /** The record stream the snapshot reads its values from. */
   readonly raw: Uint8Array;
 }
@@ -259,6 +265,8 @@ export function snapshotHasScx(snap: ProcessSnapshot): boolean {
  */
 export function checkedSnapshot(pid: number, raw: Uint8Array, guest: boolean): ProcessSnapshot {
   const snap = parseSnapshot(pid, raw, guest ? null : localComm);
+  // Half of a dying process is not the process as it was: callers keep what they had.
+  if (snap.exiting) throw new TldError('ESRCH', `process ${pid} exited`);
   if (!snap.threads.some((t) => t.hasData) && snap.keys.length === 0) {
     // An exited process that is not reaped yet (a zombie) still lists its task, without data.
     // A guest's processes are not in this machine's /proc: its snapshot lists no task when gone.
@@ -331,6 +339,7 @@ export function parseSnapshot(pid: number, raw: Uint8Array, procComm: ProcComm =
   let comm = '';
   let g = GEOMETRY_4K;
   let layout: LayoutRevision = LAYOUT_START_IN_PAGE;
+  let exiting = false;
   walkRecords(raw, view, (type, body, size) => {
     if (type === REC_META) {
       const page = metaPageOf(raw, view, body, size);
@@ -344,6 +353,7 @@ export function parseSnapshot(pid: number, raw: Uint8Array, procComm: ProcComm =
       const flags = view.getUint32(body + THREAD_FLAGS, true);
       const name = comms.read(body + THREAD_COMM);
       if (tid === pid) comm = name;
+      if (flags & THREAD_EXITING) exiting = true;
       let valuesAt = -1;
       if (flags & THREAD_HAS_DATA) {
         // Every record of a stream describes the same map (a thread before any metadata says it
@@ -370,7 +380,7 @@ export function parseSnapshot(pid: number, raw: Uint8Array, procComm: ProcComm =
       throw malformed(`unexpected record type ${type} in a snapshot`);
     }
   });
-  return { pid, comm: comm || (procComm?.(pid) ?? ''), pageSize: g.pageSize, layout, keys, used, capacity: g.dataMax, threads, raw };
+  return { pid, comm: comm || (procComm?.(pid) ?? ''), pageSize: g.pageSize, layout, keys, used, capacity: g.dataMax, threads, exiting, raw };
 }
 
 /** How decodeRows reads a column: an integer read inline, or through the type's reader. */
