@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 
 import { binaryKeyTypes, dwarfInt, processBinaries } from '../../extension/src/analysis/debugTypes';
 import { bpfIncludeDirs } from '../../extension/src/client/paths';
-import { lookupTool } from '../../extension/src/vm/exec';
+import { lookupTool } from '../../extension/src/client/hostTool';
 import { keyValueLines, toView } from '../../extension/src/inspector/views';
 import { demoBinary, runTldctl } from '../support/processes';
 import { repoRoot } from '../support/repo';

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { IntSize, StructField, ValueType } from '../client/values';
-import { lookupTool } from '../vm/exec';
+import { lookupTool } from '../client/hostTool';
 import { KeyUse, TYPE_SIZES, scanSource } from './keyScan';
 
 /** One DIE of llvm-dwarfdump's text: its tag, depth (by indentation) and attributes. */

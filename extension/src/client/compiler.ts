@@ -6,7 +6,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { TldError } from './errors';
+import { lookupTool } from './hostTool';
 import { bpfIncludeDirs, cacheDir } from './paths';
+import { PchRequest, buildPch, keptPch, pchPath, pchRefused } from './vmlinuxPch';
 
 export type Severity = 'error' | 'warning' | 'note';
 
@@ -51,6 +53,8 @@ export interface CompileOptions {
    * build, or an error that stops it before clang runs.
    */
   readonly preflight?: readonly Diagnostic[];
+  /** Use (and make once) a precompiled vmlinux.h when it can stand in (vmlinuxPch.ts); default true. */
+  readonly precompiledVmlinux?: boolean;
 }
 
 /** What every build gets first: debug info for line info, the BPF target, and the ISA of today's schedulers (atomics need v3). */
@@ -126,6 +130,24 @@ export function defaultObjectPath(file: string): string {
   return path.join(cacheDir(), 'objects', hash, path.basename(abs).replace(/\.c$/, '') + '.o');
 }
 
+/**
+ * Runs clang with @args in @cwd. @alongside: work to do meanwhile (making the precompiled header
+ * the next compile uses), awaited before this returns, so that no clang outlives the compile.
+ */
+async function runClang(clang: string, args: readonly string[], cwd: string, alongside?: () => Promise<unknown>): Promise<{ code: number; stderr: string }> {
+  // Its failure is not the compile's: without the header, the next compile parses vmlinux.h again.
+  const other = alongside?.().catch(() => undefined);
+  const result = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
+    const child = spawn(clang, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (c) => resolve({ code: c ?? 1, stderr: err }));
+  });
+  await other;
+  return result;
+}
+
 /** Compiles @file with clang (DEFAULT_CFLAGS, then the user's) against vmlinux.h, the user's include folders, TLD Studio's and libbpf's headers. */
 export async function compile(file: string, opts: CompileOptions = {}): Promise<CompileResult> {
   const abs = path.resolve(file);
@@ -136,28 +158,28 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   if (preflight.some((d) => d.severity === 'error')) return { ok: false, object, diagnostics: [...preflight], command: [] };
   fs.mkdirSync(path.dirname(object), { recursive: true });
   // vmlinux.h's folder first: the kernel chosen for the build wins over a vmlinux.h in a user's include folder.
-  const includes = [opts.vmlinuxDir ?? vmlinuxDir(), ...(opts.includeDirs ?? []).map((d) => path.resolve(d)), ...bpfIncludeDirs()]
+  const headerDir = opts.vmlinuxDir ?? vmlinuxDir();
+  const includes = [headerDir, ...(opts.includeDirs ?? []).map((d) => path.resolve(d)), ...bpfIncludeDirs()]
     .flatMap((d) => ['-I', d]);
-  const args = [
-    ...DEFAULT_CFLAGS, `-D__TARGET_ARCH_${os.arch() === 'arm64' ? 'arm64' : 'x86'}`,
-    '-fno-color-diagnostics', ...includes, ...(opts.cflags ?? []), ...(opts.extraFlags ?? []), '-c', abs, '-o', object,
-  ];
-  // Run the first clang there is; a missing one fails to spawn and the next is tried.
+  const userFlags = [...(opts.cflags ?? []), ...(opts.extraFlags ?? [])];
+  const flags = [...DEFAULT_CFLAGS, `-D__TARGET_ARCH_${os.arch() === 'arm64' ? 'arm64' : 'x86'}`, '-fno-color-diagnostics', ...includes, ...userFlags];
   const candidates = clangCandidates(opts.clang);
-  let run: { code: number; stderr: string; clang: string } | undefined;
-  for (const clang of candidates) {
-    run = await new Promise<typeof run>((resolve, reject) => {
-      const child = spawn(clang, args, { cwd: path.dirname(abs), stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? resolve(undefined) : reject(e)));
-      child.on('close', (c) => resolve({ code: c ?? 1, stderr: err, clang }));
-    });
-    if (run) break;
+  const clang = candidates.map((c) => lookupTool(c)).find((c) => c !== null);
+  if (!clang) throw clangMissing(candidates);
+  const cwd = path.dirname(abs);
+  const output = ['-c', abs, '-o', object];
+  const pchReq: PchRequest = { clang, source: abs, header: path.join(headerDir, 'vmlinux.h'), flags, userFlags };
+  const pch = opts.precompiledVmlinux === false ? undefined : pchPath(pchReq);
+  const kept = pch && keptPch(pch);
+  let args = kept ? [...flags, '-include-pch', kept, ...output] : [...flags, ...output];
+  let { code, stderr } = await runClang(clang, args, cwd, pch && !kept ? () => buildPch(pchReq, pch) : undefined);
+  if (kept && code !== 0 && pchRefused(stderr)) {
+    // A header or clang changed under the kept one in a way its name missed: build without it.
+    fs.rmSync(kept, { force: true });
+    args = [...flags, ...output];
+    ({ code, stderr } = await runClang(clang, args, cwd));
   }
-  if (!run) throw clangMissing(candidates);
-  const { code, stderr } = run;
-  const command = [run.clang, ...args];
+  const command = [clang, ...args];
   const diagnostics = [...preflight, ...parseClangDiagnostics(stderr, path.dirname(abs))];
   if (code !== 0 && !diagnostics.some((d) => d.severity === 'error' && d.source === 'clang')) {
     diagnostics.push({ file: abs, line: 1, column: 1, severity: 'error', message: stderr.trim() || `clang exited ${code}`, source: 'clang' });

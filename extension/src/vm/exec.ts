@@ -6,9 +6,9 @@
 //   if (r.code !== 0) throw failure('bpftool btf dump', r);
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 
 import { TldError } from '../client/errors';
+import { lookupTool } from '../client/hostTool';
 
 /** How the VM runner's host packages are installed (scripts/vm/setup-vm.sh does it). */
 export const SETUP_HINT = 'run: sudo bash scripts/vm/setup-vm.sh';
@@ -27,24 +27,6 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   busybox: 'busybox-static',
   'qemu-system-x86_64': 'qemu-system-x86',
 };
-
-/** The absolute path of a host tool, from PATH then the sbin folders; null when absent. */
-export function lookupTool(name: string, env: NodeJS.ProcessEnv = process.env): string | null {
-  const dirs = (env.PATH ?? '').split(':').filter((d) => d !== '');
-  for (const extra of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
-    if (!dirs.includes(extra)) dirs.push(extra);
-  }
-  for (const dir of dirs) {
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
 
 /** Like lookupTool, but a missing tool is an ENOENT TldError naming its Debian package. */
 export function findTool(name: string, why: string): string {

@@ -14,8 +14,8 @@ import * as path from 'node:path';
 
 import { TldError } from '../client/errors';
 import { koffiPackages } from '../client/helperInstall';
+import { lookupTool } from '../client/hostTool';
 import { defaultPinPath } from '../client/paths';
-import { lookupTool } from './exec';
 import { InitramfsFile, buildOverlay } from './initramfs';
 
 /** The name of the virtio-serial port the guest's helper host serves on. */

@@ -31,6 +31,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { TldError } from '../client/errors';
+import { pruneKept, statKey, touch } from '../client/keptFiles';
 import { SETUP_HINT, failure, findTool, run } from './exec';
 
 export interface InitramfsFile {
@@ -192,12 +193,6 @@ function addFiles(stage: string, files: readonly InitramfsFile[]): void {
   }
 }
 
-/** A file's identity for a cache key: a rebuilt or replaced file is another key. */
-function statKey(file: string): string {
-  const st = fs.statSync(file);
-  return `${file}\0${st.size}\0${st.mtimeMs}\0${st.ino}`;
-}
-
 /**
  * The base archive for these inputs in @dir, packed now when there is none. Its name hashes the
  * inputs' paths, sizes and times; a record beside it lists the libraries ldd found, with theirs,
@@ -214,8 +209,7 @@ async function cachedBase(dir: string, cpio: string, busybox: string, binaries: 
   try {
     const libs = fs.readFileSync(record, 'utf8').split('\n').filter((l) => l !== '');
     if (fs.existsSync(out) && libs.every((l) => l === statKey(l.split('\0')[0]!))) {
-      const now = new Date();
-      fs.utimesSync(out, now, now); // most recently used: kept longest
+      touch(out);
       return out;
     }
   } catch {
@@ -235,21 +229,8 @@ async function cachedBase(dir: string, cpio: string, busybox: string, binaries: 
     fs.rmSync(tmp, { force: true });
     fs.rmSync(`${record}.tmp-${process.pid}`, { force: true });
   }
-  pruneBases(dir, out);
+  pruneKept(dir, /^base-[0-9a-f]+\.cpio$/, KEPT_BASES, out, (f) => [f.replace(/\.cpio$/, '.libs')]);
   return out;
-}
-
-/** Removes all but the KEPT_BASES most recently used bases of @dir (never @kept). */
-function pruneBases(dir: string, kept: string): void {
-  const bases = fs
-    .readdirSync(dir)
-    .filter((f) => /^base-[0-9a-f]+\.cpio$/.test(f) && path.join(dir, f) !== kept)
-    .map((f) => ({ f, t: fs.statSync(path.join(dir, f)).mtimeMs }))
-    .sort((a, b) => b.t - a.t);
-  for (const { f } of bases.slice(KEPT_BASES - 1)) {
-    fs.rmSync(path.join(dir, f), { force: true });
-    fs.rmSync(path.join(dir, f.replace(/\.cpio$/, '.libs')), { force: true });
-  }
 }
 
 export interface BuildOverlayOptions {

@@ -12,8 +12,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { TldError } from '../client/errors';
+import { lookupTool } from '../client/hostTool';
 import { DEFAULT_SERIES, SUITE, debianMirror, prepareApt } from './debianApt';
-import { SETUP_HINT, failure, findTool, lookupTool, run, tail } from './exec';
+import { SETUP_HINT, failure, findTool, run, tail } from './exec';
 import { mkdirp, rmrf, sha256, sha256File } from './files';
 import { inspectKernelImage } from './elf';
 import { acquireFolderLock } from './folderLock';

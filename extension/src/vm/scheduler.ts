@@ -5,8 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { Diagnostic, compile } from '../client/compiler';
+import { lookupTool } from '../client/hostTool';
 import { buildOptions } from './buildOptions';
-import { lookupTool, run } from './exec';
+import { run } from './exec';
 
 export interface SchedulerBuild {
   readonly ok: boolean;

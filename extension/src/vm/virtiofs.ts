@@ -18,7 +18,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { TldError } from '../client/errors';
-import { SETUP_HINT, lookupTool } from './exec';
+import { lookupTool } from '../client/hostTool';
+import { SETUP_HINT } from './exec';
 
 /** Where Debian 12's qemu-system-common puts virtiofsd. */
 export const VIRTIOFSD = '/usr/lib/qemu/virtiofsd';

@@ -4,8 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { TldError } from '../client/errors';
+import { lookupTool } from '../client/hostTool';
 import { KernelImage, elfSections, isElf } from './elf';
-import { SETUP_HINT, failure, findTool, lookupTool, run } from './exec';
+import { SETUP_HINT, failure, findTool, run } from './exec';
 import { formatBytes } from './files';
 import { Progress } from './kernelInfo';
 
