@@ -164,7 +164,7 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   const userFlags = [...(opts.cflags ?? []), ...(opts.extraFlags ?? [])];
   const flags = [...DEFAULT_CFLAGS, `-D__TARGET_ARCH_${os.arch() === 'arm64' ? 'arm64' : 'x86'}`, '-fno-color-diagnostics', ...includes, ...userFlags];
   const candidates = clangCandidates(opts.clang);
-  const clang = candidates.map((c) => lookupTool(c)).find((c) => c !== null);
+  const clang = candidates.map((c) => lookupTool(c, process.env, false)).find((c) => c !== null);
   if (!clang) throw clangMissing(candidates);
   const cwd = path.dirname(abs);
   const output = ['-c', abs, '-o', object];

@@ -2,11 +2,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** The absolute path of a host tool, from PATH then the sbin folders; null when absent. */
-export function lookupTool(name: string, env: NodeJS.ProcessEnv = process.env): string | null {
+/**
+ * The absolute path of a host tool, from PATH then (@alsoSbin) the sbin folders, which a
+ * user's PATH may lack; null when absent. Without @alsoSbin, PATH alone, as a shell finds it.
+ */
+export function lookupTool(name: string, env: NodeJS.ProcessEnv = process.env, alsoSbin = true): string | null {
   if (name.includes('/')) return isExecutable(name) ? path.resolve(name) : null;
   const dirs = (env.PATH ?? '').split(':').filter((d) => d !== '');
-  for (const extra of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+  for (const extra of alsoSbin ? ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'] : []) {
     if (!dirs.includes(extra)) dirs.push(extra);
   }
   for (const dir of dirs) {
