@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { TldError } from './errors';
 import { lookupTool } from './hostTool';
 import { bpfIncludeDirs, cacheDir } from './paths';
-import { PchRequest, buildPch, keptPch, pchPath, pchRefused } from './vmlinuxPch';
+import { PchRequest, buildPch, keptPch, learnFromCompile, planPch, pchRefused } from './vmlinuxPch';
 
 export type Severity = 'error' | 'warning' | 'note';
 
@@ -169,10 +169,11 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   const cwd = path.dirname(abs);
   const output = ['-c', abs, '-o', object];
   const pchReq: PchRequest = { clang, source: abs, header: path.join(headerDir, 'vmlinux.h'), flags, userFlags };
-  const pch = opts.precompiledVmlinux === false ? undefined : pchPath(pchReq);
+  const { pch, learn } = opts.precompiledVmlinux === false ? {} : planPch(pchReq);
   const kept = pch && keptPch(pch);
-  let args = kept ? [...flags, '-include-pch', kept, ...output] : [...flags, ...output];
+  let args = kept ? [...flags, '-include-pch', kept, ...output] : [...flags, ...(learn ? ['-H'] : []), ...output];
   let { code, stderr } = await runClang(clang, args, cwd, pch && !kept ? () => buildPch(pchReq, pch) : undefined);
+  if (learn) stderr = learnFromCompile(pchReq, learn, stderr, cwd);
   if (kept && code !== 0 && pchRefused(stderr)) {
     // A header or clang changed under the kept one in a way its name missed: build without it.
     fs.rmSync(kept, { force: true });

@@ -1,12 +1,14 @@
 // vmlinux.h precompiled: parsing its 2.8 MB is half of a scheduler's compile (0.13 of 0.26 s
 // here). A precompiled header is made once per clang, header and flags, kept in the cache, and
-// stands in for the source's `#include "vmlinux.h"` when that is the source's first line of code,
-// so that nothing before it can change what the header means.
+// stands in for the source's `#include "vmlinux.h"` when nothing before that include can change
+// what the header means: it is the source's first line of code, or the first of headers the
+// source includes first (includeChain.ts).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { chainVerdict, learnChain, parseIncludeTree, readChain, withoutIncludeTree } from './includeChain';
 import { pruneKept, statKey, touch } from './keptFiles';
 import { cacheDir } from './paths';
 
@@ -45,22 +47,57 @@ export interface PchRequest {
   readonly userFlags: readonly string[];
 }
 
-/** Where the precompiled header for @req is kept, or undefined when one cannot stand in. */
-export function pchPath(req: PchRequest, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (req.userFlags.some((f) => UNSAFE_FLAG.test(f))) return undefined;
+export interface PchPlan {
+  /** The precompiled header to use, or to make for the next compile; undefined: none stands in. */
+  readonly pch?: string;
+  /**
+   * Where to keep what this compile learns of the source's include chain: the source reaches
+   * vmlinux.h through other headers, and whether a precompiled one may stand in is not known
+   * yet. The compile then runs with -H (learnFromCompile).
+   */
+  readonly learn?: string;
+}
+
+/**
+ * Whether a precompiled vmlinux.h can stand in for @req's include of it: when the source's first
+ * line of code includes it, or a compile learnt that the source reaches it through headers that
+ * do nothing before (includeChain.ts) and their text there is unchanged.
+ */
+export function planPch(req: PchRequest, env: NodeJS.ProcessEnv = process.env): PchPlan {
+  if (req.userFlags.some((f) => UNSAFE_FLAG.test(f))) return {};
   let text: string;
   try {
     text = fs.readFileSync(req.source, 'utf8');
   } catch {
-    return undefined;
+    return {};
   }
-  if (!includesVmlinuxFirst(text)) return undefined;
-  // "vmlinux.h" is looked for beside the source first: one there is not ours.
-  const beside = path.join(path.dirname(req.source), 'vmlinux.h');
-  if (fs.existsSync(beside) && fs.realpathSync(beside) !== fs.realpathSync(req.header)) return undefined;
+  const dir = path.join(cacheDir(env), 'pch');
   const hash = createHash('sha256').update('tld-vmlinux-pch 1\n').update(statKey(req.clang)).update(`\n${statKey(req.header)}`);
   for (const f of req.flags) hash.update(`\n${f}`);
-  return path.join(cacheDir(env), 'pch', `vmlinux-${hash.digest('hex').slice(0, 20)}.pch`);
+  const key = hash.digest('hex').slice(0, 20);
+  const pch = path.join(dir, `vmlinux-${key}.pch`);
+  if (includesVmlinuxFirst(text)) {
+    // "vmlinux.h" is looked for beside the source first: one there is not ours.
+    const beside = path.join(path.dirname(req.source), 'vmlinux.h');
+    return fs.existsSync(beside) && fs.realpathSync(beside) !== fs.realpathSync(req.header) ? {} : { pch };
+  }
+  const record = path.join(dir, 'chains', `${createHash('sha256').update(`${req.source}\n${key}`).digest('hex').slice(0, 20)}.json`);
+  const known = readChain(record);
+  const verdict = known ? chainVerdict(known, req.source, req.header) : 'learn';
+  return verdict === 'use' ? { pch } : verdict === 'skip' ? {} : { learn: record };
+}
+
+/** Keeps what @stderr (a compile run with -H) says of the source's include chain, and gives back stderr without the tree. */
+export function learnFromCompile(req: PchRequest, record: string, stderr: string, cwd: string): string {
+  try {
+    const learnt = learnChain(req.source, req.header, parseIncludeTree(stderr, cwd));
+    fs.mkdirSync(path.dirname(record), { recursive: true });
+    fs.writeFileSync(`${record}.tmp-${process.pid}`, JSON.stringify(learnt));
+    fs.renameSync(`${record}.tmp-${process.pid}`, record);
+  } catch {
+    // Not learnt: the next compile tries again.
+  }
+  return withoutIncludeTree(stderr);
 }
 
 /** @pch when it is there (marked as just used), else undefined. */
