@@ -356,9 +356,10 @@ SEC("struct_ops/hints_dispatch")
 void BPF_PROG(hints_dispatch, s32 cpu, struct task_struct *prev)
 {
 	/*
-	 * The last CPU first serves the tasks that can run nowhere else (they are
-	 * few and short: per-CPU kernel threads). Rule 4: kept, it takes nothing
-	 * from the shared queue.
+	 * The last CPU first serves the tasks that can run nowhere else: mostly
+	 * short per-CPU kernel threads. (A task its user pinned there goes before
+	 * the shared queue on that CPU; the other CPUs serve the shared queue.)
+	 * Rule 4: kept, it takes nothing from the shared queue.
 	 */
 	if (cpu == scx_bpf_nr_cpu_ids() - 1 && scx_bpf_dsq_move_to_local(LAST_CPU_DSQ))
 		return;

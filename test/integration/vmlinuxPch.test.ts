@@ -11,8 +11,7 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 
 import { CompileResult, compile, vmlinuxDir } from '../../extension/src/client/compiler';
-import { chainTo, harmlessRegion, parseIncludeTree, regionBefore, withoutIncludeTree } from '../../extension/src/client/includeChain';
-import { includesVmlinuxFirst } from '../../extension/src/client/vmlinuxPch';
+import { chainTo, harmlessRegion, includesVmlinuxFirst, parseIncludeTree, regionBefore, withoutIncludeTree } from '../../extension/src/client/includeChain';
 import { repoRoot } from '../support/repo';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-pch-'));

@@ -91,6 +91,12 @@ function leadingDirectives(text: string): string[] {
   return out;
 }
 
+/** Whether @source's first line of code (comments and blank lines aside) includes vmlinux.h. */
+export function includesVmlinuxFirst(source: string): boolean {
+  const first = leadingDirectives(source)[0];
+  return first !== undefined && INCLUDE.exec(first)?.[1] === 'vmlinux.h';
+}
+
 /**
  * The lines of @text that clang may have read before entering @next: the file's first run of
  * directives (code ends it), up to its last #include of a file named like @next. Undefined when

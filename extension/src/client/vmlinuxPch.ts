@@ -8,32 +8,17 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { chainVerdict, learnChain, parseIncludeTree, readChain, withoutIncludeTree } from './includeChain';
+import { chainVerdict, includesVmlinuxFirst, learnChain, parseIncludeTree, readChain, withoutIncludeTree } from './includeChain';
 import { pruneKept, statKey, touch } from './keptFiles';
 import { cacheDir } from './paths';
 
 /** Precompiled headers kept (each some 16 MB): one per kernel and flags in use. */
 const KEPT = 4;
+/** Include chains kept (a few hundred bytes each): one per source and header. */
+const KEPT_CHAINS = 256;
 
 /** User flags that put something before the source's first line, or read it otherwise. */
 const UNSAFE_FLAG = /^-(include|imacros|iquote|x$|E$)/;
-
-/** Whether @source's first line of code (comments and blank lines aside) includes vmlinux.h. */
-export function includesVmlinuxFirst(source: string): boolean {
-  let rest = source;
-  for (;;) {
-    rest = rest.replace(/^\s+/, '');
-    if (rest.startsWith('//')) {
-      const nl = rest.indexOf('\n');
-      rest = nl < 0 ? '' : rest.slice(nl);
-    } else if (rest.startsWith('/*')) {
-      const end = rest.indexOf('*/', 2);
-      if (end < 0) return false;
-      rest = rest.slice(end + 2);
-    } else break;
-  }
-  return /^#[ \t]*include[ \t]*["<]vmlinux\.h[">]/.test(rest);
-}
 
 export interface PchRequest {
   /** The clang that compiles, as found on PATH. */
@@ -65,13 +50,15 @@ export interface PchPlan {
  */
 export function planPch(req: PchRequest, env: NodeJS.ProcessEnv = process.env): PchPlan {
   if (req.userFlags.some((f) => UNSAFE_FLAG.test(f))) return {};
-  let text: string;
   try {
-    text = fs.readFileSync(req.source, 'utf8');
+    return plan(req, fs.readFileSync(req.source, 'utf8'), path.join(cacheDir(env), 'pch'));
   } catch {
-    return {};
+    return {}; // no vmlinux.h there, say: clang's error says so
   }
-  const dir = path.join(cacheDir(env), 'pch');
+}
+
+/** planPch for @req, whose source reads @text, with headers and chains kept in @dir. */
+function plan(req: PchRequest, text: string, dir: string): PchPlan {
   const hash = createHash('sha256').update('tld-vmlinux-pch 1\n').update(statKey(req.clang)).update(`\n${statKey(req.header)}`);
   for (const f of req.flags) hash.update(`\n${f}`);
   const key = hash.digest('hex').slice(0, 20);
@@ -94,6 +81,7 @@ export function learnFromCompile(req: PchRequest, record: string, stderr: string
     fs.mkdirSync(path.dirname(record), { recursive: true });
     fs.writeFileSync(`${record}.tmp-${process.pid}`, JSON.stringify(learnt));
     fs.renameSync(`${record}.tmp-${process.pid}`, record);
+    pruneKept(path.dirname(record), /^[0-9a-f]+\.json$/, KEPT_CHAINS, record);
   } catch {
     // Not learnt: the next compile tries again.
   }
