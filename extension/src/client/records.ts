@@ -169,11 +169,11 @@ export function readTrace(view: DataView, at: number): TraceEvent {
 export function decodeTrace(buf: Uint8Array): TraceEvent[] {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out: TraceEvent[] = [];
-  walkRecords(buf, view, (type, body, size) => {
-    if (type !== REC_TRACE) throw malformed(`unexpected record type ${type} in a trace`);
-    if (size < TRACE_REC) throw malformed('short trace record');
-    out.push(readTrace(view, body));
-  });
+  for (const r = new RecordCursor(buf, view); r.next(); ) {
+    if (r.type !== REC_TRACE) throw malformed(`unexpected record type ${r.type} in a trace`);
+    if (r.size < TRACE_REC) throw malformed('short trace record');
+    out.push(readTrace(view, r.body));
+  }
   return out;
 }
 
@@ -185,21 +185,39 @@ export function cString(bytes: Uint8Array): string {
 }
 
 /**
- * Walks a stream: calls @visit with each record's type and where its payload lies in @buf,
- * having checked that the header and the payload lie within the stream. The one reader of
- * the framing: decodeRecords and the snapshot parser both walk with it. Throws
- * TldError('EHELPER') on a malformed stream.
+ * Reads a stream record by record: next() moves to the following record, having checked that
+ * its header and payload lie within the stream, and says false at the end. The one reader of
+ * the framing: decodeRecords, decodeTrace and the snapshot parser all read with it. Throws
+ * TldError('EHELPER') on a malformed stream. A cursor rather than a callback per record, so
+ * that the snapshot parser's loop keeps its state in locals, not in a closure's context.
  */
-export function walkRecords(buf: Uint8Array, view: DataView, visit: (type: number, body: number, size: number, at: number) => void): void {
-  let off = 0;
-  while (off < buf.length) {
-    if (off + REC_HEADER > buf.length) throw malformed(`truncated record header at ${off}`);
-    const type = view.getUint32(off + REC_TYPE, true);
-    const size = view.getUint32(off + REC_SIZE, true);
+export class RecordCursor {
+  /** The current record: its type, where its payload begins, its size, and where it begins. */
+  type = 0;
+  body = 0;
+  size = 0;
+  at = 0;
+  private following = 0;
+
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly view: DataView,
+  ) {}
+
+  next(): boolean {
+    const off = this.following;
+    const len = this.buf.length;
+    if (off >= len) return false;
+    if (off + REC_HEADER > len) throw malformed(`truncated record header at ${off}`);
+    const size = this.view.getUint32(off + REC_SIZE, true);
     const body = off + REC_HEADER;
-    if (body + size > buf.length) throw malformed(`record at ${off} runs past the stream`);
-    visit(type, body, size, off);
-    off = body + size;
+    if (body + size > len) throw malformed(`record at ${off} runs past the stream`);
+    this.type = this.view.getUint32(off + REC_TYPE, true);
+    this.body = body;
+    this.size = size;
+    this.at = off;
+    this.following = body + size;
+    return true;
   }
 }
 
@@ -223,7 +241,8 @@ export function threadDataLen(view: DataView, body: number, size: number): numbe
 export function decodeRecords(buf: Uint8Array): HelperRecord[] {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out: HelperRecord[] = [];
-  walkRecords(buf, view, (type, body, size, at) => {
+  for (const r = new RecordCursor(buf, view); r.next(); ) {
+    const { type, body, size, at } = r;
     switch (type) {
       case REC_META:
         out.push({
@@ -259,7 +278,7 @@ export function decodeRecords(buf: Uint8Array): HelperRecord[] {
       default:
         throw malformed(`unknown record type ${type} at ${at}`);
     }
-  });
+  }
   return out;
 }
 

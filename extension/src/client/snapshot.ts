@@ -29,6 +29,7 @@ import {
   REC_META,
   REC_SCHED,
   REC_THREAD,
+  RecordCursor,
   SCHED_FIELDS,
   SCHED_REC,
   SchedRecord,
@@ -47,7 +48,6 @@ import {
   metaPageOf,
   readSched,
   threadDataLen,
-  walkRecords,
 } from './records';
 
 export interface KeyInfo {
@@ -340,7 +340,10 @@ export function parseSnapshot(pid: number, raw: Uint8Array, procComm: ProcComm =
   let g = GEOMETRY_4K;
   let layout: LayoutRevision = LAYOUT_START_IN_PAGE;
   let exiting = false;
-  walkRecords(raw, view, (type, body, size) => {
+  for (const r = new RecordCursor(raw, view); r.next(); ) {
+    const type = r.type;
+    const body = r.body;
+    const size = r.size;
     if (type === REC_META) {
       const page = metaPageOf(raw, view, body, size);
       g = geometryOf(view.getUint32(body + META_PAGE_SIZE, true));
@@ -379,7 +382,7 @@ export function parseSnapshot(pid: number, raw: Uint8Array, procComm: ProcComm =
     } else {
       throw malformed(`unexpected record type ${type} in a snapshot`);
     }
-  });
+  }
   return { pid, comm: comm || (procComm?.(pid) ?? ''), pageSize: g.pageSize, layout, keys, used, capacity: g.dataMax, threads, exiting, raw };
 }
 
