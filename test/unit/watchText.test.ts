@@ -24,6 +24,7 @@ function snapshot(keys: readonly string[], threads: readonly ThreadSpec[], nowMs
   const each = used + SCHED_REC;
   const raw = new Uint8Array(Math.max(1, each * threads.length));
   const view = new DataView(raw.buffer);
+  const bytes = { raw, view, keys: infos };
   const ts = threads.map((t, j) => {
     t.values.forEach((v, k) => view.setBigUint64(j * each + 8 * k, BigInt(v), true));
     const at = j * each + used;
@@ -37,7 +38,7 @@ function snapshot(keys: readonly string[], threads: readonly ThreadSpec[], nowMs
     u32('prio', 120);
     u64('runtime', BigInt(t.runtimeMs) * 1_000_000n);
     u64('nvcsw', BigInt(t.switches));
-    const thread = new ThreadSnapshot(t.tid, t.comm, true, raw, j * each, infos, view);
+    const thread = new ThreadSnapshot(t.tid, t.comm, j * each, bytes);
     thread.setSchedAt(at);
     return thread;
   });

@@ -57,30 +57,40 @@ export interface KeyInfo {
   readonly offset: number;
 }
 
-/** One thread of a snapshot; its values and its sched record are read from the snapshot's bytes on demand. */
+/** What the threads of one snapshot share: its bytes, a view of them, and its keys. */
+export interface SnapshotBytes {
+  readonly raw: Uint8Array;
+  readonly view: DataView;
+  readonly keys: readonly KeyInfo[];
+}
+
+/**
+ * One thread of a snapshot; its values and its sched record are read from the snapshot's bytes
+ * on demand. Small on purpose: a snapshot makes one per thread, thousands per refresh.
+ */
 export class ThreadSnapshot {
   private schedAt = -1;
-  private schedRead: SchedRecord | undefined;
+  private schedRead: SchedRecord | undefined = undefined;
 
   constructor(
     readonly tid: number,
     readonly comm: string,
-    /** Whether the thread has a map entry with a data page. */
-    readonly hasData: boolean,
-    private readonly raw: Uint8Array,
-    /** Where this thread's value area (its data page + start) begins in `raw`, or -1. */
+    /** Where this thread's value area (its data page + start) begins in the bytes, or -1. */
     readonly valuesAt: number,
-    private readonly keys: readonly KeyInfo[],
-    /** A view of `raw`, shared by the snapshot's threads. */
-    private readonly view: DataView,
+    private readonly bytes: SnapshotBytes,
   ) {}
+
+  /** Whether the thread has a map entry with a data page. */
+  get hasData(): boolean {
+    return this.valuesAt >= 0;
+  }
 
   /**
    * How the scheduler held the thread in the same pass (undefined from an older helper).
    * Decoded when first asked for: most refreshes never look, and its 64-bit fields are BigInts.
    */
   get sched(): SchedRecord | undefined {
-    if (this.schedRead === undefined && this.schedAt >= 0) this.schedRead = readSched(this.view, this.schedAt);
+    if (this.schedRead === undefined && this.schedAt >= 0) this.schedRead = readSched(this.bytes.view, this.schedAt);
     return this.schedRead;
   }
 
@@ -97,9 +107,11 @@ export class ThreadSnapshot {
     const a = this.schedAt;
     const b = other.schedAt;
     if (a < 0 || b < 0) return false;
+    const mine = this.bytes.view;
+    const theirs = other.bytes.view;
     for (let o = 0; o < SCHED_REC; o += 4) {
       if (o === SCHED_FIELDS.now || o === SCHED_FIELDS.now + 4) continue;
-      if (this.view.getUint32(a + o, true) !== other.view.getUint32(b + o, true)) return false;
+      if (mine.getUint32(a + o, true) !== theirs.getUint32(b + o, true)) return false;
     }
     return true;
   }
@@ -113,13 +125,13 @@ export class ThreadSnapshot {
   /** The raw bytes of @key's value, or undefined when the thread has no page. */
   value(key: KeyInfo): Uint8Array | undefined {
     if (this.valuesAt < 0) return undefined;
-    return this.raw.subarray(this.valuesAt + key.offset, this.valuesAt + key.offset + key.size);
+    return this.bytes.raw.subarray(this.valuesAt + key.offset, this.valuesAt + key.offset + key.size);
   }
 
   /** Every key's raw bytes, by name (empty when the thread has no page). */
   get values(): ReadonlyMap<string, Uint8Array> {
     const m = new Map<string, Uint8Array>();
-    for (const k of this.keys) {
+    for (const k of this.bytes.keys) {
       const v = this.value(k);
       if (v) m.set(k.name, v);
     }
@@ -340,6 +352,7 @@ export function parseSnapshot(pid: number, raw: Uint8Array, procComm: ProcComm =
   let g = GEOMETRY_4K;
   let layout: LayoutRevision = LAYOUT_START_IN_PAGE;
   let exiting = false;
+  let bytes: SnapshotBytes = { raw, view, keys };
   for (const r = new RecordCursor(raw, view); r.next(); ) {
     const type = r.type;
     const body = r.body;
@@ -372,7 +385,8 @@ export function parseSnapshot(pid: number, raw: Uint8Array, procComm: ProcComm =
         if (start + used > dataLen || start + used > g.pageSize) throw corrupt(pid, `thread ${tid}'s values lie past its page`);
         valuesAt = body + THREAD_REC + start;
       }
-      threads.push(new ThreadSnapshot(tid, name, valuesAt >= 0, raw, valuesAt, keys, view));
+      if (bytes.keys !== keys) bytes = { raw, view, keys };
+      threads.push(new ThreadSnapshot(tid, name, valuesAt, bytes));
     } else if (type === REC_SCHED) {
       if (size < SCHED_REC) throw malformed('short sched record');
       const last = threads[threads.length - 1];
