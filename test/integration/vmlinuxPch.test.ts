@@ -162,3 +162,11 @@ test("a scheduler that reaches vmlinux.h through scx's kind of common header get
   assert.ok((await scx()).command.includes('-H'));
   assert.ok(usesPch(await scx()));
 });
+
+test('two compiles at once in one process make the precompiled header once, and both succeed', async () => {
+  fs.rmSync(pchDir, { recursive: true, force: true });
+  const [a, b] = await Promise.all([build(template, { output: path.join(work, 'a.o') }), build(template, { output: path.join(work, 'b.o') })]);
+  assert.ok(a.ok && b.ok && !usesPch(a) && !usesPch(b));
+  assert.deepEqual(fs.readdirSync(pchDir).filter((f) => f.includes('.pch')).length, 1, fs.readdirSync(pchDir).join(' '));
+  assert.ok(usesPch(await build(template)));
+});

@@ -174,7 +174,7 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
   let args = kept ? [...flags, '-include-pch', kept, ...output] : [...flags, ...(learn ? ['-H'] : []), ...output];
   let { code, stderr } = await runClang(clang, args, cwd, pch && !kept ? () => buildPch(pchReq, pch) : undefined);
   if (learn) stderr = learnFromCompile(pchReq, learn, stderr, cwd);
-  if (kept && code !== 0 && pchRefused(stderr)) {
+  if (kept && code !== 0 && pchRefused(stderr, kept)) {
     // A header or clang changed under the kept one in a way its name missed: build without it.
     fs.rmSync(kept, { force: true });
     args = [...flags, ...output];

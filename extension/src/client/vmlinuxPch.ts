@@ -98,15 +98,28 @@ export function keptPch(pch: string): string | undefined {
   }
 }
 
+/** Builds under way in this process, by header: two compiles at once (a save and a vm run) make it once. */
+const building = new Map<string, Promise<boolean>>();
+let tmpSeq = 0;
+
 /**
  * Builds the precompiled header for @req at @pch: written under another name and renamed, so
  * that compiles at the same time each see a whole file or none. False when clang failed (the
  * compile goes on without one, and says nothing: the compile's own errors are the ones to show).
  */
-export async function buildPch(req: PchRequest, pch: string): Promise<boolean> {
+export function buildPch(req: PchRequest, pch: string): Promise<boolean> {
+  let b = building.get(pch);
+  if (!b) {
+    b = make(req, pch).finally(() => building.delete(pch));
+    building.set(pch, b);
+  }
+  return b;
+}
+
+async function make(req: PchRequest, pch: string): Promise<boolean> {
   const dir = path.dirname(pch);
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${pch}.tmp-${process.pid}`;
+  const tmp = `${pch}.tmp-${process.pid}-${++tmpSeq}`;
   const code = await new Promise<number>((resolve) => {
     const child = spawn(req.clang, [...req.flags, '-x', 'c-header', req.header, '-o', tmp], { stdio: 'ignore' });
     child.on('error', () => resolve(1));
@@ -122,5 +135,8 @@ export async function buildPch(req: PchRequest, pch: string): Promise<boolean> {
   return true;
 }
 
-/** Whether clang's @stderr says the precompiled header itself is the problem (changed, or another clang's). */
-export const pchRefused = (stderr: string): boolean => /precompiled header|PCH file/i.test(stderr);
+/**
+ * Whether clang's @stderr says the precompiled header @pch itself is the problem: changed,
+ * another clang's, or removed meanwhile (another process pruning the cache).
+ */
+export const pchRefused = (stderr: string, pch: string): boolean => stderr.includes(pch) || /precompiled header|PCH file/i.test(stderr);
