@@ -103,3 +103,23 @@ test('a live holder of the older pid-file lock is waited for, not overridden, an
   const release = await acquireFolderLock(dir, { timeoutMs: 0 });
   release();
 });
+
+test('the helper opens in a process that took a folder lock first, as the extension host does after a vm run', async () => {
+  // Both reach native code through koffi: the lock loaded libc before the helper set koffi up.
+  const clientModule = path.resolve(__dirname, '..', '..', 'extension', 'src', 'client', 'client.js');
+  const pins = `/sys/fs/bpf/tld-lock-order-${process.pid}`;
+  try {
+    const c = child(`const { TldClient } = require(${JSON.stringify(clientModule)});
+(async () => {
+  (await lock(dir))();
+  const client = await TldClient.create({ pinPath: ${JSON.stringify(`${pins}/tld_data_map`)}, transport: 'in-process' });
+  await client.processes();
+  client.dispose();
+  console.log('opened');
+})().catch((e) => console.log('failed: ' + e.message));`);
+    assert.equal(await firstLine(c), 'opened');
+    await exited(c);
+  } finally {
+    fs.rmSync(pins, { recursive: true, force: true });
+  }
+});

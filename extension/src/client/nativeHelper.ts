@@ -7,6 +7,7 @@ import koffi from 'koffi';
 
 import { TldError } from './errors';
 import { helperStructs } from './helperStructs';
+import { loadLibrary } from './koffiLibrary';
 import { helperLibraryPath } from './paths';
 import { ABI_VERSION, Finding, HostReport, KeySpec, LoadResult, LoadedProgram, RawHelper, TraceChunk } from './protocol';
 
@@ -109,20 +110,12 @@ interface ProgOut {
 
 let abi: Abi | undefined;
 
-/**
- * Asynchronous calls get koffi's small worker stack (128 KiB) by default; libbpf loading an
- * object with its verifier log goes deeper, so they get what synchronous calls have (2 MiB).
- * Only one call runs at a time (serial below), so one such stack is in use.
- */
-const ASYNC_STACK = 2 << 20;
-
 function bind(libraryPath: string): Abi {
   if (abi) return abi;
   if (!fs.existsSync(libraryPath)) {
     throw new TldError('EHELPER', `the helper library is missing at ${libraryPath}: run npm run build`);
   }
-  if ((koffi.config().async_stack_size ?? 0) < ASYNC_STACK) koffi.config({ ...koffi.config(), async_stack_size: ASYNC_STACK });
-  const lib = koffi.load(libraryPath);
+  const lib = loadLibrary(libraryPath);
   helperStructs();
   abi = {
     abiVersion: lib.func('int32_t tldh_abi_version(void)') as () => number,

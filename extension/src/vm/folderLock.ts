@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import koffi from 'koffi';
 
 import { TldError } from '../client/errors';
+import { loadLibrary } from '../client/koffiLibrary';
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
@@ -24,7 +25,7 @@ const EWOULDBLOCK = 11;
 let flockFn: ((fd: number, op: number) => number) | undefined;
 
 function flock(fd: number, op: number): number {
-  flockFn ??= koffi.load('libc.so.6').func('int flock(int fd, int op)') as (fd: number, op: number) => number;
+  flockFn ??= loadLibrary('libc.so.6').func('int flock(int fd, int op)') as (fd: number, op: number) => number;
   return flockFn(fd, op) === 0 ? 0 : koffi.errno();
 }
 
