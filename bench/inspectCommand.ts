@@ -90,13 +90,20 @@ function clickedAt(): number {
   return (globalThis as unknown as { tldClickAt: number }).tldClickAt;
 }
 
+/** What VS Code shows in its notifications, and its editors' titles, for an error message. */
+async function shownMessages(vsc: CodeServer): Promise<string> {
+  const toasts = await vsc.page.locator('.notification-toast').allInnerTexts().catch(() => []);
+  const tabs = await vsc.page.locator('.tabs-container .tab').allInnerTexts().catch(() => []);
+  return `; notifications: ${JSON.stringify(toasts)}; editors: ${JSON.stringify(tabs)}`;
+}
+
 /** The inspector's inner document, once the webview has made it. */
 async function inspectorFrame(vsc: CodeServer, deadline: number): Promise<Frame> {
   for (;;) {
     const outer = await (await vsc.page.$('iframe.webview.ready'))?.contentFrame();
     const f = await (await outer?.$('iframe#active-frame'))?.contentFrame();
     if (f) return f;
-    if (performance.now() > deadline) throw new Error('the Hint Inspector did not open');
+    if (performance.now() > deadline) throw new Error(`the Hint Inspector did not open in ${TIMEOUT_MS} ms${await shownMessages(vsc)}`);
     await sleep(2);
   }
 }
