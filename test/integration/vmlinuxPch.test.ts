@@ -111,6 +111,9 @@ test('parseIncludeTree, chainTo and harmlessRegion: a chain to vmlinux.h is harm
   for (const before of ['#define task_struct my_task', '#define BPF_NO_PRESERVE_ACCESS_INDEX', '#undef pid', '#pragma pack(1)', '#line 7']) {
     assert.ok(!harmlessRegion(region(`/* a */\n${before}\n#include "vmlinux.h"\n`)!, header), before);
   }
+  // A comment opener inside a line comment or a string opens nothing: the macro after it is seen.
+  assert.ok(!harmlessRegion(region('// see /* here\n#define task_struct my_task\n/* */\n#include "vmlinux.h"\n')!, header));
+  assert.ok(!harmlessRegion(region('#error "/*"\n#define task_struct my_task\n#include "vmlinux.h" /* */\n')!, header));
   // Code before the include ends the run of directives: the include is not in it.
   assert.equal(region('int x;\n#include "vmlinux.h"\n'), undefined);
   // A continued line is one directive: its second line is not taken for code.

@@ -71,10 +71,36 @@ export function chainTo(tree: readonly Entered[], header: string): string[] | nu
   return tree.slice(0, at).map((e) => e.file);
 }
 
-/** @text with comments blanked (strings aside: only directives and blank lines are accepted) and continued lines joined. */
+/**
+ * @text's lines as the preprocessor sees them: continued lines joined first, then comments
+ * blanked in one pass from the start, so that a comment opener inside another comment or a
+ * string literal is not taken for one.
+ */
 function logicalLines(text: string): string[] {
-  const bare = text.replace(/\/\*[\s\S]*?(\*\/|$)/g, (c) => c.replace(/[^\n]/g, ' ')).replace(/\/\/[^\n]*/g, '');
-  return bare.replace(/\\\n/g, ' ').split('\n');
+  const t = text.replace(/\\\n/g, ' ');
+  let out = '';
+  let i = 0;
+  while (i < t.length) {
+    const c = t[i]!;
+    if (c === '/' && t[i + 1] === '/') {
+      const nl = t.indexOf('\n', i);
+      i = nl < 0 ? t.length : nl;
+    } else if (c === '/' && t[i + 1] === '*') {
+      const end = t.indexOf('*/', i + 2);
+      const stop = end < 0 ? t.length : end + 2;
+      out += t.slice(i, stop).replace(/[^\n]/g, ' ');
+      i = stop;
+    } else if (c === '"' || c === "'") {
+      let j = i + 1;
+      while (j < t.length && t[j] !== c && t[j] !== '\n') j += t[j] === '\\' ? 2 : 1;
+      out += t.slice(i, j + 1);
+      i = j + 1;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out.split('\n');
 }
 
 const INCLUDE = /^#\s*include\s*["<]([^">]+)[">]/;
