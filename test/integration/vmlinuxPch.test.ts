@@ -164,6 +164,9 @@ test("a scheduler that reaches vmlinux.h through scx's kind of common header get
   fs.writeFileSync(sched, `/* A scheduler. */\n#include <scx/common.bpf.h>\n${body}`);
   assert.ok((await scx()).command.includes('-H'));
   assert.ok(usesPch(await scx()));
+  // A vmlinux.h of the project's own beside the common header is what its include finds now.
+  fs.copyFileSync(path.join(headers, 'vmlinux.h'), path.join(proj, 'include', 'scx', 'vmlinux.h'));
+  for (let i = 0; i < 3; i++) assert.ok(!usesPch(await scx()), `compile ${i} used the precompiled header of another vmlinux.h`);
 });
 
 test('two compiles at once in one process make the precompiled header once, and both succeed', async () => {

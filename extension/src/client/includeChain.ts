@@ -208,8 +208,14 @@ export function chainVerdict(record: ChainRecord, source: string, header: string
   return chainHolds(record.files, header) ? 'use' : 'learn';
 }
 
-/** Whether each file of @files has the same text before its include as when learnt. */
+/**
+ * Whether each file of @files has the same text before its include as when learnt, and the
+ * last one's quoted include still finds @header: no other vmlinux.h has appeared beside it.
+ */
 function chainHolds(files: readonly ChainFile[], header: string): boolean {
+  const last = files[files.length - 1];
+  const beside = last && path.join(path.dirname(last.file), path.basename(header));
+  if (beside && fs.existsSync(beside) && real(beside) !== real(header)) return false;
   return files.every((f, i) => {
     try {
       const region = regionBefore(fs.readFileSync(f.file, 'utf8'), files[i + 1]?.file ?? header);
