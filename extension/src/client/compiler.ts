@@ -181,7 +181,7 @@ export async function compile(file: string, opts: CompileOptions = {}): Promise<
     ({ code, stderr } = await runClang(clang, args, cwd));
   }
   const command = [clang, ...args];
-  const diagnostics = [...preflight, ...parseClangDiagnostics(stderr, path.dirname(abs))];
+  const diagnostics = [...preflight, ...parseClangDiagnostics(stderr, cwd)];
   if (code !== 0 && !diagnostics.some((d) => d.severity === 'error' && d.source === 'clang')) {
     diagnostics.push({ file: abs, line: 1, column: 1, severity: 'error', message: stderr.trim() || `clang exited ${code}`, source: 'clang' });
   }

@@ -209,13 +209,21 @@ export function chainVerdict(record: ChainRecord, source: string, header: string
 }
 
 /**
+ * Whether a quoted include of @header's name in @file finds @header: it is looked for beside
+ * @file first, and another one there would be found instead.
+ */
+export function quotedIncludeFinds(file: string, header: string): boolean {
+  const beside = path.join(path.dirname(file), path.basename(header));
+  return !fs.existsSync(beside) || real(beside) === real(header);
+}
+
+/**
  * Whether each file of @files has the same text before its include as when learnt, and the
- * last one's quoted include still finds @header: no other vmlinux.h has appeared beside it.
+ * last one's quoted include still finds @header.
  */
 function chainHolds(files: readonly ChainFile[], header: string): boolean {
   const last = files[files.length - 1];
-  const beside = last && path.join(path.dirname(last.file), path.basename(header));
-  if (beside && fs.existsSync(beside) && real(beside) !== real(header)) return false;
+  if (last && !quotedIncludeFinds(last.file, header)) return false;
   return files.every((f, i) => {
     try {
       const region = regionBefore(fs.readFileSync(f.file, 'utf8'), files[i + 1]?.file ?? header);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { chainVerdict, includesVmlinuxFirst, learnChain, parseIncludeTree, readChain, withoutIncludeTree } from './includeChain';
+import { chainVerdict, includesVmlinuxFirst, learnChain, parseIncludeTree, quotedIncludeFinds, readChain, withoutIncludeTree } from './includeChain';
 import { pruneKept, statKey, touch } from './keptFiles';
 import { cacheDir } from './paths';
 
@@ -63,11 +63,7 @@ function plan(req: PchRequest, text: string, dir: string): PchPlan {
   for (const f of req.flags) hash.update(`\n${f}`);
   const key = hash.digest('hex').slice(0, 20);
   const pch = path.join(dir, `vmlinux-${key}.pch`);
-  if (includesVmlinuxFirst(text)) {
-    // "vmlinux.h" is looked for beside the source first: one there is not ours.
-    const beside = path.join(path.dirname(req.source), 'vmlinux.h');
-    return fs.existsSync(beside) && fs.realpathSync(beside) !== fs.realpathSync(req.header) ? {} : { pch };
-  }
+  if (includesVmlinuxFirst(text)) return quotedIncludeFinds(req.source, req.header) ? { pch } : {};
   const record = path.join(dir, 'chains', `${createHash('sha256').update(`${req.source}\n${key}`).digest('hex').slice(0, 20)}.json`);
   const known = readChain(record);
   const verdict = known ? chainVerdict(known, req.source, req.header) : 'learn';

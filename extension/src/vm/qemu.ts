@@ -113,6 +113,7 @@ const BASE_APPEND = 'console=ttyS0 panic=-1 quiet damon_stat.enabled=N no_timer_
 export function kernelAppend(kernel: { readonly source: string }): string | undefined {
   return kernel.source.startsWith('built:') ? 'acpi=noirq' : undefined;
 }
+
 const PROBE_TIMEOUT_MS = 20_000;
 const KVM_FAILURE = /KVM internal error|kvm_buf_set_msrs|failed to (initialize|set MSR)|kvm: .*(fail|error)|Could not access KVM/i;
 
