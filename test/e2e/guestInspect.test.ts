@@ -10,6 +10,7 @@ import { CodeServer } from '../support/codeServer';
 import { setInEveryThread } from '../support/demoInspector';
 import { sleep, tldctlScript } from '../support/processes';
 import { repoRoot } from '../support/repo';
+import { guestKernelCrashed } from '../support/vm';
 import { World } from '../support/world';
 
 const world = new World('e2e-guest');
@@ -18,11 +19,16 @@ let vsc: CodeServer;
 let run: ChildProcess;
 let out = '';
 
-before(async () => {
+function startRun(): void {
+  out = '';
   run = spawn(process.execPath, [tldctlScript, 'vm', 'run', '--inspect', '--scheduler', path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c'),
     '--seconds', '150', '--workload', 'tld-demo --threads 4 --seconds 400'], { env });
   run.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   run.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+}
+
+before(async () => {
+  startRun();
   vsc = await CodeServer.start({ env, procs: world.procs, settings: { 'tldStudio.refreshIntervalMs': 500 } });
 });
 
@@ -45,7 +51,13 @@ function guestDemo(): number | undefined {
 
 test("the guest's tld-demo shows under the VM, opens in the Hint Inspector, and a value set there reaches the guest", { timeout: 900_000 }, async () => {
   let pid: number | undefined;
+  let rerun = false;
   for (const end = Date.now() + 600_000; pid === undefined; await sleep(2000)) {
+    if (run.exitCode !== null && !rerun && guestKernelCrashed(out)) {
+      process.stderr.write('vm run --inspect: the guest kernel crashed (an emulator fault, see guestKernelCrashed); running it once more\n');
+      rerun = true;
+      startRun();
+    }
     assert.ok(Date.now() < end && run.exitCode === null, `no tld-demo in the guest:\n${out.slice(-3000)}`);
     pid = guestDemo();
   }

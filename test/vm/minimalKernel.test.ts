@@ -18,7 +18,7 @@ import { configureKernel } from '../../extension/src/vm/kernelBuild';
 import { newestBuiltEntry } from '../../extension/src/vm/kernelCache';
 import { unpackedSource, upstreamRelease } from '../../extension/src/vm/kernelSource';
 import { repoRoot } from '../support/repo';
-import { VmJsonOutcome, guestConsole, tldctl, vmEnv, vmRun } from '../support/vm';
+import { VmJsonOutcome, guestConsole, onceMoreIfGuestCrashed, tldctl, vmEnv, vmRun } from '../support/vm';
 
 const CACHE = process.env.TLD_VM_CACHE || path.join(os.homedir(), '.cache', 'tld-studio');
 const built = newestBuiltEntry(path.join(CACHE, 'kernel'), '6.18');
@@ -95,38 +95,39 @@ interface Listed {
 }
 
 /** Runs a guest with the inspector on the minimal kernel; @check gets tld-demo's pid and vm ps's rows. */
-async function withInspectedDemo(check: (demoPid: number, rows: Listed[]) => void): Promise<void> {
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-minimal-inspect-'));
-  const env = { ...vmEnv('minimal'), TLD_VM_RUN_DIR: runDir };
-  const run: ChildProcess = spawn(process.execPath, [tldctl, 'vm', 'run', '--inspect', '--scheduler', scxHints, '--seconds', '90', '--workload', 'tld-demo --threads 2 --seconds 300'], { env });
-  let log = '';
-  run.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  run.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  try {
-    const deadline = Date.now() + 300_000;
-    let rows: Listed[] | undefined;
-    let demoPid: number | undefined;
-    while (Date.now() < deadline && run.exitCode === null) {
-      demoPid ??= Number(/\| tld-demo: pid (\d+),/.exec(log)?.[1]) || undefined;
-      if (demoPid !== undefined && /the guest's helper host is up/.test(log)) {
-        const r = spawnSync(process.execPath, [tldctl, 'vm', 'ps', '--json'], { encoding: 'utf8', env, timeout: 60_000 });
-        if (r.status === 0) {
-          const listed = JSON.parse(r.stdout) as Listed[];
-          if (listed.some((p) => p.pid === demoPid)) {
-            rows = listed;
-            break;
+function withInspectedDemo(check: (demoPid: number, rows: Listed[]) => void): Promise<void> {
+  return onceMoreIfGuestCrashed('vm run --inspect (minimal kernel)', async (seen) => {
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-minimal-inspect-'));
+    const env = { ...vmEnv('minimal'), TLD_VM_RUN_DIR: runDir };
+    const run: ChildProcess = spawn(process.execPath, [tldctl, 'vm', 'run', '--inspect', '--scheduler', scxHints, '--seconds', '90', '--workload', 'tld-demo --threads 2 --seconds 300'], { env });
+    run.stdout!.on('data', (d: Buffer) => (seen.text += d.toString()));
+    run.stderr!.on('data', (d: Buffer) => (seen.text += d.toString()));
+    try {
+      const deadline = Date.now() + 300_000;
+      let rows: Listed[] | undefined;
+      let demoPid: number | undefined;
+      while (Date.now() < deadline && run.exitCode === null) {
+        demoPid ??= Number(/\| tld-demo: pid (\d+),/.exec(seen.text)?.[1]) || undefined;
+        if (demoPid !== undefined && /the guest's helper host is up/.test(seen.text)) {
+          const r = spawnSync(process.execPath, [tldctl, 'vm', 'ps', '--json'], { encoding: 'utf8', env, timeout: 60_000 });
+          if (r.status === 0) {
+            const listed = JSON.parse(r.stdout) as Listed[];
+            if (listed.some((p) => p.pid === demoPid)) {
+              rows = listed;
+              break;
+            }
           }
         }
+        await new Promise((res) => setTimeout(res, 2000));
       }
-      await new Promise((res) => setTimeout(res, 2000));
+      assert.ok(rows && demoPid !== undefined, `the guest's tld-demo was never listed:\n${seen.text.split('\n').filter((l) => !/tld-scx-run: \d+ s:/.test(l)).slice(-30).join('\n')}`);
+      check(demoPid, rows);
+    } finally {
+      run.kill('SIGINT');
+      await new Promise((res) => (run.exitCode !== null ? res(undefined) : run.once('close', res)));
+      fs.rmSync(runDir, { recursive: true, force: true });
     }
-    assert.ok(rows && demoPid !== undefined, `the guest's tld-demo was never listed:\n${log.split('\n').filter((l) => !/tld-scx-run: \d+ s:/.test(l)).slice(-30).join('\n')}`);
-    check(demoPid, rows);
-  } finally {
-    run.kill('SIGINT');
-    await new Promise((res) => (run.exitCode !== null ? res(undefined) : run.once('close', res)));
-    fs.rmSync(runDir, { recursive: true, force: true });
-  }
+  });
 }
 
 test("the guest inspector's Node starts on the minimal kernel: vm ps lists the guest's tld-demo with its threads", { skip, timeout: 400_000 }, async () => {

@@ -3,7 +3,7 @@
 // libbpf) run from a folder of the test's, which the guest sees at the same path; judged by
 // the kernel's sched_ext state and its reason when it disables the scheduler.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,11 +11,10 @@ import { after, before, test } from 'node:test';
 
 import { ensureKernel } from '../../extension/src/vm/kernel';
 import { repoRoot } from '../support/repo';
-import { asUser, ensureTestUser, userEnv } from '../support/user';
+import { ensureTestUser } from '../support/user';
 import { VmJsonOutcome, guestConsole, vmRun } from '../support/vm';
 import { buildOwnFifo } from './ownLoader';
 
-const tldctl = path.join(repoRoot, 'out', 'extension', 'src', 'cli', 'tldctl.js');
 const CACHE = process.env.TLD_VM_CACHE || path.join(os.homedir(), '.cache', 'tld-studio');
 const VM_TIMEOUT_MS = 420_000;
 
@@ -113,12 +112,11 @@ test("an ordinary user's run copies the folder into the guest (virtiofsd needs r
     for (const p of [world, dir, path.join(dir, 'build'), path.join(dir, 'build', 'own_fifo')]) fs.chownSync(p, u.uid, u.gid);
     execFileSync('chown', ['-R', `${u.uid}:${u.gid}`, cache]);
     fs.chmodSync(world, 0o755);
-    const [cmd, ...pre] = asUser(u);
-    const r = spawnSync(cmd!, [...pre, process.execPath, tldctl, 'vm', 'run', '--cmd', 'pwd && ./build/own_fifo', '--seconds', '2', '--json'], {
+    const r = vmRun(['--cmd', 'pwd && ./build/own_fifo', '--seconds', '2', '--json'], {
       cwd: dir,
-      encoding: 'utf8',
-      timeout: VM_TIMEOUT_MS - 20_000,
-      env: userEnv(u, process.env, { XDG_CACHE_HOME: cache }),
+      timeoutMs: VM_TIMEOUT_MS - 20_000,
+      user: u,
+      env: { XDG_CACHE_HOME: cache },
     });
     assert.equal(r.status, 0, r.stderr.slice(-3000));
     assert.match(r.stderr, new RegExp(`copying ${dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\([\\d.]+ MiB\\) into the guest: qemu's virtiofsd needs root`));
