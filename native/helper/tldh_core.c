@@ -106,6 +106,23 @@ static void capture_diag(const char *msg)
 	snprintf(last_diag, sizeof(last_diag), "%s", msg);
 }
 
+TLDH_HIDDEN void tldh_signals_hold(sigset_t *saved)
+{
+	/* The synchronous ones stay open: blocked, a fault in the load would kill the process unexplained. */
+	static const int synchronous[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT };
+	sigset_t all;
+
+	sigfillset(&all);
+	for (size_t i = 0; i < sizeof(synchronous) / sizeof(synchronous[0]); i++)
+		sigdelset(&all, synchronous[i]);
+	pthread_sigmask(SIG_BLOCK, &all, saved);
+}
+
+TLDH_HIDDEN void tldh_signals_release(const sigset_t *saved)
+{
+	pthread_sigmask(SIG_SETMASK, saved, NULL);
+}
+
 TLDH_HIDDEN void tldh_capture_reset(void)
 {
 	last_diag[0] = 0;
@@ -200,8 +217,13 @@ int32_t tldh_open(const char *pin_path, struct tldh_error *err)
 	skel->rodata->page_size = shape.page;
 	skel->rodata->layout = shape.rev;
 	rc = bpf_map__reuse_fd(skel->maps.tld_data_map, fd);
-	if (!rc)
+	if (!rc) {
+		sigset_t saved;
+
+		tldh_signals_hold(&saved);
 		rc = tld_helper_bpf__load(skel);
+		tldh_signals_release(&saved);
+	}
 	if (rc) {
 		tld_helper_bpf__destroy(skel);
 		skel = NULL;

@@ -4,6 +4,7 @@
 #define TLDH_INTERNAL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,16 @@ TLDH_HIDDEN int tldh_fail(struct tldh_error *err, int code, const char *fmt, ...
 TLDH_HIDDEN void tldh_ok(struct tldh_error *err);
 /* A sentence on how to get a missing privilege, for -EPERM. */
 TLDH_HIDDEN const char *tldh_priv_hint(int code);
+
+/*
+ * Around a BPF load. The verifier gives up with EAGAIN when a signal is pending for the loading
+ * thread, and libbpf tries each program 5 times: in a thread that gets a signal every millisecond
+ * (V8's profiler sends SIGPROF) a program that takes longer to verify never loads. The hold blocks
+ * the asynchronous signals of the calling thread; those that came meanwhile are delivered when
+ * tldh_signals_release() restores @saved.
+ */
+TLDH_HIDDEN void tldh_signals_hold(sigset_t *saved);
+TLDH_HIDDEN void tldh_signals_release(const sigset_t *saved);
 
 /* libtld's first diagnostic line while a call runs (set tld_set_print(tldh_capture_first)). */
 TLDH_HIDDEN void tldh_capture_reset(void);

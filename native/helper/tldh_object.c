@@ -570,6 +570,7 @@ static int load_once(const char *path, const char *map_pin_path, char *log, size
 	struct bpf_object *obj = bpf_object__open_file(path, NULL);
 	struct bpf_program *prog;
 	struct bpf_map *map;
+	sigset_t saved;
 	int rc;
 
 	if (!obj)
@@ -582,7 +583,9 @@ static int load_once(const char *path, const char *map_pin_path, char *log, size
 	bpf_object__for_each_program(prog, obj)
 		bpf_program__set_log_buf(prog, log, log_size);
 	log[0] = 0;
+	tldh_signals_hold(&saved);
 	rc = bpf_object__load(obj);
+	tldh_signals_release(&saved);
 	if (rc) {
 		/* The program whose log is in the buffer: the first one libbpf could not load. */
 		bpf_object__for_each_program(prog, obj) {

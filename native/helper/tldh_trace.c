@@ -62,6 +62,7 @@ static void stop_locked(void)
 
 int32_t tldh_trace_start(int32_t pid, struct tldh_error *err)
 {
+	sigset_t saved;
 	int rc = 0;
 
 	pthread_mutex_lock(&trace_lock);
@@ -79,7 +80,9 @@ int32_t tldh_trace_start(int32_t pid, struct tldh_error *err)
 		goto out;
 	}
 	trace->rodata->trace_tgid = pid;
+	tldh_signals_hold(&saved);
 	rc = tld_trace_bpf__load(trace);
+	tldh_signals_release(&saved);
 	if (rc) {
 		rc = tldh_fail(err, rc, "cannot load the tracer: %s%s", strerror(-rc), tldh_priv_hint(rc));
 		goto fail;

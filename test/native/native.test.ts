@@ -15,6 +15,7 @@ const suites: ReadonlyArray<{ binary: string; about: string }> = [
   { binary: 'test_map_check', about: 'libtld checks a pinned map: refusals say why; CAP_SYS_ADMIN is not needed' },
   { binary: 'test_scx_hist', about: 'the latency histogram buckets schedulers and tld-scx-run share' },
   { binary: 'test_attach_cleaner', about: 'the helper\'s attach cleaner: hints go with a holder that dies, detach stands it down' },
+  { binary: 'test_helper_signals', about: 'the helper loads its BPF programs while signals keep interrupting the loading thread' },
 ];
 
 for (const suite of suites) {
