@@ -64,43 +64,43 @@ test('tldctl vm ps, with no VM running, says that none is and how to start one',
 });
 
 test('while vm run runs, the guest\'s tld-demo is listed, snapshotted and written from the host through the run', { timeout: 900_000 }, () => onceMoreIfGuestCrashed('vm run --inspect', async (seen) => {
-    const run: ChildProcess = spawn(process.execPath, [tldctl, 'vm', 'run', '--inspect', '--scheduler', scheduler, '--seconds', '40', '--workload', 'tld-demo --threads 4 --seconds 300'], { env });
-    run.stdout!.on('data', (b: Buffer) => (seen.text += b.toString()));
-    run.stderr!.on('data', (b: Buffer) => (seen.text += b.toString()));
-    const exited = new Promise<number | null>((resolve) => run.on('close', (code) => resolve(code)));
-    const alive = () => run.exitCode === null && run.signalCode === null;
-    const tail = () => seen.text.split('\n').filter((l) => !/tld-scx-run: \d+ s:/.test(l)).slice(-40).join('\n');
-    try {
-      await waitFor('helper host in the guest', 400_000, () => (/the guest's helper host is up/.test(seen.text) ? true : undefined), alive, tail);
-      const demo = await waitFor('tld-demo in vm ps', 120_000, () => {
-        const r = tld(['vm', 'ps', '--json']);
-        if (r.status !== 0) return undefined;
-        return (JSON.parse(r.stdout) as Listed[]).find((p) => p.comm === 'tld-demo' && p.threads >= 4);
-      }, alive, tail);
+  const run: ChildProcess = spawn(process.execPath, [tldctl, 'vm', 'run', '--inspect', '--scheduler', scheduler, '--seconds', '40', '--workload', 'tld-demo --threads 4 --seconds 300'], { env });
+  run.stdout!.on('data', (b: Buffer) => (seen.text += b.toString()));
+  run.stderr!.on('data', (b: Buffer) => (seen.text += b.toString()));
+  const exited = new Promise<number | null>((resolve) => run.on('close', (code) => resolve(code)));
+  const alive = () => run.exitCode === null && run.signalCode === null;
+  const tail = () => seen.text.split('\n').filter((l) => !/tld-scx-run: \d+ s:/.test(l)).slice(-40).join('\n');
+  try {
+    await waitFor('helper host in the guest', 400_000, () => (/the guest's helper host is up/.test(seen.text) ? true : undefined), alive, tail);
+    const demo = await waitFor('tld-demo in vm ps', 120_000, () => {
+      const r = tld(['vm', 'ps', '--json']);
+      if (r.status !== 0) return undefined;
+      return (JSON.parse(r.stdout) as Listed[]).find((p) => p.comm === 'tld-demo' && p.threads >= 4);
+    }, alive, tail);
 
-      const snap = JSON.parse(tld(['vm', 'snapshot', String(demo.pid), '--json']).stdout) as SnapshotJson;
-      assert.equal(snap.pid, demo.pid);
-      assert.ok(snap.keys.some((k) => k.name === 'sched.latency_critical'), JSON.stringify(snap.keys));
-      assert.ok(snap.threads.length >= 4);
-      // The demo hints one thread in four latency critical: not all of them yet.
-      assert.ok(snap.threads.some((t) => t.values['sched.latency_critical'] === 0), JSON.stringify(snap.threads));
+    const snap = JSON.parse(tld(['vm', 'snapshot', String(demo.pid), '--json']).stdout) as SnapshotJson;
+    assert.equal(snap.pid, demo.pid);
+    assert.ok(snap.keys.some((k) => k.name === 'sched.latency_critical'), JSON.stringify(snap.keys));
+    assert.ok(snap.threads.length >= 4);
+    // The demo hints one thread in four latency critical: not all of them yet.
+    assert.ok(snap.threads.some((t) => t.values['sched.latency_critical'] === 0), JSON.stringify(snap.threads));
 
-      const set = tld(['vm', 'set', String(demo.pid), 'sched.latency_critical', '7']);
-      assert.equal(set.status, 0, set.stderr);
-      assert.match(set.stdout, /set sched\.latency_critical = 7 in [4-9] thread\(s\)/);
-      const again = JSON.parse(tld(['vm', 'snapshot', String(demo.pid), '--json']).stdout) as SnapshotJson;
-      const hinted = again.threads.filter((t) => 'sched.latency_critical' in t.values);
-      assert.ok(hinted.length >= 4);
-      for (const t of hinted) assert.equal(t.values['sched.latency_critical'], 7, `thread ${t.tid}`);
+    const set = tld(['vm', 'set', String(demo.pid), 'sched.latency_critical', '7']);
+    assert.equal(set.status, 0, set.stderr);
+    assert.match(set.stdout, /set sched\.latency_critical = 7 in [4-9] thread\(s\)/);
+    const again = JSON.parse(tld(['vm', 'snapshot', String(demo.pid), '--json']).stdout) as SnapshotJson;
+    const hinted = again.threads.filter((t) => 'sched.latency_critical' in t.values);
+    assert.ok(hinted.length >= 4);
+    for (const t of hinted) assert.equal(t.values['sched.latency_critical'], 7, `thread ${t.tid}`);
 
-      const missing = tld(['vm', 'snapshot', '999999']);
-      assert.equal(missing.status, 1);
-      assert.doesNotMatch(missing.stderr, /\n\s+at /, 'no stack trace');
-    } finally {
-      // Whatever failed above, the run ends by itself (--seconds) and is waited for.
-      await exited;
-    }
-    assert.equal(run.exitCode, 0, seen.text.slice(-4000));
-    assert.match(seen.text, /vm run: the scheduler stayed enabled/);
-    assert.deepEqual(fs.readdirSync(path.join(world, 'vm')), [], 'the run removes its socket');
+    const missing = tld(['vm', 'snapshot', '999999']);
+    assert.equal(missing.status, 1);
+    assert.doesNotMatch(missing.stderr, /\n\s+at /, 'no stack trace');
+  } finally {
+    // Whatever failed above, the run ends by itself (--seconds) and is waited for.
+    await exited;
+  }
+  assert.equal(run.exitCode, 0, seen.text.slice(-4000));
+  assert.match(seen.text, /vm run: the scheduler stayed enabled/);
+  assert.deepEqual(fs.readdirSync(path.join(world, 'vm')), [], 'the run removes its socket');
 }));
