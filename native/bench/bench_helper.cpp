@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 // The helper's floors, measured in C: a snapshot read and parsed in C (what the Node client
 // is compared with), and the bare per-thread pin that attach is compared with.
-// Usage: bench_helper snapshot PID ROUNDS | bench_helper attach PID ROUNDS. Prints JSON.
+// Usage: bench_helper snapshot PID ROUNDS | bench_helper attach PID ROUNDS | bench_helper refresh
+// PID SECONDS (the snapshot and its parse every 100 ms, as tldctl watch refreshes: the CPU time
+// that costs in C). Prints JSON.
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,6 +94,46 @@ static void bench_snapshot(int pid, int rounds)
 	}
 	printf("{\"threads\":%zu,\"values\":%zu,\"bytes\":%zu,\"rounds\":%d,\"c_ns\":%.0f}\n", threads,
 	       values.size(), len, rounds, median(ns));
+}
+
+static double cpu_ms()
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+/*
+ * A refresh every 100 ms for @seconds, each the snapshot and its parse: between two, the caches
+ * and the CPU go cold, so one costs several times what back-to-back reads do on some machines.
+ */
+static void bench_refresh(int pid, double seconds)
+{
+	std::vector<uint8_t> buf(8 << 20);
+	std::vector<uint64_t> values;
+	struct tldh_error err;
+	struct timespec next;
+	size_t len = 0;
+	int n = 0;
+
+	if (tldh_snapshot(pid, buf.data(), buf.size(), &len, &err))
+		die("snapshot", &err);
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	double cpu0 = cpu_ms(), wall0 = now_ns();
+	while (now_ns() - wall0 < seconds * 1e9) {
+		if (tldh_snapshot(pid, buf.data(), buf.size(), &len, &err))
+			die("snapshot", &err);
+		parse(buf.data(), len, values);
+		n++;
+		next.tv_nsec += 100000000;
+		if (next.tv_nsec >= 1000000000) {
+			next.tv_sec++;
+			next.tv_nsec -= 1000000000;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+	}
+	printf("{\"refreshes\":%d,\"cpu_percent\":%.2f}\n", n, 100 * (cpu_ms() - cpu0) / ((now_ns() - wall0) / 1e6));
 }
 
 static std::vector<int> thread_ids(int pid)
@@ -199,7 +242,7 @@ int main(int argc, char **argv)
 	char path[512];
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: bench_helper snapshot|attach PID ROUNDS\n");
+		fprintf(stderr, "usage: bench_helper snapshot|attach PID ROUNDS | refresh PID SECONDS\n");
 		return 2;
 	}
 	snprintf(path, sizeof(path), "%s/tld_data_map", pin && *pin ? pin : TLD_DEFAULT_PIN_DIR);
@@ -207,6 +250,8 @@ int main(int argc, char **argv)
 		die("open", &err);
 	if (!strcmp(argv[1], "snapshot"))
 		bench_snapshot(atoi(argv[2]), atoi(argv[3]));
+	else if (!strcmp(argv[1], "refresh"))
+		bench_refresh(atoi(argv[2]), atof(argv[3]));
 	else
 		bench_attach(atoi(argv[2]), atoi(argv[3]), path);
 	tldh_close();
