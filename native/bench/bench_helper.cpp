@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 // The helper's floors, measured in C: a snapshot read and parsed in C (what the Node client
 // is compared with), and the bare per-thread pin that attach is compared with.
-// Usage: bench_helper snapshot PID ROUNDS | bench_helper attach PID ROUNDS | bench_helper refresh
+// Usage: bench_helper snapshot PID ROUNDS | bench_helper snapshot-handoff PID ROUNDS (the snapshot
+// taken on a worker thread while the caller waits, as a client that must not block has it) |
+// bench_helper attach PID ROUNDS | bench_helper refresh
 // PID SECONDS (the snapshot and its parse every 100 ms, as tldctl watch refreshes: the CPU time
 // that costs in C). Prints JSON.
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,21 +79,84 @@ static size_t parse(const uint8_t *buf, size_t len, std::vector<uint64_t> &value
 	return threads;
 }
 
-static void bench_snapshot(int pid, int rounds)
+/*
+ * A thread of its own that takes the snapshot while the caller waits, as a client that must not
+ * block has its call made on a worker: one wake-up to it, one back.
+ */
+struct handoff {
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+	bool asked = false, answered = false, quit = false;
+	int pid = 0;
+	std::vector<uint8_t> *buf = nullptr;
+	size_t len = 0;
+	struct tldh_error err = {};
+	int rc = 0;
+};
+
+static void *handoff_worker(void *arg)
+{
+	struct handoff *h = (struct handoff *)arg;
+
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		while (!h->asked && !h->quit)
+			pthread_cond_wait(&h->cond, &h->lock);
+		if (h->quit)
+			break;
+		h->asked = false;
+		pthread_mutex_unlock(&h->lock);
+		int rc = tldh_snapshot(h->pid, h->buf->data(), h->buf->size(), &h->len, &h->err);
+		pthread_mutex_lock(&h->lock);
+		h->rc = rc;
+		h->answered = true;
+		pthread_cond_broadcast(&h->cond);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+/* The snapshot and its parse, @rounds times; with @handoff the snapshot is taken on a worker thread. */
+static void bench_snapshot(int pid, int rounds, bool handoff)
 {
 	std::vector<uint8_t> buf(8 << 20);
 	std::vector<uint64_t> values;
 	std::vector<double> ns;
 	struct tldh_error err;
+	struct handoff h;
+	pthread_t worker;
 	size_t len = 0, threads = 0;
 
+	h.pid = pid;
+	h.buf = &buf;
+	if (handoff && pthread_create(&worker, NULL, handoff_worker, &h))
+		die("pthread_create", NULL);
 	for (int r = 0; r < rounds; r++) {
 		double t0 = now_ns();
 
-		if (tldh_snapshot(pid, buf.data(), buf.size(), &len, &err))
+		if (handoff) {
+			pthread_mutex_lock(&h.lock);
+			h.asked = true;
+			h.answered = false;
+			pthread_cond_broadcast(&h.cond);
+			while (!h.answered)
+				pthread_cond_wait(&h.cond, &h.lock);
+			pthread_mutex_unlock(&h.lock);
+			if (h.rc)
+				die("snapshot", &h.err);
+			len = h.len;
+		} else if (tldh_snapshot(pid, buf.data(), buf.size(), &len, &err)) {
 			die("snapshot", &err);
+		}
 		threads = parse(buf.data(), len, values);
 		ns.push_back(now_ns() - t0);
+	}
+	if (handoff) {
+		pthread_mutex_lock(&h.lock);
+		h.quit = true;
+		pthread_cond_broadcast(&h.cond);
+		pthread_mutex_unlock(&h.lock);
+		pthread_join(worker, NULL);
 	}
 	printf("{\"threads\":%zu,\"values\":%zu,\"bytes\":%zu,\"rounds\":%d,\"c_ns\":%.0f}\n", threads,
 	       values.size(), len, rounds, median(ns));
@@ -242,14 +308,14 @@ int main(int argc, char **argv)
 	char path[512];
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: bench_helper snapshot|attach PID ROUNDS | refresh PID SECONDS\n");
+		fprintf(stderr, "usage: bench_helper snapshot|snapshot-handoff|attach PID ROUNDS | refresh PID SECONDS\n");
 		return 2;
 	}
 	snprintf(path, sizeof(path), "%s/tld_data_map", pin && *pin ? pin : TLD_DEFAULT_PIN_DIR);
 	if (tldh_open(path, &err))
 		die("open", &err);
-	if (!strcmp(argv[1], "snapshot"))
-		bench_snapshot(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(argv[1], "snapshot") || !strcmp(argv[1], "snapshot-handoff"))
+		bench_snapshot(atoi(argv[2]), atoi(argv[3]), !strcmp(argv[1], "snapshot-handoff"));
 	else if (!strcmp(argv[1], "refresh"))
 		bench_refresh(atoi(argv[2]), atof(argv[3]));
 	else
