@@ -26,6 +26,7 @@ import {
   pickNewestKernel,
 } from '../../extension/src/vm/kernel';
 import { bootGuest, cleanConsoleLine, exitCodeOf } from '../../extension/src/vm/qemu';
+import { nativeBuild } from '../support/repo';
 
 const CACHE = process.env.TLD_VM_CACHE || path.join(os.homedir(), '.cache', 'tld-studio');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-vm-test-'));
@@ -246,6 +247,37 @@ test('buildInitramfs packs busybox with its applets, binaries with their librari
     buildInitramfs({ out, binaries: [path.join(scratch, 'no-such-tool')], init: 'true' }),
     isTldError('ENOENT', /no-such-tool .* does not exist/),
   );
+});
+
+test('the initramfs holds ELF files without their debug sections, and a host file under two names once', { timeout: 120_000 }, async () => {
+  // tld-demo (built with -g) finds libtld.so through ldd at its host path, and the runner puts
+  // libtld.so in /bin too: one file, two names.
+  const demo = path.join(nativeBuild, 'tld-demo');
+  const libtld = path.join(nativeBuild, 'libtld.so');
+  const out = path.join(scratch, 'stripped.cpio');
+  await buildInitramfs({ out, binaries: [demo], files: [{ src: libtld, dest: '/bin/libtld.so' }], init: 'true\n' });
+  const unpacked = fs.mkdtempSync(path.join(scratch, 'unpacked-'));
+  execFileSync('sh', ['-c', `cpio -idm --quiet < '${out}'`], { cwd: unpacked });
+  const sections = (f: string) => execFileSync('readelf', ['-S', '-W', f], { encoding: 'utf8' });
+  assert.match(sections(demo), /\.debug_info/, 'the host binary has debug sections (else this test shows nothing)');
+  for (const f of ['bin/tld-demo', 'bin/libtld.so']) {
+    assert.doesNotMatch(sections(path.join(unpacked, f)), /\.debug_/, `${f} went in without them`);
+    assert.ok(fs.statSync(path.join(unpacked, f)).mode & 0o111, `${f} stays executable`);
+  }
+  const atHostPath = path.join(unpacked, libtld.slice(1));
+  assert.equal(fs.statSync(atHostPath).ino, fs.statSync(path.join(unpacked, 'bin', 'libtld.so')).ino, 'libtld.so is one file under both names');
+  // cpio stores a hard link's bytes once: the archive is smaller than its files by name.
+  let byName = 0;
+  const byInode = new Map<number, number>();
+  for (const f of fs.readdirSync(unpacked, { recursive: true, encoding: 'utf8' })) {
+    const st = fs.lstatSync(path.join(unpacked, f));
+    if (!st.isFile()) continue;
+    byName += st.size;
+    byInode.set(st.ino, st.size);
+  }
+  const once = [...byInode.values()].reduce((a, b) => a + b, 0);
+  const size = fs.statSync(out).size;
+  assert.ok(size < byName && size >= once, `archive ${size} bytes, its files ${byName} by name and ${once} once`);
 });
 
 test('a kept base archive is reused while its inputs stay the same, and the run part appended to it boots', { timeout: 5 * 60_000 }, async () => {

@@ -21,9 +21,12 @@
 //   /dev /proc /sys /tmp /run /root /etc   empty mount points
 // With baseCache, everything but runFiles, the libraries of librariesOf and /init is a second
 // archive kept from the last build of the same inputs, and this run's part is appended to it:
-// packing busybox, the binaries and their libraries took 110-130 ms of every vm run.
+// packing busybox, the binaries and their libraries took 110-130 ms of every vm run. In the base
+// (and the overlay), ELF files are stripped of their debug sections, and a host file that goes in
+// under two names is stored once, as a hard link (Stager).
 // The kernel's built-in initramfs already holds /dev/console, so /init has a console.
-// Host tools: cpio, gzip (the overlay), ldd (libc-bin), busybox-static (scripts/vm/setup-vm.sh).
+// Host tools: cpio, gzip (the overlay), ldd (libc-bin), busybox-static, strip (binutils; without
+// it files go in whole) (scripts/vm/setup-vm.sh).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -31,6 +34,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { TldError } from '../client/errors';
+import { lookupTool } from '../client/hostTool';
 import { pruneKept, statKey, touch } from '../client/keptFiles';
 import { SETUP_HINT, failure, findTool, run } from './exec';
 
@@ -155,10 +159,11 @@ async function addBase(stage: string, busybox: string, binaries: readonly string
   for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'run', 'root', 'etc']) {
     fs.mkdirSync(path.join(stage, d), { recursive: true });
   }
+  const stager = new Stager();
   const names = new Set(binaries.map((b) => path.basename(b)));
   const libs: string[] = [];
   // busybox and its applets.
-  libs.push(...(await addExecutable(stage, busybox, '/bin/busybox')));
+  libs.push(...(await addExecutable(stage, busybox, '/bin/busybox', stager)));
   const list = await run(busybox, ['--list-full']);
   if (list.code !== 0) throw failure(`listing the applets of ${busybox}`, list);
   for (const rel of list.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '')) {
@@ -168,28 +173,68 @@ async function addBase(stage: string, busybox: string, binaries: readonly string
     if (!fs.existsSync(link)) fs.symlinkSync('/bin/busybox', link);
   }
   // The binaries and their libraries.
-  for (const b of binaries) libs.push(...(await addExecutable(stage, b, `/bin/${path.basename(b)}`)));
-  addFiles(stage, files);
+  for (const b of binaries) libs.push(...(await addExecutable(stage, b, `/bin/${path.basename(b)}`, stager)));
+  await addFiles(stage, files, stager);
   return libs;
 }
 
 /** What changes from run to run: its files, the libraries of @opts.librariesOf, and /init. */
 async function addRunPart(stage: string, opts: BuildInitramfsOptions): Promise<void> {
-  addFiles(stage, opts.runFiles ?? []);
+  await addFiles(stage, opts.runFiles ?? []);
   for (const b of opts.librariesOf ?? []) await addLibraries(stage, b);
   const init = opts.init.startsWith('#!') ? opts.init : `#!/bin/sh\n${opts.init}`;
   fs.writeFileSync(path.join(stage, 'init'), init, { mode: 0o755 });
   fs.chmodSync(path.join(stage, 'init'), 0o755);
 }
 
-function addFiles(stage: string, files: readonly InitramfsFile[]): void {
+/** @files into the stage: a folder copied whole; a file through @stager when given (the base's). */
+async function addFiles(stage: string, files: readonly InitramfsFile[], stager?: Stager): Promise<void> {
   for (const f of files) {
     const src = path.resolve(f.src);
     if (!fs.existsSync(src)) throw new TldError('ENOENT', `${src} (for ${f.dest} in the initramfs) does not exist`);
     const dest = guestPath(stage, f.dest);
     fs.mkdirSync(path.dirname(dest), { recursive: true });
     if (fs.statSync(src).isDirectory()) fs.cpSync(src, dest, { recursive: true });
+    else if (stager) await stager.put(src, dest);
     else fs.copyFileSync(src, dest);
+  }
+}
+
+/**
+ * Puts the host files of a kept archive (the base, the overlay) into its stage. An ELF file goes
+ * in without its debug sections (strip --strip-debug: the guest never reads them, and they were
+ * half of the base: 15.7 MB, unpacked by the guest kernel at every boot and copied at every run).
+ * A file staged before under another name goes in as a hard link to it, which cpio stores once:
+ * libtld.so is both in /bin and at the path ldd prints for tld-demo. Without strip (binutils),
+ * files go in as they are.
+ */
+class Stager {
+  private readonly staged = new Map<string, string>();
+  private readonly strip = lookupTool('strip');
+
+  async put(src: string, to: string): Promise<void> {
+    const real = fs.realpathSync(src);
+    const first = this.staged.get(real);
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    if (first) {
+      fs.linkSync(first, to);
+      return;
+    }
+    if (!this.strip || !isElf(real) || (await run(this.strip, ['--strip-debug', '-o', to, real])).code !== 0) {
+      fs.copyFileSync(real, to);
+    }
+    fs.chmodSync(to, fs.statSync(real).mode & 0o7777);
+    this.staged.set(real, to);
+  }
+}
+
+function isElf(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    return fs.readSync(fd, head, 0, 4, 0) === 4 && head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -200,7 +245,8 @@ function addFiles(stage: string, files: readonly InitramfsFile[]): void {
  * pack the same base at once each see a whole file.
  */
 async function cachedBase(dir: string, cpio: string, busybox: string, binaries: readonly string[], files: readonly InitramfsFile[]): Promise<string> {
-  const hash = createHash('sha256').update('tld-initramfs-base 1\n').update(statKey(busybox));
+  // Version 2: ELF files stripped of debug sections when strip is at hand, and staged once.
+  const hash = createHash('sha256').update(`tld-initramfs-base 2 ${lookupTool('strip') ? 'stripped' : 'whole'}\n`).update(statKey(busybox));
   for (const b of binaries) hash.update(`\n${statKey(b)}`);
   for (const f of files) hash.update(`\n${f.dest}\0${statKey(path.resolve(f.src))}`);
   const name = `base-${hash.digest('hex').slice(0, 20)}`;
@@ -254,7 +300,8 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<void> {
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-overlay-'));
   const tmpOut = `${opts.out}.tmp-${process.pid}`;
   try {
-    for (const e of opts.executables) await addExecutable(stage, path.resolve(e.src), e.dest);
+    const stager = new Stager();
+    for (const e of opts.executables) await addExecutable(stage, path.resolve(e.src), e.dest, stager);
     for (const f of opts.files) {
       const dest = guestPath(stage, f.dest);
       fs.mkdirSync(path.dirname(dest), { recursive: true });
@@ -269,8 +316,8 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<void> {
   }
 }
 
-/** Copies an executable to `dest` in the stage, with every library ldd lists for it; returns those. */
-async function addExecutable(stage: string, src: string, dest: string): Promise<string[]> {
+/** Puts an executable at `dest` in the stage, with every library ldd lists for it; returns those. */
+async function addExecutable(stage: string, src: string, dest: string, stager: Stager): Promise<string[]> {
   let st: fs.Stats;
   try {
     st = fs.statSync(src);
@@ -279,20 +326,23 @@ async function addExecutable(stage: string, src: string, dest: string): Promise<
   }
   if (!st.isFile()) throw new TldError('EINVAL', `binary ${src} for the initramfs is not a file`);
   const target = guestPath(stage, dest);
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  fs.copyFileSync(src, target);
+  await stager.put(src, target);
   fs.chmodSync(target, (st.mode & 0o7777) | 0o555);
-  return addLibraries(stage, src);
+  return addLibraries(stage, src, stager);
 }
 
-/** Copies every library ldd lists for @binary into the stage, at the path ldd printed; returns those. */
-async function addLibraries(stage: string, binary: string): Promise<string[]> {
+/** Puts every library ldd lists for @binary into the stage, at the path ldd printed; returns those. */
+async function addLibraries(stage: string, binary: string, stager?: Stager): Promise<string[]> {
   const libs = await sharedLibraries(binary);
   for (const lib of libs) {
     const to = guestPath(stage, lib);
     if (fs.existsSync(to)) continue;
-    fs.mkdirSync(path.dirname(to), { recursive: true });
-    fs.copyFileSync(lib, to); // follows symlinks: the library's content under the name ldd printed
+    // Symlinks followed: the library's content under the name ldd printed.
+    if (stager) await stager.put(lib, to);
+    else {
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      fs.copyFileSync(lib, to);
+    }
   }
   return libs;
 }
