@@ -37,6 +37,7 @@ import { TldError } from '../client/errors';
 import { lookupTool } from '../client/hostTool';
 import { pruneKept, statKey, touch } from '../client/keptFiles';
 import { SETUP_HINT, failure, findTool, run } from './exec';
+import { NewcWriter } from './newc';
 
 export interface InitramfsFile {
   /** A file or folder on the host. */
@@ -127,28 +128,23 @@ export async function buildInitramfs(opts: BuildInitramfsOptions): Promise<void>
   }
   const tmpOut = `${opts.out}.tmp-${process.pid}`;
   try {
-    if (opts.baseCache) {
-      // The kernel unpacks concatenated archives in order: the kept base, then this run's part.
-      fs.copyFileSync(await cachedBase(opts.baseCache, cpio, busybox, binaries, files), tmpOut);
-      await packStage(cpio, tmpOut, true, (stage) => addRunPart(stage, opts));
-    } else {
-      await packStage(cpio, tmpOut, false, async (stage) => {
-        await addBase(stage, busybox, binaries, files);
-        await addRunPart(stage, opts);
-      });
-    }
+    // The kernel unpacks concatenated archives in order: the base (kept, or packed now), then
+    // this run's part.
+    if (opts.baseCache) fs.copyFileSync(await cachedBase(opts.baseCache, cpio, busybox, binaries, files), tmpOut);
+    else await packStage(cpio, tmpOut, async (stage) => void (await addBase(stage, busybox, binaries, files)));
+    await appendRunPart(tmpOut, opts);
     fs.renameSync(tmpOut, opts.out);
   } finally {
     fs.rmSync(tmpOut, { force: true });
   }
 }
 
-/** Fills a fresh stage with @fill, then writes (or appends) it to @out as a newc cpio. */
-async function packStage(cpio: string, out: string, append: boolean, fill: (stage: string) => Promise<void>): Promise<void> {
+/** Fills a fresh stage with @fill, then writes it to @out as a newc cpio. */
+async function packStage(cpio: string, out: string, fill: (stage: string) => Promise<void>): Promise<void> {
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-initramfs-'));
   try {
     await fill(stage);
-    await writeCpio(stage, cpio, null, out, append);
+    await writeCpio(stage, cpio, null, out);
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });
   }
@@ -178,25 +174,36 @@ async function addBase(stage: string, busybox: string, binaries: readonly string
   return libs;
 }
 
-/** What changes from run to run: its files, the libraries of @opts.librariesOf, and /init. */
-async function addRunPart(stage: string, opts: BuildInitramfsOptions): Promise<void> {
-  await addFiles(stage, opts.runFiles ?? []);
-  for (const b of opts.librariesOf ?? []) await addLibraries(stage, b);
+/**
+ * What changes from run to run, appended to @out as an archive of its own: its files, the
+ * libraries of @opts.librariesOf (at the paths ldd prints) and /init. Written straight from the
+ * host files (newc.ts): a project folder copied into the guest is read once, not staged first.
+ */
+async function appendRunPart(out: string, opts: BuildInitramfsOptions): Promise<void> {
+  const libs = new Set<string>();
+  for (const b of opts.librariesOf ?? []) for (const lib of await sharedLibraries(b)) libs.add(lib);
   const init = opts.init.startsWith('#!') ? opts.init : `#!/bin/sh\n${opts.init}`;
-  fs.writeFileSync(path.join(stage, 'init'), init, { mode: 0o755 });
-  fs.chmodSync(path.join(stage, 'init'), 0o755);
+  const fd = fs.openSync(out, 'a');
+  try {
+    const w = new NewcWriter(fd);
+    for (const f of opts.runFiles ?? []) w.host(f.dest, path.resolve(f.src));
+    for (const lib of libs) w.host(lib, lib);
+    w.data('/init', Buffer.from(init), 0o755);
+    w.end();
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
-/** @files into the stage: a folder copied whole; a file through @stager when given (the base's). */
-async function addFiles(stage: string, files: readonly InitramfsFile[], stager?: Stager): Promise<void> {
+/** @files into the base's stage: a folder copied whole, a file through @stager. */
+async function addFiles(stage: string, files: readonly InitramfsFile[], stager: Stager): Promise<void> {
   for (const f of files) {
     const src = path.resolve(f.src);
     if (!fs.existsSync(src)) throw new TldError('ENOENT', `${src} (for ${f.dest} in the initramfs) does not exist`);
     const dest = guestPath(stage, f.dest);
     fs.mkdirSync(path.dirname(dest), { recursive: true });
     if (fs.statSync(src).isDirectory()) fs.cpSync(src, dest, { recursive: true });
-    else if (stager) await stager.put(src, dest);
-    else fs.copyFileSync(src, dest);
+    else await stager.put(src, dest);
   }
 }
 
@@ -265,7 +272,7 @@ async function cachedBase(dir: string, cpio: string, busybox: string, binaries: 
   const tmp = `${out}.tmp-${process.pid}`;
   try {
     let libs: string[] = [];
-    await packStage(cpio, tmp, false, async (stage) => {
+    await packStage(cpio, tmp, async (stage) => {
       libs = await addBase(stage, busybox, binaries, files);
     });
     fs.writeFileSync(`${record}.tmp-${process.pid}`, [...new Set(libs)].map(statKey).join('\n') + '\n');
@@ -332,17 +339,12 @@ async function addExecutable(stage: string, src: string, dest: string, stager: S
 }
 
 /** Puts every library ldd lists for @binary into the stage, at the path ldd printed; returns those. */
-async function addLibraries(stage: string, binary: string, stager?: Stager): Promise<string[]> {
+async function addLibraries(stage: string, binary: string, stager: Stager): Promise<string[]> {
   const libs = await sharedLibraries(binary);
   for (const lib of libs) {
     const to = guestPath(stage, lib);
-    if (fs.existsSync(to)) continue;
     // Symlinks followed: the library's content under the name ldd printed.
-    if (stager) await stager.put(lib, to);
-    else {
-      fs.mkdirSync(path.dirname(to), { recursive: true });
-      fs.copyFileSync(lib, to);
-    }
+    if (!fs.existsSync(to)) await stager.put(lib, to);
   }
   return libs;
 }
@@ -405,10 +407,10 @@ function walk(stage: string): string[] {
   return out;
 }
 
-/** `cpio -o -H newc` of the stage into `out` (or at its end), piped through gzip when @compress says so. */
-function writeCpio(stage: string, cpio: string, compress: { gzip: string; level: number } | null, out: string, append = false): Promise<void> {
+/** `cpio -o -H newc` of the stage into `out`, piped through gzip when @compress says so. */
+function writeCpio(stage: string, cpio: string, compress: { gzip: string; level: number } | null, out: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const fd = fs.openSync(out, append ? 'a' : 'w');
+    const fd = fs.openSync(out, 'w');
     const c = spawn(cpio, ['--null', '-o', '-H', 'newc', '--quiet', '-R', '0:0', '--reproducible'], {
       cwd: stage,
       stdio: ['pipe', compress ? 'pipe' : fd, 'pipe'],
