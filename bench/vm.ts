@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { buildOwnFifo } from '../test/vm/ownLoader';
-import { guestKernelCrashed } from '../test/support/vm';
+import { guestKernelCrashed, sayRunningOnceMore } from '../test/support/vm';
 import { repoRoot } from '../test/support/repo';
 import { cacheDir } from '../extension/src/client/paths';
 import { buildInitramfs, guestInit } from '../extension/src/vm/initramfs';
@@ -39,7 +39,7 @@ export interface Run {
 export async function vmRun(args: readonly string[], marks: readonly [string, RegExp][], cwd?: string, env?: NodeJS.ProcessEnv): Promise<Run> {
   const r = await vmRunOnce(args, marks, cwd, env);
   if (!guestKernelCrashed(r.console.join('\n'))) return r;
-  process.stderr.write('bench: the guest kernel crashed (an emulator fault, see guestKernelCrashed); running it once more\n');
+  sayRunningOnceMore('bench: vm run');
   return vmRunOnce(args, marks, cwd, env);
 }
 

@@ -10,7 +10,7 @@ import { CodeServer } from '../support/codeServer';
 import { setInEveryThread } from '../support/demoInspector';
 import { sleep, tldctlScript } from '../support/processes';
 import { repoRoot } from '../support/repo';
-import { guestKernelCrashed } from '../support/vm';
+import { guestKernelCrashed, sayRunningOnceMore } from '../support/vm';
 import { World } from '../support/world';
 
 const world = new World('e2e-guest');
@@ -54,7 +54,7 @@ test("the guest's tld-demo shows under the VM, opens in the Hint Inspector, and 
   let rerun = false;
   for (const end = Date.now() + 600_000; pid === undefined; await sleep(2000)) {
     if (run.exitCode !== null && !rerun && guestKernelCrashed(out)) {
-      process.stderr.write('vm run --inspect: the guest kernel crashed (an emulator fault, see guestKernelCrashed); running it once more\n');
+      sayRunningOnceMore('vm run --inspect');
       rerun = true;
       startRun();
     }

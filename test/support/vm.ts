@@ -34,6 +34,11 @@ export function guestKernelCrashed(output: string): boolean {
   return /Kernel panic - not syncing|\bOops: /.test(output) && !/sysrq/i.test(output);
 }
 
+/** Says on stderr that @what is run once more because its guest kernel crashed. */
+export function sayRunningOnceMore(what: string): void {
+  process.stderr.write(`${what}: the guest kernel crashed (an emulator fault, see guestKernelCrashed); running it once more\n`);
+}
+
 /**
  * `tldctl vm run ARGS`, with vmEnv(). A run whose guest kernel crashed (guestKernelCrashed) is
  * run once more, saying so on stderr: what is tested is TLD Studio, not the emulator. @user runs
@@ -54,7 +59,7 @@ export function vmRun(
     });
   const r = once();
   if (!guestKernelCrashed(`${r.stdout}${r.stderr}`)) return r;
-  process.stderr.write(`vm run ${args.join(' ')}: the guest kernel crashed (an emulator fault, see guestKernelCrashed); running it once more\n`);
+  sayRunningOnceMore(`vm run ${args.join(' ')}`);
   return once();
 }
 
@@ -69,7 +74,7 @@ export async function onceMoreIfGuestCrashed(what: string, attempt: (seen: { tex
     await attempt(seen);
   } catch (e) {
     if (!guestKernelCrashed(seen.text)) throw e;
-    process.stderr.write(`${what}: the guest kernel crashed (an emulator fault, see guestKernelCrashed); running it once more\n`);
+    sayRunningOnceMore(what);
     await attempt({ text: '' });
   }
 }
