@@ -96,7 +96,6 @@ export function keptPch(pch: string): string | undefined {
 
 /** Builds under way in this process, by header: two compiles at once (a save and a vm run) make it once. */
 const building = new Map<string, Promise<boolean>>();
-let tmpSeq = 0;
 
 /**
  * Builds the precompiled header for @req at @pch: written under another name and renamed, so
@@ -115,7 +114,7 @@ export function buildPch(req: PchRequest, pch: string): Promise<boolean> {
 async function make(req: PchRequest, pch: string): Promise<boolean> {
   const dir = path.dirname(pch);
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${pch}.tmp-${process.pid}-${++tmpSeq}`;
+  const tmp = `${pch}.tmp-${process.pid}`; // one build of @pch at a time in this process (building)
   const code = await new Promise<number>((resolve) => {
     const child = spawn(req.clang, [...req.flags, '-x', 'c-header', req.header, '-o', tmp], { stdio: 'ignore' });
     child.on('error', () => resolve(1));

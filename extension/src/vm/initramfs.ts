@@ -37,7 +37,7 @@ import { TldError } from '../client/errors';
 import { lookupTool } from '../client/hostTool';
 import { pruneKept, statKey, touch } from '../client/keptFiles';
 import { SETUP_HINT, failure, findTool, run } from './exec';
-import { NewcWriter } from './newc';
+import { NewcWriter, archiveName } from './newc';
 
 export interface InitramfsFile {
   /** A file or folder on the host. */
@@ -382,10 +382,9 @@ export function parseLdd(text: string): { libs: string[]; missing: string[] } {
   return { libs, missing };
 }
 
+/** Where the guest's absolute path @p lies in @stage (archiveName: never above it). */
 function guestPath(stage: string, p: string): string {
-  const full = path.join(stage, path.normalize(`/${p}`));
-  if (!full.startsWith(stage + path.sep)) throw new TldError('EINVAL', `${p} escapes the initramfs`);
-  return full;
+  return path.join(stage, archiveName(p));
 }
 
 function shSingleQuote(s: string): string {
