@@ -254,9 +254,11 @@ function drawGroups(): void {
   const table = $('groups');
   const key = keys.findIndex((k) => k.name === ui.groupKey);
   const wait = columns.indexOf('wait ms');
-  table.hidden = key < 0;
-  $('group-note').textContent =
-    key < 0 ? '' : wait < 0 ? 'this kernel gives no wait time' : 'wait ms: time runnable but not running during the last refresh, per thread';
+  // Written only when they change: every refresh comes here, and a write dirties the page's layout.
+  if (table.hidden !== key < 0) table.hidden = key < 0;
+  const note = key < 0 ? '' : wait < 0 ? 'this kernel gives no wait time' : 'wait ms: time runnable but not running during the last refresh, per thread';
+  const noteEl = $('group-note');
+  if (noteEl.textContent !== note) noteEl.textContent = note;
   if (key < 0) return;
   const shownRows = order.map((tid) => rows.get(tid)).filter((r): r is Row => r !== undefined);
   const body = $('groups-body');

@@ -40,6 +40,14 @@ export class PlotView {
   private intervalMs = 0;
   /** The scatter's vertical figure (a key index of the model), or -1. */
   private againstKey = -1;
+  /**
+   * The canvas's box in CSS pixels, from a ResizeObserver: reading clientWidth in draw() would
+   * force a layout of whatever the refresh's message changed, and a second one after it.
+   */
+  private box: { w: number; h: number } | undefined;
+  /** The summary and label last written: the same text written again still dirties the page. */
+  private summaryText: string | undefined;
+  private label: string | undefined;
 
   constructor(
     private readonly model: PlotModel,
@@ -56,6 +64,12 @@ export class PlotView {
       this.colours.clear();
       this.request(this.lines);
     }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+    new ResizeObserver((entries) => {
+      const r = entries[entries.length - 1]?.contentRect;
+      if (!r) return;
+      this.box = { w: r.width, h: r.height };
+      this.request(this.lines);
+    }).observe(el.canvas);
   }
 
   get plotMode(): PlotMode {
@@ -156,8 +170,10 @@ export class PlotView {
   private context(): { ctx: CanvasRenderingContext2D; w: number; h: number } | undefined {
     const c = this.el.canvas;
     const ratio = window.devicePixelRatio || 1;
-    const w = Math.max(1, Math.round(c.clientWidth * ratio));
-    const h = Math.max(1, Math.round(c.clientHeight * ratio));
+    // Before the observer's first report (it comes with the first layout), the box is read once.
+    this.box ??= { w: c.clientWidth, h: c.clientHeight };
+    const w = Math.max(1, Math.round(this.box.w * ratio));
+    const h = Math.max(1, Math.round(this.box.h * ratio));
     if (c.width !== w) c.width = w;
     if (c.height !== h) c.height = h;
     const ctx = c.getContext('2d');
@@ -176,8 +192,8 @@ export class PlotView {
     ctx.font = `11px ${this.colour('--vscode-font-family', 'sans-serif')}`;
     ctx.fillStyle = fg;
     if (!key || !this.model.isNumeric(this.model.selected)) {
-      this.el.canvas.setAttribute('aria-label', 'no plot: no integer key');
-      this.el.summary.textContent = '';
+      this.setLabel('no plot: no integer key');
+      this.setSummary('');
       this.setLegend([]);
       return;
     }
@@ -185,21 +201,21 @@ export class PlotView {
     const summary = s
       ? `${key.name}: min ${formatNumber(s.min)}, median ${formatNumber(s.median)}, max ${formatNumber(s.max)} over ${s.count} threads`
       : `${key.name}: no thread has a value`;
-    this.el.summary.textContent = summary;
+    this.setSummary(summary);
     switch (this.mode) {
       case 'time':
         this.drawTime(ctx, w, h, fg);
-        this.el.canvas.setAttribute('aria-label', `${summary}; over the last ${this.model.length} refreshes`);
+        this.setLabel(`${summary}; over the last ${this.model.length} refreshes`);
         break;
       case 'histogram':
         this.drawHistogram(ctx, w, h, fg);
-        this.el.canvas.setAttribute('aria-label', `histogram of ${summary}`);
+        this.setLabel(`histogram of ${summary}`);
         this.setLegend([]);
         break;
       case 'scatter': {
         const other = this.model.keys[this.againstKey]?.name ?? 'nothing';
         this.drawScatter(ctx, w, h, fg);
-        this.el.canvas.setAttribute('aria-label', `each thread's ${key.name} (across) against its ${other} (up)`);
+        this.setLabel(`each thread's ${key.name} (across) against its ${other} (up)`);
         this.setLegend([]);
         break;
       }
@@ -359,6 +375,18 @@ export class PlotView {
     ctx.stroke();
     ctx.globalAlpha = 1;
     ctx.fillStyle = fg;
+  }
+
+  private setSummary(text: string): void {
+    if (text === this.summaryText) return;
+    this.summaryText = text;
+    this.el.summary.textContent = text;
+  }
+
+  private setLabel(text: string): void {
+    if (text === this.label) return;
+    this.label = text;
+    this.el.canvas.setAttribute('aria-label', text);
   }
 
   /** The lines' legend, rebuilt only when the threads drawn change. */
