@@ -112,7 +112,8 @@ static __always_inline void fill_thread(struct tldh_thread_rec *r, struct task_s
 	r->layout = layout;
 	r->tid = task->pid;
 	r->tgid = task->tgid;
-	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), task->comm);
+	/* Two loads, not a helper call: the kernel keeps comm's last byte 0 (set_task_comm pads). */
+	__builtin_memcpy(r->comm, task->comm, sizeof(r->comm));
 }
 
 /* Every task that has an entry, with its process's key count and fill. */
