@@ -205,10 +205,15 @@ int dump_process(struct bpf_iter__task *ctx)
 {
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *task = ctx->task;
-	struct tldh_rec hdr = { TLDH_REC_THREAD, sizeof(struct tldh_thread_rec) };
-	struct tldh_rec sh = { TLDH_REC_SCHED, sizeof(struct tldh_sched_rec) };
-	struct tldh_thread_rec r = {};
-	struct tldh_sched_rec s = {};
+	/* Each record with its header, so that each goes out in one bpf_seq_write() call. */
+	struct {
+		struct tldh_rec h;
+		struct tldh_thread_rec r;
+	} t = { .h = { TLDH_REC_THREAD, sizeof(struct tldh_thread_rec) } };
+	struct {
+		struct tldh_rec h;
+		struct tldh_sched_rec s;
+	} sc = { .h = { TLDH_REC_SCHED, sizeof(struct tldh_sched_rec) } };
 	struct tld_map_value *v;
 	struct tld_data_page *d = NULL;
 	struct tld_meta_page *m;
@@ -216,19 +221,19 @@ int dump_process(struct bpf_iter__task *ctx)
 
 	if (!task || !same_process(task))
 		return 0;
-	fill_thread(&r, task);
+	fill_thread(&t.r, task);
 	v = bpf_task_storage_get(&tld_data_map, task, 0, 0);
 	if (v) {
-		r.flags |= TLDH_THREAD_HAS_ENTRY;
+		t.r.flags |= TLDH_THREAD_HAS_ENTRY;
 		m = v->meta;
 		if (m) {
-			r.flags |= TLDH_THREAD_HAS_META;
+			t.r.flags |= TLDH_THREAD_HAS_META;
 			if (!dump_meta_done) {
 				struct tldh_rec mh = { TLDH_REC_META, sizeof(struct tldh_meta_rec) +
 								      TLD_ROUND_UP(META_LEN) };
 				struct tldh_meta_rec mr = { task->tgid, META_LEN, page_size, layout };
 
-				meta_usage(m, &r.key_cnt, &dump_used);
+				meta_usage(m, &t.r.key_cnt, &dump_used);
 				bpf_seq_write(seq, &mh, sizeof(mh));
 				bpf_seq_write(seq, &mr, sizeof(mr));
 				bpf_seq_write(seq, m, META_LEN);
@@ -238,19 +243,18 @@ int dump_process(struct bpf_iter__task *ctx)
 		}
 		d = v->data;
 		if (d) {
-			r.flags |= TLDH_THREAD_HAS_DATA;
-			r.start = start_of(v, d);
+			t.r.flags |= TLDH_THREAD_HAS_DATA;
+			t.r.start = start_of(v, d);
 			/* The values end at start + the bytes the published keys use. */
-			end = r.start + dump_used;
+			end = t.r.start + dump_used;
 			len = end > page_size ? page_size : end;
 		}
 	}
-	r.used = dump_used;
-	r.data_len = len;
+	t.r.used = dump_used;
+	t.r.data_len = len;
 	pad = (8 - (len & 7)) & 7;
-	hdr.size += len + pad;
-	bpf_seq_write(seq, &hdr, sizeof(hdr));
-	bpf_seq_write(seq, &r, sizeof(r));
+	t.h.size += len + pad;
+	bpf_seq_write(seq, &t, sizeof(t));
 	if (d && len) {
 		barrier_var(len);
 		if (len <= page_size)
@@ -258,9 +262,8 @@ int dump_process(struct bpf_iter__task *ctx)
 	}
 	if (pad)
 		bpf_seq_write(seq, zeros, pad & 7);
-	tldh_read_sched(&s, task);
-	bpf_seq_write(seq, &sh, sizeof(sh));
-	bpf_seq_write(seq, &s, sizeof(s));
+	tldh_read_sched(&sc.s, task);
+	bpf_seq_write(seq, &sc, sizeof(sc));
 	return 0;
 }
 
