@@ -9,8 +9,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { TldClient } from '../extension/src/client/client';
-import { SnapshotTexts } from '../extension/src/cli/format';
-import { ProcessSnapshot, decodeRows } from '../extension/src/client/snapshot';
+import { decodeRows } from '../extension/src/client/snapshot';
 import { typeOf } from '../extension/src/client/values';
 import { Proc, ProcessSet } from '../test/support/processes';
 import { nativeBuild, repoRoot } from '../test/support/repo';
@@ -30,9 +29,9 @@ export interface HelperFigures {
     threads: number; keys: number; rounds: number; node_ns: number; node_decode_all_ns: number; worker_decode_all_ns: number; host_decode_all_ns: number; c_ns: number; c_handoff_ns: number; bytes: number;
   };
   /**
-   * tldctl watch at 10 Hz: on a 50-line terminal (what fits is drawn; its refreshes in this
-   * process), and piped (every thread; the tldctl process itself, writing to a file), both from
-   * their third second on (WATCH_WARMUP_MS), as C's from its second refresh. Beside
+   * tldctl watch at 10 Hz, the tldctl process itself: on a 50-line terminal (a pseudo-terminal;
+   * what fits is drawn) and piped (every thread, to a file), both from their third second on
+   * (WATCH_WARMUP_MS), as C's from its second refresh. Beside
    * them, C reading and parsing the same snapshot at 10 Hz: a read after 100 ms idle costs
    * several times a back-to-back one on some machines, and that part is the machine's.
    */
@@ -64,28 +63,59 @@ function cpuMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
+/** The pid of @parent's only child once it runs @what (script's shell, once it exec'ed node), polled. */
+async function childRunning(parent: number, what: string): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const kids = fs.readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    for (const k of kids) {
+      try {
+        if (fs.readFileSync(`/proc/${k}/cmdline`, 'utf8').includes(what)) return k;
+      } catch {
+        // gone meanwhile
+      }
+    }
+    await sleep(20);
+  }
+  throw new Error(`no child of ${parent} runs ${what}`);
+}
+
 /**
- * What users run: `tldctl watch PID --interval 100` (the bundle) with its output to a file, its
- * own CPU time over @seconds once its first refreshes are done (start-up is not per refresh).
+ * What users run: `tldctl watch PID --interval 100` (the bundle), its own CPU time over @seconds
+ * once its first refreshes are done (start-up is not per refresh). @terminal: on a terminal of
+ * 50 lines (a pseudo-terminal from script(1), so tldctl draws what fits, as it does for a
+ * person); else piped to a file (every thread, every refresh).
  */
-async function watchPiped(pid: number, seconds: number, env: NodeJS.ProcessEnv): Promise<{ n: number; percent: number }> {
+async function watchProcess(pid: number, seconds: number, env: NodeJS.ProcessEnv, terminal: boolean): Promise<{ n: number; percent: number }> {
   const tldctl = path.join(repoRoot, 'dist', 'tldctl.js');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tld-bench-watch-'));
   const file = path.join(dir, 'watch.txt');
   const fd = fs.openSync(file, 'w');
-  const child = spawn(process.execPath, [tldctl, 'watch', String(pid), '--interval', '100'], { env, stdio: ['ignore', fd, 'pipe'] });
+  const watch = [process.execPath, tldctl, 'watch', String(pid), '--interval', '100'];
+  const quoted = watch.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const child = terminal
+    ? spawn('script', ['-qfec', `stty rows 50 cols 200 && exec ${quoted}`, '/dev/null'], { env, stdio: ['ignore', fd, 'pipe'] })
+    : spawn(watch[0] as string, watch.slice(1), { env, stdio: ['ignore', fd, 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
+    const node = terminal ? await childRunning(child.pid!, tldctl) : child.pid!;
     await sleep(WATCH_WARMUP_MS);
-    const refreshes = () => (fs.readFileSync(file, 'latin1').match(/^process \d+ /gm) ?? []).length;
-    const [cpu0, n0, wall0] = [cpuMs(child.pid!), refreshes(), performance.now()];
+    // A refresh on a terminal starts by clearing it; piped, with its title line.
+    const refreshes = () => (fs.readFileSync(file, 'latin1').match(terminal ? /\x1b\[2J/g : /^process \d+ /gm) ?? []).length;
+    const [cpu0, n0, wall0] = [cpuMs(node), refreshes(), performance.now()];
     await sleep(seconds * 1000);
-    const [cpu1, n1, wall1] = [cpuMs(child.pid!), refreshes(), performance.now()];
-    if (n1 <= n0) throw new Error(`tldctl watch printed nothing: ${stderr}`);
+    const [cpu1, n1, wall1] = [cpuMs(node), refreshes(), performance.now()];
+    if (n1 <= n0) throw new Error(`tldctl watch printed nothing: ${stderr}${fs.readFileSync(file, 'utf8').slice(-500)}`);
+    if (terminal && !/more threads: use tldctl snapshot/.test(fs.readFileSync(file, 'latin1').slice(-4096))) {
+      throw new Error('tldctl watch on a 50-line terminal printed every thread: the terminal size did not reach it');
+    }
     return { n: n1 - n0, percent: Number(((100 * (cpu1 - cpu0)) / (wall1 - wall0)).toFixed(2)) };
   } finally {
-    child.kill('SIGINT');
+    try {
+      process.kill(terminal ? await childRunning(child.pid!, tldctl) : child.pid!, 'SIGINT');
+    } catch {
+      child.kill('SIGINT');
+    }
     fs.closeSync(fd);
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -156,38 +186,9 @@ export async function runHelperBench(quick: boolean): Promise<HelperFigures> {
 
     process.stderr.write('bench: watch at 10 Hz ...\n');
     const seconds = quick ? 2 : 5;
-    // What one refresh of tldctl watch does: a snapshot, then the text it prints (rates over the
-    // interval from the second refresh on, with the formatter that keeps unchanged rows), through
-    // a client that calls in its own thread, as tldctl's does.
-    const own = await TldClient.create({ pinPath, transport: 'in-process', inThread: true });
-    // Measured once the first refreshes are done, as the piped watch and C's refresh are: what
-    // a watch costs per refresh, not V8 compiling its code (a few 30 ms compiles at the start).
-    const watchFor = async (maxThreads: number) => {
-      const texts = new SnapshotTexts(new Map());
-      const start = performance.now();
-      let cpu0 = process.cpuUsage();
-      let wall0 = start;
-      let n = 0;
-      let measured = 0;
-      let held: ProcessSnapshot | undefined;
-      while (performance.now() - wall0 < seconds * 1000 || wall0 === start) {
-        const next = start + (n + 1) * 100;
-        const snap = await own.snapshot(pid);
-        texts.next(snap, maxThreads);
-        // As tldctl watch: the snapshot before is read no more once this one is shown.
-        if (held) own.recycle(held.raw);
-        held = snap;
-        n++;
-        if (wall0 !== start) measured++;
-        if (wall0 === start && performance.now() - start >= WATCH_WARMUP_MS) [cpu0, wall0] = [process.cpuUsage(), performance.now()];
-        await sleep(Math.max(0, next - performance.now()));
-      }
-      const cpu = process.cpuUsage(cpu0);
-      return { n: measured, percent: Number(((100 * (cpu.user + cpu.system)) / 1000 / (performance.now() - wall0)).toFixed(2)) };
-    };
     const cRefresh = num(runC(['refresh', String(pid), String(seconds)], env).cpu_percent);
-    const terminal = await watchFor(50 - keys - 8).finally(() => own.dispose());
-    const piped = await watchPiped(pid, seconds, env);
+    const terminal = await watchProcess(pid, seconds, env, true);
+    const piped = await watchProcess(pid, seconds, env, false);
     client.dispose();
     client = undefined;
     target.endInput();
