@@ -26,10 +26,13 @@ import {
   TRACE_ON_CPU,
   TRACE_REC,
   TRACE_WAKEUP,
+  RecordCursor,
   decodeRecords,
   decodeTrace,
+  metaPageOf,
+  threadDataLen,
 } from '../../extension/src/client/records';
-import { parseMetadata, parseSnapshot } from '../../extension/src/client/snapshot';
+import { checkStart, parseMetadata, parseSnapshot } from '../../extension/src/client/snapshot';
 import { ValueType, decodeValue, defaultType, encodeValue, parseTypes, toJson } from '../../extension/src/client/values';
 
 const usage = (message: RegExp) => (e: unknown) => e instanceof UsageError && message.test(e.message);
@@ -367,4 +370,13 @@ test('decodeTrace reads each scheduling event of a TRACE stream, its DSQ only wh
   ]);
   assert.throws(() => decodeTrace(stream.subarray(0, stream.length - 1)), isTldError('EHELPER', /malformed/));
   assert.throws(() => decodeTrace(rec(9, 1, 0, 0n)), isTldError('EHELPER', /unknown trace event kind 9/));
+});
+
+test('the snapshot parser\'s per-record code makes its error messages in functions of their own', () => {
+  // Template literals of one number in several cold branches of a loop became one conversion on
+  // the hot path in TurboFan, for every record: a quarter of a 1,000-thread parse (68 -> 45 us).
+  // Their messages are made by small functions called where they throw; this keeps it so.
+  for (const fn of [parseSnapshot, checkStart, RecordCursor.prototype.next, metaPageOf, threadDataLen]) {
+    assert.doesNotMatch(fn.toString(), /`[^`]*\$\{/, `${fn.name} makes a message with a template literal`);
+  }
 });

@@ -173,6 +173,36 @@ function corrupt(pid: number, what: string): TldError {
   return new TldError('ECORRUPT', `process ${pid} has corrupt task local data metadata: ${what}`);
 }
 
+// The per-thread and per-entry errors' messages, made where they are thrown (see records.ts:
+// template literals of one number in several cold branches of a loop cost the hot path).
+function notAtPageStart(pid: number, tid: number): TldError {
+  return new TldError('ELAYOUT', `process ${pid}, thread ${tid}: ${DATA_NOT_AT_PAGE_START}`);
+}
+
+function startOutsidePage(pid: number, tid: number, start: number, pageSize: number): TldError {
+  return corrupt(pid, `thread ${tid} says its data starts at ${start}, outside its page of ${pageSize} bytes`);
+}
+
+function valuesPastPage(pid: number, tid: number): TldError {
+  return corrupt(pid, `thread ${tid}'s values lie past its page`);
+}
+
+function schedWithoutThread(tid: number): TldError {
+  return malformed(`a sched record of thread ${tid} follows no record of it`);
+}
+
+function unexpectedRecord(type: number): TldError {
+  return malformed(`unexpected record type ${type} in a snapshot`);
+}
+
+function unknownRevision(n: unknown): TldError {
+  return new TldError('EHELPER', `unknown layout revision ${String(n)}`);
+}
+
+function badEntry(pid: number, i: number, what: string): TldError {
+  return corrupt(pid, `entry ${i} has ${what}`);
+}
+
 /**
  * What the first layout revision's `start` other than 8 means: upstream's header wrote it at its
  * allocation but registered the page's base, so every reader looks at the wrong bytes.
@@ -189,16 +219,16 @@ export const DATA_NOT_AT_PAGE_START =
 export function checkStart(pid: number, tid: number, layout: LayoutRevision, start: number, g: Geometry): number {
   switch (layout) {
     case LAYOUT_START_IN_PAGE:
-      if (start !== DATA_START) throw new TldError('ELAYOUT', `process ${pid}, thread ${tid}: ${DATA_NOT_AT_PAGE_START}`);
+      if (start !== DATA_START) throw notAtPageStart(pid, tid);
       return DATA_START;
     case LAYOUT_START_IN_VALUE:
       if (start < 8 || start >= g.pageSize || start % 8 !== 0) {
-        throw corrupt(pid, `thread ${tid} says its data starts at ${start}, outside its page of ${g.pageSize} bytes`);
+        throw startOutsidePage(pid, tid, start, g.pageSize);
       }
       return start;
     default: {
       const never: never = layout;
-      throw new TldError('EHELPER', `unknown layout revision ${String(never)}`);
+      throw unknownRevision(never);
     }
   }
 }
@@ -234,8 +264,8 @@ export function parseMetadata(pid: number, page: Uint8Array, g: Geometry = GEOME
     if (size === 0) break; // claimed, not yet published: nothing after it counts yet
     const raw = page.subarray(at, at + NAME_LEN);
     const nul = raw.indexOf(0);
-    if (nul < 0) throw corrupt(pid, `entry ${i} has an unterminated name`);
-    if (nul === 0) throw corrupt(pid, `entry ${i} has an empty name`);
+    if (nul < 0) throw badEntry(pid, i, 'an unterminated name');
+    if (nul === 0) throw badEntry(pid, i, 'an empty name');
     const name = Buffer.from(raw.subarray(0, nul)).toString('utf8');
     if (seen.has(name)) throw corrupt(pid, `key '${printable(name)}' appears twice`);
     if (offset + size > g.dataMax) {
@@ -382,7 +412,7 @@ export function parseSnapshot(pid: number, raw: Uint8Array, procComm: ProcComm =
         const hi = view.getUint32(body + THREAD_START + 4, true);
         const start = checkStart(pid, tid, layout, hi * 2 ** 32 + lo, g);
         // A page shorter than the layout says is cut by the page's end: report it, do not guess.
-        if (start + used > dataLen || start + used > g.pageSize) throw corrupt(pid, `thread ${tid}'s values lie past its page`);
+        if (start + used > dataLen || start + used > g.pageSize) throw valuesPastPage(pid, tid);
         valuesAt = body + THREAD_REC + start;
       }
       if (bytes.keys !== keys) bytes = { raw, view, keys };
@@ -391,10 +421,10 @@ export function parseSnapshot(pid: number, raw: Uint8Array, procComm: ProcComm =
       if (size < SCHED_REC) throw malformed('short sched record');
       const last = threads[threads.length - 1];
       const tid = view.getUint32(body + SCHED_FIELDS.tid, true);
-      if (!last || last.tid !== tid) throw malformed(`a sched record of thread ${tid} follows no record of it`);
+      if (!last || last.tid !== tid) throw schedWithoutThread(tid);
       last.setSchedAt(body);
     } else {
-      throw malformed(`unexpected record type ${type} in a snapshot`);
+      throw unexpectedRecord(type);
     }
   }
   return { pid, comm: comm || (procComm?.(pid) ?? ''), pageSize: g.pageSize, layout, keys, used, capacity: g.dataMax, threads, exiting, raw };
