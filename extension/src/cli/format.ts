@@ -138,14 +138,22 @@ export class SnapshotTexts {
       this.shape = shape;
       this.rows.clear();
     }
-    const all = s.threads.filter((t) => t.valuesAt >= 0);
-    const shown = all.length > maxThreads ? all.slice(0, Math.max(1, maxThreads)) : all;
-    // The last refresh's threads: their records are decoded only for the rows made.
-    const before = new Map(prev?.threads.map((t) => [t.tid, t]));
+    // The threads with hints, counted; only those that fit are shown (and looked at).
+    const limit = Math.max(1, maxThreads);
+    const shown: number[] = [];
+    let withHints = 0;
+    s.threads.forEach((t, i) => {
+      if (t.valuesAt < 0) return;
+      if (withHints++ < limit) shown.push(i);
+    });
+    const earlier = new EarlierReads(prev);
     const view = new DataView(s.raw.buffer, s.raw.byteOffset, s.raw.byteLength);
     const schedHead = ['CPU', 'ST', 'POLICY', ...(prev ? ['RUN%', 'WAIT ms', 'SW/s'] : ['RUN ms', 'WAIT ms', 'SWITCHES']), ...(scx ? ['DSQ'] : [])];
     const head = ['TID', 'COMM', ...s.keys.map((k) => printable(k.name)), ...schedHead];
-    const rows = shown.map((t) => this.row(t, s, view, before.get(t.tid)?.sched, scx));
+    const rows = shown.map((i) => {
+      const t = s.threads[i] as ThreadSnapshot;
+      return this.row(t, s, view, earlier.of(t, i), scx);
+    });
     for (const [tid, r] of this.rows) if (r.seen !== this.refresh) this.rows.delete(tid);
 
     const widths = head.map((h) => h.length);
@@ -155,20 +163,27 @@ export class SnapshotTexts {
     }
     const sameWidths = widths.length === this.widths.length && widths.every((w, i) => w === this.widths[i]);
     this.widths = widths;
-    const title = `process ${s.pid} (${printable(s.comm)}): ${s.keys.length} keys, ${s.used}/${s.capacity} bytes of each page, ${all.length} of ${s.threads.length} threads with hints`;
+    const title = `process ${s.pid} (${printable(s.comm)}): ${s.keys.length} keys, ${s.used}/${s.capacity} bytes of each page, ${withHints} of ${s.threads.length} threads with hints`;
     const lines = [title, '', this.keyText, '', padded(head, widths)];
     for (const r of rows) {
       if (r.line === undefined || !sameWidths) r.line = padded(r.cells, widths);
       lines.push(r.line);
     }
-    if (all.length > shown.length) lines.push(`(${all.length - shown.length} more threads: use tldctl snapshot for all)`);
+    if (withHints > shown.length) lines.push(`(${withHints - shown.length} more threads: use tldctl snapshot for all)`);
     return lines;
   }
 
-  /** @t's row: the last one when nothing it shows changed, else made again. @before: its previous sched record. */
-  private row(t: ThreadSnapshot, s: ProcessSnapshot, view: DataView, before: SchedRecord | undefined, scx: boolean): Row {
+  /** @t's row: the last one when nothing it shows changed, else made again. @earlier: its last read. */
+  private row(t: ThreadSnapshot, s: ProcessSnapshot, view: DataView, earlier: ThreadSnapshot | undefined, scx: boolean): Row {
     const bytes = s.raw.subarray(t.valuesAt, t.valuesAt + s.used);
     const last = this.rows.get(t.tid);
+    // Most threads of most processes: the same values and, byte for byte, the same scheduling
+    // record as last time but later. The row stands, and neither record is decoded.
+    if (last !== undefined && last.idle && earlier !== undefined && last.comm === t.comm && t.idleSince(earlier) && sameBytes(last.bytes, bytes)) {
+      last.seen = this.refresh;
+      return last;
+    }
+    const before = earlier?.sched;
     const cur = t.sched;
     // A thread that did nothing over this interval nor the last one (most, in most processes):
     // the same zero rates as last time, so the same cells, without formatting them to compare.
@@ -190,6 +205,25 @@ export class SnapshotTexts {
     const r: Row = { comm: t.comm, bytes: bytes.slice(), cells, idle: stillIdle, line: undefined, seen: this.refresh };
     this.rows.set(t.tid, r);
     return r;
+  }
+}
+
+/**
+ * A thread's read in the last refresh: at the same place in the list when no thread came or
+ * went (the kernel lists a process's threads in one order), else found by tid.
+ */
+class EarlierReads {
+  private byTid: Map<number, ThreadSnapshot> | undefined;
+
+  constructor(private readonly prev: ProcessSnapshot | undefined) {}
+
+  of(t: ThreadSnapshot, i: number): ThreadSnapshot | undefined {
+    const threads = this.prev?.threads;
+    if (!threads) return undefined;
+    const same = threads[i];
+    if (same?.tid === t.tid) return same;
+    this.byTid ??= new Map(threads.map((e) => [e.tid, e]));
+    return this.byTid.get(t.tid);
   }
 }
 

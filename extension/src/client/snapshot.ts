@@ -116,6 +116,20 @@ export class ThreadSnapshot {
     return true;
   }
 
+  /**
+   * Whether the thread did nothing from @other (an earlier read of it) to this one: the same
+   * sched record but for the time it was read, which is later. From the bytes, nothing decoded.
+   */
+  idleSince(other: ThreadSnapshot): boolean {
+    if (!this.sameSched(other)) return false;
+    const at = SCHED_FIELDS.now;
+    const mine = this.bytes.view;
+    const theirs = other.bytes.view;
+    const hi = mine.getUint32(this.schedAt + at + 4, true);
+    const otherHi = theirs.getUint32(other.schedAt + at + 4, true);
+    return hi > otherHi || (hi === otherHi && mine.getUint32(this.schedAt + at, true) > theirs.getUint32(other.schedAt + at, true));
+  }
+
   /** Where this thread's sched record (SCHED_REC bytes, checked by parseSnapshot) lies in `raw`. */
   setSchedAt(at: number): void {
     this.schedAt = at;
