@@ -90,3 +90,15 @@ test('a watch cut to a terminal\'s height prints what a fresh formatter prints a
     prev = s;
   }
 });
+
+test('a thread is idle since an earlier read when its record is the same but for a later time', () => {
+  const spec = { tid: 7, comm: 'w', values: [1], runtimeMs: 5, switches: 3 };
+  const at = (nowMs: number, s = spec) => snapshot(['k'], [s], nowMs).threads[0] as ThreadSnapshot;
+  assert.ok(at(2000).idleSince(at(1000)));
+  assert.ok(at(5_000_000).idleSince(at(1000)), 'a later time in the high half of the u64 too');
+  assert.ok(!at(1000).idleSince(at(1000)), 'the same read is no interval');
+  assert.ok(!at(1000).idleSince(at(2000)), 'an earlier time');
+  assert.ok(!at(2000, { ...spec, runtimeMs: 6 }).idleSince(at(1000)), 'it ran');
+  assert.ok(!at(2000, { ...spec, switches: 4 }).idleSince(at(1000)), 'it switched');
+  assert.ok(at(2000, { ...spec, values: [9] }).idleSince(at(1000)), 'values are not scheduling');
+});
