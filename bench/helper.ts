@@ -97,8 +97,10 @@ async function watchProcess(pid: number, seconds: number, env: NodeJS.ProcessEnv
     : spawn(watch[0] as string, watch.slice(1), { env, stdio: ['ignore', fd, 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  // tldctl: script's child on a terminal, once it runs (script ends with it).
+  let node: number | undefined;
   try {
-    const node = terminal ? await childRunning(child.pid!, tldctl) : child.pid!;
+    node = terminal ? await childRunning(child.pid!, tldctl) : child.pid!;
     await sleep(WATCH_WARMUP_MS);
     // A refresh on a terminal starts by clearing it; piped, with its title line.
     const refreshes = () => (fs.readFileSync(file, 'latin1').match(terminal ? /\x1b\[2J/g : /^process \d+ /gm) ?? []).length;
@@ -112,9 +114,10 @@ async function watchProcess(pid: number, seconds: number, env: NodeJS.ProcessEnv
     return { n: n1 - n0, percent: Number(((100 * (cpu1 - cpu0)) / (wall1 - wall0)).toFixed(2)) };
   } finally {
     try {
-      process.kill(terminal ? await childRunning(child.pid!, tldctl) : child.pid!, 'SIGINT');
+      if (node !== undefined) process.kill(node, 'SIGINT');
+      else child.kill('SIGINT');
     } catch {
-      child.kill('SIGINT');
+      // it ended already
     }
     fs.closeSync(fd);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -20,7 +20,7 @@ import { KernelInfo } from '../extension/src/vm/kernelInfo';
 import { guestWorkload } from '../extension/src/vm/run';
 import { buildScheduler, guestObjectBytes } from '../extension/src/vm/scheduler';
 import { nativeBuild, repoRoot } from '../test/support/repo';
-import { guestKernelCrashed, sayRunningOnceMore } from '../test/support/vm';
+import { onceMoreIfGuestCrashed } from '../test/support/vm';
 import { Figure, boundFigure, ratioFigure } from './figure';
 import { median } from './stats';
 import { vmRun } from './vm';
@@ -53,49 +53,39 @@ export interface VmStartFigures {
 const scxHints = path.join(repoRoot, 'bpf', 'schedulers', 'scx_hints.bpf.c');
 const TIMEOUT_MS = 300_000;
 
-/** A bare boot that never reached /init, with the end of what qemu printed. */
-class BareBootFailed extends Error {
-  constructor(
-    readonly code: number | null,
-    readonly output: string,
-  ) {
-    super(`bare qemu did not reach /init (exit ${code}): ${output.slice(-500)}`);
-  }
+/**
+ * bareBoot, run once more when its guest kernel crashed on its way to /init (an emulator fault
+ * under TCG, seen in a kworker's interrupt at boot), as the runner's own runs are.
+ */
+async function bareBootOnceMoreIfCrashed(k: KernelInfo, initrd: string, accel: Accel): Promise<number> {
+  let ms = 0;
+  await onceMoreIfGuestCrashed('bench: bare qemu', async (seen) => {
+    ms = await bareBoot(k, initrd, accel, seen);
+  });
+  return ms;
 }
 
 /**
- * bareBoot, run once more when its guest kernel crashed on its way to /init (an emulator
- * fault under TCG, seen in a kworker's interrupt at boot), as the runner's own runs are.
+ * Boots @bzImage on @initrd with the runner's qemu command line; ms from the spawn to the /init
+ * line. @seen.text: the end of what qemu printed, as it arrives.
  */
-async function bareBootOnceMoreIfCrashed(k: KernelInfo, initrd: string, accel: Accel): Promise<number> {
-  try {
-    return await bareBoot(k, initrd, accel);
-  } catch (e) {
-    if (!(e instanceof BareBootFailed) || !guestKernelCrashed(e.output)) throw e;
-    sayRunningOnceMore('bench: bare qemu');
-    return bareBoot(k, initrd, accel);
-  }
-}
-
-/** Boots @bzImage on @initrd with the runner's qemu command line; ms from the spawn to the /init line. */
-function bareBoot(k: KernelInfo, initrd: string, accel: Accel): Promise<number> {
+function bareBoot(k: KernelInfo, initrd: string, accel: Accel, seen: { text: string }): Promise<number> {
   const append = kernelAppend(k);
   const args = qemuArgs({ bzImage: k.bzImage, initramfs: initrd, accel, cpus: Math.min(2, os.cpus().length), memoryMb: 1024, ...(append ? { append } : {}) });
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let at: number | undefined;
-    let text = '';
     const timer = setTimeout(() => qemu.kill('SIGKILL'), TIMEOUT_MS);
     qemu.stdout.on('data', (d: Buffer) => {
-      text = (text + d.toString()).slice(-4096);
-      if (at === undefined && text.includes(INIT_STARTED)) at = performance.now() - t0;
+      seen.text = (seen.text + d.toString()).slice(-4096);
+      if (at === undefined && seen.text.includes(INIT_STARTED)) at = performance.now() - t0;
     });
-    qemu.stderr.on('data', (d: Buffer) => (text = (text + d.toString()).slice(-4096)));
+    qemu.stderr.on('data', (d: Buffer) => (seen.text = (seen.text + d.toString()).slice(-4096)));
     qemu.on('error', reject);
     qemu.on('close', (code) => {
       clearTimeout(timer);
-      if (at === undefined) reject(new BareBootFailed(code, text));
+      if (at === undefined) reject(new Error(`bare qemu did not reach /init (exit ${code}): ${seen.text.slice(-500)}`));
       else resolve(Math.round(at));
     });
   });

@@ -75,10 +75,7 @@ export class NewcWriter {
 
   private parents(name: string): void {
     const parts = name.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join('/');
-      if (!this.dirs.has(dir)) this.dir(dir, 0o755, nowSeconds());
-    }
+    for (let i = 1; i < parts.length; i++) this.dir(parts.slice(0, i).join('/'), 0o755, nowSeconds());
   }
 
   private dir(name: string, mode: number, mtime: number): void {
