@@ -77,18 +77,27 @@ export function snapshotText(s: ProcessSnapshot, types: KeyTypes, maxThreads = I
   return new SnapshotTexts(types, prev).next(s, maxThreads);
 }
 
-/** A thread's row as the last refresh showed it. */
-interface Row {
-  readonly comm: string;
-  /** A copy of its values' bytes. */
-  readonly bytes: Uint8Array;
-  readonly cells: readonly string[];
-  /** Whether its scheduling cells are those of a thread whose record did not change over the interval. */
-  readonly idle: boolean;
-  /** The line, padded to the widths it was made with (the table's last widths). */
-  line: string | undefined;
-  /** The refresh that last showed it, to forget threads that ended. */
-  seen: number;
+/**
+ * A thread's row as the last refresh showed it. A class whose fields all start with their
+ * final types, so every row has one shape: rows of object literals whose line went from
+ * undefined to a string deoptimized the watch's refresh again and again, each time costing
+ * a 60-80 ms recompile.
+ */
+class Row {
+  /** The line, padded to the widths of generation @lineWidths. */
+  line = '';
+  lineWidths = -1;
+
+  constructor(
+    readonly comm: string,
+    /** A copy of its values' bytes. */
+    readonly bytes: Uint8Array,
+    readonly cells: readonly string[],
+    /** Whether its scheduling cells are those of a thread whose record did not change over the interval. */
+    readonly idle: boolean,
+    /** The refresh that last showed it, to forget threads that ended. */
+    public seen: number,
+  ) {}
 }
 
 /**
@@ -96,7 +105,13 @@ interface Row {
  * snapshotText(s, types, maxThreads, the previous one), made for less. A 10 Hz watch of a
  * thousand threads spent most of its time making text that had not changed: a row whose values'
  * bytes, comm and scheduling cells are those of the last refresh keeps its cells, and its line
- * while the columns keep their widths; the key table is made again only when the keys change.
+ * while the columns keep their widths; the key table and the header are made again only when
+ * the keys or the columns change.
+ *
+ * Each step is a method of its own. The runtime optimizes a function once it has run often, and
+ * a refresh runs once every interval: one large function was optimized (tens of milliseconds of
+ * compiling) only after some twenty refreshes, right when a watch settles, and again at every
+ * deoptimization. Small steps are optimized sooner and for less.
  */
 export class SnapshotTexts {
   private rows = new Map<number, Row>();
@@ -106,7 +121,10 @@ export class SnapshotTexts {
   private readers: ValueReader[] = [];
   /** What every cached row depends on besides its own data: the keys and the scheduling columns. */
   private shape = '';
+  private head: readonly string[] = [];
   private widths: number[] = [];
+  /** Bumped whenever the widths change: a row's line is good while it has the current one. */
+  private widthsGeneration = 0;
   /** Rows whose cells the last refresh made (the others it kept). */
   rowsMade = 0;
 
@@ -124,53 +142,77 @@ export class SnapshotTexts {
   nextLines(s: ProcessSnapshot, maxThreads = Infinity): string[] {
     this.refresh++;
     this.rowsMade = 0;
+    const prev = this.prev;
+    this.prev = s;
+    const scx = snapshotHasScx(s);
+    this.reshape(s, prev !== undefined, scx);
+    // The threads with hints, counted; only those that fit are shown (and looked at).
+    const shown = shownThreads(s.threads, Math.max(1, maxThreads));
+    const rows = this.rowsOf(s, shown, prev, scx);
+    this.forgetEnded();
+    this.measure(rows);
+    const title = `process ${s.pid} (${printable(s.comm)}): ${s.keys.length} keys, ${s.used}/${s.capacity} bytes of each page, ${shown.withHints} of ${s.threads.length} threads with hints`;
+    const lines = [title, '', this.keyText, '', padded(this.head, this.widths)];
+    this.addLines(rows, lines);
+    if (shown.withHints > rows.length) lines.push(`(${shown.withHints - rows.length} more threads: use tldctl snapshot for all)`);
+    return lines;
+  }
+
+  /** The key table, the readers and the header, made again when the keys or columns change (every cached row with them). */
+  private reshape(s: ProcessSnapshot, rates: boolean, scx: boolean): void {
     if (!sameKeys(this.keys, s.keys)) {
       this.keys = s.keys;
       this.keyText = table([['KEY', 'SIZE', 'OFFSET'], ...s.keys.map((k) => [printable(k.name), String(k.size), String(k.offset)])]);
       const typeFor = typeOf(this.types);
       this.readers = s.keys.map((k) => readerFor(typeFor(k)));
     }
-    const prev = this.prev;
-    this.prev = s;
-    const scx = snapshotHasScx(s);
-    const shape = `${this.keyText}\0${prev ? 'rates' : 'totals'}\0${scx}`;
-    if (shape !== this.shape) {
-      this.shape = shape;
-      this.rows.clear();
-    }
-    // The threads with hints, counted; only those that fit are shown (and looked at).
-    const limit = Math.max(1, maxThreads);
-    const shown: number[] = [];
-    let withHints = 0;
-    s.threads.forEach((t, i) => {
-      if (t.valuesAt < 0) return;
-      if (withHints++ < limit) shown.push(i);
-    });
+    const shape = `${this.keyText}\0${rates ? 'rates' : 'totals'}\0${scx}`;
+    if (shape === this.shape) return;
+    this.shape = shape;
+    this.rows.clear();
+    const schedHead = ['CPU', 'ST', 'POLICY', ...(rates ? ['RUN%', 'WAIT ms', 'SW/s'] : ['RUN ms', 'WAIT ms', 'SWITCHES']), ...(scx ? ['DSQ'] : [])];
+    this.head = ['TID', 'COMM', ...s.keys.map((k) => printable(k.name)), ...schedHead];
+  }
+
+  /** The rows of the @shown threads of @s, kept or made. */
+  private rowsOf(s: ProcessSnapshot, shown: Shown, prev: ProcessSnapshot | undefined, scx: boolean): Row[] {
     const earlier = new EarlierReads(prev);
     const view = new DataView(s.raw.buffer, s.raw.byteOffset, s.raw.byteLength);
-    const schedHead = ['CPU', 'ST', 'POLICY', ...(prev ? ['RUN%', 'WAIT ms', 'SW/s'] : ['RUN ms', 'WAIT ms', 'SWITCHES']), ...(scx ? ['DSQ'] : [])];
-    const head = ['TID', 'COMM', ...s.keys.map((k) => printable(k.name)), ...schedHead];
-    const rows = shown.map((i) => {
+    const rows = new Array<Row>(shown.length);
+    for (let n = 0; n < shown.length; n++) {
+      const i = shown.at[n] as number;
       const t = s.threads[i] as ThreadSnapshot;
-      return this.row(t, s, view, earlier.of(t, i), scx);
-    });
-    for (const [tid, r] of this.rows) if (r.seen !== this.refresh) this.rows.delete(tid);
+      rows[n] = this.row(t, s, view, earlier.of(t, i), scx);
+    }
+    return rows;
+  }
 
-    const widths = head.map((h) => h.length);
+  private forgetEnded(): void {
+    for (const [tid, r] of this.rows) if (r.seen !== this.refresh) this.rows.delete(tid);
+  }
+
+  /** The columns' widths for @rows; a new generation when they changed. */
+  private measure(rows: readonly Row[]): void {
+    const widths = this.head.map((h) => h.length);
     for (const r of rows) {
       const cells = r.cells;
       for (let i = 0; i < cells.length; i++) if ((cells[i] as string).length > (widths[i] as number)) widths[i] = (cells[i] as string).length;
     }
-    const sameWidths = widths.length === this.widths.length && widths.every((w, i) => w === this.widths[i]);
+    if (widths.length === this.widths.length && widths.every((w, i) => w === this.widths[i])) return;
     this.widths = widths;
-    const title = `process ${s.pid} (${printable(s.comm)}): ${s.keys.length} keys, ${s.used}/${s.capacity} bytes of each page, ${withHints} of ${s.threads.length} threads with hints`;
-    const lines = [title, '', this.keyText, '', padded(head, widths)];
+    this.widthsGeneration++;
+  }
+
+  /** @rows' lines onto @lines: each row's own while the widths stand, else padded again. */
+  private addLines(rows: readonly Row[], lines: string[]): void {
+    const generation = this.widthsGeneration;
     for (const r of rows) {
-      if (r.line === undefined || !sameWidths) r.line = padded(r.cells, widths);
+      if (r.lineWidths !== generation) {
+        r.line = padded(r.cells, this.widths);
+        r.lineWidths = generation;
+      }
       lines.push(r.line);
     }
-    if (withHints > shown.length) lines.push(`(${withHints - shown.length} more threads: use tldctl snapshot for all)`);
-    return lines;
   }
 
   /** @t's row: the last one when nothing it shows changed, else made again. @earlier: its last read. */
@@ -183,6 +225,11 @@ export class SnapshotTexts {
       last.seen = this.refresh;
       return last;
     }
+    return this.changedRow(t, last, bytes, view, earlier, scx);
+  }
+
+  /** row() for a thread that ran, or whose values, comm or record changed: out of row() so that row stays small. */
+  private changedRow(t: ThreadSnapshot, last: Row | undefined, bytes: Uint8Array, view: DataView, earlier: ThreadSnapshot | undefined, scx: boolean): Row {
     const before = earlier?.sched;
     const cur = t.sched;
     // A thread that did nothing over this interval nor the last one (most, in most processes):
@@ -202,10 +249,28 @@ export class SnapshotTexts {
     const cells = [String(t.tid), printable(t.comm)];
     for (let k = 0; k < this.keys.length; k++) cells.push(show((this.readers[k] as ValueReader)(view, t.valuesAt + (this.keys[k] as KeyInfo).offset)));
     cells.push(...sched);
-    const r: Row = { comm: t.comm, bytes: bytes.slice(), cells, idle: stillIdle, line: undefined, seen: this.refresh };
+    const r = new Row(t.comm, bytes.slice(), cells, stillIdle, this.refresh);
     this.rows.set(t.tid, r);
     return r;
   }
+}
+
+/** The indexes of the threads with hints that fit, and how many have hints in all. */
+interface Shown {
+  readonly at: Int32Array;
+  readonly length: number;
+  readonly withHints: number;
+}
+
+function shownThreads(threads: readonly ThreadSnapshot[], limit: number): Shown {
+  const at = new Int32Array(Math.min(limit, threads.length));
+  let length = 0;
+  let withHints = 0;
+  for (let i = 0; i < threads.length; i++) {
+    if ((threads[i] as ThreadSnapshot).valuesAt < 0) continue;
+    if (withHints++ < limit) at[length++] = i;
+  }
+  return { at, length, withHints };
 }
 
 /**
