@@ -12,7 +12,7 @@ import { SnapshotTexts } from '../../extension/src/cli/format';
 /** The functions of format.ts a refresh runs: SnapshotTexts' methods and the helpers they call. */
 const REFRESH_FUNCTIONS = new Set([
   ...Object.getOwnPropertyNames(SnapshotTexts.prototype).filter((n) => n !== 'constructor'),
-  'padded', 'sameBytes', 'sameTail', 'sameCounters', 'schedCells', 'show', 'shownThreads',
+  'padded', 'sameBytesAt', 'sameRows', 'sameTail', 'sameCounters', 'schedCells', 'show', 'shownThreads',
 ]);
 const SETTLED = 40;
 
@@ -36,6 +36,6 @@ test('a watch\'s refresh, once optimized, is not deoptimized again', () => {
   }
   assert.equal(refresh, 199, 'every refresh ran');
   // The trace must have seen the refresh at all, or the check below proves nothing.
-  assert.ok(optimized.has('row'), `row was never optimized (optimized: ${[...optimized].join(', ')})`);
+  assert.ok(optimized.has('rowsOf'), `the loop over the rows was never optimized (optimized: ${[...optimized].join(', ')})`);
   assert.deepEqual(late, []);
 });

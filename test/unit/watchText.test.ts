@@ -50,6 +50,8 @@ test('a watch that keeps unchanged rows prints what a fresh formatter prints, th
   let keys = ['a', 'b', 'c'];
   const threads: ThreadSpec[] = Array.from({ length: 50 }, (_, i) => ({ tid: 1000 + i, comm: 'worker', values: [i, 2 * i, 3], runtimeMs: i, switches: i }));
   const texts = new SnapshotTexts(types);
+  // The same refreshes as the bytes a watch writes (kept rows' lines copied from their bytes).
+  const written = new SnapshotTexts(types);
   let prev: ProcessSnapshot | undefined;
   // A fixed sequence of changes, each refresh a few.
   const steps: ((n: number) => void)[] = [
@@ -69,7 +71,9 @@ test('a watch that keeps unchanged rows prints what a fresh formatter prints, th
   for (let n = 0; n < steps.length; n++) {
     steps[n]!(n);
     const s = snapshot(keys, threads.map((t) => ({ ...t, values: t.values.slice(0, keys.length) })), 100 * (n + 1));
-    assert.equal(texts.next(s), snapshotText(s, types, Infinity, prev), `refresh ${n + 1}`);
+    const fresh = snapshotText(s, types, Infinity, prev);
+    assert.equal(texts.next(s), fresh, `refresh ${n + 1}`);
+    assert.equal(Buffer.from(written.nextBytes(s, Infinity, `at ${n}`)).toString(), `at ${n}\n${fresh}\n`, `refresh ${n + 1}, written`);
     made.push(texts.rowsMade);
     prev = s;
   }
@@ -84,9 +88,12 @@ test('a watch cut to a terminal\'s height prints what a fresh formatter prints a
   const threads: ThreadSpec[] = Array.from({ length: 30 }, (_, i) => ({ tid: 10 + i, comm: 'w', values: [i], runtimeMs: 0, switches: 0 }));
   const texts = new SnapshotTexts(new Map());
   let prev: ProcessSnapshot | undefined;
+  const written = new SnapshotTexts(new Map());
   for (const [n, fit] of [40, 10, 10, 25, 1].entries()) {
     const s = snapshot(['k'], threads, 100 * (n + 1));
-    assert.equal(texts.next(s, fit), snapshotText(s, new Map(), fit, prev), `height ${fit}`);
+    const fresh = snapshotText(s, new Map(), fit, prev);
+    assert.equal(texts.next(s, fit), fresh, `height ${fit}`);
+    assert.equal(Buffer.from(written.nextBytes(s, fit, '')).toString(), `\n${fresh}\n`, `height ${fit}, written`);
     prev = s;
   }
 });

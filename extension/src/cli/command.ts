@@ -42,23 +42,6 @@ export const out = (s: string): void => {
   process.stdout.write(s + '\n');
 };
 
-/**
- * Writes @lines, each with its newline, to stdout in one write: copied into one buffer rather
- * than joined into one string, since a large string costs a fresh allocation every time (tldctl
- * watch writes a table of thousands of lines ten times a second).
- */
-export function outLines(lines: readonly string[]): void {
-  let size = 0;
-  for (const l of lines) size += Buffer.byteLength(l) + 1;
-  const buf = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const l of lines) {
-    at += buf.write(l, at);
-    buf[at++] = 0x0a;
-  }
-  process.stdout.write(buf);
-}
-
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs @fn with a client, disposed after: how a command reaches the helper it reads through. */

@@ -77,6 +77,8 @@ export function snapshotText(s: ProcessSnapshot, types: KeyTypes, maxThreads = I
   return new SnapshotTexts(types, prev).next(s, maxThreads);
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /**
  * A thread's row as the last refresh showed it. A class whose fields all start with their
  * final types, so every row has one shape: rows of object literals whose line went from
@@ -84,14 +86,16 @@ export function snapshotText(s: ProcessSnapshot, types: KeyTypes, maxThreads = I
  * a 60-80 ms recompile.
  */
 class Row {
-  /** The line, padded to the widths of generation @lineWidths. */
+  /** The line, padded to the widths of generation @lineWidths, and its UTF-8 bytes (empty until written once). */
   line = '';
+  lineBytes: Uint8Array = NO_BYTES;
   lineWidths = -1;
 
   constructor(
+    readonly tid: number,
     readonly comm: string,
     /** A copy of its values' bytes. */
-    readonly bytes: Uint8Array,
+    readonly bytes: DataView,
     readonly cells: readonly string[],
     /** Whether its scheduling cells are those of a thread whose record did not change over the interval. */
     readonly idle: boolean,
@@ -115,6 +119,8 @@ class Row {
  */
 export class SnapshotTexts {
   private rows = new Map<number, Row>();
+  /** The last refresh's rows, in the order shown. */
+  private shownRows: Row[] = [];
   private refresh = 0;
   private keys: readonly KeyInfo[] = [];
   private keyText = '';
@@ -134,12 +140,44 @@ export class SnapshotTexts {
     return this.nextLines(s, maxThreads).join('\n');
   }
 
-  /**
-   * next's text as its lines, most of them kept from the last refresh: a watch writes them
-   * without joining them into one string first (a string that large is allocated, and its
-   * pages faulted in, afresh every refresh).
-   */
+  /** next's text as its lines, most of them kept from the last refresh. */
   nextLines(s: ProcessSnapshot, maxThreads = Infinity): string[] {
+    const { above, rows, below } = this.refreshed(s, maxThreads);
+    return [...above, ...rows.map((r) => r.line), ...below];
+  }
+
+  /**
+   * next's text after @first, each line ending in a newline, as the UTF-8 bytes a watch writes.
+   * A kept row's line is copied from the bytes it was encoded to once: measuring and encoding
+   * each of a thousand lines again every refresh was a third of a piped watch's own time.
+   */
+  nextBytes(s: ProcessSnapshot, maxThreads: number, first: string): Uint8Array {
+    const { above, rows, below } = this.refreshed(s, maxThreads);
+    const texts = [first, ...above, ...below];
+    let size = 0;
+    for (const t of texts) size += Buffer.byteLength(t) + 1;
+    for (const r of rows) {
+      if (r.lineBytes.length === 0) r.lineBytes = Buffer.from(`${r.line}\n`);
+      size += r.lineBytes.length;
+    }
+    const out = Buffer.allocUnsafe(size);
+    let at = 0;
+    const text = (t: string) => {
+      at += out.write(t, at);
+      out[at++] = 0x0a;
+    };
+    text(first);
+    for (const t of above) text(t);
+    for (const r of rows) {
+      out.set(r.lineBytes, at);
+      at += r.lineBytes.length;
+    }
+    for (const t of below) text(t);
+    return out;
+  }
+
+  /** The refresh: the lines above the thread table's rows, its rows (each with its line), the lines below. */
+  private refreshed(s: ProcessSnapshot, maxThreads: number): { above: string[]; rows: Row[]; below: string[] } {
     this.refresh++;
     this.rowsMade = 0;
     const prev = this.prev;
@@ -150,12 +188,17 @@ export class SnapshotTexts {
     const shown = shownThreads(s.threads, Math.max(1, maxThreads));
     const rows = this.rowsOf(s, shown, prev, scx);
     this.forgetEnded();
-    this.measure(rows);
+    // Cells never change once made: the same rows as last time have the same widths.
+    if (this.rowsMade > 0 || !sameRows(rows, this.shownRows)) this.measure(rows);
+    this.shownRows = rows;
     const title = `process ${s.pid} (${printable(s.comm)}): ${s.keys.length} keys, ${s.used}/${s.capacity} bytes of each page, ${shown.withHints} of ${s.threads.length} threads with hints`;
-    const lines = [title, '', this.keyText, '', padded(this.head, this.widths)];
-    this.addLines(rows, lines);
-    if (shown.withHints > rows.length) lines.push(`(${shown.withHints - rows.length} more threads: use tldctl snapshot for all)`);
-    return lines;
+    this.padLines(rows);
+    const more = shown.withHints - rows.length;
+    return {
+      above: [title, '', this.keyText, '', padded(this.head, this.widths)],
+      rows,
+      below: more > 0 ? [`(${more} more threads: use tldctl snapshot for all)`] : [],
+    };
   }
 
   /** The key table, the readers and the header, made again when the keys or columns change (every cached row with them). */
@@ -170,6 +213,7 @@ export class SnapshotTexts {
     if (shape === this.shape) return;
     this.shape = shape;
     this.rows.clear();
+    this.shownRows = [];
     const schedHead = ['CPU', 'ST', 'POLICY', ...(rates ? ['RUN%', 'WAIT ms', 'SW/s'] : ['RUN ms', 'WAIT ms', 'SWITCHES']), ...(scx ? ['DSQ'] : [])];
     this.head = ['TID', 'COMM', ...s.keys.map((k) => printable(k.name)), ...schedHead];
   }
@@ -182,7 +226,9 @@ export class SnapshotTexts {
     for (let n = 0; n < shown.length; n++) {
       const i = shown.at[n] as number;
       const t = s.threads[i] as ThreadSnapshot;
-      rows[n] = this.row(t, s, view, earlier.of(t, i), scx);
+      // The row shown at the same place last time, when it is this thread's (no thread came or went).
+      const there = this.shownRows[n];
+      rows[n] = this.row(t, s, view, earlier.of(t, i), scx, there !== undefined && there.tid === t.tid ? there : this.rows.get(t.tid));
     }
     return rows;
   }
@@ -203,29 +249,26 @@ export class SnapshotTexts {
     this.widthsGeneration++;
   }
 
-  /** @rows' lines onto @lines: each row's own while the widths stand, else padded again. */
-  private addLines(rows: readonly Row[], lines: string[]): void {
+  /** Pads the lines of those of @rows made with other widths (their bytes are encoded again when written). */
+  private padLines(rows: readonly Row[]): void {
     const generation = this.widthsGeneration;
     for (const r of rows) {
-      if (r.lineWidths !== generation) {
-        r.line = padded(r.cells, this.widths);
-        r.lineWidths = generation;
-      }
-      lines.push(r.line);
+      if (r.lineWidths === generation) continue;
+      r.line = padded(r.cells, this.widths);
+      r.lineBytes = NO_BYTES;
+      r.lineWidths = generation;
     }
   }
 
-  /** @t's row: the last one when nothing it shows changed, else made again. @earlier: its last read. */
-  private row(t: ThreadSnapshot, s: ProcessSnapshot, view: DataView, earlier: ThreadSnapshot | undefined, scx: boolean): Row {
-    const bytes = s.raw.subarray(t.valuesAt, t.valuesAt + s.used);
-    const last = this.rows.get(t.tid);
+  /** @t's row: @last (its last one) when nothing it shows changed, else made again. @earlier: its last read. */
+  private row(t: ThreadSnapshot, s: ProcessSnapshot, view: DataView, earlier: ThreadSnapshot | undefined, scx: boolean, last: Row | undefined): Row {
     // Most threads of most processes: the same values and, byte for byte, the same scheduling
     // record as last time but later. The row stands, and neither record is decoded.
-    if (last !== undefined && last.idle && earlier !== undefined && last.comm === t.comm && t.idleSince(earlier) && sameBytes(last.bytes, bytes)) {
+    if (last !== undefined && last.idle && earlier !== undefined && last.comm === t.comm && t.idleSince(earlier) && sameBytesAt(last.bytes, view, t.valuesAt, s.used)) {
       last.seen = this.refresh;
       return last;
     }
-    return this.changedRow(t, last, bytes, view, earlier, scx);
+    return this.changedRow(t, last, s.raw.subarray(t.valuesAt, t.valuesAt + s.used), view, earlier, scx);
   }
 
   /** row() for a thread that ran, or whose values, comm or record changed: out of row() so that row stays small. */
@@ -235,7 +278,7 @@ export class SnapshotTexts {
     // A thread that did nothing over this interval nor the last one (most, in most processes):
     // the same zero rates as last time, so the same cells, without formatting them to compare.
     const stillIdle = cur !== undefined && before !== undefined && cur.now > before.now && sameCounters(before, cur);
-    const kept = last !== undefined && last.comm === t.comm && sameBytes(last.bytes, bytes);
+    const kept = last !== undefined && last.comm === t.comm && sameBytesAt(last.bytes, view, t.valuesAt, bytes.length);
     if (kept && stillIdle && last.idle) {
       last.seen = this.refresh;
       return last;
@@ -249,7 +292,7 @@ export class SnapshotTexts {
     const cells = [String(t.tid), printable(t.comm)];
     for (let k = 0; k < this.keys.length; k++) cells.push(show((this.readers[k] as ValueReader)(view, t.valuesAt + (this.keys[k] as KeyInfo).offset)));
     cells.push(...sched);
-    const r = new Row(t.comm, bytes.slice(), cells, stillIdle, this.refresh);
+    const r = new Row(t.tid, t.comm, new DataView(bytes.slice().buffer), cells, stillIdle, this.refresh);
     this.rows.set(t.tid, r);
     return r;
   }
@@ -307,9 +350,23 @@ function sameKeys(a: readonly KeyInfo[], b: readonly KeyInfo[]): boolean {
   return a.length === b.length && a.every((k, i) => k.name === b[i]!.name && k.size === b[i]!.size && k.offset === b[i]!.offset);
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+
+/** Whether @a and @b hold the same rows in the same order. */
+function sameRows(a: readonly Row[], b: readonly Row[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Whether @b holds @a's @n bytes from @at: four at a time (a row's check, for every row shown at
+ * every refresh), and without a view of them, made for every row otherwise. @n is given, not
+ * read: a DataView's byteLength is a call the optimizer does not inline.
+ */
+function sameBytesAt(a: DataView, b: DataView, at: number, n: number): boolean {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) if (a.getInt32(i, true) !== b.getInt32(at + i, true)) return false;
+  for (; i < n; i++) if (a.getUint8(i) !== b.getUint8(at + i)) return false;
   return true;
 }
 

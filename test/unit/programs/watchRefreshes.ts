@@ -1,6 +1,6 @@
-// Run by watchJit.test: a terminal watch's text refreshes (a 1,000-thread process shown 42
-// threads at a time, a few threads running or changing a value each time), each refresh
-// announced by a line "refresh N" so the runtime's trace lines can be placed between them.
+// Run by watchJit.test: a terminal watch's refreshes (a 1,000-thread process shown 42 threads at
+// a time, a few threads running or changing a value each time), made as the watch makes them,
+// each announced by a line "refresh N" so the runtime's trace lines can be placed between them.
 import { SnapshotTexts } from '../../../extension/src/cli/format';
 import { SCHED_FIELDS, SCHED_HAS_INFO, SCHED_REC } from '../../../extension/src/client/records';
 import { KeyInfo, ProcessSnapshot, ThreadSnapshot } from '../../../extension/src/client/snapshot';
@@ -39,5 +39,5 @@ function snapshot(n: number): ProcessSnapshot {
 const texts = new SnapshotTexts(new Map());
 for (let n = 0; n < refreshes; n++) {
   process.stdout.write(`refresh ${n}\n`);
-  texts.nextLines(snapshot(n), 42);
+  texts.nextBytes(snapshot(n), 42, `refresh ${n}`);
 }

@@ -6,7 +6,7 @@ import { printable } from '../../client/printable';
 import type { ProcessSnapshot } from '../../client/snapshot';
 import { KeyTypes, toJson } from '../../client/values';
 import { UsageError, pidTid, positiveInt } from '../args';
-import { ClientOpener, Command, Globals, out, outLines, sleep, withClient } from '../command';
+import { ClientOpener, Command, Globals, out, sleep, withClient } from '../command';
 import { SnapshotTexts, processTable, snapshotJson, snapshotText } from '../format';
 
 const doctorCmd: Command = {
@@ -77,12 +77,14 @@ export async function watchLoop(open: ClientOpener, pid: number, intervalMs: num
     // The last refresh's snapshot: the next one's rates read it (texts keeps it until then).
     let held: ProcessSnapshot | undefined;
     for (let i = 0; count === 0 || i < count; i++) {
-      let text: string[];
+      // A refresh clears the terminal; piped, refreshes are apart by an empty line.
+      const stamp = () => (tty ? '\x1b[2J\x1b[H' : i ? '\n' : '') + new Date().toISOString();
+      let text: Uint8Array;
       try {
         const snap = await c.snapshot(pid);
         // On a terminal, as many threads as fit below the key table.
         const fit = tty ? Math.max(1, (process.stdout.rows || 40) - snap.keys.length - 8) : Infinity;
-        text = texts.nextLines(snap, fit);
+        text = texts.nextBytes(snap, fit, stamp());
         // The one before is read no more: its buffer takes the next snapshot.
         if (held) c.recycle(held.raw);
         held = snap;
@@ -94,9 +96,9 @@ export async function watchLoop(open: ClientOpener, pid: number, intervalMs: num
         }
         // Once it had hints, a moment without any (its threads with hints all ended) is not the end.
         if (!(shown && e instanceof TldError && e.code === 'ENOENT')) throw e;
-        text = [`${e.message} at the moment`];
+        text = Buffer.from(`${stamp()}\n${e.message} at the moment\n`);
       }
-      outLines([(tty ? '\x1b[2J\x1b[H' : i ? '\n' : '') + new Date().toISOString(), ...text]);
+      process.stdout.write(text);
       await sleep(intervalMs);
     }
     return 0;
