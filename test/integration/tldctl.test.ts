@@ -1,10 +1,12 @@
 // tldctl's contract with people and scripts: exit 1 and one line for a pid that does not
-// exist or has no hints, exit 2 for usage errors, help with exit 0, ps, and doctor.
+// exist or has no hints, exit 2 for usage errors, help with exit 0, a reader that stops, ps,
+// and doctor.
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { after, test } from 'node:test';
 
-import { runTldctl, stackLines } from '../support/processes';
+import { runTldctl, stackLines, tldctlScript } from '../support/processes';
 import { World } from '../support/world';
 
 const world = new World('tldctl');
@@ -40,6 +42,24 @@ test('tldctl snapshot of a process without task local data exits 1 saying it has
     assertOneLineError(w, 1, /has no task local data/);
   } finally {
     await sleeper.kill();
+  }
+});
+
+test('tldctl watch whose reader stops reading (tldctl watch | head) ends quietly with 0', async () => {
+  const { proc } = await world.procs.fixture(['--mode', 'hints', '--threads', '2', '--keys', '2']);
+  const w = spawn(process.execPath, [tldctlScript, 'watch', String(proc.pid), '--interval', '50'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  w.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => w.on('exit', (code, signal) => done({ code, signal })));
+  try {
+    // The first refresh, then the pipe's reading end closed, as head does after its lines.
+    const first = await new Promise<string>((done) => w.stdout.once('data', (d: Buffer) => done(d.toString())));
+    assert.match(first, /fixture_threads/);
+    w.stdout.destroy();
+    assert.deepEqual(await ended, { code: 0, signal: null }, stderr);
+    assert.equal(stderr, '');
+  } finally {
+    w.kill();
   }
 });
 

@@ -133,6 +133,8 @@ export class SnapshotTexts {
   private widthsGeneration = 0;
   /** Rows whose cells the last refresh made (the others it kept). */
   rowsMade = 0;
+  /** nextBytes' buffer. */
+  private out = Buffer.alloc(0);
 
   constructor(private readonly types: KeyTypes, private prev?: ProcessSnapshot) {}
 
@@ -149,7 +151,9 @@ export class SnapshotTexts {
   /**
    * next's text after @first, each line ending in a newline, as the UTF-8 bytes a watch writes.
    * A kept row's line is copied from the bytes it was encoded to once: measuring and encoding
-   * each of a thousand lines again every refresh was a third of a piped watch's own time.
+   * each of a thousand lines again every refresh was a third of a piped watch's own time. The
+   * bytes are this formatter's buffer, good until its next call: a fresh one each time had its
+   * pages faulted in and cleared by the kernel, every refresh.
    */
   nextBytes(s: ProcessSnapshot, maxThreads: number, first: string): Uint8Array {
     const { above, rows, below } = this.refreshed(s, maxThreads);
@@ -160,7 +164,8 @@ export class SnapshotTexts {
       if (r.lineBytes.length === 0) r.lineBytes = Buffer.from(`${r.line}\n`);
       size += r.lineBytes.length;
     }
-    const out = Buffer.allocUnsafe(size);
+    if (this.out.length < size) this.out = Buffer.allocUnsafeSlow(size + (size >> 2));
+    const out = this.out;
     let at = 0;
     const text = (t: string) => {
       at += out.write(t, at);
@@ -173,7 +178,7 @@ export class SnapshotTexts {
       at += r.lineBytes.length;
     }
     for (const t of below) text(t);
-    return out;
+    return out.subarray(0, at);
   }
 
   /** The refresh: the lines above the thread table's rows, its rows (each with its line), the lines below. */
@@ -187,7 +192,8 @@ export class SnapshotTexts {
     // The threads with hints, counted; only those that fit are shown (and looked at).
     const shown = shownThreads(s.threads, Math.max(1, maxThreads));
     const rows = this.rowsOf(s, shown, prev, scx);
-    this.forgetEnded();
+    // Every row shown is in the map: when it holds no more, no thread ended.
+    if (this.rows.size > rows.length) this.forgetEnded();
     // Cells never change once made: the same rows as last time have the same widths.
     if (this.rowsMade > 0 || !sameRows(rows, this.shownRows)) this.measure(rows);
     this.shownRows = rows;

@@ -67,6 +67,13 @@ async function run(argv: string[]): Promise<number> {
   return cmd.run(p, p.positionals.slice(1), globals);
 }
 
+// A reader that stops reading (tldctl watch | head) ends the output, not with a stack trace:
+// tldctl ends as a C tool ends on SIGPIPE, quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
+
 run(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (e: unknown) => {

@@ -98,7 +98,9 @@ export async function watchLoop(open: ClientOpener, pid: number, intervalMs: num
         if (!(shown && e instanceof TldError && e.code === 'ENOENT')) throw e;
         text = Buffer.from(`${stamp()}\n${e.message} at the moment\n`);
       }
-      process.stdout.write(text);
+      // Written before the next refresh (which writes into the same buffer), and at the pace of
+      // whatever reads it.
+      await new Promise<void>((done, fail) => process.stdout.write(text, (e) => (e ? fail(e) : done())));
       await sleep(intervalMs);
     }
     return 0;
