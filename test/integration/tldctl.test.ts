@@ -60,6 +60,7 @@ test('tldctl watch whose reader stops reading (tldctl watch | head) ends quietly
     assert.equal(stderr, '');
   } finally {
     w.kill();
+    await proc.kill();
   }
 });
 
