@@ -356,7 +356,6 @@ function sameKeys(a: readonly KeyInfo[], b: readonly KeyInfo[]): boolean {
   return a.length === b.length && a.every((k, i) => k.name === b[i]!.name && k.size === b[i]!.size && k.offset === b[i]!.offset);
 }
 
-
 /** Whether @a and @b hold the same rows in the same order. */
 function sameRows(a: readonly Row[], b: readonly Row[]): boolean {
   if (a.length !== b.length) return false;
