@@ -77,7 +77,10 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 run(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (e: unknown) => {
-    if (e instanceof UsageError) {
+    if ((e as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') {
+      // A write the reader did not take (see the handler above): the same quiet end.
+      process.exitCode = 0;
+    } else if (e instanceof UsageError) {
       process.stderr.write(`tldctl: ${printable(e.message, { lines: true })}\n(see tldctl --help)\n`);
       process.exitCode = 2;
     } else if (e instanceof TldError) {
