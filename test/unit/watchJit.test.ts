@@ -12,7 +12,7 @@ import { SnapshotTexts } from '../../extension/src/cli/format';
 /** The functions of format.ts a refresh runs: SnapshotTexts' methods and the helpers they call. */
 const REFRESH_FUNCTIONS = new Set([
   ...Object.getOwnPropertyNames(SnapshotTexts.prototype).filter((n) => n !== 'constructor'),
-  'padded', 'sameBytesAt', 'sameRows', 'sameTail', 'sameCounters', 'schedCells', 'show', 'shownThreads',
+  'padded', 'sameBytesAt', 'sameRows', 'sameTail', 'schedCells', 'show', 'shownThreads',
 ]);
 const SETTLED = 40;
 

@@ -279,17 +279,16 @@ export class SnapshotTexts {
 
   /** row() for a thread that ran, or whose values, comm or record changed: out of row() so that row stays small. */
   private changedRow(t: ThreadSnapshot, last: Row | undefined, bytes: Uint8Array, view: DataView, earlier: ThreadSnapshot | undefined, scx: boolean): Row {
-    const before = earlier?.sched;
-    const cur = t.sched;
     // A thread that did nothing over this interval nor the last one (most, in most processes):
-    // the same zero rates as last time, so the same cells, without formatting them to compare.
-    const stillIdle = cur !== undefined && before !== undefined && cur.now > before.now && sameCounters(before, cur);
+    // the same zero rates as last time, so the same cells, without decoding or formatting them.
+    // The same test as row()'s, from the records' bytes.
+    const stillIdle = earlier !== undefined && t.idleSince(earlier);
     const kept = last !== undefined && last.comm === t.comm && sameBytesAt(last.bytes, view, t.valuesAt, bytes.length);
     if (kept && stillIdle && last.idle) {
       last.seen = this.refresh;
       return last;
     }
-    const sched = schedCells(cur, before, scx);
+    const sched = schedCells(t.sched, earlier?.sched, scx);
     if (kept && last.idle === stillIdle && sameTail(last.cells, sched)) {
       last.seen = this.refresh;
       return last;
@@ -339,17 +338,6 @@ class EarlierReads {
     this.byTid ??= new Map(threads.map((e) => [e.tid, e]));
     return this.byTid.get(t.tid);
   }
-}
-
-/** Whether @a and @b, two reads of a thread, say the same but the time they were taken. */
-function sameCounters(a: SchedRecord, b: SchedRecord): boolean {
-  if (a.runtime !== b.runtime || a.nvcsw !== b.nvcsw || a.nivcsw !== b.nivcsw || a.runDelay !== b.runDelay || a.pcount !== b.pcount) return false;
-  if (a.cpu !== b.cpu || a.state !== b.state || a.exitState !== b.exitState || a.policy !== b.policy || a.prio !== b.prio) return false;
-  if (a.onCpu !== b.onCpu || a.onRq !== b.onRq) return false;
-  const x = a.scx;
-  const y = b.scx;
-  if (x === undefined || y === undefined) return x === y;
-  return x.weight === y.weight && x.slice === y.slice && x.dsqVtime === y.dsqVtime && x.flags === y.flags && x.dsqId === y.dsqId;
 }
 
 function sameKeys(a: readonly KeyInfo[], b: readonly KeyInfo[]): boolean {
