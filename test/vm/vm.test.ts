@@ -14,7 +14,7 @@ import { after, test } from 'node:test';
 
 import { TldError } from '../../extension/src/client/errors';
 import { inspectKernelImage } from '../../extension/src/vm/elf';
-import { buildInitramfs, guestInit, parseLdd } from '../../extension/src/vm/initramfs';
+import { buildInitramfs, buildOverlay, guestInit, parseLdd } from '../../extension/src/vm/initramfs';
 import {
   KernelInfo,
   Progress,
@@ -305,6 +305,44 @@ test('the initramfs holds ELF files without their debug sections, and a host fil
   const once = [...byInode.values()].reduce((a, b) => a + b, 0);
   const size = fs.statSync(out).size;
   assert.ok(size < byName && size >= once, `archive ${size} bytes, its files ${byName} by name and ${once} once`);
+});
+
+test('a folder goes into the base and into an overlay alike: symlinks followed, ELF files stripped, a missing one named', { timeout: 120_000 }, async () => {
+  // The guest has none of the host's paths: a link to one must arrive as the file it names.
+  const outside = path.join(scratch, 'outside.txt');
+  fs.writeFileSync(outside, 'from outside\n');
+  const folder = path.join(scratch, 'folder');
+  fs.mkdirSync(path.join(folder, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(folder, 'sub', 'plain.txt'), 'plain\n');
+  fs.symlinkSync(outside, path.join(folder, 'absolute-link'));
+  fs.symlinkSync('sub/plain.txt', path.join(folder, 'relative-link'));
+  const libtld = path.join(nativeBuild, 'libtld.so');
+  const files = [
+    { src: folder, dest: '/opt/folder' },
+    { src: libtld, dest: '/opt/libtld.so' },
+  ];
+  const base = path.join(scratch, 'files-base.cpio');
+  await buildInitramfs({ out: base, binaries: [], files, init: 'true\n' });
+  const overlay = path.join(scratch, 'files-overlay.cpio.gz');
+  await buildOverlay({ out: overlay, executables: [], files });
+  for (const [name, unpack] of [
+    ['base', `cpio -idm --quiet < '${base}'`],
+    ['overlay', `gzip -dc '${overlay}' | cpio -idm --quiet`],
+  ] as const) {
+    const unpacked = fs.mkdtempSync(path.join(scratch, `${name}-`));
+    execFileSync('sh', ['-c', unpack], { cwd: unpacked });
+    const opt = path.join(unpacked, 'opt');
+    for (const [link, content] of [['absolute-link', 'from outside\n'], ['relative-link', 'plain\n']]) {
+      const f = path.join(opt, 'folder', link);
+      assert.ok(fs.lstatSync(f).isFile(), `${name}: ${link} is a file, not a link`);
+      assert.equal(fs.readFileSync(f, 'utf8'), content, `${name}: ${link}`);
+    }
+    assert.equal(fs.readFileSync(path.join(opt, 'folder', 'sub', 'plain.txt'), 'utf8'), 'plain\n');
+    assert.doesNotMatch(execFileSync('readelf', ['-S', '-W', path.join(opt, 'libtld.so')], { encoding: 'utf8' }), /\.debug_/, `${name}: libtld.so went in stripped`);
+  }
+  const missing = [{ src: path.join(scratch, 'no-such-folder'), dest: '/opt/x' }];
+  await assert.rejects(buildInitramfs({ out: base, binaries: [], files: missing, init: 'true\n' }), isTldError('ENOENT', /no-such-folder \(for \/opt\/x in the initramfs\) does not exist/));
+  await assert.rejects(buildOverlay({ out: overlay, executables: [], files: missing }), isTldError('ENOENT', /no-such-folder \(for \/opt\/x in the initramfs\) does not exist/));
 });
 
 test('a kept base archive is reused while its inputs stay the same, and the run part appended to it boots', { timeout: 5 * 60_000 }, async () => {

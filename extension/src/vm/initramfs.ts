@@ -195,14 +195,17 @@ async function appendRunPart(out: string, opts: BuildInitramfsOptions): Promise<
   }
 }
 
-/** @files into the base's stage: a folder copied whole, a file through @stager. */
+/**
+ * @files into a kept archive's stage (the base, the overlay): a file through @stager, a folder
+ * copied whole with its symlinks followed, since the host paths they name are not in the guest.
+ */
 async function addFiles(stage: string, files: readonly InitramfsFile[], stager: Stager): Promise<void> {
   for (const f of files) {
     const src = path.resolve(f.src);
     if (!fs.existsSync(src)) throw new TldError('ENOENT', `${src} (for ${f.dest} in the initramfs) does not exist`);
     const dest = guestPath(stage, f.dest);
     fs.mkdirSync(path.dirname(dest), { recursive: true });
-    if (fs.statSync(src).isDirectory()) fs.cpSync(src, dest, { recursive: true });
+    if (fs.statSync(src).isDirectory()) fs.cpSync(src, dest, { recursive: true, dereference: true });
     else await stager.put(src, dest);
   }
 }
@@ -253,7 +256,8 @@ function isElf(file: string): boolean {
  */
 async function cachedBase(dir: string, cpio: string, busybox: string, binaries: readonly string[], files: readonly InitramfsFile[]): Promise<string> {
   // Version 2: ELF files stripped of debug sections when strip is at hand, and staged once.
-  const hash = createHash('sha256').update(`tld-initramfs-base 2 ${lookupTool('strip') ? 'stripped' : 'whole'}\n`).update(statKey(busybox));
+  // Version 3: symlinks in copied folders followed.
+  const hash = createHash('sha256').update(`tld-initramfs-base 3 ${lookupTool('strip') ? 'stripped' : 'whole'}\n`).update(statKey(busybox));
   for (const b of binaries) hash.update(`\n${statKey(b)}`);
   for (const f of files) hash.update(`\n${f.dest}\0${statKey(path.resolve(f.src))}`);
   const name = `base-${hash.digest('hex').slice(0, 20)}`;
@@ -309,12 +313,7 @@ export async function buildOverlay(opts: BuildOverlayOptions): Promise<void> {
   try {
     const stager = new Stager();
     for (const e of opts.executables) await addExecutable(stage, path.resolve(e.src), e.dest, stager);
-    for (const f of opts.files) {
-      const dest = guestPath(stage, f.dest);
-      fs.mkdirSync(path.dirname(dest), { recursive: true });
-      if (fs.statSync(f.src).isDirectory()) fs.cpSync(f.src, dest, { recursive: true, dereference: true });
-      else fs.copyFileSync(f.src, dest);
-    }
+    await addFiles(stage, opts.files, stager);
     await writeCpio(stage, cpio, { gzip, level: opts.level ?? 6 }, tmpOut);
     fs.renameSync(tmpOut, opts.out);
   } finally {
