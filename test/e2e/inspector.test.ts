@@ -64,6 +64,33 @@ test('the Processes view lists the running tld-demo', async () => {
   await vsc.shot('processes-view');
 });
 
+test('the Processes view draws its rows again only when they changed, and shows a process that starts and one that ends', async () => {
+  await vsc.openContainer();
+  await vsc.page.locator('.pane-body .monaco-list-row', { hasText: `tld-demo (${demo.pid})` }).waitFor({ timeout: 30_000 });
+  // Each redraw also makes VS Code forget the rows until the view answers again: a click on
+  // Inspect Process then would come without its process.
+  const list = vsc.page.locator('.pane', { has: vsc.page.locator('.pane-header', { hasText: /^Processes/ }) }).locator('.monaco-list-rows');
+  await list.evaluate((el) => {
+    const g = globalThis as unknown as { tldRowChanges: number; MutationObserver: new (cb: (m: unknown[]) => void) => { observe(n: unknown, o: object): void } };
+    g.tldRowChanges = 0;
+    new g.MutationObserver((m) => (g.tldRowChanges += m.length)).observe(el, { childList: true, subtree: true, characterData: true });
+  });
+  await sleep(6500); // three of the view's refreshes (every 2 s)
+  const changes = await vsc.page.evaluate(() => (globalThis as unknown as { tldRowChanges: number }).tldRowChanges);
+  assert.equal(changes, 0, 'the rows were drawn again while the processes stayed the same');
+
+  const other = world.procs.spawn(demoBinary, ['--threads', '1', '--tick', '50', '--report', '200'], 'tld-demo (second)');
+  try {
+    await other.waitForLine(/^\{"pid"/, 10_000);
+    const row = vsc.page.locator('.pane-body .monaco-list-row', { hasText: `tld-demo (${other.pid})` });
+    await row.waitFor({ timeout: 10_000 });
+    await other.kill();
+    await row.waitFor({ state: 'detached', timeout: 10_000 });
+  } finally {
+    await other.kill();
+  }
+});
+
 test("the Hint Inspector shows the demo's real threads and values", async () => {
   const frame = await inspectDemo(vsc, demo);
   await assertTableIsDemo(frame, demo);

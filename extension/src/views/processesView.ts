@@ -1,5 +1,10 @@
 // The Processes view: every process with task local data, refreshed while the view is visible,
 // and under each running VM (vm run, Run Scheduler in VM) the guest's own, read by its helper host.
+//
+// VS Code forgets every item of a tree as soon as it is told the tree changed, and asks for the
+// items again: a click on a row's inline action (Inspect Process) that falls in between reaches
+// its command without the row. So the view reads the lists first, tells VS Code only when what
+// it shows changed, and then hands over the items already read.
 import * as vscode from 'vscode';
 
 import { printable } from '../client/printable';
@@ -11,6 +16,8 @@ export class ProcessItem extends vscode.TreeItem {
   /** @vm: the running VM whose guest it is in (the pid of its vm run); undefined on this machine. */
   constructor(readonly process: ProcessSummary, readonly vm?: number) {
     super(`${printable(process.comm)} (${process.pid})`, vscode.TreeItemCollapsibleState.None);
+    // Stable across refreshes: VS Code keeps the row (and the pointer's hover on it).
+    this.id = vm === undefined ? `tld-process-${process.pid}` : `tld-vm-${vm}-process-${process.pid}`;
     const fill = ((100 * process.used) / process.capacity).toFixed(1);
     this.description = `${process.threads} threads · ${process.keys} keys · ${fill}%`;
     const where = vm === undefined ? '' : ` in the guest of VM ${vm}`;
@@ -37,11 +44,21 @@ export class VmItem extends vscode.TreeItem {
 
 type Item = ProcessItem | VmItem;
 
+/** What the view shows: the top level, each VM's guest processes, and a key to compare them by. */
+interface Shown {
+  readonly top: Item[];
+  readonly guests: ReadonlyMap<number, ProcessItem[]>;
+  readonly key: string;
+}
+
 export class ProcessesView implements vscode.TreeDataProvider<Item>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
-  private readonly poller = new VisiblePoller(2000, () => this.changed.fire());
+  private readonly poller = new VisiblePoller(2000, () => void this.update(false));
   private error: string | undefined;
+  private shown: Shown | undefined;
+  /** The read under way: ticks that come meanwhile (a slow guest) wait for it instead of piling up. */
+  private reading: Promise<Shown> | undefined;
 
   constructor(private readonly ctx: Ctx) {}
 
@@ -50,8 +67,24 @@ export class ProcessesView implements vscode.TreeDataProvider<Item>, vscode.Disp
     this.poller.setVisible(visible);
   }
 
+  /** Reads the lists again and shows them (the view's Refresh button, a VM that started or ended). */
   refresh(): void {
-    this.changed.fire();
+    void this.update(true);
+  }
+
+  /** Reads the lists; tells VS Code when they differ from what it shows, or always with @force. */
+  private async update(force: boolean): Promise<void> {
+    const before = this.shown;
+    const next = await this.read();
+    if (force || before === undefined || next.key !== before.key) {
+      this.shown = next;
+      this.changed.fire();
+    }
+  }
+
+  private read(): Promise<Shown> {
+    this.reading ??= this.readLists().finally(() => (this.reading = undefined));
+    return this.reading;
   }
 
   getTreeItem(item: Item): vscode.TreeItem {
@@ -60,18 +93,30 @@ export class ProcessesView implements vscode.TreeDataProvider<Item>, vscode.Disp
 
   async getChildren(parent?: Item): Promise<Item[]> {
     if (parent instanceof ProcessItem) return [];
-    if (parent instanceof VmItem) return this.guestProcesses(parent.vm);
+    this.shown ??= await this.read();
+    if (parent instanceof VmItem) return this.shown.guests.get(parent.vm) ?? [];
+    return this.shown.top;
+  }
+
+  private async readLists(): Promise<Shown> {
     const { runningVms } = await import('../vm/guestRelay');
-    const vms = runningVms().map((v) => new VmItem(v.id));
+    const vms = runningVms().map((v) => v.id);
+    let top: Item[];
     try {
       const client = await this.ctx.getClient();
       const list = await client.processes();
       this.warn(undefined);
-      return [...list.map((p) => new ProcessItem(p)), ...vms];
+      top = list.map((p) => new ProcessItem(p));
     } catch (e) {
       this.warn(e);
-      return vms;
+      top = [];
     }
+    top.push(...vms.map((vm) => new VmItem(vm)));
+    const guests = new Map<number, ProcessItem[]>();
+    for (const vm of vms) guests.set(vm, await this.guestProcesses(vm));
+    const keyOf = (items: readonly Item[]) => items.map((i) => `${String(i.label)}\0${String(i.description ?? '')}\0${String(i.tooltip ?? '')}`).join('\n');
+    const key = [keyOf(top), ...vms.map((vm) => `${vm}\n${keyOf(guests.get(vm) ?? [])}`)].join('\n\n');
+    return { top, guests, key };
   }
 
   private async guestProcesses(vm: number): Promise<ProcessItem[]> {
