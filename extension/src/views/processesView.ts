@@ -75,6 +75,8 @@ export class ProcessesView implements vscode.TreeDataProvider<Item>, vscode.Disp
   /** Reads the lists; tells VS Code when they differ from what it shows, or always with @force. */
   private async update(force: boolean): Promise<void> {
     const before = this.shown;
+    // A refresh asked for wants a read that starts after it (a demo just started), not one under way.
+    if (force) await this.reading?.catch(() => undefined);
     const next = await this.read();
     if (force || before === undefined || next.key !== before.key) {
       this.shown = next;
