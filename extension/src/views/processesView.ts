@@ -74,11 +74,11 @@ export class ProcessesView implements vscode.TreeDataProvider<Item>, vscode.Disp
 
   /** Reads the lists; tells VS Code when they differ from what it shows, or always with @force. */
   private async update(force: boolean): Promise<void> {
-    const before = this.shown;
     // A refresh asked for wants a read that starts after it (a demo just started), not one under way.
     if (force) await this.reading?.catch(() => undefined);
     const next = await this.read();
-    if (force || before === undefined || next.key !== before.key) {
+    // Against what is shown now, which another update may have set while this one read.
+    if (force || this.shown === undefined || next.key !== this.shown.key) {
       this.shown = next;
       this.changed.fire();
     }
@@ -114,8 +114,8 @@ export class ProcessesView implements vscode.TreeDataProvider<Item>, vscode.Disp
       top = [];
     }
     top.push(...vms.map((vm) => new VmItem(vm)));
-    const guests = new Map<number, ProcessItem[]>();
-    for (const vm of vms) guests.set(vm, await this.guestProcesses(vm));
+    // Each guest answers over its own emulated link: asked all at once, not one after another.
+    const guests = new Map(await Promise.all(vms.map(async (vm) => [vm, await this.guestProcesses(vm)] as const)));
     const keyOf = (items: readonly Item[]) => items.map((i) => `${String(i.label)}\0${String(i.description ?? '')}\0${String(i.tooltip ?? '')}`).join('\n');
     const key = [keyOf(top), ...vms.map((vm) => `${vm}\n${keyOf(guests.get(vm) ?? [])}`)].join('\n\n');
     return { top, guests, key };
